@@ -1,0 +1,129 @@
+"""The random environment of one replication (common random numbers).
+
+Everything random in a kamsim run is drawn here, from one NumPy ``Generator`` per
+replication, in a fixed order that does not depend on the investment policy. Two
+policies run on the same replication seed therefore face the same accounts, the same
+competitor offers, the same service-failure variates and the same shocks, so their
+difference is measured *paired* (common random numbers).
+
+Draw order for a generator ``rng`` (this order is part of the reproducibility
+contract; changing it changes every result):
+
+1. initial accounts: ``rng.standard_normal((2, n))`` (log-wallet, growth) then
+   ``rng.random((2, n))`` (willingness, price sensitivity);
+2. quarters in blocks of :data:`BLOCK` quarters, each block
+   ``rng.random((BLOCK, 5, n))`` (failure, offer, disappearance, newcomer
+   willingness, newcomer sensitivity), ``rng.standard_normal((BLOCK, 4, n))``
+   (potential-estimate noise, trust-reading noise, newcomer log-wallet, newcomer
+   growth) and ``rng.random((BLOCK, 2))`` (downturn, disruption).
+
+Both faces of the model (the Mesa agents and the batched engine) call the functions
+below per replication, so the same seed gives the same numbers to the last bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kamsim.params import ModelParams
+
+__all__ = ["BLOCK", "Accounts", "QuarterBlock", "draw_accounts", "draw_block"]
+
+#: Quarters drawn per block; a run of T quarters draws ceil(T / BLOCK) blocks.
+BLOCK = 40
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """Attributes of accounts (arrays of equal shape; money in k€ per year).
+
+    Attributes:
+        wallet: annual category spend W (k€/yr), lognormal:
+            ``W = wallet_median * exp(wallet_sigma * z)``.
+        growth: annual wallet growth rate g (per year), normal.
+        willing: True if the account is willing to move beyond tactical.
+        sensitivity: price sensitivity, uniform on [min, max].
+        potential: three-year potential ``W * (1 + g)^3`` (k€/yr).
+        potential_class: 0 low, 1 medium, 2 high (by the potential thresholds).
+    """
+
+    wallet: np.ndarray
+    growth: np.ndarray
+    willing: np.ndarray
+    sensitivity: np.ndarray
+    potential: np.ndarray
+    potential_class: np.ndarray
+
+
+def _make_accounts(
+    z_wallet: np.ndarray,
+    z_growth: np.ndarray,
+    u_willing: np.ndarray,
+    u_sensitivity: np.ndarray,
+    p: ModelParams,
+) -> Accounts:
+    wallet = p.wallet_median * np.exp(p.wallet_sigma * z_wallet)
+    growth = p.growth_mean + p.growth_sd * z_growth
+    willing = u_willing < p.share_willing
+    sensitivity = p.price_sensitivity_min + (
+        p.price_sensitivity_max - p.price_sensitivity_min
+    ) * u_sensitivity
+    potential = wallet * (1.0 + growth) ** 3
+    potential_class = (potential >= p.potential_low).astype(np.int8) + (
+        potential >= p.potential_high
+    ).astype(np.int8)
+    return Accounts(wallet, growth, willing, sensitivity, potential, potential_class)
+
+
+def draw_accounts(rng: np.random.Generator, n: int, p: ModelParams) -> Accounts:
+    """Draw the ``n`` initial accounts of one replication (step 1 of the draw order)."""
+    z = rng.standard_normal((2, n))
+    u = rng.random((2, n))
+    return _make_accounts(z[0], z[1], u[0], u[1], p)
+
+
+@dataclass(frozen=True)
+class QuarterBlock:
+    """Variates for :data:`BLOCK` quarters of one replication (first axis: quarter).
+
+    Attributes:
+        u_failure: uniform, service failure when ``u < p_failure``. Shape (B, n).
+        u_offer: uniform, a competitor offer arrives when ``u < offer_probability``;
+            its discount is ``offer_discount_max * u / offer_probability``.
+        u_vanish: uniform, the account disappears when ``u < hazard``.
+        z_potential: standard normal noise of the supplier's potential estimate.
+        z_trust: standard normal noise of the supplier's reading of trust.
+        newcomers: the account that would take each slot if it is refilled in
+            that quarter (attributes of shape (B, n)).
+        downturn: 1.0 in quarters with a correlated demand downturn, else 0.0. (B,)
+        disruption: True in quarters with a supplier disruption. (B,)
+    """
+
+    u_failure: np.ndarray
+    u_offer: np.ndarray
+    u_vanish: np.ndarray
+    z_potential: np.ndarray
+    z_trust: np.ndarray
+    newcomers: Accounts
+    downturn: np.ndarray
+    disruption: np.ndarray
+
+
+def draw_block(rng: np.random.Generator, n: int, p: ModelParams) -> QuarterBlock:
+    """Draw the next :data:`BLOCK` quarters of variates (step 2 of the draw order)."""
+    u = rng.random((BLOCK, 5, n))
+    z = rng.standard_normal((BLOCK, 4, n))
+    c = rng.random((BLOCK, 2))
+    newcomers = _make_accounts(z[:, 2], z[:, 3], u[:, 3], u[:, 4], p)
+    return QuarterBlock(
+        u_failure=np.ascontiguousarray(u[:, 0]),
+        u_offer=np.ascontiguousarray(u[:, 1]),
+        u_vanish=np.ascontiguousarray(u[:, 2]),
+        z_potential=np.ascontiguousarray(z[:, 0]),
+        z_trust=np.ascontiguousarray(z[:, 1]),
+        newcomers=newcomers,
+        downturn=(c[:, 0] < p.downturn_probability).astype(np.float64),
+        disruption=c[:, 1] < p.disruption_probability,
+    )
