@@ -34,6 +34,7 @@ class KeyAccount(mesa.Agent):
         trust: the account's trust in the supplier, in [0, 1].
         stock: relationship-specific investment stock K (k€).
         wallet: annual category spend W (k€/yr); ``growth`` its annual growth rate.
+        scale: effort scale S (k€/quarter): the investment intensity it needs.
         willing: whether the account accepts a partnership beyond tactical.
         sensitivity: price sensitivity when judging a competitor's offer.
         potential: true three-year potential (k€/yr); ``potential_class`` 0/1/2.
@@ -61,6 +62,7 @@ class KeyAccount(mesa.Agent):
         self.growth = accounts.growth[index]
         self.willing = accounts.willing[index]
         self.sensitivity = accounts.sensitivity[index]
+        self.scale = accounts.scale[index]
         self.potential = accounts.potential[index]
         self.potential_class = int(accounts.potential_class[index])
         self.stage: Any = rules.Stage.TACTICAL.value
@@ -103,6 +105,7 @@ class KeyAccount(mesa.Agent):
             self.growth,
             self.willing,
             self.sensitivity,
+            self.scale,
             self.loss_streak,
         )
         out = rules.account_quarter(

@@ -85,7 +85,15 @@ class _Env:
     disruption: np.ndarray  # (T, R)
 
 
-_ATTRS = ("wallet", "growth", "willing", "sensitivity", "potential", "potential_class")
+_ATTRS = (
+    "wallet",
+    "growth",
+    "willing",
+    "sensitivity",
+    "potential",
+    "potential_class",
+    "scale",
+)
 
 
 def _draw_env(seeds: Sequence[int], n: int, quarters: int, p: ModelParams) -> _Env:
@@ -169,6 +177,7 @@ def run_batch(
     sensitivity = env.init["sensitivity"].copy()
     potential = env.init["potential"].copy()
     potential_class = env.init["potential_class"].copy()
+    scale = env.init["scale"].copy()
     stage = np.ones((r_count, n), dtype=np.int64)
     tenure = np.zeros((r_count, n), dtype=np.int64)
     trust = np.full((r_count, n), p.trust_initial)
@@ -239,6 +248,7 @@ def run_batch(
                     ("sensitivity", sensitivity),
                     ("potential", potential),
                     ("potential_class", potential_class),
+                    ("scale", scale),
                 ):
                     np.copyto(arr, env.new[a][i], where=new)
                 stage = np.where(new, 1, stage)
@@ -286,7 +296,16 @@ def run_batch(
         )
         # 4. every relationship advances one quarter
         state = rules.AccountState(
-            stage, tenure, trust, stock, wallet, growth, willing, sensitivity, loss_streak
+            stage,
+            tenure,
+            trust,
+            stock,
+            wallet,
+            growth,
+            willing,
+            sensitivity,
+            scale,
+            loss_streak,
         )
         out = rules.account_quarter(
             state,

@@ -47,6 +47,8 @@ class Accounts:
         sensitivity: price sensitivity, uniform on [min, max].
         potential: three-year potential ``W * (1 + g)^3`` (k€/yr).
         potential_class: 0 low, 1 medium, 2 high (by the potential thresholds).
+        scale: effort scale S (k€ per quarter), the investment intensity the account
+            needs: ``S = (median / 4) * (W / median)^effort_elasticity``.
     """
 
     wallet: np.ndarray
@@ -55,6 +57,7 @@ class Accounts:
     sensitivity: np.ndarray
     potential: np.ndarray
     potential_class: np.ndarray
+    scale: np.ndarray
 
 
 def _make_accounts(
@@ -74,7 +77,8 @@ def _make_accounts(
     potential_class = (potential >= p.potential_low).astype(np.int8) + (
         potential >= p.potential_high
     ).astype(np.int8)
-    return Accounts(wallet, growth, willing, sensitivity, potential, potential_class)
+    scale = (p.wallet_median / 4.0) * (wallet / p.wallet_median) ** p.effort_elasticity
+    return Accounts(wallet, growth, willing, sensitivity, potential, potential_class, scale)
 
 
 def draw_accounts(rng: np.random.Generator, n: int, p: ModelParams) -> Accounts:

@@ -88,7 +88,7 @@ class ModelParams:
 
     # --- supplier -------------------------------------------------------------
     budget: float = _p(
-        150.0,
+        100.0,
         unit="k€ per quarter",
         lo=0.0,
         hi=1e7,
@@ -161,6 +161,16 @@ class ModelParams:
         hi=1.0,
         doc="Spread of annual wallet growth across accounts.",
     )
+    effort_elasticity: float = _p(
+        0.5,
+        unit="dimensionless",
+        lo=0.0,
+        hi=1.0,
+        doc="How the investment an account needs grows with its size: effort scale "
+        "S = (wallet_median / 4) * (W / wallet_median)^elasticity (k€ per quarter). "
+        "0.5: a twice-as-large account needs about 1.4 times the effort.",
+        source="assumption (economies of scale in serving large accounts)",
+    )
     share_willing: float = _p(
         0.6,
         unit="fraction of accounts",
@@ -198,7 +208,7 @@ class ModelParams:
         lo=1e-9,
         hi=10.0,
         doc="Investment intensity giving quality 0.5: z = (e + stock_weight*K) / "
-        "(service_scale * W/4), quality = z / (1 + z).",
+        "(service_scale * S), quality = z / (1 + z), S the account's effort scale.",
     )
     stock_weight: float = _p(
         0.05,
@@ -208,7 +218,7 @@ class ModelParams:
         doc="How much of the specific-investment stock keeps serving each quarter.",
     )
     failure_base: float = _p(
-        0.15,
+        0.12,
         unit="probability per quarter",
         lo=0.0,
         hi=1.0,
@@ -222,7 +232,7 @@ class ModelParams:
         doc="Trust of a new, tactical relationship.",
     )
     trust_gain: float = _p(
-        0.08,
+        0.1,
         unit="per quarter",
         lo=0.0,
         hi=1.0,
@@ -258,12 +268,12 @@ class ModelParams:
     )
     stock_to_advance: tuple[float, float, float] = _p(
         (0.05, 0.2, 0.5),
-        unit="multiples of quarterly wallet",
+        unit="multiples of the effort scale S (k€/quarter)",
         lo=0.0,
         per_stage=True,
         increasing=True,
         doc="Specific-investment stock needed to move up from tactical, cooperative, "
-        "interdependent, relative to the account's quarterly wallet.",
+        "interdependent, relative to the account's effort scale S.",
     )
     min_tenure: int = _p(
         4,
@@ -284,7 +294,7 @@ class ModelParams:
     )
     maintenance: tuple[float, float, float, float] = _p(
         (0.0, 0.0, 0.01, 0.02),
-        unit="fraction of quarterly wallet",
+        unit="multiples of the effort scale S",
         lo=0.0,
         hi=10.0,
         per_stage=True,
@@ -336,7 +346,7 @@ class ModelParams:
     )
     # --- exit -------------------------------------------------------------------
     offer_probability: float = _p(
-        0.05,
+        0.04,
         unit="probability per quarter",
         lo=0.0,
         hi=1.0,

@@ -105,25 +105,26 @@ def manager_efficiency(n_active: Any, capacity: float, penalty: float) -> Any:
     return 1.0 / (1.0 + penalty * over / capacity)
 
 
-def service_quality(investment: Any, stock: Any, wallet_q: Any, p: ModelParams) -> Any:
+def service_quality(investment: Any, stock: Any, scale: Any, p: ModelParams) -> Any:
     """Service quality q in [0, 1) from investment intensity.
 
-    ``z = (e + stock_weight * K) / (service_scale * W_q)``, ``q = z / (1 + z)``,
+    ``z = (e + stock_weight * K) / (service_scale * S)``, ``q = z / (1 + z)``,
     with e this quarter's effective investment (k€), K the specific-investment stock
-    (k€) and W_q the quarterly wallet (k€). Quality rises with investment per unit of
-    the account's spend, with diminishing returns.
+    (k€) and S the account's effort scale (k€/quarter, grows less than
+    proportionally with its wallet). Quality rises with investment relative to the
+    account's size, with diminishing returns.
     """
-    z = (investment + p.stock_weight * stock) / (p.service_scale * wallet_q)
+    z = (investment + p.stock_weight * stock) / (p.service_scale * scale)
     return z / (1.0 + z)
 
 
-def neglected(stage: Any, investment: Any, wallet_q: Any, t: StageTables) -> Any:
+def neglected(stage: Any, investment: Any, scale: Any, t: StageTables) -> Any:
     """True when investment is below the stage's maintenance level (complacency).
 
-    ``neglected = e < maintenance[stage] * W_q``; maintenance is 0 in the lower stages,
+    ``neglected = e < maintenance[stage] * S``; maintenance is 0 in the lower stages,
     so only interdependent and strategic relationships can be neglected by default.
     """
-    return investment < t.maintenance[stage - 1] * wallet_q
+    return investment < t.maintenance[stage - 1] * scale
 
 
 def failure_probability(quality: Any, is_neglected: Any, p: ModelParams) -> Any:
@@ -165,7 +166,7 @@ def move_stage(
     tenure: Any,
     trust: Any,
     stock: Any,
-    wallet_q: Any,
+    scale: Any,
     willing: Any,
     t: StageTables,
     min_tenure: int,
@@ -173,7 +174,7 @@ def move_stage(
     """Move a relationship at most one stage, with minimum tenure and hysteresis.
 
     Up when ``tenure + 1 >= min_tenure``, ``trust >= trust_up[s]``,
-    ``K >= stock_up[s] * W_q`` and the account is willing (unwilling accounts stay
+    ``K >= stock_up[s] * S`` (S the effort scale) and the account is willing (unwilling accounts stay
     tactical). Down when ``trust < trust_up[s - 1] - hysteresis``. Returns the new
     stage and tenure (quarters completed in the stage; 0 after a move).
     """
@@ -182,7 +183,7 @@ def move_stage(
     up = (
         (tenure1 >= min_tenure)
         & (trust >= t.trust_up[i])
-        & (stock >= t.stock_up[i] * wallet_q)
+        & (stock >= t.stock_up[i] * scale)
         & willing
     )
     down = trust < t.trust_down[i]
@@ -275,6 +276,7 @@ class AccountState(NamedTuple):
     growth: Any  # annual growth rate g
     willing: Any  # bool
     sensitivity: Any  # price sensitivity
+    scale: Any  # effort scale S, k€ per quarter
     loss_streak: Any  # consecutive loss-making quarters
 
 
@@ -326,8 +328,8 @@ def account_quarter(
     demand_q = wallet_q * (1.0 - p.downturn_depth * downturn)
 
     invest = allocation * efficiency
-    quality = service_quality(invest, s.stock, wallet_q, p)
-    neg = neglected(stage, invest, wallet_q, t)
+    quality = service_quality(invest, s.stock, s.scale, p)
+    neg = neglected(stage, invest, s.scale, t)
     failed = (u_failure < failure_probability(quality, neg, p)) | disruption
     trust = update_trust(s.trust, quality, failed, neg, p)
     stock = update_stock(s.stock, invest, p.depreciation)
@@ -339,7 +341,7 @@ def account_quarter(
     disruption_cost = disruption * p.disruption_dependency * sow * demand_q
 
     new_stage, tenure = move_stage(
-        stage, s.tenure, trust, stock, wallet_q, s.willing, t, p.min_tenure
+        stage, s.tenure, trust, stock, s.scale, s.willing, t, p.min_tenure
     )
 
     spend_q = demand_q * t.share_of_wallet[new_stage - 1]
@@ -367,6 +369,7 @@ def account_quarter(
         growth=s.growth,
         willing=s.willing,
         sensitivity=s.sensitivity,
+        scale=s.scale,
         loss_streak=streak,
     )
     return QuarterOutcome(
