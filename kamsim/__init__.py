@@ -6,13 +6,14 @@ costs. Two faces share one set of rules: :class:`KAMModel` (Mesa agents, for tea
 and inspection) and :func:`simulate` (a batched NumPy engine for Monte Carlo).
 """
 
+from kamsim._version import __version__
 from kamsim.agents import KeyAccount, Supplier
 from kamsim.model import KAMModel
 from kamsim.params import ModelParams, ParameterError
 from kamsim.policies import POLICIES, Observation
+from kamsim.results import Results
 from kamsim.rules import EndCause, Stage
-
-__version__ = "0.1.0"
+from kamsim.simulation import replication_seeds, simulate
 
 __all__ = [
     "POLICIES",
@@ -22,7 +23,10 @@ __all__ = [
     "ModelParams",
     "Observation",
     "ParameterError",
+    "Results",
     "Stage",
     "Supplier",
     "__version__",
+    "replication_seeds",
+    "simulate",
 ]

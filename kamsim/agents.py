@@ -85,6 +85,9 @@ class KeyAccount(mesa.Agent):
         self.share_of_wallet: Any = 0.0
         self.failed: Any = False
         self.disruption_cost: Any = 0.0
+        self.total_revenue = 0.0
+        self.total_profit = 0.0
+        self.total_investment = 0.0
 
     @property
     def stage_name(self) -> str:
@@ -133,6 +136,9 @@ class KeyAccount(mesa.Agent):
         self.failed = bool(out.failed)
         self.disruption_cost = float(out.account_disruption_cost)
         self.last_revenue = self.revenue
+        self.total_revenue += self.revenue
+        self.total_profit += self.profit
+        self.total_investment += float(self.allocation)
         if self.stage > self.max_stage:
             self.max_stage = self.stage
             m.record_reach(self.stage, m.quarter - self.arrived + 1)
