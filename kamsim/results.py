@@ -91,7 +91,9 @@ def to_frames(
     rcols["final_largest_share"] = q["largest_share"][:, -1]
     rcols["final_top_fifth_share"] = q["top_fifth_share"][:, -1]
     with np.errstate(all="ignore"):
-        rcols["mean_hhi"] = np.nanmean(np.where(np.isnan(q["hhi"]), np.nan, q["hhi"]), axis=1)
+        rcols["mean_hhi"] = np.nanmean(
+            np.where(np.isnan(q["hhi"]), np.nan, q["hhi"]), axis=1
+        )
         rcols["max_largest_share"] = np.nanmax(
             np.where(np.isnan(q["largest_share"]), -np.inf, q["largest_share"]), axis=1
         )
@@ -175,7 +177,9 @@ class Results:
         return summarize(self, by=list(by) if by is not None else None)
 
     @classmethod
-    def concat(cls, parts: Sequence[Results], meta: dict[str, Any] | None = None) -> Results:
+    def concat(
+        cls, parts: Sequence[Results], meta: dict[str, Any] | None = None
+    ) -> Results:
         """Stack several results (e.g. the cells of an experiment)."""
 
         def cat(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -44,8 +44,10 @@ def replication_seeds(root: int, n: int, start: int = 0) -> list[int]:
 
 
 def _check_int(name: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not (
-        lo <= value <= hi
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or not (lo <= value <= hi)
     ):
         raise ParameterError(f"'{name}' must be an integer in [{lo}, {hi}]: {value!r}")
     return int(value)
@@ -184,7 +186,13 @@ def simulate(
             discount_rate=p.discount_rate,
             keep_accounts=keep_accounts,
         )
-        parts.append(Results(**frames))
+        parts.append(
+            Results(
+                runs=frames["runs"],
+                quarters=frames["quarters"],
+                accounts=frames["accounts"],
+            )
+        )
     res = Results.concat(parts)
     res.meta = {
         "root_seed": root,
