@@ -8,6 +8,7 @@ and inspection) and :func:`simulate` (a batched NumPy engine for Monte Carlo).
 
 from kamsim._version import __version__
 from kamsim.agents import KeyAccount, Supplier
+from kamsim.experiments import load_results, load_spec, run_experiment
 from kamsim.model import KAMModel
 from kamsim.params import ModelParams, ParameterError
 from kamsim.policies import POLICIES, Observation
@@ -27,6 +28,9 @@ __all__ = [
     "Stage",
     "Supplier",
     "__version__",
+    "load_results",
+    "load_spec",
     "replication_seeds",
+    "run_experiment",
     "simulate",
 ]

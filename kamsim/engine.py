@@ -72,7 +72,7 @@ class BatchOutput:
 
 @dataclass
 class _Env:
-    """Stacked environment of R replications: quarter-major arrays (T, R, n)."""
+    """Stacked environment of R replications: arrays (R, T, n), sliced ``[:, t]``."""
 
     init: dict[str, np.ndarray]
     u_failure: np.ndarray
@@ -100,7 +100,7 @@ def _draw_env(seeds: Sequence[int], n: int, quarters: int, p: ModelParams) -> _E
     r_count = len(seeds)
     n_blocks = -(-quarters // BLOCK)
     t_all = n_blocks * BLOCK
-    shape = (t_all, r_count, n)
+    shape = (r_count, t_all, n)
     env = _Env(
         init={},
         u_failure=np.empty(shape),
@@ -109,8 +109,8 @@ def _draw_env(seeds: Sequence[int], n: int, quarters: int, p: ModelParams) -> _E
         z_potential=np.empty(shape),
         z_trust=np.empty(shape),
         new={},
-        downturn=np.empty((t_all, r_count)),
-        disruption=np.empty((t_all, r_count), dtype=bool),
+        downturn=np.empty((r_count, t_all)),
+        disruption=np.empty((r_count, t_all), dtype=bool),
     )
     for r, seed in enumerate(seeds):
         rng = np.random.default_rng(seed)
@@ -124,15 +124,15 @@ def _draw_env(seeds: Sequence[int], n: int, quarters: int, p: ModelParams) -> _E
         for b in range(n_blocks):
             blk = draw_block(rng, n, p)
             sl = slice(b * BLOCK, (b + 1) * BLOCK)
-            env.u_failure[sl, r] = blk.u_failure
-            env.u_offer[sl, r] = blk.u_offer
-            env.u_vanish[sl, r] = blk.u_vanish
-            env.z_potential[sl, r] = blk.z_potential
-            env.z_trust[sl, r] = blk.z_trust
-            env.downturn[sl, r] = blk.downturn
-            env.disruption[sl, r] = blk.disruption
+            env.u_failure[r, sl] = blk.u_failure
+            env.u_offer[r, sl] = blk.u_offer
+            env.u_vanish[r, sl] = blk.u_vanish
+            env.z_potential[r, sl] = blk.z_potential
+            env.z_trust[r, sl] = blk.z_trust
+            env.downturn[r, sl] = blk.downturn
+            env.disruption[r, sl] = blk.disruption
             for a in _ATTRS:
-                env.new[a][sl, r] = getattr(blk.newcomers, a)
+                env.new[a][r, sl] = getattr(blk.newcomers, a)
     return env
 
 
@@ -223,6 +223,21 @@ def run_batch(
         led["max_stage"][rr, cc] = 1
 
     ledger_open(active, 1)
+    # running totals of the account currently in each slot, written to the ledger
+    # when the slot is refilled and at the end of the run
+    cur_revenue = np.zeros((r_count, n))
+    cur_profit = np.zeros((r_count, n))
+    cur_investment = np.zeros((r_count, n))
+
+    def ledger_flush(mask: np.ndarray | None) -> None:
+        rr, cc = ledger_pos()
+        if mask is not None:
+            rr, cc = rr[mask], cc[mask]
+        sel = mask if mask is not None else slice(None)
+        led["revenue"][rr, cc] = cur_revenue[sel]
+        led["profit"][rr, cc] = cur_profit[sel]
+        led["investment"][rr, cc] = cur_investment[sel]
+        led["max_stage"][rr, cc] = max_stage[sel]
 
     rec = {c: np.empty((r_count, big_t)) for c in QUARTER_COLUMNS}
     reach = {s: (np.zeros(r_count), np.zeros(r_count)) for s in (2, 3, 4)}
@@ -240,6 +255,10 @@ def run_batch(
         if delay is not None:
             new = ~active & (ended_at >= 0) & (t - ended_at > delay)
             if np.any(new):
+                ledger_flush(new)
+                cur_revenue[new] = 0.0
+                cur_profit[new] = 0.0
+                cur_investment[new] = 0.0
                 generation = np.where(new, generation + 1, generation)
                 for a, arr in (
                     ("wallet", wallet),
@@ -250,7 +269,7 @@ def run_batch(
                     ("potential_class", potential_class),
                     ("scale", scale),
                 ):
-                    np.copyto(arr, env.new[a][i], where=new)
+                    np.copyto(arr, env.new[a][:, i], where=new)
                 stage = np.where(new, 1, stage)
                 tenure = np.where(new, 0, tenure)
                 trust = np.where(new, p.trust_initial, trust)
@@ -283,8 +302,8 @@ def run_batch(
             potential=potential,
             trust=trust,
             stock=stock,
-            z_potential=env.z_potential[i],
-            z_trust=env.z_trust[i],
+            z_potential=env.z_potential[:, i],
+            z_trust=env.z_trust[:, i],
             potential_noise=p.potential_noise,
             trust_noise=p.trust_noise,
             potential_low=p.potential_low,
@@ -311,21 +330,19 @@ def run_batch(
             state,
             alloc,
             eff,
-            env.downturn[i][:, None],
-            env.disruption[i][:, None],
-            env.u_failure[i],
-            env.u_offer[i],
-            env.u_vanish[i],
+            env.downturn[:, i, None],
+            env.disruption[:, i, None],
+            env.u_failure[:, i],
+            env.u_offer[:, i],
+            env.u_vanish[:, i],
             p,
         )
         ran = active
         ns = out.state
-        stage = np.where(ran, ns.stage, stage)
-        tenure = np.where(ran, ns.tenure, tenure)
-        trust = np.where(ran, ns.trust, trust)
-        stock = np.where(ran, ns.stock, stock)
-        wallet = np.where(ran, ns.wallet, wallet)
-        loss_streak = np.where(ran, ns.loss_streak, loss_streak)
+        # Vacant slots evolve too (their values are never observed or reported:
+        # every output below is masked by `ran`), which saves masking the state.
+        stage, tenure, trust, stock = ns.stage, ns.tenure, ns.trust, ns.stock
+        wallet, loss_streak = ns.wallet, ns.loss_streak
         revenue_q = np.where(ran, out.revenue, 0.0)
         profit_q = np.where(ran, out.profit - acq, 0.0)
         cause_q = np.where(ran, out.end_cause, 0) + np.where(
@@ -344,14 +361,11 @@ def run_batch(
                 cnt += np.sum(m, axis=-1)
             max_stage = np.where(up_first, stage, max_stage)
         # ledger
-        rr, cc = ledger_pos()
-        led["revenue"][rr, cc] += revenue_q
-        led["profit"][rr, cc] += profit_q
-        led["investment"][rr, cc] += alloc
-        led["max_stage"][rr, cc] = np.where(
-            ran, max_stage, led["max_stage"][rr, cc]
-        )
+        cur_revenue += revenue_q
+        cur_profit += profit_q
+        cur_investment += alloc
         if np.any(ended_now):
+            rr, cc = ledger_pos()
             led["ended"][rr[ended_now], cc[ended_now]] = t
             led["end_cause"][rr[ended_now], cc[ended_now]] = out.end_cause[ended_now]
         active = active & ~ended_now
@@ -368,8 +382,8 @@ def run_batch(
             end_cause=cause_q,
             new_accounts=np.sum(new, axis=-1),
             account_disruption_cost=np.where(ran, out.account_disruption_cost, 0.0),
-            downturn=env.downturn[i],
-            disruption=env.disruption[i],
+            downturn=env.downturn[:, i],
+            disruption=env.disruption[:, i],
         )
         for c in QUARTER_COLUMNS:
             rec[c][:, i] = q[c]
@@ -381,6 +395,7 @@ def run_batch(
             traj["profit"][:, i] = profit_q
             traj["investment"][:, i] = alloc
 
+    ledger_flush(None)
     accounts = {k: v for k, v in led.items()}
     accounts["slot"] = np.broadcast_to(
         np.repeat(np.arange(n), g_max), ledger_shape

@@ -1,0 +1,6 @@
+"""``python -m kamsim``: the same as the ``kamsim`` command."""
+
+from kamsim.cli import main
+
+if __name__ == "__main__":
+    main()

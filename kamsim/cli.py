@@ -1,0 +1,490 @@
+"""The ``kamsim`` command: a thin layer over the public functions.
+
+Subcommands: ``run`` (experiment specs), ``simulate`` (one configuration, summary
+table), ``policies`` (the built-in investment policies), ``report`` (reports of a
+results folder), ``viz`` (the teaching page). Bad input gives one clear message and
+exit code 2, never a traceback; failed work units give exit code 1.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tempfile
+import tomllib
+from collections.abc import Callable, Sequence
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import pandas as pd
+
+from kamsim._version import __version__
+from kamsim.params import ModelParams, ParameterError, suggest
+
+__all__ = ["cli", "main", "parse_set", "summary_table"]
+
+_CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _usage_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn ParameterError/SpecError into a click usage error: exit 2, no traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ParameterError as exc:
+            raise click.UsageError(str(exc)) from None
+
+    return wrapper
+
+
+@click.group(context_settings=_CONTEXT)
+@click.version_option(__version__, prog_name="kamsim")
+def cli() -> None:
+    """kamsim: simulate a supplier's portfolio of key accounts through the four KAM stages.
+
+    \b
+    Examples:
+      kamsim simulate                                  # a quick demo
+      kamsim run experiments/smoke.toml --out results  # an experiment spec
+      kamsim policies                                  # built-in investment policies
+    """  # noqa: D301
+
+
+# --------------------------------------------------------------------------- simulate
+def parse_set(items: Sequence[str]) -> dict[str, Any]:
+    """Parse ``NAME=VALUE`` parameter overrides (values in TOML syntax).
+
+    ``budget=200``, ``maintenance=[0,0,0.02,0.04]``; ``off`` (or ``none``) switches an
+    optional parameter off (``lose_largest_at=off``).
+
+    Raises:
+        ParameterError: for a malformed item, an unknown name (with the closest valid
+            one) or a value that is not a number or list.
+    """
+    names = ModelParams.names()
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name, text = name.strip(), text.strip()
+        if not sep or not name or not text:
+            raise ParameterError(f"'--set' must look like NAME=VALUE: {item!r}")
+        if name not in names:
+            raise ParameterError(
+                f"'--set' unknown parameter '{name}'{suggest(name, names)} "
+                "(see docs/odd.md for the parameter table)"
+            )
+        if text.lower() in ("off", "none"):
+            out[name] = None
+            continue
+        try:
+            value = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            raise ParameterError(
+                f"'--set {name}' must be a number or a list of numbers: {text!r}"
+            ) from None
+        out[name] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def _ci(values: np.ndarray) -> tuple[float, float, float]:
+    """Mean and 95 % confidence interval (Student t) of a sample."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if len(v) == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(np.mean(v))
+    if len(v) < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf(0.975, len(v) - 1) * np.std(v, ddof=1) / math.sqrt(len(v)))
+    return mean, mean - half, mean + half
+
+
+#: Rows of the ``simulate`` summary: (label, runs column or callable).
+_SUMMARY_ROWS: tuple[tuple[str, Any], ...] = (
+    ("NPV (k€)", "npv"),
+    ("profit (k€)", "profit"),
+    ("revenue (k€)", "revenue"),
+    (
+        "exits (accounts)",
+        lambda r: r["exits_switched"] + r["exits_vanished"] + r["exits_dropped"],
+    ),
+    ("  switched to a competitor", "exits_switched"),
+    ("  vanished", "exits_vanished"),
+    ("  dropped by the supplier", "exits_dropped"),
+    ("final tactical", "final_n_tactical"),
+    ("final cooperative", "final_n_cooperative"),
+    ("final interdependent", "final_n_interdependent"),
+    ("final strategic", "final_n_strategic"),
+    ("final HHI of revenue", "final_hhi"),
+    ("final largest account share", "final_largest_share"),
+)
+
+
+def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95 % CI of the headline figures over the replications in ``runs``."""
+    rows = []
+    for _label, col in _SUMMARY_ROWS:
+        values = col(runs) if callable(col) else runs[col]
+        mean, lo, hi = _ci(np.asarray(values, dtype=float))
+        rows.append({"mean": mean, "95% CI low": lo, "95% CI high": hi})
+    return pd.DataFrame(rows, index=[label for label, _ in _SUMMARY_ROWS])
+
+
+def _format_table(df: pd.DataFrame) -> str:
+    def fmt(x: Any) -> str:
+        if isinstance(x, float | np.floating):
+            v = float(x)
+            if math.isnan(v):
+                return "-"
+            return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.1f}"
+        return str(x)
+
+    return df.to_string(formatters=dict.fromkeys(df.columns, fmt))
+
+
+def _stage_figure(quarters: pd.DataFrame, path: Path, title: str) -> None:
+    """Write a PNG of the mean number of accounts per stage over time (atomically)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = ["n_tactical", "n_cooperative", "n_interdependent", "n_strategic"]
+    mean = quarters.groupby("quarter")[cols].mean()
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    ax.stackplot(
+        mean.index,
+        *[mean[c] for c in cols],
+        labels=["tactical", "cooperative", "interdependent", "strategic"],
+        alpha=0.85,
+    )
+    ax.set_xlabel("quarter")
+    ax.set_ylabel("mean number of accounts")
+    ax.set_title(title)
+    ax.set_xlim(mean.index.min(), mean.index.max())
+    ax.legend(loc="upper left", fontsize="small")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)
+
+
+@cli.command(context_settings=_CONTEXT)
+@click.option(
+    "--accounts",
+    "n_accounts",
+    default=20,
+    show_default=True,
+    type=int,
+    help="Key accounts in the portfolio (1-500).",
+)
+@click.option(
+    "--policy",
+    default="uniform",
+    show_default=True,
+    help="Investment policy: a built-in name (see `kamsim policies`) or module:function.",
+)
+@click.option(
+    "--replications",
+    default=1000,
+    show_default=True,
+    type=int,
+    help="Independent markets (replications).",
+)
+@click.option(
+    "--quarters",
+    default=40,
+    show_default=True,
+    type=int,
+    help="Horizon in quarters (40 = 10 years).",
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Root seed of the replication seeds.",
+)
+@click.option(
+    "--engine",
+    default="batched",
+    show_default=True,
+    type=click.Choice(["batched", "mesa"]),
+    help="batched (fast NumPy engine) or mesa (one KAMModel per replication); "
+    "identical numbers.",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a model parameter (repeatable), e.g. --set budget=200, "
+    "--set lose_largest_at=20, --set replacement_delay=off.",
+)
+@click.option(
+    "--figure",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a PNG of the mean stage counts over time.",
+)
+@_usage_errors
+def simulate(
+    n_accounts: int,
+    policy: str,
+    replications: int,
+    quarters: int,
+    seed: int,
+    engine: str,
+    sets: tuple[str, ...],
+    figure: Path | None,
+) -> None:
+    """Simulate one portfolio configuration and print a summary table.
+
+    Prints the mean and 95 % confidence interval over the replications of NPV,
+    profit, revenue, exits, final stage counts, the Herfindahl index of revenue and
+    the largest account's share. Money in k€.
+
+    \b
+    Examples:
+      kamsim simulate
+      kamsim simulate --accounts 40 --policy none --replications 2000
+      kamsim simulate --set budget=200 --set lose_largest_at=20 --figure stages.png
+      kamsim simulate --engine mesa --replications 20
+    """  # noqa: D301
+    from kamsim.simulation import simulate as run
+
+    params = ModelParams().evolve(**parse_set(sets)) if sets else ModelParams()
+    if figure is not None and figure.suffix.lower() != ".png":
+        raise ParameterError(f"'--figure' must be a .png file: {str(figure)!r}")
+    res = run(
+        n_accounts=n_accounts,
+        policy=policy,
+        replications=replications,
+        quarters=quarters,
+        seed=seed,
+        params=params,
+        engine=engine,
+        keep_accounts=False,
+    )
+    changed = {k: v for k, v in params.to_dict().items() if v != ModelParams().to_dict()[k]}
+    head = (
+        f"{n_accounts} accounts, policy {res.meta['policy']}, {replications} replications "
+        f"x {quarters} quarters, seed {seed}, {engine} engine "
+        f"({res.meta['seconds']:.2f} s)"
+    )
+    click.echo(head)
+    if changed:
+        click.echo(
+            "parameters changed: " + ", ".join(f"{k}={v}" for k, v in changed.items())
+        )
+    click.echo(_format_table(summary_table(res.runs)))
+    if figure is not None:
+        _stage_figure(res.quarters, figure, f"{n_accounts} accounts, {res.meta['policy']}")
+        click.echo(f"figure: {figure}")
+
+
+# --------------------------------------------------------------------------- run
+def headline(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per-cell headline: mean NPV with its 95 % CI, final strategic accounts, HHI."""
+    cols = list(runs.columns)
+    factor_cols = cols[: cols.index("npv")] if "npv" in cols else cols
+    by = [c for c in factor_cols if c not in ("replication", "seed")]
+    rows = []
+    for key, g in runs.groupby(by, sort=True, dropna=False):
+        mean, lo, hi = _ci(g["npv"].to_numpy())
+        row = dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True))
+        row.update(
+            {
+                "reps": len(g),
+                "NPV mean": mean,
+                "NPV 95% CI": f"[{lo:,.0f}, {hi:,.0f}]",
+                "strategic": float(g["final_n_strategic"].mean()),
+                "HHI": float(g["final_hhi"].mean()),
+            }
+        )
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("cell") if rows else pd.DataFrame()
+
+
+@cli.command(context_settings=_CONTEXT)
+@click.argument(
+    "specs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    default=Path("results"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Parent folder; each experiment goes to OUT/<name>/.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Local worker processes (default: all cores; 1 = no pool).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDR",
+    help="Dask scheduler address, e.g. tcp://host:8786 (instead of local processes).",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_usage_errors
+def run(
+    specs: tuple[Path, ...],
+    out: Path,
+    workers: int | None,
+    scheduler: str | None,
+    quiet: bool,
+) -> None:
+    """Run experiment specs (TOML) and store their results as Parquet.
+
+    Every spec is validated before anything runs. Results go to OUT/<name>/
+    (manifest.json + runs/, quarters/, accounts/ Parquet datasets). An interrupted
+    run resumes: run the same command again and only the missing work units run.
+    A different spec into the same folder is refused. Exit code 1 if any work unit
+    failed (its error is in manifest.json), 2 for an invalid spec.
+
+    \b
+    Examples:
+      kamsim run experiments/smoke.toml
+      kamsim run experiments/*.toml --out results --workers 2
+      kamsim run experiments/portfolio_size.toml --scheduler tcp://10.0.0.5:8786
+    """  # noqa: D301
+    from kamsim.experiments import ExperimentError, load_spec, run_experiment
+    from kamsim.experiments.runner import describe_run
+
+    loaded = [load_spec(p) for p in specs]
+    names = [s.name for s in loaded]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ParameterError(f"'name' must differ between specs run together: {dup}")
+    failed = 0
+    for sp in loaded:
+        folder = out / sp.name
+        try:
+            res = run_experiment(
+                sp,
+                out=out,
+                workers=workers,
+                scheduler=scheduler,
+                quiet=quiet,
+                frames=["runs"],
+            )
+        except ExperimentError as exc:
+            failed += 1
+            click.echo(f"{sp.name}: {exc}", err=True)
+            for f in exc.failures[:10]:
+                first = f["error"].splitlines()[0] if f["error"] else ""
+                click.echo(
+                    f"  cell {f['cell']}, replications {f['first_replication']}-"
+                    f"{f['first_replication'] + f['replications'] - 1}: {first}",
+                    err=True,
+                )
+            continue
+        except KeyboardInterrupt:
+            click.echo(
+                f"\ninterrupted; finished work units are kept in {folder}. Run the same "
+                "command again to resume.",
+                err=True,
+            )
+            sys.exit(130)
+        click.echo(f"{sp.name}: results in {folder} ({describe_run(res)})")
+        if len(res.runs):
+            click.echo(_format_table(headline(res.runs)))
+        click.echo("")
+    if failed:
+        click.echo(
+            f"{failed} experiment(s) had failed work units; fix the cause and run the "
+            "same command again to retry them.",
+            err=True,
+        )
+        sys.exit(1)
+
+
+# --------------------------------------------------------------------------- others
+@cli.command(context_settings=_CONTEXT)
+def policies() -> None:
+    """List the built-in investment policies with one line each.
+
+    A policy of your own is a plain function ``policy(obs, budget) -> allocation``;
+    use it as ``module:function`` wherever a policy name is accepted.
+
+    \b
+    Examples:
+      kamsim policies
+      kamsim simulate --policy mypolicies:greedy
+    """  # noqa: D301
+    from kamsim.policies import POLICIES
+
+    width = max(len(n) for n in POLICIES)
+    for name, fn in POLICIES.items():
+        summary = getattr(fn, "summary", None) or (fn.__doc__ or "").strip().split("\n")[0]
+        click.echo(f"{name:<{width}}  {summary}")
+
+
+@cli.command(context_settings=_CONTEXT)
+@click.argument(
+    "results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write the reports (default: inside RESULTS_DIR).",
+)
+@_usage_errors
+def report(results_dir: Path, out: Path | None) -> None:
+    """Write Markdown/HTML reports, figures and CSV tables for stored results.
+
+    \b
+    Examples:
+      kamsim report results
+      kamsim report results/portfolio_size --out reports
+    """  # noqa: D301
+    from kamsim.report import write_reports
+
+    for path in write_reports(results_dir, out=out):
+        click.echo(str(path))
+
+
+@cli.command(context_settings=_CONTEXT)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to serve on.",
+)
+@click.option("--no-browser", is_flag=True, help="Do not open a web browser.")
+@_usage_errors
+def viz(host: str, port: int, no_browser: bool) -> None:
+    """Launch the interactive teaching page (Mesa SolaraViz).
+
+    \b
+    Examples:
+      kamsim viz
+      kamsim viz --port 9000 --no-browser
+    """  # noqa: D301
+    from kamsim.viz import launch
+
+    launch(host=host, port=port, open_browser=not no_browser)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``kamsim`` console script."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="kamsim")

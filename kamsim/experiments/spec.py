@@ -1,0 +1,503 @@
+"""Experiment specs: declarative TOML files describing a full-factorial Monte Carlo study.
+
+A spec names the factors and their levels, the replications per cell, the horizon and
+the root seed. Every cell of the full-factorial product runs on the **same**
+replication seeds (``replication_seeds(seed, replications)``), so cells are compared
+on the same random worlds (common random numbers, paired comparisons).
+
+Format (every key but ``name`` and ``replications`` has a default)::
+
+    name = "investment_policies"          # folder name under --out
+    description = "All built-in policies on the same replication seeds"
+    replications = 1000                    # per cell, 1..1_000_000
+    quarters = 40                          # 1..400
+    seed = 20261123                        # root seed, integer >= 0
+    [factors]                              # full-factorial product of the levels
+    n_accounts = [20]
+    policy = ["none", "uniform"]           # built-in names or "module:function"
+    budget = [100.0]                       # any ModelParams field may be a factor
+    [params]                               # fixed ModelParams overrides (optional)
+    disruption_probability = 0.02
+    [output]                               # optional
+    keep = ["runs", "quarters", "accounts"]
+
+Conventions:
+
+* ``n_accounts`` and ``policy`` default to 20 and ``"uniform"`` when not factors.
+* Per-stage parameters are lists of numbers (``maintenance = [0, 0, 0.01, 0.02]``);
+  a factor over a per-stage parameter is a list of such lists.
+* Optional parameters (``replacement_delay``, ``lose_largest_at``) accept the string
+  ``"off"`` for "none" (never replace, no stress test), e.g.
+  ``lose_largest_at = ["off", 20]``.
+
+:func:`load_spec` validates everything up front (it builds the ``ModelParams`` of every
+cell) and raises one :class:`SpecError` naming the field, the value and what is
+allowed, so nothing runs and nothing is written for a bad spec.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kamsim.model import MAX_ACCOUNTS
+from kamsim.params import ModelParams, ParameterError, suggest
+from kamsim.policies import POLICIES, Observation, policy_name, resolve_policy
+
+__all__ = [
+    "FRAMES",
+    "MAX_REPLICATIONS",
+    "Cell",
+    "ExperimentSpec",
+    "SpecError",
+    "load_spec",
+]
+
+#: Frames an experiment can store.
+FRAMES = ("runs", "quarters", "accounts")
+#: Largest number of replications per cell.
+MAX_REPLICATIONS = 1_000_000
+#: Longest horizon in quarters.
+MAX_QUARTERS = 400
+
+_TOP_KEYS = (
+    "name",
+    "description",
+    "replications",
+    "quarters",
+    "seed",
+    "factors",
+    "params",
+    "output",
+)
+_OUTPUT_KEYS = ("keep",)
+_SPECIAL_FACTORS = ("n_accounts", "policy")
+_OFF = "off"
+
+PolicyLike = str | Callable[[Observation, float], np.ndarray]
+
+
+class SpecError(ParameterError):
+    """An experiment spec is malformed or holds an invalid value.
+
+    The message names the field (e.g. ``factors.n_accounts``), the value and what is
+    allowed, and the file when the spec came from one.
+    """
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of the full-factorial design.
+
+    Attributes:
+        index: cell number, 0-based, in the order of the factor product.
+        n_accounts: portfolio size of the cell.
+        policy: the policy (a built-in name, ``"module:function"`` or a callable).
+        params: the cell's validated :class:`ModelParams`.
+        factors: factor name -> level for the columns added to every frame (the
+            ``n_accounts`` and ``policy`` factors excluded, they are columns anyway).
+    """
+
+    index: int
+    n_accounts: int
+    policy: PolicyLike
+    params: ModelParams
+    factors: dict[str, Any]
+
+    @property
+    def policy_name(self) -> str:
+        """Readable name of the cell's policy."""
+        return policy_name(self.policy)
+
+    def label(self) -> dict[str, Any]:
+        """All factor levels of the cell, JSON-friendly (for the manifest)."""
+        return {
+            "cell": self.index,
+            "n_accounts": self.n_accounts,
+            "policy": self.policy_name,
+            **self.factors,
+        }
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """A validated experiment spec (build it with :func:`load_spec`).
+
+    Attributes:
+        name: experiment name, used as the output folder name.
+        description: one line saying what the experiment asks.
+        replications: replications per cell (every cell uses the same seeds).
+        quarters: horizon in quarters.
+        seed: root seed of the replication seeds.
+        factors: factor name -> tuple of levels (full-factorial product).
+        params: fixed ModelParams overrides shared by all cells.
+        keep: frames to store (subset of ``runs``, ``quarters``, ``accounts``).
+        source: the file the spec was read from, if any.
+    """
+
+    name: str
+    description: str
+    replications: int
+    quarters: int
+    seed: int
+    factors: dict[str, tuple[Any, ...]]
+    params: dict[str, Any]
+    keep: tuple[str, ...]
+    source: str | None = None
+
+    @property
+    def cells(self) -> list[Cell]:
+        """The cells of the full-factorial design, in a fixed order."""
+        return _build_cells(self.factors, self.params, where=self.source)
+
+    @property
+    def n_cells(self) -> int:
+        """Number of cells (product of the numbers of levels)."""
+        return math.prod(len(v) for v in self.factors.values()) if self.factors else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as plain JSON-friendly data (``"off"`` for None, names for policies)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "replications": self.replications,
+            "quarters": self.quarters,
+            "seed": self.seed,
+            "factors": {k: [_jsonable(v) for v in lv] for k, lv in self.factors.items()},
+            "params": {k: _jsonable(v) for k, v in self.params.items()},
+            "output": {"keep": list(self.keep)},
+        }
+
+    def spec_hash(self) -> str:
+        """SHA-256 of the canonical JSON of :meth:`to_dict` (sorted keys, no spaces)."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _jsonable(v: Any) -> Any:
+    if v is None:
+        return _OFF
+    if callable(v):
+        return policy_name(v)
+    if isinstance(v, tuple | list):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+def _err(where: str | None, field: str, msg: str) -> SpecError:
+    prefix = f"{where}: " if where else ""
+    return SpecError(f"{prefix}'{field}' {msg}")
+
+
+def _check_int(
+    where: str | None, field: str, value: Any, lo: int, hi: int | None = None
+) -> int:
+    ok = isinstance(value, int) and not isinstance(value, bool)
+    if ok and value >= lo and (hi is None or value <= hi):
+        return int(value)
+    allowed = f"an integer in [{lo}, {hi:_}]" if hi is not None else f"an integer >= {lo}"
+    return _raise(_err(where, field, f"must be {allowed}: {value!r}"))
+
+
+def _raise(exc: Exception) -> Any:
+    raise exc
+
+
+def _param_fields() -> dict[str, dataclasses.Field[Any]]:
+    return {f.name: f for f in dataclasses.fields(ModelParams)}
+
+
+def _convert_param(where: str | None, field: str, name: str, value: Any) -> Any:
+    """Turn a TOML value into a ModelParams value ("off" -> None for optional fields)."""
+    meta = _param_fields()[name].metadata
+    if isinstance(value, str) and value.strip().lower() == _OFF:
+        if meta["optional"]:
+            return None
+        raise _err(
+            where, field, f'cannot be "off" (only optional parameters can): {value!r}'
+        )
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def _param_error(where: str | None, field: str, exc: ParameterError) -> SpecError:
+    prefix = f"{where}: " if where else ""
+    return SpecError(f"{prefix}{field}: {exc}")
+
+
+def _check_name(where: str | None, field: str, name: str, allowed: list[str]) -> None:
+    if name not in allowed:
+        raise _err(
+            where,
+            field,
+            f"is not a known name{suggest(name, allowed)}; allowed: {', '.join(allowed)}",
+        )
+
+
+def _check_policy(where: str | None, field: str, value: Any) -> PolicyLike:
+    if callable(value):
+        return value  # type: ignore[no-any-return]
+    if not isinstance(value, str):
+        raise _err(
+            where,
+            field,
+            f"must be a built-in policy name or 'module:function': {value!r}",
+        )
+    try:
+        resolve_policy(value)
+    except ParameterError:
+        if ":" in value:
+            raise _err(
+                where,
+                field,
+                f"must be importable as 'module:function': {value!r} could not be loaded",
+            ) from None
+        raise _err(
+            where,
+            field,
+            f"must be one of {sorted(POLICIES)} or 'module:function': "
+            f"{value!r}{suggest(value, list(POLICIES))}",
+        ) from None
+    return value
+
+
+def _check_n_accounts(where: str | None, field: str, value: Any) -> int:
+    ok = isinstance(value, int) and not isinstance(value, bool)
+    if not ok or not 1 <= value <= MAX_ACCOUNTS:
+        raise _err(
+            where,
+            field,
+            f"must be an integer in [1, {MAX_ACCOUNTS}] (5-50 is the studied range): "
+            f"{value!r}",
+        )
+    return int(value)
+
+
+def _column_levels(levels: Sequence[Any]) -> list[Any]:
+    """Values of a factor's column: native scalars if all levels are, else strings.
+
+    Keeps every frame's factor column one dtype: ints/floats/bools/strings stay as
+    they are; levels mixing None ("off") with numbers, or per-stage tuples, become
+    readable strings (``"off"``, ``"20"``, ``"0.45, 0.6, 0.75"``).
+    """
+
+    def text(v: Any) -> str:
+        if v is None:
+            return _OFF
+        if isinstance(v, tuple | list):
+            return ", ".join(str(x) for x in v)
+        return str(v)
+
+    kinds = {type(v) for v in levels}
+    if kinds <= {int} or kinds <= {str} or kinds <= {bool}:
+        return list(levels)
+    if kinds <= {int, float}:
+        return [float(v) for v in levels]
+    return [text(v) for v in levels]
+
+
+def _build_cells(
+    factors: Mapping[str, tuple[Any, ...]],
+    params: Mapping[str, Any],
+    *,
+    where: str | None,
+) -> list[Cell]:
+    names = list(factors)
+    columns = {k: _column_levels(v) for k, v in factors.items()}
+    cells = []
+    base = dict(params)
+    for index, combo in enumerate(
+        itertools.product(*(range(len(factors[k])) for k in names))
+    ):
+        level = {k: factors[k][i] for k, i in zip(names, combo, strict=True)}
+        cols = {
+            k: columns[k][i]
+            for k, i in zip(names, combo, strict=True)
+            if k not in _SPECIAL_FACTORS
+        }
+        overrides = {k: v for k, v in level.items() if k not in _SPECIAL_FACTORS}
+        try:
+            cell_params = ModelParams(**{**base, **overrides})
+        except ParameterError as exc:
+            shown = {k: _jsonable(v) for k, v in overrides.items()}
+            raise _param_error(where, f"cell {index} {shown}", exc) from None
+        cells.append(
+            Cell(
+                index=index,
+                n_accounts=int(level.get("n_accounts", 20)),
+                policy=level.get("policy", "uniform"),
+                params=cell_params,
+                factors=cols,
+            )
+        )
+    return cells
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    where = str(path)
+    if not path.is_file():
+        raise SpecError(f"spec file not found: {where}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{where}: cannot read spec file: {exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # The message already ends with "(at line L, column C)".
+        raise SpecError(f"{where}: malformed TOML: {exc}") from None
+
+
+def load_spec(spec: str | Path | Mapping[str, Any] | ExperimentSpec) -> ExperimentSpec:
+    """Read and validate an experiment spec.
+
+    Args:
+        spec: a path to a TOML file, a dict with the same structure, or an
+            :class:`ExperimentSpec` (returned unchanged).
+
+    Returns:
+        The validated, frozen :class:`ExperimentSpec`.
+
+    Raises:
+        SpecError: for a missing or malformed file (with its line), an unknown key,
+            factor or parameter (with the closest valid name), an unknown policy, an
+            empty level list, or any value out of range (naming the field, e.g.
+            ``factors.n_accounts``, the value and what is allowed).
+    """
+    if isinstance(spec, ExperimentSpec):
+        return spec
+    where: str | None = None
+    if isinstance(spec, str | Path):
+        where = str(spec)
+        data: Mapping[str, Any] = _read_toml(Path(spec))
+    elif isinstance(spec, Mapping):
+        data = spec
+    else:
+        raise SpecError(f"a spec must be a path, a dict or an ExperimentSpec: {spec!r}")
+
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise _err(
+                where,
+                str(key),
+                f"is not a spec key{suggest(str(key), list(_TOP_KEYS))}; allowed: "
+                f"{', '.join(_TOP_KEYS)}",
+            )
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise _err(where, "name", f"must be a non-empty string: {name!r}")
+    bad = set('/\\:*?"<>|') | {"\0"}
+    if any(c in bad for c in name) or name in (".", "..") or name != name.strip():
+        raise _err(
+            where,
+            "name",
+            f'must be usable as a folder name (no / \\ : * ? " < > |): {name!r}',
+        )
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise _err(where, "description", f"must be a string: {description!r}")
+    if "replications" not in data:
+        raise _err(where, "replications", "is required (an integer in [1, 1_000_000])")
+    replications = _check_int(
+        where, "replications", data["replications"], 1, MAX_REPLICATIONS
+    )
+    quarters = _check_int(where, "quarters", data.get("quarters", 40), 1, MAX_QUARTERS)
+    seed = _check_int(where, "seed", data.get("seed", 0), 0)
+
+    names = ModelParams.names()
+    fields = _param_fields()
+
+    # [params] ------------------------------------------------------------------
+    raw_params = data.get("params", {})
+    if not isinstance(raw_params, Mapping):
+        raise _err(where, "params", f"must be a table of parameter values: {raw_params!r}")
+    params: dict[str, Any] = {}
+    for key, value in raw_params.items():
+        field = f"params.{key}"
+        _check_name(where, field, key, names)
+        params[key] = _convert_param(where, field, key, value)
+        try:
+            dataclasses.replace(ModelParams(), **{key: params[key]})
+        except ParameterError as exc:
+            raise _param_error(where, field, exc) from None
+
+    # [factors] -----------------------------------------------------------------
+    raw_factors = data.get("factors", {})
+    if not isinstance(raw_factors, Mapping):
+        raise _err(where, "factors", f"must be a table of level lists: {raw_factors!r}")
+    allowed = [*_SPECIAL_FACTORS, *names]
+    factors: dict[str, tuple[Any, ...]] = {}
+    for key, levels in raw_factors.items():
+        field = f"factors.{key}"
+        _check_name(where, field, key, allowed)
+        if key in params:
+            raise _err(where, field, "is both a factor and a fixed [params] value")
+        if not isinstance(levels, list | tuple):
+            raise _err(where, field, f"must be a list of levels: {levels!r}")
+        if not levels:
+            raise _err(where, field, "must list at least one level: []")
+        out: list[Any] = []
+        for i, v in enumerate(levels):
+            vfield = f"{field}[{i}]"
+            if key == "n_accounts":
+                out.append(_check_n_accounts(where, field, v))
+            elif key == "policy":
+                out.append(_check_policy(where, field, v))
+            else:
+                cv = _convert_param(where, vfield, key, v)
+                per_stage = fields[key].metadata["per_stage"]
+                if isinstance(cv, tuple) and not per_stage:
+                    raise _err(where, field, f"levels must be single values: {v!r}")
+                try:
+                    dataclasses.replace(ModelParams(), **{key: cv})
+                except ParameterError as exc:
+                    raise _param_error(where, field, exc) from None
+                out.append(cv)
+        shown = [_jsonable(v) for v in out]
+        if len({json.dumps(s, sort_keys=True) for s in shown}) != len(shown):
+            raise _err(where, field, f"lists a level more than once: {shown!r}")
+        factors[key] = tuple(out)
+
+    # [output] ------------------------------------------------------------------
+    raw_output = data.get("output", {})
+    if not isinstance(raw_output, Mapping):
+        raise _err(where, "output", f"must be a table: {raw_output!r}")
+    for key in raw_output:
+        _check_name(where, f"output.{key}", str(key), list(_OUTPUT_KEYS))
+    keep_raw = raw_output.get("keep", list(FRAMES))
+    if (
+        not isinstance(keep_raw, list | tuple)
+        or not keep_raw
+        or any(k not in FRAMES for k in keep_raw)
+    ):
+        raise _err(
+            where,
+            "output.keep",
+            f"must be a non-empty list drawn from {list(FRAMES)}: {keep_raw!r}",
+        )
+    keep = tuple(k for k in FRAMES if k in keep_raw)
+
+    result = ExperimentSpec(
+        name=name,
+        description=description,
+        replications=replications,
+        quarters=quarters,
+        seed=seed,
+        factors=factors,
+        params=params,
+        keep=keep,
+        source=where,
+    )
+    result.cells  # noqa: B018  (builds every cell's ModelParams: cross-field checks)
+    return result
