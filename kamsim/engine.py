@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kamsim import rules
-from kamsim.environment import BLOCK, draw_accounts, draw_block
+from kamsim.environment import draw_many
 from kamsim.metrics import QUARTER_COLUMNS, quarter_metrics
 from kamsim.params import ModelParams
 from kamsim.policies import Observation, enforce_budget, observe, policy_name
@@ -97,43 +97,18 @@ _ATTRS = (
 
 
 def _draw_env(seeds: Sequence[int], n: int, quarters: int, p: ModelParams) -> _Env:
-    r_count = len(seeds)
-    n_blocks = -(-quarters // BLOCK)
-    t_all = n_blocks * BLOCK
-    shape = (r_count, t_all, n)
-    env = _Env(
-        init={},
-        u_failure=np.empty(shape),
-        u_offer=np.empty(shape),
-        u_vanish=np.empty(shape),
-        z_potential=np.empty(shape),
-        z_trust=np.empty(shape),
-        new={},
-        downturn=np.empty((r_count, t_all)),
-        disruption=np.empty((r_count, t_all), dtype=bool),
+    st = draw_many(list(seeds), n, quarters, p)
+    return _Env(
+        init={a: getattr(st.initial, a) for a in _ATTRS},
+        u_failure=st.u_failure,
+        u_offer=st.u_offer,
+        u_vanish=st.u_vanish,
+        z_potential=st.z_potential,
+        z_trust=st.z_trust,
+        new={a: getattr(st.newcomers, a) for a in _ATTRS},
+        downturn=st.downturn,
+        disruption=st.disruption,
     )
-    for r, seed in enumerate(seeds):
-        rng = np.random.default_rng(seed)
-        acc = draw_accounts(rng, n, p)
-        for a in _ATTRS:
-            v = getattr(acc, a)
-            if a not in env.init:
-                env.init[a] = np.empty((r_count, n), dtype=v.dtype)
-                env.new[a] = np.empty(shape, dtype=v.dtype)
-            env.init[a][r] = v
-        for b in range(n_blocks):
-            blk = draw_block(rng, n, p)
-            sl = slice(b * BLOCK, (b + 1) * BLOCK)
-            env.u_failure[r, sl] = blk.u_failure
-            env.u_offer[r, sl] = blk.u_offer
-            env.u_vanish[r, sl] = blk.u_vanish
-            env.z_potential[r, sl] = blk.z_potential
-            env.z_trust[r, sl] = blk.z_trust
-            env.downturn[r, sl] = blk.downturn
-            env.disruption[r, sl] = blk.disruption
-            for a in _ATTRS:
-                env.new[a][r, sl] = getattr(blk.newcomers, a)
-    return env
 
 
 def initial_revenue(wallet: np.ndarray, p: ModelParams) -> np.ndarray:

@@ -131,3 +131,77 @@ def draw_block(rng: np.random.Generator, n: int, p: ModelParams) -> QuarterBlock
         downturn=(c[:, 0] < p.downturn_probability).astype(np.float64),
         disruption=c[:, 1] < p.disruption_probability,
     )
+
+
+@dataclass(frozen=True)
+class StackedEnvironment:
+    """The environments of R replications stacked for the batched engine.
+
+    Quarter arrays have shape (R, T, n) (``downturn``/``disruption``: (R, T)) and are
+    indexed ``[:, t]``; ``initial`` and ``newcomers`` hold account attributes of shape
+    (R, n) and (R, T, n).
+    """
+
+    initial: Accounts
+    newcomers: Accounts
+    u_failure: np.ndarray
+    u_offer: np.ndarray
+    u_vanish: np.ndarray
+    z_potential: np.ndarray
+    z_trust: np.ndarray
+    downturn: np.ndarray
+    disruption: np.ndarray
+
+
+def draw_many(seeds: list[int], n: int, quarters: int, p: ModelParams) -> StackedEnvironment:
+    """Draw the environments of several replications at once, one generator each.
+
+    Each replication's generator ``numpy.random.default_rng(seed)`` produces exactly
+    the stream of :func:`draw_accounts` followed by ``ceil(T / BLOCK)`` calls of
+    :func:`draw_block` (the raw variates are written straight into stacked arrays
+    with ``out=``), so replication r sees the same numbers as a
+    :class:`kamsim.KAMModel` with ``rng=seeds[r]``. The transforms into account
+    attributes are then applied to all replications at once.
+    """
+    r_count = len(seeds)
+    n_blocks = -(-quarters // BLOCK)
+    z0 = np.empty((r_count, 2, n))
+    u0 = np.empty((r_count, 2, n))
+    u = np.empty((r_count, n_blocks, BLOCK, 5, n))
+    z = np.empty((r_count, n_blocks, BLOCK, 4, n))
+    c = np.empty((r_count, n_blocks, BLOCK, 2))
+    for r, seed in enumerate(seeds):
+        rng = np.random.default_rng(seed)
+        rng.standard_normal(out=z0[r])
+        rng.random(out=u0[r])
+        for b in range(n_blocks):
+            rng.random(out=u[r, b])
+            rng.standard_normal(out=z[r, b])
+            rng.random(out=c[r, b])
+    t_all = n_blocks * BLOCK
+    u = u.reshape(r_count, t_all, 5, n)
+    z = z.reshape(r_count, t_all, 4, n)
+    c = c.reshape(r_count, t_all, 2)
+
+    def part(a: np.ndarray, k: int) -> np.ndarray:
+        return np.ascontiguousarray(a[:, :, k])
+
+    initial = _make_accounts(
+        np.ascontiguousarray(z0[:, 0]),
+        np.ascontiguousarray(z0[:, 1]),
+        np.ascontiguousarray(u0[:, 0]),
+        np.ascontiguousarray(u0[:, 1]),
+        p,
+    )
+    newcomers = _make_accounts(part(z, 2), part(z, 3), part(u, 3), part(u, 4), p)
+    return StackedEnvironment(
+        initial=initial,
+        newcomers=newcomers,
+        u_failure=part(u, 0),
+        u_offer=part(u, 1),
+        u_vanish=part(u, 2),
+        z_potential=part(z, 0),
+        z_trust=part(z, 1),
+        downturn=(c[:, :, 0] < p.downturn_probability).astype(np.float64),
+        disruption=c[:, :, 1] < p.disruption_probability,
+    )

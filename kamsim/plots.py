@@ -124,8 +124,13 @@ def plot_risk_return(
     if keys:
         for _, row in df.iterrows():
             text = ", ".join(str(row[k]) for k in keys)
-            ax.annotate(text, (row[x], row[y]), fontsize=7, xytext=(3, 3),
-                        textcoords="offset points")
+            ax.annotate(
+                text,
+                (row[x], row[y]),
+                fontsize=7,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     return ax
@@ -160,9 +165,14 @@ def plot_metric_by(
         mean = g["mean"].to_numpy(dtype=np.float64)[order]
         lo = g["ci_low"].to_numpy(dtype=np.float64)[order]
         hi = g["ci_high"].to_numpy(dtype=np.float64)[order]
-        ax.errorbar(
-            xs[order], mean, yerr=[mean - lo, hi - mean], marker="o", ms=3, capsize=2,
-            label=f"{hue}={key}" if hue else None,
+        ax.errorbar(  # type: ignore[misc]
+            xs[order],
+            mean,
+            yerr=[mean - lo, hi - mean],
+            marker="o",
+            ms=3,
+            capsize=2,
+            label=(hue + "=" + str(key)) if hue else None,
         )
     if not numeric:
         ax.set_xticks(range(len(cats)), [str(c) for c in cats], rotation=30, ha="right")
@@ -191,8 +201,10 @@ def plot_comparison(
     d = df.sort_values("diff")
     y = np.arange(len(d))
     diff = d["diff"].to_numpy(dtype=np.float64)
-    err = [diff - d["ci_low"].to_numpy(dtype=np.float64),
-           d["ci_high"].to_numpy(dtype=np.float64) - diff]
+    err = [
+        diff - d["ci_low"].to_numpy(dtype=np.float64),
+        d["ci_high"].to_numpy(dtype=np.float64) - diff,
+    ]
     ax.barh(y, diff, xerr=err, capsize=3, color="#6baed6")
     ax.set_yticks(y, [str(v) for v in d[label]])
     ax.axvline(0, color="grey", lw=0.8)

@@ -72,7 +72,7 @@ def control(rc: Any, kind: type, label_start: str) -> Any:
 
 
 def test_step_advances_one_quarter_and_redraws_the_charts() -> None:
-    """Pressing Step advances the model by one quarter and the page shows the new quarter."""
+    """Pressing Step advances the model one quarter and the page shows the new quarter."""
     model, rc = render_page()
     assert model.value.quarter == 0 and shown_quarter(rc) == 0
     before = chart_bytes(rc)
@@ -145,7 +145,7 @@ def test_sliders_and_seed_set_the_next_market() -> None:
 
 
 def test_invalid_seed_text_is_reported_on_the_page() -> None:
-    """A seed that is not a whole number shows a message naming it and runs with a random seed."""
+    """A seed that is not a whole number is named in a message; a random seed is used."""
     model, rc = render_page()
     type_seed(rc, "forty-two")
     click(rc, "Reset")
