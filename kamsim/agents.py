@@ -76,9 +76,7 @@ class KeyAccount(mesa.Agent):
         self.ended: int | None = None
         self.acquisition_due = p.acquisition_cost if generation > 0 else 0.0
         # supplier's view of last quarter's revenue before the first quarter
-        self.last_revenue: Any = rules.revenue(
-            self.wallet / 4.0, 1, rules.stage_tables(p)
-        )
+        self.last_revenue: Any = rules.revenue(self.wallet / 4.0, 1, rules.stage_tables(p))
         self.allocation: Any = 0.0
         self.revenue: Any = 0.0
         self.profit: Any = 0.0
@@ -147,8 +145,10 @@ class KeyAccount(mesa.Agent):
             self.end(rules.EndCause(cause), m.quarter)
 
     def end(self, cause: rules.EndCause, quarter: int) -> None:
-        """Mark the relationship ended (it never comes back; a new account may take
-        the slot later)."""
+        """Mark the relationship ended.
+
+        It never comes back; a new account may take the slot later.
+        """
         self.active = False
         self.end_cause = cause
         self.ended = quarter

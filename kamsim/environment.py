@@ -42,7 +42,10 @@ class Accounts:
     Attributes:
         wallet: annual category spend W (k€/yr), lognormal:
             ``W = wallet_median * exp(wallet_sigma * z)``.
-        growth: annual wallet growth rate g (per year), normal.
+        growth: annual wallet growth rate g (per year), normal and truncated at -1
+            (an account cannot lose more than its whole spend in a year):
+            ``g = max(-1, growth_mean + growth_sd * z)``. The truncation keeps wallets
+            and potentials non-negative; with the default spread it never binds.
         willing: True if the account is willing to move beyond tactical.
         sensitivity: price sensitivity, uniform on [min, max].
         potential: three-year potential ``W * (1 + g)^3`` (k€/yr).
@@ -68,11 +71,12 @@ def _make_accounts(
     p: ModelParams,
 ) -> Accounts:
     wallet = p.wallet_median * np.exp(p.wallet_sigma * z_wallet)
-    growth = p.growth_mean + p.growth_sd * z_growth
+    growth = np.maximum(-1.0, p.growth_mean + p.growth_sd * z_growth)
     willing = u_willing < p.share_willing
-    sensitivity = p.price_sensitivity_min + (
-        p.price_sensitivity_max - p.price_sensitivity_min
-    ) * u_sensitivity
+    sensitivity = (
+        p.price_sensitivity_min
+        + (p.price_sensitivity_max - p.price_sensitivity_min) * u_sensitivity
+    )
     potential = wallet * (1.0 + growth) ** 3
     potential_class = (potential >= p.potential_low).astype(np.int8) + (
         potential >= p.potential_high
@@ -153,7 +157,9 @@ class StackedEnvironment:
     disruption: np.ndarray
 
 
-def draw_many(seeds: list[int], n: int, quarters: int, p: ModelParams) -> StackedEnvironment:
+def draw_many(
+    seeds: list[int], n: int, quarters: int, p: ModelParams
+) -> StackedEnvironment:
     """Draw the environments of several replications at once, one generator each.
 
     Each replication's generator ``numpy.random.default_rng(seed)`` produces exactly
@@ -179,9 +185,9 @@ def draw_many(seeds: list[int], n: int, quarters: int, p: ModelParams) -> Stacke
             rng.standard_normal(out=z[r, b])
             rng.random(out=c[r, b])
     t_all = n_blocks * BLOCK
-    u = u.reshape(r_count, t_all, 5, n)
-    z = z.reshape(r_count, t_all, 4, n)
-    c = c.reshape(r_count, t_all, 2)
+    uq = u.reshape(r_count, t_all, 5, n)
+    zq = z.reshape(r_count, t_all, 4, n)
+    cq = c.reshape(r_count, t_all, 2)
 
     def part(a: np.ndarray, k: int) -> np.ndarray:
         return np.ascontiguousarray(a[:, :, k])
@@ -193,15 +199,15 @@ def draw_many(seeds: list[int], n: int, quarters: int, p: ModelParams) -> Stacke
         np.ascontiguousarray(u0[:, 1]),
         p,
     )
-    newcomers = _make_accounts(part(z, 2), part(z, 3), part(u, 3), part(u, 4), p)
+    newcomers = _make_accounts(part(zq, 2), part(zq, 3), part(uq, 3), part(uq, 4), p)
     return StackedEnvironment(
         initial=initial,
         newcomers=newcomers,
-        u_failure=part(u, 0),
-        u_offer=part(u, 1),
-        u_vanish=part(u, 2),
-        z_potential=part(z, 0),
-        z_trust=part(z, 1),
-        downturn=(c[:, :, 0] < p.downturn_probability).astype(np.float64),
-        disruption=c[:, :, 1] < p.disruption_probability,
+        u_failure=part(uq, 0),
+        u_offer=part(uq, 1),
+        u_vanish=part(uq, 2),
+        z_potential=part(zq, 0),
+        z_trust=part(zq, 1),
+        downturn=(cq[:, :, 0] < p.downturn_probability).astype(np.float64),
+        disruption=cq[:, :, 1] < p.disruption_probability,
     )

@@ -29,24 +29,29 @@ from kamsim.metrics import QUARTER_COLUMNS, quarter_metrics
 from kamsim.params import ModelParams, ParameterError, suggest
 from kamsim.policies import Observation, resolve_policy
 
-__all__ = ["ACCOUNT_REPORTERS", "KAMModel", "MAX_ACCOUNTS"]
+__all__ = ["ACCOUNT_REPORTERS", "MAX_ACCOUNTS", "KAMModel"]
 
 #: Largest portfolio a model accepts (5-50 is the range kamsim is built to study).
 MAX_ACCOUNTS = 500
 
-#: Per-account variables recorded by the DataCollector (KeyAccount attributes).
+#: Per-account columns recorded by the DataCollector. Each is the KeyAccount attribute
+#: of the same name, except ``account_revenue`` and ``account_profit`` (attributes
+#: ``revenue`` and ``profit``): prefixed so that they do not overwrite the portfolio
+#: ``revenue`` and ``profit`` of the model reporters in the rows of ``mesa.batch_run``,
+#: which merges model and agent reporters into one dict.
 ACCOUNT_REPORTERS = (
     "slot",
     "stage",
     "trust",
     "share_of_wallet",
-    "revenue",
-    "profit",
+    "account_revenue",
+    "account_profit",
     "allocation",
     "stock",
     "active",
     "end_cause",
 )
+_ACCOUNT_ATTRIBUTE = {"account_revenue": "revenue", "account_profit": "profit"}
 
 
 def _record(model: KAMModel, *, name: str) -> Any:
@@ -54,7 +59,7 @@ def _record(model: KAMModel, *, name: str) -> Any:
 
 
 def _account_attr(agent: KeyAccount, *, name: str) -> Any:
-    value = getattr(agent, name)
+    value = getattr(agent, _ACCOUNT_ATTRIBUTE.get(name, name))
     return int(value) if name == "end_cause" else value
 
 
@@ -121,7 +126,9 @@ class KAMModel(mesa.Model):
         self.ended_accounts: list[KeyAccount] = []
 
         initial = draw_accounts(self.rng, self.n_accounts, self.params)
-        self._blocks: list[QuarterBlock] = [draw_block(self.rng, self.n_accounts, self.params)]
+        self._blocks: list[QuarterBlock] = [
+            draw_block(self.rng, self.n_accounts, self.params)
+        ]
         self.supplier = Supplier(self, policy=self.policy)
         for j in range(self.n_accounts):
             self.supplier.slots.append(
@@ -167,7 +174,7 @@ class KAMModel(mesa.Model):
     # --------------------------------------------------------------------- step
     def step(self) -> None:
         """Advance one quarter: renew, allocate, live the quarter, record."""
-        self.quarter = int(round(self.time))
+        self.quarter = round(self.time)
         t = self.quarter
         while (t - 1) // BLOCK >= len(self._blocks):
             self._blocks.append(draw_block(self.rng, self.n_accounts, self.params))
@@ -235,8 +242,11 @@ class KAMModel(mesa.Model):
         return {c: v[0].item() for c, v in rec.items()}
 
     def slot_trajectory(self) -> dict[str, np.ndarray]:
-        """Per-slot arrays (T, n) of stage, trust, share of wallet, revenue, profit and
-        allocation from the DataCollector (0 for vacant slots)."""
+        """Per-slot arrays (T, n) of the DataCollector's account records.
+
+        Keys: stage, trust, share_of_wallet, revenue, profit and investment (the
+        allocation); 0 for vacant slots.
+        """
         df = self.datacollector.get_agenttype_vars_dataframe(KeyAccount).reset_index()
         df = df[df["Step"] > 0]
         t_max = self.quarter
@@ -245,8 +255,8 @@ class KAMModel(mesa.Model):
             ("stage", "stage"),
             ("trust", "trust"),
             ("share_of_wallet", "share_of_wallet"),
-            ("revenue", "revenue"),
-            ("profit", "profit"),
+            ("revenue", "account_revenue"),
+            ("profit", "account_profit"),
             ("investment", "allocation"),
         ):
             dtype = np.int64 if name == "stage" else np.float64

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -357,8 +359,7 @@ class ModelParams:
         unit="fraction of price",
         lo=0.0,
         hi=1.0,
-        doc="Largest price advantage a competitor offers; offers are uniform on "
-        "[0, max].",
+        doc="Largest price advantage a competitor offers; offers are uniform on [0, max].",
     )
     switch_horizon: float = _p(
         2.0,
@@ -374,8 +375,7 @@ class ModelParams:
         lo=0.0,
         per_stage=True,
         increasing=True,
-        doc="Account's switching cost in each stage (procedural, financial, "
-        "relational).",
+        doc="Account's switching cost in each stage (procedural, financial, relational).",
         source="Burnham, Frels & Mahajan (2003): switching costs rise with integration",
     )
     lock_in: float = _p(
@@ -498,8 +498,7 @@ class ModelParams:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             _check_field(f, value)
-            if isinstance(value, list):  # per-stage values from TOML/JSON
-                object.__setattr__(self, f.name, tuple(float(v) for v in value))
+            object.__setattr__(self, f.name, _normalise(f, value))
         if self.potential_high < self.potential_low:
             raise ParameterError(
                 f"'potential_high' must be >= 'potential_low' ({self.potential_low}): "
@@ -540,9 +539,12 @@ class ModelParams:
 
 def _check_number(name: str, value: Any, meta: Mapping[str, Any]) -> float:
     allowed = _range_text(meta)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    # numbers.Real admits NumPy scalars (np.int64, np.float32) but not np.bool_
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ParameterError(f"'{name}' must be {allowed}: {value!r}")
-    if meta["integer"] and not (isinstance(value, int) or float(value).is_integer()):
+    if meta["integer"] and not (
+        isinstance(value, numbers.Integral) or float(value).is_integer()
+    ):
         raise ParameterError(f"'{name}' must be {allowed}: {value!r}")
     v = float(value)
     if math.isnan(v) or math.isinf(v):
@@ -551,6 +553,24 @@ def _check_number(name: str, value: Any, meta: Mapping[str, Any]) -> float:
     if (lo is not None and v < lo) or (hi is not None and v > hi):
         raise ParameterError(f"'{name}' must be {allowed}: {value!r}")
     return v
+
+
+def _normalise(f: dataclasses.Field[Any], value: Any) -> Any:
+    """Store a validated value as a plain Python type.
+
+    Per-stage values become a tuple of floats (TOML/JSON give lists), integer fields
+    an ``int`` (``4.0`` or ``np.int64(4)`` -> ``4``, so they can size arrays), and
+    NumPy scalars of real fields a ``float``; Python ints of real fields are kept.
+    """
+    if value is None:
+        return None
+    if f.metadata["per_stage"]:
+        return tuple(float(v) for v in value)
+    if f.metadata["integer"]:
+        return int(value)
+    if isinstance(value, (int, float)):
+        return value
+    return float(value)
 
 
 def _check_field(f: dataclasses.Field[Any], value: Any) -> None:
@@ -567,7 +587,7 @@ def _check_field(f: dataclasses.Field[Any], value: Any) -> None:
                 f"{value!r}"
             )
         vals = [_check_number(f.name, v, meta) for v in value]
-        if meta["increasing"] and any(b < a for a, b in zip(vals, vals[1:])):
+        if meta["increasing"] and any(b < a for a, b in itertools.pairwise(vals)):
             raise ParameterError(
                 f"'{f.name}' must be in non-decreasing stage order: {list(value)!r}"
             )

@@ -174,9 +174,10 @@ def move_stage(
     """Move a relationship at most one stage, with minimum tenure and hysteresis.
 
     Up when ``tenure + 1 >= min_tenure``, ``trust >= trust_up[s]``,
-    ``K >= stock_up[s] * S`` (S the effort scale) and the account is willing (unwilling accounts stay
-    tactical). Down when ``trust < trust_up[s - 1] - hysteresis``. Returns the new
-    stage and tenure (quarters completed in the stage; 0 after a move).
+    ``K >= stock_up[s] * S`` (S the effort scale) and the account is willing
+    (unwilling accounts stay tactical). Down when
+    ``trust < trust_up[s - 1] - hysteresis``. Returns the new stage and tenure
+    (quarters completed in the stage; 0 after a move).
     """
     i = stage - 1
     tenure1 = tenure + 1
@@ -211,10 +212,10 @@ def exit_cost(stage: Any, stock: Any, spend_q: Any, p: ModelParams) -> Any:
     return t.exit_cost[stage - 1] * spend_q + p.lock_in * stock
 
 
-def exit_barrier(
-    stage: Any, stock: Any, trust: Any, spend_q: Any, p: ModelParams
-) -> Any:
-    """Exit cost plus the value the account places on trust: ``C + trust_value * trust * spend_q``.
+def exit_barrier(stage: Any, stock: Any, trust: Any, spend_q: Any, p: ModelParams) -> Any:
+    """Exit barrier: exit cost plus the value the account places on trust.
+
+    ``X = C + trust_value * trust * spend_q`` (k€).
 
     References:
         Morgan, R. M., & Hunt, S. D. (1994). The commitment-trust theory of
@@ -238,7 +239,12 @@ def offer(u_offer: Any, p: ModelParams) -> tuple[Any, Any]:
 
 
 def switches(
-    arrived: Any, discount: Any, sensitivity: Any, spend_q: Any, barrier: Any, p: ModelParams
+    arrived: Any,
+    discount: Any,
+    sensitivity: Any,
+    spend_q: Any,
+    barrier: Any,
+    p: ModelParams,
 ) -> Any:
     """The account leaves when the offer's gain beats its exit barrier.
 
@@ -309,7 +315,8 @@ def account_quarter(
 ) -> QuarterOutcome:
     """Advance relationships by one quarter (steps 2-7 of the process overview).
 
-    1. Wallet grows: ``W' = W * (1 + g / 4)``; demand ``D_q = W'/4 * (1 - depth * downturn)``.
+    1. Wallet grows: ``W' = W * (1 + g / 4)``; demand
+       ``D_q = W'/4 * (1 - depth * downturn)``.
     2. Effective investment ``e = allocation * efficiency``; quality, neglect and
        service failure (``u_failure < p_fail``, or a supplier disruption).
     3. Trust updates asymmetrically; the specific-investment stock depreciates and

@@ -1,0 +1,111 @@
+"""Generate the parameter table of docs/odd.md from kamsim.params.describe_params().
+
+The table lives between the markers ``<!-- params:start -->`` and
+``<!-- params:end -->`` of ``docs/odd.md``; everything else in the file is left as it
+is. Run it after changing :class:`kamsim.ModelParams`::
+
+    .venv/bin/python scripts/gen_param_table.py          # rewrite docs/odd.md
+    .venv/bin/python scripts/gen_param_table.py --check  # exit 1 if the table is stale
+
+``tests/test_docs.py`` runs the same check, so a parameter change that is not in the
+document fails the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from kamsim.params import describe_params
+
+START = "<!-- params:start -->"
+END = "<!-- params:end -->"
+DEFAULT_DOC = Path(__file__).resolve().parents[1] / "docs" / "odd.md"
+COLUMNS = ("name", "default", "unit", "allowed", "meaning", "source")
+HEADER = ("Parameter", "Default", "Unit", "Allowed", "Meaning", "Source")
+
+
+def _cell(value: Any) -> str:
+    """Format one table cell: tuples as lists, pipes escaped, one line."""
+    if isinstance(value, tuple):
+        text = "(" + ", ".join(f"{v:g}" for v in value) + ")"
+    elif isinstance(value, float):
+        text = f"{value:g}"
+    else:
+        text = str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_table() -> str:
+    """Return the Markdown parameter table (no markers), one row per parameter."""
+    lines = [
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "|".join("---" for _ in HEADER) + "|",
+    ]
+    for row in describe_params():
+        cells = [_cell(row[c]) for c in COLUMNS]
+        cells[0] = f"`{cells[0]}`"
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def replace_section(text: str, table: str) -> str:
+    """Return ``text`` with the part between the markers replaced by ``table``.
+
+    Raises:
+        ValueError: if the markers are missing, repeated or out of order.
+    """
+    if text.count(START) != 1 or text.count(END) != 1:
+        raise ValueError(f"expected exactly one '{START}' and one '{END}' marker")
+    head, rest = text.split(START)
+    if END not in rest:
+        raise ValueError(f"'{END}' must come after '{START}'")
+    _, tail = rest.split(END)
+    return f"{head}{START}\n{table}\n{END}{tail}"
+
+
+def current_section(text: str) -> str:
+    """Return the text between the markers (without them), stripped of edge newlines."""
+    _, rest = text.split(START, 1)
+    return rest.split(END, 1)[0].strip("\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite (or with ``--check`` verify) the parameter table of the document."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("doc", nargs="?", type=Path, default=DEFAULT_DOC)
+    parser.add_argument(
+        "--check", action="store_true", help="only check; exit 1 if the table is stale"
+    )
+    args = parser.parse_args(argv)
+    doc: Path = args.doc
+    try:
+        text = doc.read_text(encoding="utf-8")
+        new = replace_section(text, render_table())
+    except (OSError, ValueError) as exc:
+        print(f"error: {doc}: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        if new != text:
+            print(f"{doc}: parameter table is stale; run {__file__}", file=sys.stderr)
+            return 1
+        print(f"{doc}: parameter table is up to date")
+        return 0
+    if new != text:
+        # write to a temporary file and rename: never a half-written document
+        fd, tmp = tempfile.mkstemp(dir=doc.parent, prefix=".odd-", suffix=".md")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(new)
+        os.replace(tmp, doc)
+        print(f"{doc}: parameter table rewritten ({len(describe_params())} parameters)")
+    else:
+        print(f"{doc}: parameter table already up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
