@@ -143,7 +143,6 @@ def run_batch(
     r_count, n, big_t = len(seeds), n_accounts, quarters
     name = policy_name(policy)
     env = _draw_env(seeds, n, big_t, p)
-    tables = rules.stage_tables(p)
 
     # --- state (R, n) ---------------------------------------------------------
     wallet = env.init["wallet"].copy()

@@ -87,6 +87,7 @@ class KAMModel(mesa.Model):
         params: a :class:`kamsim.ModelParams`; defaults to ``ModelParams()``.
         rng: the seed (int) or ``numpy.random.Generator``; everything random in the
             run is drawn from ``self.rng``.
+        scenario: accepted for Mesa's SolaraViz and ignored.
         **param_overrides: any :class:`ModelParams` field, e.g. ``budget=200.0``,
             applied on top of ``params`` (handy for ``mesa.batch_run`` and sliders).
 
@@ -105,8 +106,12 @@ class KAMModel(mesa.Model):
         policy: str | Callable[[Observation, float], np.ndarray] = "uniform",
         params: ModelParams | None = None,
         rng: Any = None,
+        scenario: Any = None,
         **param_overrides: Any,
     ) -> None:
+        # Mesa's SolaraViz passes its default ``scenario`` on Reset; kamsim keeps its
+        # parameters in ModelParams and its seed in ``rng``, so it is accepted and unused.
+        del scenario
         super().__init__(rng=rng)
         self.n_accounts = check_n_accounts(n_accounts)
         base = params if params is not None else ModelParams()

@@ -343,8 +343,21 @@ class ModelParams:
         lo=0.0,
         hi=10.0,
         per_stage=True,
-        doc="Cost to serve per quarter, rising with stage (more contacts, dedicated "
-        "support).",
+        doc="Variable cost to serve per quarter, rising with stage (more contacts, "
+        "dedicated support): cost = cost_to_serve[stage] * W/4 + fixed_cost_to_serve[stage].",
+    )
+    fixed_cost_to_serve: tuple[float, float, float, float] = _p(
+        (6.0, 8.0, 12.0, 16.0),
+        unit="k€ per quarter",
+        lo=0.0,
+        hi=1e6,
+        per_stage=True,
+        increasing=True,
+        doc="Cost to serve a key account per quarter whatever its size (account team, "
+        "reviews, reporting), rising with stage. It makes small accounts unprofitable "
+        "(the whale curve) and penalises portfolios that outgrow their value.",
+        source="assumption; Cooper & Kaplan: the least profitable customers destroy "
+        "a large share of profit",
     )
     # --- exit -------------------------------------------------------------------
     offer_probability: float = _p(

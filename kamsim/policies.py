@@ -117,7 +117,7 @@ def _split(weights: np.ndarray, amount: np.ndarray | float) -> np.ndarray:
     Rows whose weights sum to 0 get nothing.
     """
     total = _row_sum(weights)
-    return np.where(total > 0, weights * (amount / np.where(total > 0, total, 1.0)), 0.0)
+    return np.where(total > 0, weights / np.where(total > 0, total, 1.0) * amount, 0.0)
 
 
 def _cap(allocation: np.ndarray, budget: float) -> np.ndarray:

@@ -284,7 +284,9 @@ def _build(results: Results, folder: Path, spec: dict[str, Any]) -> Path:
     # paired comparisons ------------------------------------------------------------
     if "policy" in by:
         levels = list(pd.unique(runs["policy"]))
-        base = "uniform" if "uniform" in levels else levels[0]
+        base = (spec.get("report") or {}).get("baseline") or (
+            "uniform" if "uniform" in levels else levels[0]
+        )
         others = [f for f in by if f != "policy"]
         comp = compare(runs, baseline=base, by=others)
         comp.to_csv(folder / "comparisons.csv", index=False)

@@ -73,6 +73,7 @@ class StageTables(NamedTuple):
     share_of_wallet: np.ndarray
     price_level: np.ndarray
     cost_to_serve: np.ndarray
+    fixed_cost: np.ndarray
     maintenance: np.ndarray
     exit_cost: np.ndarray
 
@@ -89,6 +90,7 @@ def stage_tables(p: ModelParams) -> StageTables:
         share_of_wallet=np.array(p.share_of_wallet),
         price_level=np.array(p.price_level),
         cost_to_serve=np.array(p.cost_to_serve),
+        fixed_cost=np.array(p.fixed_cost_to_serve),
         maintenance=np.array(p.maintenance),
         exit_cost=np.array(p.exit_cost),
     )
@@ -343,7 +345,7 @@ def account_quarter(
 
     sow = t.share_of_wallet[stage - 1]
     rev = revenue(demand_q, stage, t)
-    cts = t.cost_to_serve[stage - 1] * wallet_q
+    cts = t.cost_to_serve[stage - 1] * wallet_q + t.fixed_cost[stage - 1]
     profit = p.gross_margin * rev - cts - allocation
     disruption_cost = disruption * p.disruption_dependency * sow * demand_q
 

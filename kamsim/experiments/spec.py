@@ -20,6 +20,8 @@ Format (every key but ``name`` and ``replications`` has a default)::
     disruption_probability = 0.02
     [output]                               # optional
     keep = ["runs", "quarters", "accounts"]
+    [report]                               # optional
+    baseline = "none"                      # policy the report compares the others with
 
 Conventions:
 
@@ -79,8 +81,10 @@ _TOP_KEYS = (
     "factors",
     "params",
     "output",
+    "report",
 )
 _OUTPUT_KEYS = ("keep",)
+_REPORT_KEYS = ("baseline",)
 _SPECIAL_FACTORS = ("n_accounts", "policy")
 _OFF = "off"
 
@@ -143,6 +147,8 @@ class ExperimentSpec:
         params: fixed ModelParams overrides shared by all cells.
         keep: frames to store (subset of ``runs``, ``quarters``, ``accounts``).
         source: the file the spec was read from, if any.
+        baseline: the policy the report compares the others with (``[report]
+            baseline``); None lets the report choose (``uniform`` when present).
     """
 
     name: str
@@ -154,6 +160,7 @@ class ExperimentSpec:
     params: dict[str, Any]
     keep: tuple[str, ...]
     source: str | None = None
+    baseline: str | None = None
 
     @property
     def cells(self) -> list[Cell]:
@@ -167,7 +174,7 @@ class ExperimentSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as plain JSON-friendly data (``"off"`` for None, names for policies)."""
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "description": self.description,
             "replications": self.replications,
@@ -177,6 +184,9 @@ class ExperimentSpec:
             "params": {k: _jsonable(v) for k, v in self.params.items()},
             "output": {"keep": list(self.keep)},
         }
+        if self.baseline is not None:
+            out["report"] = {"baseline": self.baseline}
+        return out
 
     def spec_hash(self) -> str:
         """SHA-256 of the canonical JSON of :meth:`to_dict` (sorted keys, no spaces)."""
@@ -488,6 +498,23 @@ def load_spec(spec: str | Path | Mapping[str, Any] | ExperimentSpec) -> Experime
         )
     keep = tuple(k for k in FRAMES if k in keep_raw)
 
+    # [report] ------------------------------------------------------------------
+    raw_report = data.get("report", {})
+    if not isinstance(raw_report, Mapping):
+        raise _err(where, "report", f"must be a table: {raw_report!r}")
+    for key in raw_report:
+        _check_name(where, f"report.{key}", str(key), list(_REPORT_KEYS))
+    baseline = raw_report.get("baseline")
+    if baseline is not None:
+        levels = [policy_name(v) for v in factors.get("policy", ("uniform",))]
+        if baseline not in levels:
+            raise _err(
+                where,
+                "report.baseline",
+                f"must be one of the policy levels {levels}: {baseline!r}"
+                f"{suggest(str(baseline), levels)}",
+            )
+
     result = ExperimentSpec(
         name=name,
         description=description,
@@ -498,6 +525,7 @@ def load_spec(spec: str | Path | Mapping[str, Any] | ExperimentSpec) -> Experime
         params=params,
         keep=keep,
         source=where,
+        baseline=baseline,
     )
     result.cells  # noqa: B018  (builds every cell's ModelParams: cross-field checks)
     return result
