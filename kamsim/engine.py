@@ -371,9 +371,7 @@ def run_batch(
 
     ledger_flush(None)
     accounts = {k: v for k, v in led.items()}
-    accounts["slot"] = np.broadcast_to(
-        np.repeat(np.arange(n), g_max), ledger_shape
-    ).copy()
+    accounts["slot"] = np.broadcast_to(np.repeat(np.arange(n), g_max), ledger_shape).copy()
     accounts["generation"] = np.broadcast_to(
         np.tile(np.arange(g_max), n), ledger_shape
     ).copy()

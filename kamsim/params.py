@@ -344,7 +344,8 @@ class ModelParams:
         hi=10.0,
         per_stage=True,
         doc="Variable cost to serve per quarter, rising with stage (more contacts, "
-        "dedicated support): cost = cost_to_serve[stage] * W/4 + fixed_cost_to_serve[stage].",
+        "dedicated support): cost = cost_to_serve[stage] * W/4 "
+        "+ fixed_cost_to_serve[stage].",
     )
     fixed_cost_to_serve: tuple[float, float, float, float] = _p(
         (6.0, 8.0, 12.0, 16.0),

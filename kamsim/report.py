@@ -105,15 +105,35 @@ def headline_table(runs: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     return out
 
 
+def _column_digits(df: pd.DataFrame) -> list[int]:
+    """Decimals per column by its largest value: 0 (>= 100), 1 (>= 10), else 3."""
+    out = []
+    for c in df.columns:
+        col = df[c]
+        if pd.api.types.is_float_dtype(col) and col.notna().any():
+            top = float(np.nanmax(np.abs(col.to_numpy())))
+            out.append(0 if top >= 100 else 1 if top >= 10 else 3)
+        else:
+            out.append(0)
+    return out
+
+
+def _panel_title(keys: Sequence[str], value: Any) -> str:
+    """``"n_accounts = 5, policy = uniform"`` for a groupby key (scalar or tuple)."""
+    values = value if isinstance(value, tuple) else (value,)
+    return ", ".join(f"{k} = {v}" for k, v in zip(keys, values, strict=False))
+
+
 def _md_table(df: pd.DataFrame, max_rows: int = 60) -> str:
     d = df.head(max_rows)
     cols = [str(c) for c in d.columns]
+    digits = _column_digits(d)
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for row in d.itertuples(index=False):
         cells = []
-        for v in row:
+        for v, dg in zip(row, digits, strict=True):
             if isinstance(v, float):
-                cells.append(_fmt(v, 3 if abs(v) < 10 else 0))
+                cells.append(_fmt(v, dg))
             else:
                 cells.append(str(v))
         lines.append("| " + " | ".join(cells) + " |")
@@ -146,9 +166,13 @@ class _Doc:
 
     def table(self, df: pd.DataFrame, csv: str | None = None) -> None:
         self.md.append(_md_table(df) + "\n")
-        self.html.append(
-            df.head(60).to_html(index=False, float_format=lambda v: f"{v:,.3g}")
-        )
+        d = df.head(60)
+        formatters = {
+            c: (lambda v, dg=dg: _fmt(v, dg))
+            for c, dg in zip(d.columns, _column_digits(d), strict=True)
+            if pd.api.types.is_float_dtype(d[c])
+        }
+        self.html.append(d.to_html(index=False, formatters=formatters))
         if csv:
             self.md.append(f"Table: [{csv}]({csv})\n")
             self.html.append(f'<p>Table: <a href="{csv}">{csv}</a></p>')
@@ -305,7 +329,7 @@ def _build(results: Results, folder: Path, spec: dict[str, Any]) -> Path:
         for ax, (key, g) in zip(axes, groups, strict=False):
             plots.plot_comparison(g, ax=ax, xlabel="Δ NPV vs " + base + " (k€)")
             if others:
-                ax.set_title(str(key), fontsize=8)
+                ax.set_title(_panel_title(others, key), fontsize=9)
         fig.tight_layout()
         doc.figure(fig, "comparisons.png", f"Paired NPV difference against {base}, 95 % CI")
         cols = [
@@ -330,7 +354,7 @@ def _build(results: Results, folder: Path, spec: dict[str, Any]) -> Path:
         fig, axes = _panels(len(shown))
         for ax, (key, g) in zip(axes, shown, strict=False):
             plots.plot_stage_distribution(g, ax=ax)
-            ax.set_title(str(key), fontsize=8)
+            ax.set_title(_panel_title(by, key), fontsize=9)
             if ax.get_legend() is not None and key != shown[0][0]:
                 ax.get_legend().remove()
         fig.tight_layout()

@@ -106,8 +106,7 @@ def test_large_portfolios_dilute_investment() -> None:
 
 
 def test_value_of_kam_peaks_at_a_mid_sized_portfolio() -> None:
-    """The paired NPV gain of stage_gated over no investment is larger at 20 accounts
-    than at 5 or 50 (by more than 3 standard errors): an interior optimum."""
+    """The gain of stage_gated over no investment peaks at 20 accounts (vs 5 and 50)."""
     f = figures()
     for n in (5, 50):
         se = np.hypot(f["kam_gain_se_20"], f[f"kam_gain_se_{n}"])
