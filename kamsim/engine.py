@@ -111,6 +111,33 @@ def _draw_env(seeds: Sequence[int], n: int, quarters: int, p: ModelParams) -> _E
     )
 
 
+def max_generations(quarters: int, delay: int | None) -> int:
+    """Upper bound on the accounts one slot can hold in ``quarters`` (ledger width).
+
+    A replacement arrives ``delay + 1`` quarters after its predecessor ended, so a slot
+    holds at most ``1 + quarters // (delay + 1) + 1`` accounts; 1 without replacement.
+    """
+    return 1 + (quarters // (delay + 1) + 1 if delay is not None else 0)
+
+
+def new_ledger(r_count: int, n: int, g_max: int) -> dict[str, np.ndarray]:
+    """Empty per-account ledger, arrays (R, n * G); account (slot, gen) at slot*G+gen."""
+    shape = (r_count, n * g_max)
+    return {
+        "revenue": np.zeros(shape),
+        "profit": np.zeros(shape),
+        "investment": np.zeros(shape),
+        "arrived": np.zeros(shape, dtype=np.int64),
+        "ended": np.full(shape, -1, dtype=np.int64),
+        "end_cause": np.zeros(shape, dtype=np.int64),
+        "willing": np.zeros(shape, dtype=bool),
+        "potential": np.zeros(shape),
+        "potential_class": np.zeros(shape, dtype=np.int8),
+        "max_stage": np.zeros(shape, dtype=np.int64),
+        "exists": np.zeros(shape, dtype=bool),
+    }
+
+
 def initial_revenue(wallet: np.ndarray, p: ModelParams) -> np.ndarray:
     """Revenue the supplier saw in the quarter before the run: tactical share of W/4."""
     t = rules.stage_tables(p)
@@ -165,21 +192,8 @@ def run_batch(
     generation = np.zeros((r_count, n), dtype=np.int64)
 
     delay = p.replacement_delay
-    g_max = 1 + (big_t // (delay + 1) + 1 if delay is not None else 0)
-    ledger_shape = (r_count, n * g_max)
-    led = {
-        "revenue": np.zeros(ledger_shape),
-        "profit": np.zeros(ledger_shape),
-        "investment": np.zeros(ledger_shape),
-        "arrived": np.zeros(ledger_shape, dtype=np.int64),
-        "ended": np.full(ledger_shape, -1, dtype=np.int64),
-        "end_cause": np.zeros(ledger_shape, dtype=np.int64),
-        "willing": np.zeros(ledger_shape, dtype=bool),
-        "potential": np.zeros(ledger_shape),
-        "potential_class": np.zeros(ledger_shape, dtype=np.int8),
-        "max_stage": np.zeros(ledger_shape, dtype=np.int64),
-        "exists": np.zeros(ledger_shape, dtype=bool),
-    }
+    g_max = max_generations(big_t, delay)
+    led = new_ledger(r_count, n, g_max)
     slot_idx = np.broadcast_to(np.arange(n), (r_count, n))
     row_idx = np.broadcast_to(np.arange(r_count)[:, None], (r_count, n))
 
@@ -371,6 +385,7 @@ def run_batch(
 
     ledger_flush(None)
     accounts = {k: v for k, v in led.items()}
+    ledger_shape = (r_count, n * g_max)
     accounts["slot"] = np.broadcast_to(np.repeat(np.arange(n), g_max), ledger_shape).copy()
     accounts["generation"] = np.broadcast_to(
         np.tile(np.arange(g_max), n), ledger_shape

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from kamsim._version import __version__
-from kamsim.engine import BatchOutput, run_batch
+from kamsim.engine import BatchOutput, max_generations, new_ledger, run_batch
 from kamsim.metrics import QUARTER_COLUMNS
 from kamsim.model import KAMModel, check_n_accounts
 from kamsim.params import ModelParams, ParameterError
@@ -73,22 +73,9 @@ def run_mesa_batch(
     r_count = len(seeds)
     rec = {c: np.empty((r_count, quarters)) for c in QUARTER_COLUMNS}
     reach = {s: (np.zeros(r_count), np.zeros(r_count)) for s in (2, 3, 4)}
-    delay = params.replacement_delay
-    g_max = 1 + (quarters // (delay + 1) + 1 if delay is not None else 0)
+    g_max = max_generations(quarters, params.replacement_delay)
     shape = (r_count, n_accounts * g_max)
-    led: dict[str, np.ndarray] = {
-        "revenue": np.zeros(shape),
-        "profit": np.zeros(shape),
-        "investment": np.zeros(shape),
-        "arrived": np.zeros(shape, dtype=np.int64),
-        "ended": np.full(shape, -1, dtype=np.int64),
-        "end_cause": np.zeros(shape, dtype=np.int64),
-        "willing": np.zeros(shape, dtype=bool),
-        "potential": np.zeros(shape),
-        "potential_class": np.zeros(shape, dtype=np.int8),
-        "max_stage": np.zeros(shape, dtype=np.int64),
-        "exists": np.zeros(shape, dtype=bool),
-    }
+    led = new_ledger(r_count, n_accounts, g_max)
     traj: dict[str, np.ndarray] = {}
     for r, seed in enumerate(seeds):
         model = KAMModel(n_accounts=n_accounts, policy=policy, params=params, rng=seed)
