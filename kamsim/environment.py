@@ -29,7 +29,16 @@ import numpy as np
 
 from kamsim.params import ModelParams
 
-__all__ = ["BLOCK", "Accounts", "QuarterBlock", "draw_accounts", "draw_block"]
+__all__ = [
+    "BLOCK",
+    "Accounts",
+    "QuarterBlock",
+    "StackedEnvironment",
+    "downturn_path",
+    "draw_accounts",
+    "draw_block",
+    "draw_many",
+]
 
 #: Quarters drawn per block; a run of T quarters draws ceil(T / BLOCK) blocks.
 BLOCK = 40
@@ -105,7 +114,8 @@ class QuarterBlock:
         z_trust: standard normal noise of the supplier's reading of trust.
         newcomers: the account that would take each slot if it is refilled in
             that quarter (attributes of shape (B, n)).
-        downturn: 1.0 in quarters with a correlated demand downturn, else 0.0. (B,)
+        downturn: 1.0 in quarters with a correlated demand downturn, else 0.0 (see
+            :func:`downturn_path`). (B,)
         disruption: True in quarters with a supplier disruption. (B,)
     """
 
@@ -119,8 +129,31 @@ class QuarterBlock:
     disruption: np.ndarray
 
 
-def draw_block(rng: np.random.Generator, n: int, p: ModelParams) -> QuarterBlock:
-    """Draw the next :data:`BLOCK` quarters of variates (step 2 of the draw order)."""
+def downturn_path(u: np.ndarray, previous: np.ndarray | bool, p: ModelParams) -> np.ndarray:
+    """Downturn indicator (1.0 / 0.0) along the last axis of uniforms ``u``.
+
+    A two-state Markov chain: outside a downturn one begins when
+    ``u_t < downturn_probability``; inside, it continues when
+    ``u_t < downturn_persistence``. ``previous`` is the state before the first
+    quarter (False at the start of a run). Only comparisons are involved, so the path
+    is identical whatever the array shape.
+    """
+    out = np.empty(u.shape)
+    state = np.asarray(previous, dtype=bool)
+    for k in range(u.shape[-1]):
+        threshold = np.where(state, p.downturn_persistence, p.downturn_probability)
+        state = u[..., k] < threshold
+        out[..., k] = state
+    return out
+
+
+def draw_block(
+    rng: np.random.Generator, n: int, p: ModelParams, previous_downturn: bool = False
+) -> QuarterBlock:
+    """Draw the next :data:`BLOCK` quarters of variates (step 2 of the draw order).
+
+    ``previous_downturn`` is whether the quarter before the block was in a downturn.
+    """
     u = rng.random((BLOCK, 5, n))
     z = rng.standard_normal((BLOCK, 4, n))
     c = rng.random((BLOCK, 2))
@@ -132,7 +165,7 @@ def draw_block(rng: np.random.Generator, n: int, p: ModelParams) -> QuarterBlock
         z_potential=np.ascontiguousarray(z[:, 0]),
         z_trust=np.ascontiguousarray(z[:, 1]),
         newcomers=newcomers,
-        downturn=(c[:, 0] < p.downturn_probability).astype(np.float64),
+        downturn=downturn_path(c[:, 0], previous_downturn, p),
         disruption=c[:, 1] < p.disruption_probability,
     )
 
@@ -208,6 +241,6 @@ def draw_many(
         u_vanish=part(uq, 2),
         z_potential=part(zq, 0),
         z_trust=part(zq, 1),
-        downturn=(cq[:, :, 0] < p.downturn_probability).astype(np.float64),
+        downturn=downturn_path(cq[:, :, 0], False, p),
         disruption=cq[:, :, 1] < p.disruption_probability,
     )

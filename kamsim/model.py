@@ -182,7 +182,10 @@ class KAMModel(mesa.Model):
         self.quarter = round(self.time)
         t = self.quarter
         while (t - 1) // BLOCK >= len(self._blocks):
-            self._blocks.append(draw_block(self.rng, self.n_accounts, self.params))
+            last = bool(self._blocks[-1].downturn[-1])
+            self._blocks.append(
+                draw_block(self.rng, self.n_accounts, self.params, previous_downturn=last)
+            )
         k, blk = self.block_position()
         sup = self.supplier
         new_count = sup.renew(t)

@@ -472,14 +472,24 @@ class ModelParams:
         unit="probability per quarter",
         lo=0.0,
         hi=1.0,
-        doc="Chance of a correlated demand downturn hitting every account in a quarter.",
+        doc="Chance per quarter that a correlated demand downturn, hitting every "
+        "account, begins.",
+    )
+    downturn_persistence: float = _p(
+        0.75,
+        unit="probability per quarter",
+        lo=0.0,
+        hi=0.99,
+        doc="Chance that a downturn continues into the next quarter (a two-state Markov "
+        "chain); mean length 1 / (1 - persistence) quarters, 4 by default.",
+        source="assumption (recessions last about a year)",
     )
     downturn_depth: float = _p(
         0.3,
         unit="fraction of demand",
         lo=0.0,
         hi=1.0,
-        doc="Demand lost by every account in a downturn quarter.",
+        doc="Demand lost by every account in each downturn quarter.",
     )
     disruption_probability: float = _p(
         0.0,
