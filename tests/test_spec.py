@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,25 @@ def test_hash_is_canonical_and_sensitive() -> None:
     assert a.spec_hash() == b.spec_hash()
     assert a.spec_hash() != c.spec_hash()
     assert len(a.spec_hash()) == 64
+
+
+def test_hash_changes_with_model_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A spec hashes differently under other model defaults, so results never mix."""
+    import kamsim.experiments.spec as spec_module
+
+    before = load_spec(_spec()).spec_hash()
+    original = spec_module.ModelParams
+
+    meta = original.__dataclass_fields__["fixed_cost_to_serve"].metadata
+
+    @dataclasses.dataclass(frozen=True)
+    class OtherDefaults(original):  # type: ignore[misc,valid-type]
+        fixed_cost_to_serve: tuple[float, ...] = dataclasses.field(
+            default=(1.0, 2.0, 3.0, 4.0), metadata=meta
+        )
+
+    monkeypatch.setattr(spec_module, "ModelParams", OtherDefaults)
+    assert load_spec(_spec()).spec_hash() != before
 
 
 BAD = [

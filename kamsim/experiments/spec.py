@@ -189,8 +189,16 @@ class ExperimentSpec:
         return out
 
     def spec_hash(self) -> str:
-        """SHA-256 of the canonical JSON of :meth:`to_dict` (sorted keys, no spaces)."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """SHA-256 of the canonical JSON of the spec and every cell's full parameters.
+
+        The resolved :class:`ModelParams` of each cell are included, so results made
+        with other model defaults (an older kamsim) are never mixed with new ones.
+        """
+        data = {
+            "spec": self.to_dict(),
+            "cell_params": [c.params.to_dict() for c in self.cells],
+        }
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
 
