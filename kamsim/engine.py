@@ -70,47 +70,6 @@ class BatchOutput:
     trajectories: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-@dataclass
-class _Env:
-    """Stacked environment of R replications: arrays (R, T, n), sliced ``[:, t]``."""
-
-    init: dict[str, np.ndarray]
-    u_failure: np.ndarray
-    u_offer: np.ndarray
-    u_vanish: np.ndarray
-    z_potential: np.ndarray
-    z_trust: np.ndarray
-    new: dict[str, np.ndarray]
-    downturn: np.ndarray  # (T, R)
-    disruption: np.ndarray  # (T, R)
-
-
-_ATTRS = (
-    "wallet",
-    "growth",
-    "willing",
-    "sensitivity",
-    "potential",
-    "potential_class",
-    "scale",
-)
-
-
-def _draw_env(seeds: Sequence[int], n: int, quarters: int, p: ModelParams) -> _Env:
-    st = draw_many(list(seeds), n, quarters, p)
-    return _Env(
-        init={a: getattr(st.initial, a) for a in _ATTRS},
-        u_failure=st.u_failure,
-        u_offer=st.u_offer,
-        u_vanish=st.u_vanish,
-        z_potential=st.z_potential,
-        z_trust=st.z_trust,
-        new={a: getattr(st.newcomers, a) for a in _ATTRS},
-        downturn=st.downturn,
-        disruption=st.disruption,
-    )
-
-
 def max_generations(quarters: int, delay: int | None) -> int:
     """Upper bound on the accounts one slot can hold in ``quarters`` (ledger width).
 
@@ -169,16 +128,16 @@ def run_batch(
     p = params
     r_count, n, big_t = len(seeds), n_accounts, quarters
     name = policy_name(policy)
-    env = _draw_env(seeds, n, big_t, p)
+    env = draw_many(list(seeds), n, big_t, p)
 
     # --- state (R, n) ---------------------------------------------------------
-    wallet = env.init["wallet"].copy()
-    growth = env.init["growth"].copy()
-    willing = env.init["willing"].copy()
-    sensitivity = env.init["sensitivity"].copy()
-    potential = env.init["potential"].copy()
-    potential_class = env.init["potential_class"].copy()
-    scale = env.init["scale"].copy()
+    wallet = env.initial.wallet.copy()
+    growth = env.initial.growth.copy()
+    willing = env.initial.willing.copy()
+    sensitivity = env.initial.sensitivity.copy()
+    potential = env.initial.potential.copy()
+    potential_class = env.initial.potential_class.copy()
+    scale = env.initial.scale.copy()
     stage = np.ones((r_count, n), dtype=np.int64)
     tenure = np.zeros((r_count, n), dtype=np.int64)
     trust = np.full((r_count, n), p.trust_initial)
@@ -257,7 +216,7 @@ def run_batch(
                     ("potential_class", potential_class),
                     ("scale", scale),
                 ):
-                    np.copyto(arr, env.new[a][:, i], where=new)
+                    np.copyto(arr, getattr(env.newcomers, a)[:, i], where=new)
                 stage = np.where(new, 1, stage)
                 tenure = np.where(new, 0, tenure)
                 trust = np.where(new, p.trust_initial, trust)

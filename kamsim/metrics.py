@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "COUNT_COLUMNS",
     "EXIT_COLUMNS",
     "QUARTER_COLUMNS",
     "STAGE_LABELS",
@@ -37,8 +38,8 @@ __all__ = [
     "whale_curve",
 ]
 
-#: Columns of one per-quarter record, in order.
-QUARTER_COLUMNS = (
+#: Per-quarter columns that count accounts (integers).
+COUNT_COLUMNS = (
     "n_tactical",
     "n_cooperative",
     "n_interdependent",
@@ -48,6 +49,11 @@ QUARTER_COLUMNS = (
     "exits_vanished",
     "exits_dropped",
     "new_accounts",
+)
+
+#: Columns of one per-quarter record, in order.
+QUARTER_COLUMNS = (
+    *COUNT_COLUMNS,
     "revenue",
     "profit",
     "investment",

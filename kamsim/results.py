@@ -19,25 +19,13 @@ import numpy as np
 import pandas as pd
 
 from kamsim.engine import BatchOutput
-from kamsim.metrics import QUARTER_COLUMNS, npv
+from kamsim.metrics import COUNT_COLUMNS, QUARTER_COLUMNS, npv
 from kamsim.rules import EndCause, Stage
 
 __all__ = ["END_CAUSES", "STAGE_NAMES", "Results", "to_frames"]
 
 STAGE_NAMES = {s.value: s.name.lower() for s in Stage}
 END_CAUSES = {c.value: c.name.lower() for c in EndCause}
-
-_INT_COLS = {
-    "n_tactical",
-    "n_cooperative",
-    "n_interdependent",
-    "n_strategic",
-    "n_active",
-    "exits_switched",
-    "exits_vanished",
-    "exits_dropped",
-    "new_accounts",
-}
 
 
 def to_frames(
@@ -73,7 +61,7 @@ def to_frames(
     qcols["quarter"] = np.tile(np.arange(1, big_t + 1), r_count)
     for c in QUARTER_COLUMNS:
         v = q[c].reshape(-1)
-        qcols[c] = v.astype(np.int64) if c in _INT_COLS else v
+        qcols[c] = v.astype(np.int64) if c in COUNT_COLUMNS else v
     qcols["disruption"] = q["disruption"].reshape(-1).astype(bool)
     quarters = pd.DataFrame(qcols)
 
