@@ -16,6 +16,7 @@ import pandas as pd
 
 __all__ = [
     "COUNT_COLUMNS",
+    "SUPPLIER_QUARTER_COLUMNS",
     "EXIT_COLUMNS",
     "QUARTER_COLUMNS",
     "STAGE_LABELS",
@@ -30,7 +31,7 @@ __all__ = [
     "npv",
     "profit_concentration",
     "quantile_lower",
-    "quarter_metrics",
+    "market_record",
     "revenue_drop",
     "stage_distribution",
     "stage_times",
@@ -38,7 +39,10 @@ __all__ = [
     "whale_curve",
 ]
 
-#: Per-quarter columns that count accounts (integers).
+#: Stage names in order (tactical first).
+STAGE_LABELS = ("tactical", "cooperative", "interdependent", "strategic")
+
+#: Per-quarter columns that count relationships or accounts (integers).
 COUNT_COLUMNS = (
     "n_tactical",
     "n_cooperative",
@@ -48,10 +52,14 @@ COUNT_COLUMNS = (
     "exits_switched",
     "exits_vanished",
     "exits_dropped",
+    "exits_breach",
+    "exits_faded",
+    *(f"exits_from_{s}" for s in STAGE_LABELS),
     "new_accounts",
+    "rival_strategic",
 )
 
-#: Columns of one per-quarter record, in order.
+#: Columns of one per-quarter record of the focal supplier and its market, in order.
 QUARTER_COLUMNS = (
     *COUNT_COLUMNS,
     "revenue",
@@ -61,10 +69,16 @@ QUARTER_COLUMNS = (
     "hhi",
     "largest_share",
     "top_fifth_share",
+    "market_share",
+    "mean_share_of_wallet",
+    "mean_dependence",
     "account_disruption_cost",
     "downturn",
     "disruption",
 )
+
+#: Per-supplier per-quarter columns (arrays (R, M) per quarter).
+SUPPLIER_QUARTER_COLUMNS = ("revenue", "profit", "investment", "market_share", "n_active")
 
 
 def _shares(revenue: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -107,53 +121,96 @@ def top_fifth_share(revenue: np.ndarray, n_active: np.ndarray | None = None) -> 
     return np.where(total > 0, top, np.nan)
 
 
-def quarter_metrics(
+def _mean_over(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean of ``values`` over ``mask`` along the last axis (NaN where mask is empty)."""
+    count = np.sum(mask, axis=-1)
+    total = np.sum(np.where(mask, values, 0.0), axis=-1)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def market_record(
     *,
     stage: np.ndarray,
-    active_end: np.ndarray,
+    live_end: np.ndarray,
     trust: np.ndarray,
+    share: np.ndarray,
     revenue: np.ndarray,
     profit: np.ndarray,
     investment: np.ndarray,
     end_cause: np.ndarray,
-    new_accounts: np.ndarray,
-    account_disruption_cost: np.ndarray,
+    demand: np.ndarray,
+    present: np.ndarray,
+    new_relationships: np.ndarray,
+    disruption_cost: np.ndarray,
     downturn: np.ndarray,
-    disruption: np.ndarray,
-) -> dict[str, np.ndarray]:
-    """One per-quarter record per market from slot arrays of shape (R, n).
+    disrupted: np.ndarray,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """One quarter's record of R markets from relationship arrays (R, M, n).
 
-    ``stage`` and ``trust`` are end-of-quarter values, ``active_end`` marks
-    relationships still live at the end of the quarter; ``revenue``, ``profit`` (k€,
-    including acquisition costs), ``investment`` (allocation, k€) and ``end_cause``
-    are zero for slots that were vacant during the quarter. Returns arrays of shape
-    (R,) keyed by :data:`QUARTER_COLUMNS`.
+    ``stage`` is each relationship's stage at the end of the quarter (the stage it
+    ended in for relationships that ended), ``live_end`` marks relationships still
+    in place; ``trust`` and ``share`` are end-of-quarter values; ``revenue``,
+    ``profit`` (k€, including acquisition costs), ``investment`` (allocation, k€) and
+    ``end_cause`` are zero where no relationship lived through the quarter.
+    ``demand``, ``present`` and ``disruption_cost`` are per account (R, 1, n),
+    ``new_relationships`` the focal supplier's new relationships (R,), ``downturn``
+    (R,) and ``disrupted`` (R, M) the quarter's shocks.
+
+    Returns the focal supplier's and market's record, arrays (R,) keyed by
+    :data:`QUARTER_COLUMNS`, and the suppliers' record, arrays (R, M) keyed by
+    :data:`SUPPLIER_QUARTER_COLUMNS`.
     """
-    live_stage = np.where(active_end, stage, 0)
-    n_active = np.sum(active_end, axis=-1)
-    trust_sum = np.sum(np.where(active_end, trust, 0.0), axis=-1)
+    focal_stage = np.where(live_end[:, 0], stage[:, 0], 0)
+    cause0 = end_cause[:, 0]
+    ended_stage = np.where(cause0 > 0, stage[:, 0], 0)
+    acc_present = present[:, 0]
+    wallet_share = np.sum(share * demand, axis=-1)
+    total_demand = np.sum(np.where(present, demand, 0.0), axis=-1)
+    market_share = np.where(total_demand > 0, wallet_share / np.where(total_demand > 0, total_demand, 1.0), np.nan)
+    rival_strategic = np.zeros(acc_present.shape, dtype=bool)
+    for k in range(1, stage.shape[1]):
+        rival_strategic = rival_strategic | (live_end[:, k] & (stage[:, k] == 4))
+    dependence = np.max(np.where(live_end, share, 0.0), axis=1)
+    rev0 = revenue[:, 0]
     out: dict[str, np.ndarray] = {
-        "n_tactical": np.sum(live_stage == 1, axis=-1),
-        "n_cooperative": np.sum(live_stage == 2, axis=-1),
-        "n_interdependent": np.sum(live_stage == 3, axis=-1),
-        "n_strategic": np.sum(live_stage == 4, axis=-1),
-        "n_active": n_active,
-        "exits_switched": np.sum(end_cause == 1, axis=-1),
-        "exits_vanished": np.sum(end_cause == 2, axis=-1),
-        "exits_dropped": np.sum(end_cause == 3, axis=-1),
-        "new_accounts": np.asarray(new_accounts),
+        "n_tactical": np.sum(focal_stage == 1, axis=-1),
+        "n_cooperative": np.sum(focal_stage == 2, axis=-1),
+        "n_interdependent": np.sum(focal_stage == 3, axis=-1),
+        "n_strategic": np.sum(focal_stage == 4, axis=-1),
+        "n_active": np.sum(live_end[:, 0], axis=-1),
+        "exits_switched": np.sum(cause0 == 1, axis=-1),
+        "exits_vanished": np.sum(cause0 == 2, axis=-1),
+        "exits_dropped": np.sum(cause0 == 3, axis=-1),
+        "exits_breach": np.sum(cause0 == 4, axis=-1),
+        "exits_faded": np.sum(cause0 == 5, axis=-1),
+        "exits_from_tactical": np.sum(ended_stage == 1, axis=-1),
+        "exits_from_cooperative": np.sum(ended_stage == 2, axis=-1),
+        "exits_from_interdependent": np.sum(ended_stage == 3, axis=-1),
+        "exits_from_strategic": np.sum(ended_stage == 4, axis=-1),
+        "new_accounts": np.asarray(new_relationships),
+        "rival_strategic": np.sum(rival_strategic & acc_present, axis=-1),
+        "revenue": np.sum(rev0, axis=-1),
+        "profit": np.sum(profit[:, 0], axis=-1),
+        "investment": np.sum(investment[:, 0], axis=-1),
+        "mean_trust": _mean_over(trust[:, 0], live_end[:, 0]),
+        "hhi": herfindahl(rev0),
+        "largest_share": largest_share(rev0),
+        "top_fifth_share": top_fifth_share(rev0, np.sum(rev0 > 0, axis=-1)),
+        "market_share": market_share[:, 0],
+        "mean_share_of_wallet": _mean_over(share[:, 0], acc_present),
+        "mean_dependence": _mean_over(dependence, acc_present),
+        "account_disruption_cost": np.sum(np.where(present, disruption_cost, 0.0)[:, 0], axis=-1),
+        "downturn": np.asarray(downturn, dtype=np.float64).reshape(-1),
+        "disruption": np.asarray(disrupted[:, 0], dtype=bool),
+    }
+    suppliers: dict[str, np.ndarray] = {
         "revenue": np.sum(revenue, axis=-1),
         "profit": np.sum(profit, axis=-1),
         "investment": np.sum(investment, axis=-1),
-        "mean_trust": np.where(n_active > 0, trust_sum / np.maximum(n_active, 1), np.nan),
-        "hhi": herfindahl(revenue),
-        "largest_share": largest_share(revenue),
-        "top_fifth_share": top_fifth_share(revenue, np.sum(revenue > 0, axis=-1)),
-        "account_disruption_cost": np.sum(account_disruption_cost, axis=-1),
-        "downturn": np.asarray(downturn, dtype=np.float64).reshape(-1),
-        "disruption": np.asarray(disruption, dtype=bool).reshape(-1),
+        "market_share": market_share,
+        "n_active": np.sum(live_end, axis=-1),
     }
-    return out
+    return out, suppliers
 
 
 def discount_factors(quarters: int, annual_rate: float) -> np.ndarray:
@@ -177,12 +234,13 @@ def npv(profit: Any, annual_rate: float) -> np.ndarray:
 # ``quarters``, ``accounts``) and return tidy DataFrames; ``by`` names the grouping
 # columns (factors such as ``n_accounts`` and ``policy``).
 
-STAGE_LABELS = ("tactical", "cooperative", "interdependent", "strategic")
 #: End causes reported by :func:`exits_by_cause` and their ``runs`` columns.
 EXIT_COLUMNS = {
     "switched": "exits_switched",
     "vanished": "exits_vanished",
     "dropped": "exits_dropped",
+    "breach": "exits_breach",
+    "faded": "exits_faded",
 }
 
 

@@ -1,4 +1,4 @@
-"""Mesa face: :class:`KAMModel`, one supplier and its key accounts as Mesa agents.
+"""Mesa face: :class:`KAMModel`, a market of suppliers courting the same key accounts.
 
 Use it to watch one market quarter by quarter, inspect agents, collect data with
 Mesa's ``DataCollector``, drive the SolaraViz teaching page, or run
@@ -7,16 +7,17 @@ batched engine gives bit-identical results for the same seeds, much faster.
 
 Example:
     >>> from kamsim import KAMModel
-    >>> model = KAMModel(n_accounts=20, policy="uniform", rng=42)
+    >>> model = KAMModel(n_accounts=20, policy="uniform", rivals=2, rng=42)
     >>> for _ in range(40):
     ...     model.step()
     >>> df = model.datacollector.get_model_vars_dataframe()
+    >>> accounts = model.datacollector.get_agent_vars_dataframe()
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import mesa
@@ -24,21 +25,37 @@ import numpy as np
 
 from kamsim import rules
 from kamsim.agents import KeyAccount, Supplier
-from kamsim.environment import BLOCK, QuarterBlock, draw_accounts, draw_block
-from kamsim.metrics import QUARTER_COLUMNS, quarter_metrics
+from kamsim.environment import BLOCK, QuarterBlock, draw_accounts, draw_block, draw_starts
+from kamsim.metrics import QUARTER_COLUMNS, market_record
 from kamsim.params import ModelParams, ParameterError, suggest
 from kamsim.policies import Observation, resolve_policy
 
-__all__ = ["ACCOUNT_REPORTERS", "MAX_ACCOUNTS", "KAMModel"]
+__all__ = [
+    "ACCOUNT_REPORTERS",
+    "DEFAULT_RIVAL_POLICY",
+    "MAX_ACCOUNTS",
+    "MAX_RIVALS",
+    "SUPPLIER_REPORTERS",
+    "KAMModel",
+    "check_n_accounts",
+    "check_rivals",
+    "resolve_rival_policies",
+]
 
 #: Largest portfolio a model accepts (5-50 is the range kamsim is built to study).
 MAX_ACCOUNTS = 500
+#: Largest number of rival suppliers.
+MAX_RIVALS = 20
+#: What a rival does unless told otherwise: a competent, targeted KAM programme.
+DEFAULT_RIVAL_POLICY = "stage_gated"
 
-#: Per-account columns recorded by the DataCollector. Each is the KeyAccount attribute
-#: of the same name, except ``account_revenue`` and ``account_profit`` (attributes
-#: ``revenue`` and ``profit``): prefixed so that they do not overwrite the portfolio
-#: ``revenue`` and ``profit`` of the model reporters in the rows of ``mesa.batch_run``,
-#: which merges model and agent reporters into one dict.
+PolicyArg = str | Callable[[Observation, float], np.ndarray]
+
+#: Per-account columns recorded by the DataCollector (``get_agent_vars_dataframe``):
+#: the account's relationship with the focal supplier, and its market. ``revenue``
+#: and ``profit`` are the focal relationship's (prefixed with ``account_`` so that
+#: they do not overwrite the model's ``revenue`` and ``profit`` in the rows of
+#: ``mesa.batch_run``, which merges model and agent reporters into one dict).
 ACCOUNT_REPORTERS = (
     "slot",
     "stage",
@@ -48,19 +65,51 @@ ACCOUNT_REPORTERS = (
     "account_profit",
     "allocation",
     "stock",
-    "active",
-    "end_cause",
+    "adaptation",
+    "largest_share",
+    "wallet",
+    "potential",
 )
-_ACCOUNT_ATTRIBUTE = {"account_revenue": "revenue", "account_profit": "profit"}
+
+#: Per-supplier columns (``get_agenttype_vars_dataframe(Supplier)``).
+SUPPLIER_REPORTERS = ("index", "policy_name", "revenue", "profit", "investment",
+                      "market_share", "n_active")
 
 
 def _record(model: KAMModel, *, name: str) -> Any:
     return model.record[name]
 
 
-def _account_attr(agent: KeyAccount, *, name: str) -> Any:
-    value = getattr(agent, _ACCOUNT_ATTRIBUTE.get(name, name))
-    return int(value) if name == "end_cause" else value
+def _account_value(agent: KeyAccount, name: str) -> Any:
+    if name in ("slot", "stage"):
+        return getattr(agent, name)
+    if name in ("trust", "share_of_wallet", "largest_share"):
+        return getattr(agent, name)
+    if name in ("wallet", "potential"):
+        return float(getattr(agent, name))
+    if name == "allocation":
+        return float(agent.allocation[0, 0])
+    if name == "stock":
+        return float(agent.rel.stock[0, 0])
+    if name == "adaptation":
+        return float(agent.rel.adaptation[0, 0])
+    if name == "account_revenue":
+        return float(agent.quarter_revenue[0])
+    return float(agent.quarter_profit[0])
+
+
+class _AccountCollector(mesa.DataCollector):
+    """A DataCollector whose agent reporters read the key accounts only.
+
+    Mesa's agent reporters visit every agent; kamsim's suppliers have their own
+    (agent-type) reporters, so the per-account table holds one row per account.
+    """
+
+    def _record_agents(self, model: Any) -> Any:
+        funcs = list(self.agent_reporters.values())
+        return [
+            (model.time, a.unique_id, *(f(a) for f in funcs)) for a in model.accounts
+        ]
 
 
 def check_n_accounts(n_accounts: Any) -> int:
@@ -77,13 +126,63 @@ def check_n_accounts(n_accounts: Any) -> int:
     return int(n_accounts)
 
 
+def check_rivals(rivals: Any) -> int:
+    """Validate the number of rival suppliers: an integer in [0, MAX_RIVALS]."""
+    if (
+        isinstance(rivals, bool)
+        or not isinstance(rivals, (int, np.integer))
+        or not 0 <= rivals <= MAX_RIVALS
+    ):
+        raise ParameterError(
+            f"'rivals' must be an integer in [0, {MAX_RIVALS}]: {rivals!r}"
+        )
+    return int(rivals)
+
+
+def resolve_rival_policies(
+    rivals: int, rival_policy: PolicyArg | Sequence[PolicyArg] | None
+) -> list[Callable[[Observation, float], np.ndarray]]:
+    """One resolved policy per rival from a name, a callable or a list of them.
+
+    Raises:
+        ParameterError: for a list whose length is not ``rivals``, or a policy that
+            cannot be resolved.
+    """
+    spec = DEFAULT_RIVAL_POLICY if rival_policy is None else rival_policy
+    if isinstance(spec, (list, tuple)):
+        if len(spec) != rivals:
+            raise ParameterError(
+                f"'rival_policy' must name one policy per rival ({rivals}): "
+                f"{len(spec)} given"
+            )
+        return [resolve_policy(x) for x in spec]
+    return [resolve_policy(spec)] * rivals
+
+
+def check_rng(rng: Any) -> Any:
+    """Validate a seed: None, a non-negative integer or a ``numpy.random.Generator``."""
+    if rng is None or isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
+        raise ParameterError(
+            f"'rng' must be an integer >= 0, a numpy Generator or None: {rng!r}"
+        )
+    return int(rng)
+
+
 class KAMModel(mesa.Model):
-    """A supplier's portfolio of key accounts moving through the four KAM stages.
+    """A market of suppliers courting the same key accounts through the four KAM stages.
 
     Args:
-        n_accounts: number of key accounts (portfolio slots), 1-500.
-        policy: investment policy, a built-in name (see ``kamsim policies``), a
-            ``"module:function"`` string or a callable ``policy(obs, budget)``.
+        n_accounts: number of key accounts (slots), 1-500.
+        policy: the focal supplier's investment policy: a built-in name (see
+            ``kamsim policies``), a ``"module:function"`` string or a callable
+            ``policy(obs, budget)``.
+        rivals: number of rival suppliers courting the same accounts (0-20; 0 leaves
+            the focal supplier alone against the rest of the market).
+        rival_policy: the rivals' policy: a name, a callable, or a list with one per
+            rival; default ``"stage_gated"``. Each rival's budget is
+            ``params.rival_budget``.
         params: a :class:`kamsim.ModelParams`; defaults to ``ModelParams()``.
         rng: the seed (int) or ``numpy.random.Generator``; everything random in the
             run is drawn from ``self.rng``.
@@ -92,18 +191,21 @@ class KAMModel(mesa.Model):
             applied on top of ``params`` (handy for ``mesa.batch_run`` and sliders).
 
     Attributes:
-        supplier: the :class:`Supplier` agent.
+        suppliers: the :class:`Supplier` agents, focal first; ``supplier`` the focal.
+        accounts: the live :class:`KeyAccount` agents in slot order.
         quarter: the last completed quarter (0 before the first step).
-        record: the last quarter's portfolio figures (see ``QUARTER_COLUMNS``).
-        datacollector: Mesa ``DataCollector`` with one model row per quarter and one
-            agent row per live account per quarter.
+        record: the last quarter's figures (see ``QUARTER_COLUMNS``).
+        datacollector: one model row per quarter (focal supplier and market), one
+            agent row per account per quarter, and supplier rows by agent type.
     """
 
     def __init__(
         self,
         *,
         n_accounts: int = 20,
-        policy: str | Callable[[Observation, float], np.ndarray] = "uniform",
+        policy: PolicyArg = "uniform",
+        rivals: int = 2,
+        rival_policy: PolicyArg | Sequence[PolicyArg] | None = None,
         params: ModelParams | None = None,
         rng: Any = None,
         scenario: Any = None,
@@ -112,150 +214,393 @@ class KAMModel(mesa.Model):
         # Mesa's SolaraViz passes its default ``scenario`` on Reset; kamsim keeps its
         # parameters in ModelParams and its seed in ``rng``, so it is accepted and unused.
         del scenario
-        super().__init__(rng=rng)
+        super().__init__(rng=check_rng(rng))
         self.n_accounts = check_n_accounts(n_accounts)
-        base = params if params is not None else ModelParams()
-        if not isinstance(base, ModelParams):
-            raise ParameterError(f"'params' must be a ModelParams: {base!r}")
-        for key in param_overrides:
-            if key not in ModelParams.names():
-                allowed = ["n_accounts", "policy", "params", "rng", *ModelParams.names()]
-                raise ParameterError(
-                    f"unknown KAMModel argument '{key}'{suggest(key, allowed)}"
-                )
-        self.params = base.evolve(**param_overrides) if param_overrides else base
-        self.policy = resolve_policy(policy)
+        self.rivals = check_rivals(rivals)
+        self.n_suppliers = 1 + self.rivals
+        self.params = self._params(params, param_overrides)
+        focal_policy = resolve_policy(policy)
+        rival_fns = resolve_rival_policies(self.rivals, rival_policy)
         self.quarter = 0
-        self.efficiency: Any = 1.0
-        self.reach: dict[int, list[float]] = {2: [0.0, 0.0], 3: [0.0, 0.0], 4: [0.0, 0.0]}
-        self.ended_accounts: list[KeyAccount] = []
-
-        initial = draw_accounts(self.rng, self.n_accounts, self.params)
-        self._blocks: list[QuarterBlock] = [
-            draw_block(self.rng, self.n_accounts, self.params)
+        m, n, p = self.n_suppliers, self.n_accounts, self.params
+        self.suppliers = [
+            Supplier(self, index=0, policy=focal_policy, budget=p.budget),
+            *(
+                Supplier(self, index=k + 1, policy=f, budget=p.rival_budget)
+                for k, f in enumerate(rival_fns)
+            ),
         ]
-        self.supplier = Supplier(self, policy=self.policy)
-        for j in range(self.n_accounts):
-            self.supplier.slots.append(
-                KeyAccount(self, slot=j, generation=0, arrived=1, accounts=initial, index=j)
-            )
+        initial = draw_accounts(self.rng, n, p)
+        starts = draw_starts(self.rng, m, n, p)
+        self._blocks: list[QuarterBlock] = [draw_block(self.rng, m, n, p)]
+        self.slots: list[KeyAccount | None] = []
+        for j in range(n):
+            acc = KeyAccount(self, slot=j, accounts=initial, index=j)
+            acc.start(np.ones((m, 1), dtype=bool), starts, -1)
+            self.slots.append(acc)
+        self._init_bookkeeping()
         self.record: dict[str, Any] = self._initial_record()
-        self.datacollector = mesa.DataCollector(
+        self.datacollector = _AccountCollector(
             model_reporters={
                 c: functools.partial(_record, name=c) for c in QUARTER_COLUMNS
             },
-            agenttype_reporters={
-                KeyAccount: {
-                    c: functools.partial(_account_attr, name=c) for c in ACCOUNT_REPORTERS
-                }
+            agent_reporters={
+                c: functools.partial(_account_value, name=c) for c in ACCOUNT_REPORTERS
             },
+            agenttype_reporters={Supplier: {c: c for c in SUPPLIER_REPORTERS}},
         )
         self.running = True
         self.datacollector.collect(self)
 
+    @staticmethod
+    def _params(params: ModelParams | None, overrides: dict[str, Any]) -> ModelParams:
+        base = params if params is not None else ModelParams()
+        if not isinstance(base, ModelParams):
+            raise ParameterError(f"'params' must be a ModelParams: {base!r}")
+        allowed = ["n_accounts", "policy", "rivals", "rival_policy", "params", "rng"]
+        for key in overrides:
+            if key not in ModelParams.names():
+                raise ParameterError(
+                    f"unknown KAMModel argument '{key}'"
+                    f"{suggest(key, [*allowed, *ModelParams.names()])}"
+                )
+        return base.evolve(**overrides) if overrides else base
+
+    def _init_bookkeeping(self) -> None:
+        """Slot-level bookkeeping (M, n), kept when an account leaves its slot."""
+        m, n = self.n_suppliers, self.n_accounts
+        self.ended_at = np.full((m, n), -1, dtype=np.int64)
+        self.vacated_at = np.full(n, -1, dtype=np.int64)
+        self.arrived = np.ones((m, n), dtype=np.int64)
+        self.generation = np.zeros((m, n), dtype=np.int64)
+        self.max_stage = np.ones((m, n), dtype=np.int64)
+        wallet = np.array([[a.wallet for a in self.accounts]])
+        from kamsim.engine import initial_revenue
+
+        self.last_revenue = np.repeat(initial_revenue(wallet, self.params), m, axis=0)
+        self.reach: dict[int, list[float]] = {2: [0.0, 0.0], 3: [0.0, 0.0], 4: [0.0, 0.0]}
+        self.efficiency: Any = np.ones((m, 1))
+        self.disrupted = np.zeros((m, 1), dtype=bool)
+        self.relationships: list[dict[str, Any]] = []
+        self.current: list[dict[str, Any]] = [self._open(j, 1) for j in range(n)]
+        self.terminal_values = np.zeros(m)
+        self.last_cts = np.zeros((1, m, n))
+        self.estimated_potential = np.zeros(n)
+        self.history: dict[str, list[np.ndarray]] = {
+            "cost_to_serve": [],
+            "shares": [],
+            "estimated_potential": [],
+        }
+
     # ------------------------------------------------------------------ helpers
+    @property
+    def supplier(self) -> Supplier:
+        """The focal supplier."""
+        return self.suppliers[0]
+
+    @property
+    def accounts(self) -> list[KeyAccount]:
+        """Accounts present in the market, in slot order."""
+        return [a for a in self.slots if a is not None]
+
     def block_position(self) -> tuple[int, QuarterBlock]:
         """Index within its block and the block of variates of the current quarter."""
         q = max(self.quarter, 1) - 1
         return q % BLOCK, self._blocks[q // BLOCK]
 
-    def record_reach(self, stage: int, quarters: int) -> None:
-        """Note that an account first reached ``stage`` after ``quarters`` quarters."""
-        self.reach[stage][0] += quarters
-        self.reach[stage][1] += 1
+    def _stack(self, name: str, dtype: Any = np.float64) -> np.ndarray:
+        """Relationship field ``name`` of every slot as an array (1, M, n); 0 if vacant."""
+        out = np.zeros((1, self.n_suppliers, self.n_accounts), dtype=dtype)
+        for a in self.accounts:
+            out[0, :, a.slot] = np.asarray(getattr(a.rel, name))[:, 0]
+        return out
 
-    @property
-    def accounts(self) -> list[KeyAccount]:
-        """Live key accounts in slot order."""
-        return self.supplier.portfolio
+    def _account_row(self, name: str, dtype: Any = np.float64) -> np.ndarray:
+        """Account attribute ``name`` as an array (1, 1, n); 0 for vacant slots."""
+        out = np.zeros((1, 1, self.n_accounts), dtype=dtype)
+        for a in self.accounts:
+            out[0, 0, a.slot] = np.asarray(getattr(a, name)).reshape(-1)[0]
+        return out
+
+    def _open(self, slot: int, quarter: int) -> dict[str, Any]:
+        """A new ledger record for the focal relationship in ``slot``."""
+        acc = self.slots[slot]
+        assert acc is not None
+        return {
+            "slot": slot,
+            "generation": int(self.generation[0, slot]),
+            "arrived": quarter,
+            "ended": -1,
+            "end_cause": 0,
+            "end_stage": 0,
+            "willing": bool(acc.willing),
+            "potential": acc.potential,
+            "potential_class": acc.potential_class,
+            "max_stage": 1,
+            "trust": 0.0,
+            "revenue": 0.0,
+            "profit": 0.0,
+            "investment": 0.0,
+        }
 
     def _initial_record(self) -> dict[str, Any]:
         rec: dict[str, Any] = dict.fromkeys(QUARTER_COLUMNS, 0)
         rec.update(n_tactical=self.n_accounts, n_active=self.n_accounts)
-        rec.update(mean_trust=self.params.trust_initial, hhi=np.nan, largest_share=np.nan)
-        rec.update(top_fifth_share=np.nan, downturn=0.0, disruption=False)
+        rec.update(mean_trust=float(np.mean([a.trust for a in self.accounts])))
+        rec.update(hhi=np.nan, largest_share=np.nan, top_fifth_share=np.nan)
+        rec.update(market_share=self.params.share_initial)
+        rec.update(mean_share_of_wallet=self.params.share_initial)
+        rec.update(mean_dependence=self.params.share_initial)
+        rec.update(downturn=0.0, disruption=False)
         return rec
 
     # --------------------------------------------------------------------- step
     def step(self) -> None:
-        """Advance one quarter: renew, allocate, live the quarter, record."""
+        """Advance one quarter: renew, allocate, live the quarter, settle and record."""
         self.quarter = round(self.time)
         t = self.quarter
+        m, n, p = self.n_suppliers, self.n_accounts, self.params
         while (t - 1) // BLOCK >= len(self._blocks):
             last = bool(self._blocks[-1].downturn[-1])
-            self._blocks.append(
-                draw_block(self.rng, self.n_accounts, self.params, previous_downturn=last)
-            )
+            self._blocks.append(draw_block(self.rng, m, n, p, previous_downturn=last))
+        started = self._renew(t)
+        forced = self._stress_test(t)
+        self._allocate(t)
         k, blk = self.block_position()
-        sup = self.supplier
-        new_count = sup.renew(t)
-        forced: KeyAccount | None = None
-        if self.params.lose_largest_at is not None and t == self.params.lose_largest_at:
-            forced = sup.lose_largest(t)
-            if forced is not None:
-                self.ended_accounts.append(forced)
-                sup.former.append(forced)
-                forced.remove()
-        sup.allocate(t)
-        live = sup.portfolio
+        self.disrupted = blk.disruption[k][:, None].copy()
+        if p.disruption_at is not None and t == p.disruption_at:
+            self.disrupted[0, 0] = True
+        n_live = np.sum(self._stack("stage", np.int64) > 0, axis=-1, keepdims=True)[0]
         self.efficiency = rules.manager_efficiency(
-            len(live), self.params.manager_capacity, self.params.overload_penalty
+            n_live, p.manager_capacity, p.overload_penalty
         )
-        for acc in live:
+        ran = self._stack("stage", np.int64) > 0
+        for acc in self.accounts:
             acc.step()
-        self.record = self._quarter_record(live, forced, new_count, blk, k)
-        self.datacollector.collect(self)
-        for acc in live:
-            if not acc.active:
-                self.ended_accounts.append(acc)
-                sup.former.append(acc)
-                acc.remove()
+        self._settle(t, ran, started, forced)
 
-    def _quarter_record(
-        self,
-        live: list[KeyAccount],
-        forced: KeyAccount | None,
-        new_count: int,
-        blk: QuarterBlock,
-        k: int,
-    ) -> dict[str, Any]:
-        n = self.n_accounts
-        ran = np.zeros((1, n), dtype=bool)
-        for a in live:
-            ran[0, a.slot] = True
-        sup = self.supplier
-        cause = np.array([[int(a.end_cause) if ran[0, a.slot] else 0 for a in sup.slots]])
-        if forced is not None:
-            cause[0, forced.slot] = rules.EndCause.SWITCHED.value
+    def _renew(self, t: int) -> np.ndarray:
+        """New accounts take vacant slots; suppliers court accounts again (step 0)."""
+        m, n, p = self.n_suppliers, self.n_accounts, self.params
+        started = np.zeros((1, m, n), dtype=bool)
+        for a in self.accounts:
+            a.started = np.zeros((m, 1), dtype=bool)
+        delay = p.replacement_delay
+        if delay is None:
+            return started
+        k, blk = self.block_position()
+        for j in range(n):
+            if self.slots[j] is None and self.vacated_at[j] >= 0 and t - self.vacated_at[j] > delay:
+                self.slots[j] = KeyAccount(self, slot=j, accounts=blk.newcomers, index=(k, j))
+                self.vacated_at[j] = -1
+        for acc in self.accounts:
+            j = acc.slot
+            stage = np.asarray(acc.rel.stage)
+            held = bool(np.any(stage == 4))
+            ended = self.ended_at[:, j : j + 1]
+            start = (stage == 0) & (ended >= 0) & (t - ended > delay) & (not held)
+            if not np.any(start):
+                continue
+            acc.start(start, blk.starts, k)
+            s = start[:, 0]
+            started[0, :, j] = s
+            self.ended_at[s, j] = -1
+            self.arrived[s, j] = t
+            self.generation[s, j] += 1
+            self.max_stage[s, j] = 1
+            from kamsim.engine import initial_revenue
 
-        def arr(name: str, dtype: Any = np.float64) -> np.ndarray:
-            return np.array(
-                [[getattr(a, name) if ran[0, a.slot] else 0 for a in sup.slots]],
-                dtype=dtype,
-            )
+            self.last_revenue[s, j] = initial_revenue(acc.wallet, p)
+            if s[0]:
+                self.relationships.append(self.current[j])
+                self.current[j] = self._open(j, t)
+        return started
 
-        rec = quarter_metrics(
-            stage=arr("stage", np.int64),
-            active_end=sup.active_mask(),
-            trust=sup.slot_array("trust"),
-            revenue=arr("revenue"),
-            profit=arr("profit"),
-            investment=arr("allocation"),
+    def _stress_test(self, t: int) -> tuple[int, int, float]:
+        """The focal supplier's largest relationship ends now (``lose_largest_at``).
+
+        Returns (slot, stage, trust) of the forced ending, slot -1 if none.
+        """
+        p = self.params
+        if p.lose_largest_at is None or t != p.lose_largest_at:
+            return -1, 0, 0.0
+        live = self._stack("stage", np.int64)[:, 0] > 0
+        j = int(rules.largest_relationship(self.last_revenue[None, 0], live)[0])
+        if j < 0:
+            return -1, 0, 0.0
+        acc = self.slots[j]
+        assert acc is not None
+        stage, trust = acc.stage, acc.trust
+        ended = np.zeros((self.n_suppliers, 1), dtype=bool)
+        ended[0, 0] = True
+        acc.close(ended)
+        return j, stage, trust
+
+    def _allocate(self, t: int) -> None:
+        """Every supplier observes its relationships and allocates its budget (step 1)."""
+        p = self.params
+        k, blk = self.block_position()
+        stage = self._stack("stage", np.int64)
+        view = {
+            "stage": stage,
+            "tenure": self._stack("tenure", np.int64),
+            "last_revenue": self.last_revenue[None],
+            "share": self._stack("share"),
+            "stock": self._stack("stock"),
+            "potential": rules.estimate_potential(
+                self._account_row("potential"),
+                self._stack("bias_potential"),
+                blk.z_potential[k][None],
+                stage,
+                p,
+            ),
+            "trust": rules.read_trust(
+                self._stack("trust"), self._stack("bias_trust"), blk.z_trust[k][None],
+                stage, p,
+            ),
+        }
+        self.estimated_potential = np.where(stage[0, 0] > 0, view["potential"][0, 0], 0.0)
+        for sup in self.suppliers:
+            alloc = sup.allocate(t, view)
+            for acc in self.accounts:
+                acc.allocation[sup.index, 0] = alloc[0, acc.slot]
+
+    def _settle(
+        self, t: int, ran: np.ndarray, started: np.ndarray, forced: tuple[int, int, float]
+    ) -> None:
+        """Record the quarter, end relationships, remove vanished accounts (step 8)."""
+        p = self.params
+        m, n = self.n_suppliers, self.n_accounts
+        shape = (1, m, n)
+        fields = {k: np.zeros(shape) for k in ("revenue", "profit", "cost_to_serve")}
+        cause = np.zeros(shape, dtype=np.int64)
+        alloc = np.zeros(shape)
+        demand = np.zeros((1, 1, n))
+        lost = np.zeros((1, 1, n))
+        present = np.zeros((1, 1, n), dtype=bool)
+        vanished = np.zeros(n, dtype=bool)
+        for a in self.accounts:
+            out = a.out
+            assert out is not None
+            j = a.slot
+            for name in fields:
+                fields[name][0, :, j] = np.asarray(getattr(out, name))[:, 0]
+            cause[0, :, j] = np.asarray(out.end_cause)[:, 0]
+            alloc[0, :, j] = a.allocation[:, 0]
+            demand[0, 0, j] = out.demand
+            lost[0, 0, j] = np.asarray(out.disruption_cost).reshape(-1)[0]
+            present[0, 0, j] = True
+            vanished[j] = bool(out.vanished)
+        acq = np.where(started, p.acquisition_cost, 0.0)
+        revenue = np.where(ran, fields["revenue"], 0.0)
+        profit = np.where(ran, fields["profit"], 0.0) - acq
+        invest = np.where(ran, alloc, 0.0)
+        cause = np.where(ran, cause, 0)
+        fslot, fstage, ftrust = forced
+        stage_end = self._stack("stage", np.int64)
+        trust = self._stack("trust")
+        if fslot >= 0:
+            cause[0, 0, fslot] = rules.EndCause.SWITCHED.value
+            stage_end[0, 0, fslot] = fstage
+            trust[0, 0, fslot] = ftrust
+        rec, per_supplier = market_record(
+            stage=stage_end,
+            live_end=(stage_end > 0) & (cause == 0),
+            trust=trust,
+            share=self._stack("share"),
+            revenue=revenue,
+            profit=profit,
+            investment=invest,
             end_cause=cause,
-            new_accounts=np.array([new_count]),
-            account_disruption_cost=arr("disruption_cost"),
-            downturn=blk.downturn[k : k + 1],
-            disruption=blk.disruption[k : k + 1],
+            demand=demand,
+            present=present,
+            new_relationships=np.array([int(np.sum(started[0, 0])) if t > 1 else 0]),
+            disruption_cost=lost,
+            downturn=np.array([self._blocks[(t - 1) // BLOCK].downturn[(t - 1) % BLOCK]]),
+            disrupted=self.disrupted[:, 0][None],
         )
-        return {c: v[0].item() for c, v in rec.items()}
+        self.record = {c: v[0].item() for c, v in rec.items()}
+        for sup in self.suppliers:
+            for c, v in per_supplier.items():
+                setattr(sup, c, v[0, sup.index].item())
+        self.last_cts = np.where(cause == 0, fields["cost_to_serve"], 0.0)
+        self._ledger(t, revenue, profit, invest, cause, stage_end, trust)
+        live0 = ran[0, 0]
+        self.history["cost_to_serve"].append(np.where(live0, fields["cost_to_serve"][0, 0], 0.0))
+        self.history["shares"].append(np.where(stage_end[0] > 0, self._stack("share")[0], 0.0))
+        self.history["estimated_potential"].append(self.estimated_potential)
+        for a in self.accounts:
+            a.quarter_revenue = revenue[0, :, a.slot].copy()
+            a.quarter_profit = profit[0, :, a.slot].copy()
+        self.datacollector.collect(self)
+        ended = cause > 0
+        self.last_revenue = revenue[0]
+        self.max_stage = np.where(ran[0], np.maximum(self.max_stage, self._stack("stage", np.int64)[0]), self.max_stage)
+        self.ended_at = np.where(ended[0], t, self.ended_at)
+        for a in self.accounts:
+            a.close(ended[0, :, a.slot : a.slot + 1])
+        for j in np.nonzero(vanished)[0]:
+            acc = self.slots[j]
+            assert acc is not None
+            self.slots[j] = None
+            self.vacated_at[j] = t
+            acc.remove()
+        self._terminal_value()
+
+    def _ledger(
+        self,
+        t: int,
+        revenue: np.ndarray,
+        profit: np.ndarray,
+        invest: np.ndarray,
+        cause: np.ndarray,
+        stage_end: np.ndarray,
+        trust: np.ndarray,
+    ) -> None:
+        """Update the focal supplier's relationship records with quarter t."""
+        for j, r in enumerate(self.current):
+            r["revenue"] += revenue[0, 0, j]
+            r["profit"] += profit[0, 0, j]
+            r["investment"] += invest[0, 0, j]
+            st = int(stage_end[0, 0, j])
+            if st <= 0:
+                continue
+            if st > self.max_stage[0, j]:
+                took = float(t - self.arrived[0, j] + 1)
+                self.reach[st][0] += took
+                self.reach[st][1] += 1
+            r["max_stage"] = max(int(self.max_stage[0, j]), st)
+            r["trust"] = trust[0, 0, j]
+            if cause[0, 0, j] > 0:
+                r["ended"] = t
+                r["end_cause"] = int(cause[0, 0, j])
+                r["end_stage"] = st
+
+    def _terminal_value(self) -> None:
+        """Value of each supplier's relationships in place if the run ended now (k€)."""
+        stage = self._stack("stage", np.int64)
+        tv = rules.terminal_value(
+            stage, self.last_revenue[None], self.last_cts, self._account_row("scale"),
+            self.params,
+        )
+        self.terminal_values = np.sum(tv, axis=-1)[0]
+
+    def ledger(self) -> list[dict[str, Any]]:
+        """Every focal relationship so far (ended and current), one dict each."""
+        return [*self.relationships, *self.current]
+
+    def trajectory(self, name: str) -> np.ndarray:
+        """Quarterly history of ``cost_to_serve`` or ``estimated_potential`` (T, n)
+        of the focal relationships, or ``shares`` (T, M, n) of every supplier."""
+        return np.array(self.history[name])
 
     def slot_trajectory(self) -> dict[str, np.ndarray]:
-        """Per-slot arrays (T, n) of the DataCollector's account records.
+        """Per-slot arrays (T, n) of the focal relationships from the DataCollector.
 
         Keys: stage, trust, share_of_wallet, revenue, profit and investment (the
-        allocation); 0 for vacant slots.
+        allocation); 0 where no focal relationship lived through the quarter.
         """
-        df = self.datacollector.get_agenttype_vars_dataframe(KeyAccount).reset_index()
+        df = self.datacollector.get_agent_vars_dataframe().reset_index()
         df = df[df["Step"] > 0]
         t_max = self.quarter
         out: dict[str, np.ndarray] = {}

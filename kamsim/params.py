@@ -73,7 +73,7 @@ def _range_text(meta: Mapping[str, Any]) -> str:
     return kind
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelParams:
     """All parameters of the kamsim model (money in k€, time in quarters).
 
@@ -88,30 +88,40 @@ class ModelParams:
             ``'budget' must be a number >= 0: -5.0``.
     """
 
-    # --- supplier -------------------------------------------------------------
+    # --- suppliers --------------------------------------------------------------
     budget: float = _p(
         100.0,
         unit="k€ per quarter",
         lo=0.0,
         hi=1e7,
-        doc="KAM budget (money and manager time) the supplier allocates each quarter "
-        "across all its key accounts.",
+        doc="KAM budget (money and manager time) the focal supplier allocates each "
+        "quarter across all its key accounts.",
+    )
+    rival_budget: float = _p(
+        100.0,
+        unit="k€ per quarter",
+        lo=0.0,
+        hi=1e7,
+        doc="KAM budget of each rival supplier per quarter.",
+        source="assumption: a rival of the focal supplier's size (symmetric market)",
     )
     gross_margin: float = _p(
         0.30,
         unit="fraction of revenue",
         lo=0.0,
         hi=1.0,
-        doc="Gross margin on revenue before cost-to-serve and KAM investment.",
+        doc="Gross margin on revenue before cost to serve and KAM investment (every "
+        "supplier).",
         source="assumption (typical B2B manufacturing gross margin)",
     )
     manager_capacity: float = _p(
         15.0,
-        unit="accounts",
+        unit="relationships",
         lo=1.0,
         hi=1000.0,
-        doc="Number of key accounts the KAM team can serve at full effectiveness. "
-        "Beyond it, each unit of budget buys less (attention is diluted).",
+        doc="Number of key-account relationships a supplier's KAM team serves at full "
+        "effectiveness. Beyond it, each unit of budget buys less (attention is "
+        "diluted).",
         source="KAM practice: a manager looks after fewer than 5 accounts; "
         "here a team of about three managers",
     )
@@ -121,7 +131,7 @@ class ModelParams:
         lo=0.0,
         hi=10.0,
         doc="Strength of dilution: efficiency = 1 / (1 + penalty * max(0, n - capacity) "
-        "/ capacity) for n active accounts.",
+        "/ capacity) for n live relationships.",
     )
     discount_rate: float = _p(
         0.08,
@@ -157,11 +167,14 @@ class ModelParams:
         doc="Mean annual growth of an account's wallet.",
     )
     growth_sd: float = _p(
-        0.05,
+        0.08,
         unit="per year",
         lo=0.0,
         hi=1.0,
-        doc="Spread of annual wallet growth across accounts.",
+        doc="Spread of annual wallet growth across accounts. It makes the three-year "
+        "potential W*(1+g)^3 differ from today's wallet (about +-25 % at one sd), so "
+        "judging accounts by current revenue can mislead.",
+        source="assumption (DESIGN §3: potential is not a fixed multiple of the wallet)",
     )
     effort_elasticity: float = _p(
         0.5,
@@ -179,7 +192,7 @@ class ModelParams:
         lo=0.0,
         hi=1.0,
         doc="Share of accounts willing to move beyond the tactical stage (partnership "
-        "orientation). Unwilling accounts stay tactical whatever is invested.",
+        "orientation). Unwilling accounts stay tactical with every supplier.",
         source="assumption; not every account wants partnership (DESIGN §1)",
     )
     potential_low: float = _p(
@@ -195,18 +208,37 @@ class ModelParams:
         lo=0.0,
         doc="Accounts whose three-year potential is at least this are high-potential.",
     )
+    tolerance_min: float = _p(
+        0.4,
+        unit="share of wallet",
+        lo=0.0,
+        hi=1.0,
+        doc="Lowest dependency tolerance of an account: the largest share of its "
+        "wallet it gives one supplier below the strategic stage. Tolerances are "
+        "uniform on [min, max].",
+        source="assumption; buyers limit single-sourcing (Caniëls, Gelderman & Ulijn "
+        "2010: buyers feel dependent even in good relationships)",
+    )
+    tolerance_max: float = _p(
+        0.8,
+        unit="share of wallet",
+        lo=0.0,
+        hi=1.0,
+        doc="Highest dependency tolerance of an account.",
+    )
     hazard: float = _p(
         0.01,
         unit="probability per quarter",
         lo=0.0,
         hi=1.0,
-        doc="Probability per quarter that an account disappears (bankruptcy, merger).",
+        doc="Probability per quarter that an account disappears (bankruptcy, merger); "
+        "every relationship with it ends.",
         source="assumption (about 4 % a year)",
     )
     # --- service and trust ----------------------------------------------------
     service_scale: float = _p(
         0.05,
-        unit="fraction of quarterly wallet",
+        unit="fraction of the effort scale",
         lo=1e-9,
         hi=10.0,
         doc="Investment intensity giving quality 0.5: z = (e + stock_weight*K) / "
@@ -217,7 +249,8 @@ class ModelParams:
         unit="per quarter",
         lo=0.0,
         hi=1.0,
-        doc="How much of the specific-investment stock keeps serving each quarter.",
+        doc="How much of the supplier's specific-investment stock keeps serving each "
+        "quarter.",
     )
     failure_base: float = _p(
         0.12,
@@ -227,18 +260,41 @@ class ModelParams:
         doc="Service-failure probability at zero quality; p = failure_base * (1 - q).",
     )
     trust_initial: float = _p(
+        0.4,
+        unit="trust in [0, 1]",
+        lo=0.0,
+        hi=1.0,
+        doc="Mean trust of a new relationship; each starts at a level drawn uniformly "
+        "on trust_initial +- trust_initial_spread (initial bias, corrected over time).",
+        source="Vanneste, Puranam & Kretschmer (2014): initial trust is a prior that "
+        "is corrected as the relationship reveals its value",
+    )
+    trust_initial_spread: float = _p(
+        0.25,
+        unit="trust",
+        lo=0.0,
+        hi=0.5,
+        doc="Half-width of the uniform spread of initial trust around trust_initial "
+        "(clipped to [0, 1]).",
+        source="assumption calibrated so that trust and relationship age correlate "
+        "weakly (Vanneste et al. 2014)",
+    )
+    trust_base: float = _p(
         0.3,
         unit="trust in [0, 1]",
         lo=0.0,
         hi=1.0,
-        doc="Trust of a new, tactical relationship.",
+        doc="Trust warranted by a relationship with no KAM service (quality 0); the "
+        "warranted level is trust_base + (1 - trust_base) * quality.",
+        source="assumption: an arm's-length supplier that delivers is trusted somewhat",
     )
     trust_gain: float = _p(
         0.1,
-        unit="per quarter",
+        unit="fraction per quarter",
         lo=0.0,
         hi=1.0,
-        doc="Trust growth after a good quarter: trust += gain * quality * (1 - trust).",
+        doc="Share of the gap between trust and its warranted level closed in a "
+        "quarter without failure: trust += gain * (warranted - trust).",
         source="Slovic (1993) asymmetry: gain several times smaller than loss",
     )
     trust_loss: float = _p(
@@ -249,18 +305,51 @@ class ModelParams:
         doc="Trust lost after a service failure: trust -= loss * trust.",
         source="Slovic (1993): negative events move trust more than positive ones",
     )
-    # --- specific investment --------------------------------------------------
+    trust_floor: float = _p(
+        0.1,
+        unit="trust in [0, 1]",
+        lo=0.0,
+        hi=1.0,
+        doc="Dissolution floor: a relationship whose trust falls below it ends at once "
+        "(a breach of trust), from any stage.",
+        source="McDonald & Woodburn (2007): 'disintegrating' can follow a breach of "
+        "trust at any stage; Dwyer, Schurr & Oh (1987)",
+    )
+    # --- investment and adaptation ---------------------------------------------
     depreciation: float = _p(
         0.08,
         unit="fraction per quarter",
         lo=0.0,
         hi=1.0,
-        doc="Depreciation of the relationship-specific investment stock: "
-        "K' = (1 - depreciation) * K + e.",
+        doc="Depreciation of the supplier's relationship-specific investment stock: "
+        "K' = (1 - depreciation) * K + e. K is sunk: written off when the "
+        "relationship ends (the supplier's hold-up exposure).",
+        source="Williamson; Klein, Crawford & Alchian (1978)",
+    )
+    adaptation: tuple[float, float, float, float] = _p(
+        (0.0, 0.02, 0.05, 0.08),
+        unit="effort scale S per quarter per unit trust",
+        lo=0.0,
+        hi=10.0,
+        per_stage=True,
+        increasing=True,
+        doc="The account's own adaptation to the supplier each quarter (processes, "
+        "people, planning built around it): A' = (1 - adaptation_depreciation) * A "
+        "+ adaptation[stage] * trust * S (k€). It is the source of the account's "
+        "switching cost; none at tactical.",
+        source="Burnham, Frels & Mahajan (2003): procedural and relational switching "
+        "costs; values are assumptions",
+    )
+    adaptation_depreciation: float = _p(
+        0.05,
+        unit="fraction per quarter",
+        lo=0.0,
+        hi=1.0,
+        doc="Depreciation of the account's adaptation stock A.",
     )
     # --- stages ---------------------------------------------------------------
     trust_to_advance: tuple[float, float, float] = _p(
-        (0.45, 0.6, 0.75),
+        (0.45, 0.6, 0.7),
         unit="trust",
         lo=0.0,
         hi=1.0,
@@ -268,14 +357,16 @@ class ModelParams:
         increasing=True,
         doc="Trust needed to move up from tactical, cooperative, interdependent.",
     )
-    stock_to_advance: tuple[float, float, float] = _p(
-        (0.05, 0.2, 0.5),
+    joint_to_advance: tuple[float, float, float] = _p(
+        (0.05, 0.3, 0.8),
         unit="multiples of the effort scale S (k€/quarter)",
         lo=0.0,
         per_stage=True,
         increasing=True,
-        doc="Specific-investment stock needed to move up from tactical, cooperative, "
+        doc="Joint relationship-specific investment (supplier's stock K plus the "
+        "account's adaptation A) needed to move up from tactical, cooperative, "
         "interdependent, relative to the account's effort scale S.",
+        source="Ford (1980): commitment and adaptation rise as a relationship develops",
     )
     min_tenure: int = _p(
         4,
@@ -317,18 +408,67 @@ class ModelParams:
         hi=1.0,
         doc="Extra service-failure probability of a neglected top-stage relationship.",
     )
-    # --- economics --------------------------------------------------------------
-    share_of_wallet: tuple[float, float, float, float] = _p(
-        (0.15, 0.35, 0.6, 0.85),
-        unit="fraction of wallet",
+    # --- wallet split -------------------------------------------------------------
+    stage_attraction: tuple[float, float, float, float] = _p(
+        (0.5, 1.5, 4.0, 12.0),
+        unit="attraction per unit trust (rest of the market = 1)",
+        lo=0.0,
+        hi=1e4,
+        per_stage=True,
+        increasing=True,
+        doc="How strongly a relationship in each stage attracts the account's spend: "
+        "attraction = stage_attraction[stage] * trust * (1 + service_attraction * "
+        "quality); target share = attraction / (1 + sum of attractions).",
+        source="multiplicative competitive interaction model of market share (Cooper "
+        "& Nakanishi 1988) with unit elasticities; values calibrated (docs/validation.md)",
+    )
+    service_attraction: float = _p(
+        1.0,
+        unit="per unit quality",
+        lo=0.0,
+        hi=100.0,
+        doc="Weight of this quarter's service quality in a relationship's attraction.",
+    )
+    share_cap: tuple[float, float, float, float] = _p(
+        (0.3, 0.5, 0.8, 1.0),
+        unit="share of wallet",
         lo=0.0,
         hi=1.0,
         per_stage=True,
         increasing=True,
-        doc="Supplier's share of the account's spend in each stage (one of several "
-        "suppliers -> sole supplier).",
-        source="assumption (no source gives per-stage numbers; DESIGN §6)",
+        doc="Largest share of wallet a supplier can hold in each stage (tactical: one "
+        "of several suppliers). Below strategic the account's dependency tolerance "
+        "caps it further.",
+        source="DESIGN §1 stage descriptions; values are assumptions",
     )
+    share_initial: float = _p(
+        0.08,
+        unit="share of wallet",
+        lo=0.0,
+        hi=1.0,
+        doc="Share of wallet of a new tactical relationship.",
+    )
+    share_adjustment: tuple[float, float, float, float] = _p(
+        (0.5, 0.3, 0.2, 0.15),
+        unit="fraction per quarter",
+        lo=0.0,
+        hi=1.0,
+        per_stage=True,
+        doc="Share of the gap between actual and target share of wallet closed each "
+        "quarter, stickier at higher stages: the cost of a higher stage starts at "
+        "once, its revenue arrives over several quarters.",
+        source="practice texts: cost of the relationship rises before the benefits "
+        "show (DESIGN §1); values are assumptions",
+    )
+    share_floor: float = _p(
+        0.02,
+        unit="share of wallet",
+        lo=0.0,
+        hi=1.0,
+        doc="Dissolution floor: a relationship whose share of wallet falls below it "
+        "has faded out and ends.",
+    )
+    # --- economics --------------------------------------------------------------
     price_level: tuple[float, float, float, float] = _p(
         (1.0, 1.0, 0.98, 0.95),
         unit="relative price",
@@ -360,23 +500,36 @@ class ModelParams:
         source="assumption; Cooper & Kaplan: the least profitable customers destroy "
         "a large share of profit",
     )
+    terminal_retention: tuple[float, float, float, float] = _p(
+        (0.93, 0.95, 0.97, 0.98),
+        unit="probability per quarter",
+        lo=0.0,
+        hi=0.999,
+        per_stage=True,
+        doc="Chance per quarter that a relationship in each stage survives after the "
+        "horizon, used for its terminal value: TV = sum of max(0, contribution) * "
+        "rho / (1 + d - rho), d the quarterly discount rate.",
+        source="calibrated to the exit rates per stage the model produces at defaults "
+        "(docs/validation.md)",
+    )
     # --- exit -------------------------------------------------------------------
     offer_probability: float = _p(
         0.04,
         unit="probability per quarter",
         lo=0.0,
         hi=1.0,
-        doc="Chance that a competitor makes the account an offer in a quarter.",
+        doc="Chance that the rest of the market makes an account an offer for the "
+        "business it gives one supplier, per relationship and quarter.",
     )
     offer_discount_max: float = _p(
         0.3,
         unit="fraction of price",
         lo=0.0,
         hi=1.0,
-        doc="Largest price advantage a competitor offers; offers are uniform on [0, max].",
+        doc="Largest price advantage an offer gives; offers are uniform on [0, max].",
     )
     switch_horizon: float = _p(
-        2.0,
+        8.0,
         unit="quarters",
         lo=0.0,
         hi=100.0,
@@ -384,22 +537,14 @@ class ModelParams:
         "gain = sensitivity * discount * spend_with_supplier * horizon.",
     )
     exit_cost: tuple[float, float, float, float] = _p(
-        (0.0, 0.2, 0.8, 1.6),
+        (0.0, 0.25, 0.6, 1.0),
         unit="quarters of spend with the supplier",
         lo=0.0,
         per_stage=True,
         increasing=True,
-        doc="Account's switching cost in each stage (procedural, financial, relational).",
+        doc="Account's switching cost from the stage's integration (procedural, "
+        "relational), on top of its own adaptation A.",
         source="Burnham, Frels & Mahajan (2003): switching costs rise with integration",
-    )
-    lock_in: float = _p(
-        0.5,
-        unit="k€ of exit cost per k€ of stock",
-        lo=0.0,
-        hi=100.0,
-        doc="Exit cost added per unit of relationship-specific investment stock "
-        "(specific assets tie the account in).",
-        source="Williamson; Klein, Crawford & Alchian (1978)",
     )
     trust_value: float = _p(
         0.5,
@@ -429,10 +574,10 @@ class ModelParams:
         lo=0,
         hi=400,
         integer=True,
-        doc="The supplier ends a relationship after this many consecutive "
+        doc="A supplier ends a relationship after this many consecutive "
         "loss-making quarters; 0 never drops.",
     )
-    # --- portfolio renewal ------------------------------------------------------
+    # --- renewal ----------------------------------------------------------------
     replacement_delay: int | None = _p(
         2,
         unit="quarters",
@@ -440,31 +585,63 @@ class ModelParams:
         hi=400,
         integer=True,
         optional=True,
-        doc="Quarters after a relationship ends before a new tactical account takes "
-        "its place; None never replaces (a shrinking portfolio).",
+        doc="Quarters after an account disappears before a new one takes its place "
+        "(tactical with every supplier), and after a relationship ends before its "
+        "supplier courts the account again (win-back, unless a rival holds it as "
+        "strategic partner); None never renews (a shrinking portfolio).",
     )
     acquisition_cost: float = _p(
         20.0,
         unit="k€",
         lo=0.0,
         hi=1e7,
-        doc="One-off cost of winning a replacement account.",
+        doc="One-off cost to a supplier of starting a new relationship after the "
+        "first quarter (a new account or a win-back).",
     )
     # --- observation ------------------------------------------------------------
+    potential_bias: float = _p(
+        0.4,
+        unit="log-units (sd)",
+        lo=0.0,
+        hi=3.0,
+        doc="Persistent misjudgement of potential, drawn when a relationship starts: "
+        "the estimate is potential * exp(potential_bias * clarity[stage] * b), b "
+        "standard normal, times the transient noise.",
+        source="DESIGN §3: a misjudged account stays misjudged until the relationship "
+        "deepens (seeds' forecast horizon); value is an assumption",
+    )
     potential_noise: float = _p(
-        0.3,
+        0.05,
         unit="relative sd",
         lo=0.0,
         hi=5.0,
-        doc="Noise of the supplier's estimate of potential: est = pot * max(0, 1 + sd*z).",
+        doc="Transient noise of the potential estimate, redrawn each quarter: "
+        "factor max(0, 1 + potential_noise * clarity[stage] * z).",
     )
-    trust_noise: float = _p(
+    trust_bias: float = _p(
         0.1,
         unit="trust sd",
         lo=0.0,
         hi=1.0,
-        doc="Noise of the supplier's reading of trust (supplier and customer perceive "
-        "the relationship differently).",
+        doc="Persistent misreading of the account's trust, drawn when the relationship "
+        "starts (supplier and customer perceive the relationship differently).",
+    )
+    trust_noise: float = _p(
+        0.05,
+        unit="trust sd",
+        lo=0.0,
+        hi=1.0,
+        doc="Transient noise of the supplier's reading of trust, redrawn each quarter.",
+    )
+    clarity: tuple[float, float, float, float] = _p(
+        (1.0, 0.6, 0.35, 0.2),
+        unit="fraction of the misjudgement left",
+        lo=0.0,
+        hi=1.0,
+        per_stage=True,
+        doc="How much of the misjudgement (bias and noise) remains in each stage: "
+        "closer relationships see further (contacts at all levels, shared plans).",
+        source="Ford (1980): distance and uncertainty fall as a relationship develops",
     )
     # --- shocks (dependency risk) -----------------------------------------------
     downturn_probability: float = _p(
@@ -496,16 +673,46 @@ class ModelParams:
         unit="probability per quarter",
         lo=0.0,
         hi=1.0,
-        doc="Chance of a supplier disruption in a quarter: every relationship suffers "
-        "a service failure.",
+        doc="Chance per quarter that a supplier suffers a disruption (independently "
+        "for each supplier): every relationship of that supplier suffers a service "
+        "failure.",
     )
     disruption_dependency: float = _p(
         1.0,
         unit="dimensionless",
         lo=0.0,
         hi=10.0,
-        doc="Extra cost of a disruption to the account per unit of share of wallet: "
-        "cost = dependency * share_of_wallet * demand.",
+        doc="Cost of a disruption to the account per unit of its share of wallet with "
+        "the disrupted supplier: cost = dependency * share * demand.",
+    )
+    wariness_gain: float = _p(
+        0.5,
+        unit="share of wallet per unit share",
+        lo=0.0,
+        hi=10.0,
+        doc="How much a supplier disruption tightens an account's dependency tolerance "
+        "(its wariness), per unit of share it had with the disrupted supplier: "
+        "wariness += gain * share. Every supplier's cap is lowered by the wariness, "
+        "so the accounts that relied most diversify.",
+        source="DESIGN §3 step 8 (customer's over-reliance); value is an assumption",
+    )
+    wariness_decay: float = _p(
+        0.9,
+        unit="fraction per quarter",
+        lo=0.0,
+        hi=1.0,
+        doc="Share of an account's wariness that remains after a quarter (0.9: "
+        "half-life of about 6.6 quarters).",
+    )
+    disruption_at: int | None = _p(
+        None,
+        unit="quarter",
+        lo=1,
+        hi=10000,
+        integer=True,
+        optional=True,
+        doc="If set, the focal supplier suffers a disruption at this quarter (a stress "
+        "test), on top of any random ones.",
     )
     lose_largest_at: int | None = _p(
         None,
@@ -514,8 +721,8 @@ class ModelParams:
         hi=10000,
         integer=True,
         optional=True,
-        doc="If set, the largest account (by last quarter's revenue) leaves for a "
-        "competitor at this quarter (a stress test).",
+        doc="If set, the focal supplier's largest relationship (by last quarter's "
+        "revenue) ends at this quarter, as if the account switched (a stress test).",
     )
 
     def __post_init__(self) -> None:
@@ -528,11 +735,13 @@ class ModelParams:
                 f"'potential_high' must be >= 'potential_low' ({self.potential_low}): "
                 f"{self.potential_high}"
             )
-        if self.price_sensitivity_max < self.price_sensitivity_min:
-            raise ParameterError(
-                "'price_sensitivity_max' must be >= 'price_sensitivity_min' "
-                f"({self.price_sensitivity_min}): {self.price_sensitivity_max}"
-            )
+        for lo_name, hi_name in (
+            ("price_sensitivity_min", "price_sensitivity_max"),
+            ("tolerance_min", "tolerance_max"),
+        ):
+            lo, hi = getattr(self, lo_name), getattr(self, hi_name)
+            if hi < lo:
+                raise ParameterError(f"'{hi_name}' must be >= '{lo_name}' ({lo}): {hi}")
 
     def evolve(self, **changes: Any) -> ModelParams:
         """Return a copy with ``changes`` applied, validated again.
@@ -559,6 +768,21 @@ class ModelParams:
     def names(cls) -> list[str]:
         """Return the names of all parameters."""
         return [f.name for f in dataclasses.fields(cls)]
+
+
+_generated_init = ModelParams.__init__
+
+
+def _checked_init(self: ModelParams, **kwargs: Any) -> None:
+    """Refuse unknown parameter names with the closest valid one, then validate."""
+    names = ModelParams.names()
+    for key in kwargs:
+        if key not in names:
+            raise ParameterError(f"unknown parameter '{key}'{suggest(key, names)}")
+    _generated_init(self, **kwargs)
+
+
+ModelParams.__init__ = _checked_init  # type: ignore[method-assign]
 
 
 def _check_number(name: str, value: Any, meta: Mapping[str, Any]) -> float:

@@ -2,8 +2,10 @@
 
 A policy is any callable ``policy(obs, budget) -> allocation``:
 
-* ``obs`` is an :class:`Observation`: what the supplier can see, as arrays of shape
-  (R, n) for R replications (the Mesa face passes R = 1) and n account slots;
+* ``obs`` is an :class:`Observation`: what one supplier can see of its own
+  relationships, as read-only arrays of shape (R, n) for R replications (the Mesa
+  face passes R = 1) and n account slots; every supplier in a market (the focal one
+  and each rival) calls its own policy with its own observation;
 * ``budget`` is the KAM budget for the quarter (k€, a float);
 * the result is an array of shape (R, n) of non-negative k€, zero for vacant slots,
   whose row sums do not exceed ``budget``.
@@ -25,7 +27,8 @@ from typing import Protocol
 
 import numpy as np
 
-from kamsim.params import ParameterError, suggest
+from kamsim.params import ModelParams, ParameterError, suggest
+from kamsim.rules import potential_class
 
 __all__ = [
     "POLICIES",
@@ -57,6 +60,7 @@ class Observation:
         stage: 1-4 for live relationships, 0 for vacant slots.
         tenure: quarters the relationship has spent in its stage.
         revenue: last quarter's revenue from the account (k€).
+        share_of_wallet: the supplier's share of the account's spend last quarter.
         potential: noisy estimate of the account's three-year potential (k€/yr).
         potential_class: estimated potential class: 0 low, 1 medium, 2 high.
         trust: noisy reading of trust in [0, 1].
@@ -68,6 +72,7 @@ class Observation:
     stage: np.ndarray
     tenure: np.ndarray
     revenue: np.ndarray
+    share_of_wallet: np.ndarray
     potential: np.ndarray
     potential_class: np.ndarray
     trust: np.ndarray
@@ -498,44 +503,44 @@ def enforce_budget(
     return a
 
 
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``a``: a policy cannot change the model through it."""
+    out = np.array(a, copy=True)
+    out.setflags(write=False)
+    return out
+
+
 def observe(
     *,
     quarter: int,
-    active: np.ndarray,
     stage: np.ndarray,
     tenure: np.ndarray,
     last_revenue: np.ndarray,
+    share: np.ndarray,
     potential: np.ndarray,
     trust: np.ndarray,
     stock: np.ndarray,
-    z_potential: np.ndarray,
-    z_trust: np.ndarray,
-    potential_noise: float,
-    trust_noise: float,
-    potential_low: float,
-    potential_high: float,
+    p: ModelParams,
 ) -> Observation:
-    """Build the supplier's :class:`Observation` from the true state (arrays (R, n)).
+    """Build one supplier's :class:`Observation` (arrays (R, n), read-only copies).
 
-    The supplier sees stage, tenure, revenue and its own investment stock exactly, but
-    potential and trust only through noise:
-    ``potential_est = potential * max(0, 1 + potential_noise * z)`` and
-    ``trust_est = clip(trust + trust_noise * z', 0, 1)`` with z, z' standard normal.
-    Vacant slots show zeros.
+    ``potential`` and ``trust`` are the supplier's *estimates* (see
+    :func:`kamsim.rules.estimate_potential` and :func:`kamsim.rules.read_trust`);
+    stage, tenure, revenue, share of wallet and its own investment stock it sees
+    exactly. Slots without a live relationship show zeros. Every array is a fresh
+    read-only copy, so a policy cannot change the model's state (in either face).
     """
-    pot = potential * np.maximum(0.0, 1.0 + potential_noise * z_potential)
-    tr = np.minimum(1.0, np.maximum(0.0, trust + trust_noise * z_trust))
-    pclass = (pot >= potential_low).astype(np.int8) + (pot >= potential_high).astype(
-        np.int8
-    )
+    active = stage > 0
+    pclass = potential_class(potential, p)
     return Observation(
         quarter=quarter,
-        active=active,
-        stage=np.where(active, stage, 0),
-        tenure=np.where(active, tenure, 0),
-        revenue=np.where(active, last_revenue, 0.0),
-        potential=np.where(active, pot, 0.0),
-        potential_class=np.where(active, pclass, 0).astype(np.int8),
-        trust=np.where(active, tr, 0.0),
-        stock=np.where(active, stock, 0.0),
+        active=_frozen(active),
+        stage=_frozen(np.where(active, stage, 0)),
+        tenure=_frozen(np.where(active, tenure, 0)),
+        revenue=_frozen(np.where(active, last_revenue, 0.0)),
+        share_of_wallet=_frozen(np.where(active, share, 0.0)),
+        potential=_frozen(np.where(active, potential, 0.0)),
+        potential_class=_frozen(np.where(active, pclass, 0).astype(np.int8)),
+        trust=_frozen(np.where(active, trust, 0.0)),
+        stock=_frozen(np.where(active, stock, 0.0)),
     )

@@ -1,7 +1,11 @@
 """Tidy results: one object holding DataFrames with the same columns for every engine.
 
-* ``runs``: one row per replication (its seed, the factors, NPV, totals, exits by
-  cause, stage counts at the end, concentration, time to reach each stage);
+* ``runs``: one row per replication, the focal supplier's figures (its seed, the
+  factors, NPV with and without terminal value, totals, exits by cause and by the
+  stage they ended in, stage counts at the end, concentration, market share, time to
+  reach each stage);
+* ``suppliers``: one row per replication and supplier (focal and rivals): policy,
+  budget, NPV, revenue, market share, stage counts;
 * ``quarters``: one row per replication and quarter (stage counts, revenue, profit,
   trust, exits, concentration);
 * ``accounts``: one row per replication and account that ever held a slot
@@ -19,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from kamsim.engine import BatchOutput
-from kamsim.metrics import COUNT_COLUMNS, QUARTER_COLUMNS, npv
+from kamsim.metrics import COUNT_COLUMNS, QUARTER_COLUMNS, STAGE_LABELS, npv
+from kamsim.params import ModelParams
 from kamsim.rules import EndCause, Stage
 
 __all__ = ["END_CAUSES", "STAGE_NAMES", "Results", "to_frames"]
@@ -34,10 +39,12 @@ def to_frames(
     seeds: Sequence[int],
     replications: Sequence[int],
     factors: Mapping[str, Any],
-    discount_rate: float,
+    params: ModelParams,
+    supplier_policies: Sequence[str],
     keep_accounts: bool = True,
 ) -> dict[str, pd.DataFrame]:
-    """Turn a :class:`BatchOutput` into the ``runs``, ``quarters``, ``accounts`` frames.
+    """Turn a :class:`BatchOutput` into the ``runs``, ``quarters``, ``accounts`` and
+    ``suppliers`` frames.
 
     ``factors`` (e.g. ``{"n_accounts": 20, "policy": "uniform"}``) become constant
     columns of every frame, after ``replication`` and ``seed``.
@@ -65,13 +72,25 @@ def to_frames(
     qcols["disruption"] = q["disruption"].reshape(-1).astype(bool)
     quarters = pd.DataFrame(qcols)
 
-    # runs ---------------------------------------------------------------------
+    # runs (the focal supplier) ------------------------------------------------
+    rate = params.discount_rate
+    horizon = (1.0 + rate) ** (-big_t / 4.0)
     rcols = head(1)
-    rcols["npv"] = npv(q["profit"], discount_rate)
+    rcols["npv"] = npv(q["profit"], rate)
+    rcols["terminal_value"] = out.terminal_value[:, 0] * horizon
+    rcols["npv_terminal"] = rcols["npv"] + rcols["terminal_value"]
     rcols["revenue"] = q["revenue"].sum(axis=1)
     rcols["profit"] = q["profit"].sum(axis=1)
     rcols["investment"] = q["investment"].sum(axis=1)
-    for c in ("exits_switched", "exits_vanished", "exits_dropped", "new_accounts"):
+    for c in (
+        "exits_switched",
+        "exits_vanished",
+        "exits_dropped",
+        "exits_breach",
+        "exits_faded",
+        *(f"exits_from_{name}" for name in STAGE_LABELS),
+        "new_accounts",
+    ):
         rcols[c] = q[c].sum(axis=1).astype(np.int64)
     for c in ("n_tactical", "n_cooperative", "n_interdependent", "n_strategic", "n_active"):
         rcols[f"final_{c}"] = q[c][:, -1].astype(np.int64)
@@ -79,23 +98,27 @@ def to_frames(
     rcols["final_largest_share"] = q["largest_share"][:, -1]
     rcols["final_top_fifth_share"] = q["top_fifth_share"][:, -1]
     with np.errstate(all="ignore"):
-        rcols["mean_hhi"] = np.nanmean(
-            np.where(np.isnan(q["hhi"]), np.nan, q["hhi"]), axis=1
-        )
+        rcols["mean_hhi"] = np.nanmean(q["hhi"], axis=1)
         rcols["max_largest_share"] = np.nanmax(
             np.where(np.isnan(q["largest_share"]), -np.inf, q["largest_share"]), axis=1
         )
+        rcols["mean_market_share"] = np.nanmean(q["market_share"], axis=1)
+        rcols["mean_share_of_wallet"] = np.nanmean(q["mean_share_of_wallet"], axis=1)
     rcols["max_largest_share"] = np.where(
         np.isinf(rcols["max_largest_share"]), np.nan, rcols["max_largest_share"]
     )
+    rcols["final_market_share"] = q["market_share"][:, -1]
+    rcols["final_mean_dependence"] = q["mean_dependence"][:, -1]
+    rcols["final_rival_strategic"] = q["rival_strategic"][:, -1].astype(np.int64)
     rcols["final_revenue"] = q["revenue"][:, -1]
     rcols["account_disruption_cost"] = q["account_disruption_cost"].sum(axis=1)
-    for s, name in ((2, "cooperative"), (3, "interdependent"), (4, "strategic")):
-        tot, cnt = out.reach[s]
+    for k, name in ((2, "cooperative"), (3, "interdependent"), (4, "strategic")):
+        tot, cnt = out.reach[k]
         with np.errstate(all="ignore"):
             rcols[f"time_to_{name}"] = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
         rcols[f"reached_{name}"] = cnt.astype(np.int64)
     runs = pd.DataFrame(rcols)
+    suppliers = supplier_frame(out, head, supplier_policies, params, horizon)
 
     # accounts -----------------------------------------------------------------
     if keep_accounts:
@@ -123,14 +146,49 @@ def to_frames(
             [("low", "medium", "high")[int(c)] for c in a["potential_class"][rr]],
             categories=["low", "medium", "high"],
         )
+        acols["end_stage"] = a["end_stage"][rr].astype(np.int64)
         acols["max_stage"] = a["max_stage"][rr].astype(np.int64)
+        acols["trust"] = a["trust"][rr]
         acols["revenue"] = a["revenue"][rr]
         acols["profit"] = a["profit"][rr]
         acols["investment"] = a["investment"][rr]
         accounts = pd.DataFrame(acols)
     else:
         accounts = pd.DataFrame()
-    return {"runs": runs, "quarters": quarters, "accounts": accounts}
+    return {"runs": runs, "quarters": quarters, "accounts": accounts, "suppliers": suppliers}
+
+
+def supplier_frame(
+    out: BatchOutput,
+    head: Any,
+    policies: Sequence[str],
+    params: ModelParams,
+    horizon: float,
+) -> pd.DataFrame:
+    """One row per replication and supplier (supplier 0 is the focal one)."""
+    sq = out.suppliers
+    r_count, m, _ = sq["revenue"].shape
+    cols = head(m)
+    idx = np.tile(np.arange(m), r_count)
+    cols["supplier"] = idx
+    cols["role"] = pd.Categorical(
+        np.where(idx == 0, "focal", "rival"), categories=["focal", "rival"]
+    )
+    cols["supplier_policy"] = np.tile(np.asarray(policies, dtype=object), r_count)
+    budgets = np.array([params.budget] + [params.rival_budget] * (m - 1))
+    cols["budget"] = np.tile(budgets, r_count)
+    cols["npv"] = npv(sq["profit"], params.discount_rate).reshape(-1)
+    cols["terminal_value"] = (out.terminal_value * horizon).reshape(-1)
+    cols["npv_terminal"] = cols["npv"] + cols["terminal_value"]
+    for c in ("revenue", "profit", "investment"):
+        cols[c] = sq[c].sum(axis=2).reshape(-1)
+    with np.errstate(all="ignore"):
+        cols["mean_market_share"] = np.nanmean(sq["market_share"], axis=2).reshape(-1)
+    cols["final_market_share"] = sq["market_share"][:, :, -1].reshape(-1)
+    for k, name in enumerate(STAGE_LABELS):
+        cols[f"final_n_{name}"] = out.final_stages[:, :, k].reshape(-1).astype(np.int64)
+    cols["final_n_active"] = sq["n_active"][:, :, -1].reshape(-1).astype(np.int64)
+    return pd.DataFrame(cols)
 
 
 @dataclass
@@ -138,21 +196,24 @@ class Results:
     """Results of a simulation or experiment.
 
     Attributes:
-        runs: one row per replication (see module docstring).
+        runs: one row per replication, the focal supplier (see module docstring).
         quarters: one row per replication and quarter.
-        accounts: one row per replication and account (may be empty if not kept).
+        accounts: one row per replication and focal relationship (may be empty if
+            not kept).
+        suppliers: one row per replication and supplier (focal and rivals).
         meta: how the results were made: root seed, parameters, versions, timings.
     """
 
     runs: pd.DataFrame
     quarters: pd.DataFrame
     accounts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    suppliers: pd.DataFrame = field(default_factory=pd.DataFrame)
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return (
             f"Results(runs={len(self.runs)} rows, quarters={len(self.quarters)} rows, "
-            f"accounts={len(self.accounts)} rows)"
+            f"accounts={len(self.accounts)} rows, suppliers={len(self.suppliers)} rows)"
         )
 
     def summary(self, by: Sequence[str] | None = None) -> pd.DataFrame:
@@ -178,5 +239,6 @@ class Results:
             runs=cat([p.runs for p in parts]),
             quarters=cat([p.quarters for p in parts]),
             accounts=cat([p.accounts for p in parts]),
+            suppliers=cat([p.suppliers for p in parts]),
             meta=meta or {},
         )

@@ -14,12 +14,19 @@ from typing import Any
 import numpy as np
 
 from kamsim._version import __version__
-from kamsim.engine import BatchOutput, max_generations, new_ledger, run_batch
-from kamsim.metrics import QUARTER_COLUMNS
-from kamsim.model import KAMModel, check_n_accounts
+from kamsim.engine import BatchOutput, Ledger, max_generations, run_batch
+from kamsim.metrics import QUARTER_COLUMNS, SUPPLIER_QUARTER_COLUMNS
+from kamsim.model import (
+    KAMModel,
+    check_n_accounts,
+    check_rivals,
+    resolve_rival_policies,
+)
 from kamsim.params import ModelParams, ParameterError
 from kamsim.policies import Observation, policy_name, resolve_policy
 from kamsim.results import Results, to_frames
+
+PolicyFn = Callable[[Observation, float], np.ndarray]
 
 __all__ = ["ENGINES", "MAX_QUARTERS", "replication_seeds", "run_mesa_batch", "simulate"]
 
@@ -65,57 +72,81 @@ def run_mesa_batch(
     *,
     n_accounts: int,
     quarters: int,
-    policy: Callable[[Observation, float], np.ndarray],
+    policy: PolicyFn,
     params: ModelParams,
+    rival_policies: Sequence[PolicyFn] = (),
     keep_trajectories: bool = False,
 ) -> BatchOutput:
     """Run one :class:`KAMModel` per seed and gather the same arrays as the engine."""
-    r_count = len(seeds)
+    r_count, m = len(seeds), 1 + len(rival_policies)
     rec = {c: np.empty((r_count, quarters)) for c in QUARTER_COLUMNS}
+    sup = {c: np.empty((r_count, m, quarters)) for c in SUPPLIER_QUARTER_COLUMNS}
     reach = {s: (np.zeros(r_count), np.zeros(r_count)) for s in (2, 3, 4)}
-    g_max = max_generations(quarters, params.replacement_delay)
-    shape = (r_count, n_accounts * g_max)
-    led = new_ledger(r_count, n_accounts, g_max)
+    led = Ledger(r_count, n_accounts, max_generations(quarters, params.replacement_delay))
+    final = np.zeros((r_count, m, 4), dtype=np.int64)
+    tv = np.zeros((r_count, m))
     traj: dict[str, np.ndarray] = {}
     for r, seed in enumerate(seeds):
-        model = KAMModel(n_accounts=n_accounts, policy=policy, params=params, rng=seed)
+        model = KAMModel(
+            n_accounts=n_accounts,
+            policy=policy,
+            rivals=len(rival_policies),
+            rival_policy=list(rival_policies),
+            params=params,
+            rng=seed,
+        )
         for t in range(quarters):
             model.step()
             for c in QUARTER_COLUMNS:
                 rec[c][r, t] = model.record[c]
-        for s in (2, 3, 4):
-            reach[s][0][r] = model.reach[s][0]
-            reach[s][1][r] = model.reach[s][1]
-        for acc in [*model.supplier.former, *model.supplier.slots]:
-            pos = acc.slot * g_max + acc.generation
-            if led["exists"][r, pos]:
-                continue  # an ended account still holding its slot
-            led["exists"][r, pos] = True
-            led["revenue"][r, pos] = acc.total_revenue
-            led["profit"][r, pos] = acc.total_profit
-            led["investment"][r, pos] = acc.total_investment
-            led["arrived"][r, pos] = acc.arrived
-            led["ended"][r, pos] = acc.ended if acc.ended is not None else -1
-            led["end_cause"][r, pos] = int(acc.end_cause)
-            led["willing"][r, pos] = acc.willing
-            led["potential"][r, pos] = acc.potential
-            led["potential_class"][r, pos] = acc.potential_class
-            led["max_stage"][r, pos] = acc.max_stage
+            for su in model.suppliers:
+                for c in SUPPLIER_QUARTER_COLUMNS:
+                    sup[c][r, su.index, t] = getattr(su, c)
+        for k in (2, 3, 4):
+            reach[k][0][r] = model.reach[k][0]
+            reach[k][1][r] = model.reach[k][1]
+        for entry in model.ledger():
+            pos = entry["slot"] * led.g_max + entry["generation"]
+            led.cols["exists"][r, pos] = True
+            for c in led.cols:
+                if c != "exists":
+                    led.cols[c][r, pos] = entry[c]
+        stages = np.array([a.stages for a in model.accounts]).reshape(-1, m)
+        for k in (1, 2, 3, 4):
+            final[r, :, k - 1] = np.sum(stages == k, axis=0)
+        tv[r] = model.terminal_values
         if keep_trajectories:
-            tr = model.slot_trajectory()
-            for k, v in tr.items():
-                if k not in traj:
-                    traj[k] = np.zeros((r_count, *v.shape), dtype=v.dtype)
-                traj[k][r] = v
-    led["slot"] = np.broadcast_to(np.repeat(np.arange(n_accounts), g_max), shape).copy()
-    led["generation"] = np.broadcast_to(np.tile(np.arange(g_max), n_accounts), shape).copy()
-    return BatchOutput(quarters=rec, reach=reach, accounts=led, trajectories=traj)
+            _gather_trajectory(traj, model, r, r_count)
+    return BatchOutput(
+        quarters=rec,
+        suppliers=sup,
+        final_stages=final,
+        terminal_value=tv,
+        reach=reach,
+        accounts=led.columns(n_accounts),
+        trajectories=traj,
+    )
+
+
+def _gather_trajectory(
+    traj: dict[str, np.ndarray], model: KAMModel, r: int, r_count: int
+) -> None:
+    """Copy one model's focal trajectories into the stacked arrays (R, T, n)."""
+    tr = model.slot_trajectory()
+    for key in ("estimated_potential", "cost_to_serve", "shares"):
+        tr[key] = model.trajectory(key)
+    for k, v in tr.items():
+        if k not in traj:
+            traj[k] = np.zeros((r_count, *v.shape), dtype=v.dtype)
+        traj[k][r] = v
 
 
 def simulate(
     *,
     n_accounts: int = 20,
     policy: str | Callable[[Observation, float], np.ndarray] = "uniform",
+    rivals: int = 2,
+    rival_policy: Any = None,
     replications: int = 1000,
     quarters: int = 40,
     seed: int = 0,
@@ -129,7 +160,12 @@ def simulate(
 
     Args:
         n_accounts: key accounts in the portfolio (1-500; 5-50 studied).
-        policy: built-in name, ``"module:function"`` or a callable.
+        policy: the focal supplier's policy: built-in name, ``"module:function"`` or
+            a callable.
+        rivals: number of rival suppliers courting the same accounts (0-20).
+        rival_policy: the rivals' policy: a name, a callable or a list with one per
+            rival (default ``"stage_gated"``); their budget is
+            ``params.rival_budget``.
         replications: number of independent markets.
         quarters: horizon in quarters (40 = 10 years).
         seed: root seed; replication i uses ``replication_seeds(seed, ...)[i]``.
@@ -156,30 +192,40 @@ def simulate(
     if not isinstance(p, ModelParams):
         raise ParameterError(f"'params' must be a ModelParams: {p!r}")
     fn = resolve_policy(policy)
+    n_rivals = check_rivals(rivals)
+    rival_fns = resolve_rival_policies(n_rivals, rival_policy)
     seeds = replication_seeds(root, reps, start=first)
-    cols: dict[str, Any] = {"n_accounts": n, "policy": policy_name(policy)}
+    rival_names = [policy_name(f) for f in rival_fns]
+    cols: dict[str, Any] = {
+        "n_accounts": n,
+        "policy": policy_name(policy),
+        "rivals": n_rivals,
+        "rival_policy": _joined(rival_names),
+    }
     cols.update(factors or {})
     started = time.perf_counter()
     parts = []
     runner = run_batch if engine == "batched" else run_mesa_batch
     for lo in range(0, reps, CHUNK):
         chunk = seeds[lo : lo + CHUNK]
-        out = runner(chunk, n_accounts=n, quarters=big_t, policy=fn, params=p)
+        out = runner(
+            chunk,
+            n_accounts=n,
+            quarters=big_t,
+            policy=fn,
+            params=p,
+            rival_policies=rival_fns,
+        )
         frames = to_frames(
             out,
             seeds=chunk,
             replications=range(first + lo, first + lo + len(chunk)),
             factors=cols,
-            discount_rate=p.discount_rate,
+            params=p,
+            supplier_policies=[policy_name(policy), *rival_names],
             keep_accounts=keep_accounts,
         )
-        parts.append(
-            Results(
-                runs=frames["runs"],
-                quarters=frames["quarters"],
-                accounts=frames["accounts"],
-            )
-        )
+        parts.append(Results(**frames))
     res = Results.concat(parts)
     res.meta = {
         "root_seed": root,
@@ -189,8 +235,18 @@ def simulate(
         "engine": engine,
         "n_accounts": n,
         "policy": policy_name(policy),
+        "rivals": n_rivals,
+        "rival_policy": rival_names,
+        "suppliers": 1 + n_rivals,
         "params": p.to_dict(),
         "kamsim_version": __version__,
         "seconds": time.perf_counter() - started,
     }
     return res
+
+
+def _joined(names: Sequence[str]) -> str:
+    """One label for the rivals' policies: the name if they share one, else a list."""
+    if not names:
+        return "n/a"
+    return names[0] if len(set(names)) == 1 else ",".join(names)
