@@ -260,7 +260,7 @@ class ModelParams:
         doc="Service-failure probability at zero quality; p = failure_base * (1 - q).",
     )
     trust_initial: float = _p(
-        0.4,
+        0.45,
         unit="trust in [0, 1]",
         lo=0.0,
         hi=1.0,
@@ -270,7 +270,7 @@ class ModelParams:
         "is corrected as the relationship reveals its value",
     )
     trust_initial_spread: float = _p(
-        0.25,
+        0.3,
         unit="trust",
         lo=0.0,
         hi=0.5,
@@ -280,7 +280,7 @@ class ModelParams:
         "weakly (Vanneste et al. 2014)",
     )
     trust_base: float = _p(
-        0.3,
+        0.45,
         unit="trust in [0, 1]",
         lo=0.0,
         hi=1.0,
@@ -289,7 +289,7 @@ class ModelParams:
         source="assumption: an arm's-length supplier that delivers is trusted somewhat",
     )
     trust_gain: float = _p(
-        0.1,
+        0.3,
         unit="fraction per quarter",
         lo=0.0,
         hi=1.0,
@@ -349,7 +349,7 @@ class ModelParams:
     )
     # --- stages ---------------------------------------------------------------
     trust_to_advance: tuple[float, float, float] = _p(
-        (0.45, 0.6, 0.7),
+        (0.5, 0.62, 0.72),
         unit="trust",
         lo=0.0,
         hi=1.0,
@@ -529,7 +529,7 @@ class ModelParams:
         doc="Largest price advantage an offer gives; offers are uniform on [0, max].",
     )
     switch_horizon: float = _p(
-        8.0,
+        6.0,
         unit="quarters",
         lo=0.0,
         hi=100.0,
@@ -547,7 +547,7 @@ class ModelParams:
         source="Burnham, Frels & Mahajan (2003): switching costs rise with integration",
     )
     trust_value: float = _p(
-        0.5,
+        1.0,
         unit="quarters of spend per unit trust",
         lo=0.0,
         hi=100.0,
