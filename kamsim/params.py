@@ -289,7 +289,7 @@ class ModelParams:
         source="assumption: an arm's-length supplier that delivers is trusted somewhat",
     )
     trust_gain: float = _p(
-        0.3,
+        0.15,
         unit="fraction per quarter",
         lo=0.0,
         hi=1.0,
@@ -298,7 +298,7 @@ class ModelParams:
         source="Slovic (1993) asymmetry: gain several times smaller than loss",
     )
     trust_loss: float = _p(
-        0.25,
+        0.3,
         unit="fraction of trust",
         lo=0.0,
         hi=1.0,
@@ -327,7 +327,7 @@ class ModelParams:
         source="Williamson; Klein, Crawford & Alchian (1978)",
     )
     adaptation: tuple[float, float, float, float] = _p(
-        (0.0, 0.02, 0.05, 0.08),
+        (0.0, 0.02, 0.04, 0.06),
         unit="effort scale S per quarter per unit trust",
         lo=0.0,
         hi=10.0,
@@ -349,7 +349,7 @@ class ModelParams:
     )
     # --- stages ---------------------------------------------------------------
     trust_to_advance: tuple[float, float, float] = _p(
-        (0.5, 0.62, 0.72),
+        (0.5, 0.6, 0.7),
         unit="trust",
         lo=0.0,
         hi=1.0,
@@ -358,7 +358,7 @@ class ModelParams:
         doc="Trust needed to move up from tactical, cooperative, interdependent.",
     )
     joint_to_advance: tuple[float, float, float] = _p(
-        (0.05, 0.3, 0.8),
+        (0.05, 0.3, 0.6),
         unit="multiples of the effort scale S (k€/quarter)",
         lo=0.0,
         per_stage=True,
@@ -537,7 +537,7 @@ class ModelParams:
         "gain = sensitivity * discount * spend_with_supplier * horizon.",
     )
     exit_cost: tuple[float, float, float, float] = _p(
-        (0.0, 0.25, 0.6, 1.0),
+        (0.0, 0.2, 0.5, 1.0),
         unit="quarters of spend with the supplier",
         lo=0.0,
         per_stage=True,
@@ -547,7 +547,7 @@ class ModelParams:
         source="Burnham, Frels & Mahajan (2003): switching costs rise with integration",
     )
     trust_value: float = _p(
-        1.0,
+        0.5,
         unit="quarters of spend per unit trust",
         lo=0.0,
         hi=100.0,
