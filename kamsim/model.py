@@ -66,7 +66,7 @@ ACCOUNT_REPORTERS = (
     "allocation",
     "stock",
     "adaptation",
-    "largest_share",
+    "dependence",
     "wallet",
     "potential",
 )
@@ -83,8 +83,10 @@ def _record(model: KAMModel, *, name: str) -> Any:
 def _account_value(agent: KeyAccount, name: str) -> Any:
     if name in ("slot", "stage"):
         return getattr(agent, name)
-    if name in ("trust", "share_of_wallet", "largest_share"):
+    if name in ("trust", "share_of_wallet"):
         return getattr(agent, name)
+    if name == "dependence":
+        return agent.largest_share
     if name in ("wallet", "potential"):
         return float(getattr(agent, name))
     if name == "allocation":

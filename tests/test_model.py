@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
-from kamsim import KAMModel, ModelParams
+from kamsim import KAMModel, ModelParams, ParameterError
 from kamsim.agents import KeyAccount, Supplier
 from kamsim.metrics import QUARTER_COLUMNS
-from kamsim.model import ACCOUNT_REPORTERS
+from kamsim.model import ACCOUNT_REPORTERS, SUPPLIER_REPORTERS
 from kamsim.policies import Observation
 from kamsim.rules import EndCause, Stage
 
-#: Turbulent but valid parameters: many exits, replacements and shocks.
+#: Turbulent but valid parameters: many exits, renewals and shocks.
 TURBULENT = ModelParams(
     hazard=0.08,
     offer_probability=0.3,
@@ -24,16 +26,47 @@ TURBULENT = ModelParams(
 
 
 def test_agents_are_real_mesa_agents() -> None:
-    """The model holds one Supplier and one KeyAccount per slot, all registered agents."""
-    m = KAMModel(n_accounts=7, rng=1)
-    assert len(m.agents_by_type[Supplier]) == 1
+    """The model holds 1 + rivals Suppliers (focal first) and one KeyAccount per slot."""
+    m = KAMModel(n_accounts=7, rivals=2, rng=1)
+    assert len(m.agents_by_type[Supplier]) == 3
+    assert [s.index for s in m.suppliers] == [0, 1, 2]
+    assert m.supplier is m.suppliers[0] and m.supplier.is_focal
+    assert [s.policy_name for s in m.suppliers] == ["uniform", "stage_gated", "stage_gated"]
+    assert m.supplier.budget == m.params.budget
+    assert m.suppliers[1].budget == m.params.rival_budget
     accounts = m.agents_by_type[KeyAccount]
     assert len(accounts) == 7
     assert sorted(a.slot for a in accounts) == list(range(7))
-    assert all(a.stage == Stage.TACTICAL for a in accounts)
-    assert all(a.trust == m.params.trust_initial for a in accounts)
-    assert m.supplier.portfolio == m.accounts
-    assert m.supplier.budget == m.params.budget
+    for a in m.accounts:
+        assert a.stages.tolist() == [Stage.TACTICAL] * 3
+        assert a.shares.tolist() == [m.params.share_initial] * 3
+        lo = m.params.trust_initial - m.params.trust_initial_spread
+        assert lo <= a.trust <= m.params.trust_initial + m.params.trust_initial_spread
+
+
+def test_no_rivals_leaves_one_supplier() -> None:
+    """rivals=0 gives the focal supplier alone against the rest of the market."""
+    m = KAMModel(n_accounts=3, rivals=0, rng=1)
+    m.step()
+    assert len(m.suppliers) == 1
+    assert all(len(a.shares) == 1 for a in m.accounts)
+
+
+def test_rival_policy_forms() -> None:
+    """rival_policy accepts a name, a callable and a list with one per rival."""
+    m = KAMModel(n_accounts=3, rivals=2, rival_policy=["none", "greedy_roi"], rng=1)
+    assert [s.policy_name for s in m.suppliers[1:]] == ["none", "greedy_roi"]
+    with pytest.raises(ParameterError, match="one policy per rival"):
+        KAMModel(n_accounts=3, rivals=2, rival_policy=["none"], rng=1)
+    with pytest.raises(ParameterError, match="'rivals'"):
+        KAMModel(n_accounts=3, rivals=-1)
+
+
+@pytest.mark.parametrize("bad", [-1, "abc", 1.5, True])
+def test_bad_rng_is_refused(bad: object) -> None:
+    """An rng that is not a non-negative integer, a Generator or None is refused."""
+    with pytest.raises(ParameterError, match="'rng'"):
+        KAMModel(n_accounts=3, rng=bad)
 
 
 def test_step_advances_one_quarter_and_returns_none() -> None:
@@ -44,6 +77,15 @@ def test_step_advances_one_quarter_and_returns_none() -> None:
         assert m.step() is None  # type: ignore[func-returns-value]
         assert m.quarter == t
         assert m.time == pytest.approx(t)
+
+
+def test_shares_never_exceed_the_wallet() -> None:
+    """Every account's shares are in [0, 1] and sum to at most 1 in every quarter."""
+    m = KAMModel(n_accounts=10, rivals=3, params=TURBULENT, rng=2)
+    for _ in range(30):
+        m.step()
+        for a in m.accounts:
+            assert np.all(a.shares >= 0.0) and a.shares.sum() <= 1.0 + 1e-12
 
 
 def test_datacollector_model_frame() -> None:
@@ -58,73 +100,106 @@ def test_datacollector_model_frame() -> None:
     assert (stages.sum(axis=1) == df["n_active"]).all()
     assert df["n_active"].iloc[0] == 10
     assert (df["investment"].iloc[1:] <= TURBULENT.budget + 1e-9).all()
-    assert df[["exits_switched", "exits_vanished"]].to_numpy().sum() > 0  # turbulent
+    assert df[["exits_switched", "exits_vanished"]].to_numpy().sum() > 0
+    assert df["market_share"].between(0, 1).all()
 
 
-def test_datacollector_agent_frame() -> None:
-    """The KeyAccount frame records stage, trust, share, revenue, profit and allocation.
-
-    One row per live account and quarter, equal to the agents' attributes.
-    """
+def test_get_agent_vars_dataframe_has_one_row_per_account() -> None:
+    """The call every Mesa tutorial uses returns the per-account rows, without warning."""
     m = KAMModel(n_accounts=6, rng=3)
     for _ in range(5):
         m.step()
-    df = m.datacollector.get_agenttype_vars_dataframe(KeyAccount)
-    assert set(ACCOUNT_REPORTERS) <= set(df.columns)
-    for col in (
-        "stage", "trust", "share_of_wallet", "account_revenue", "account_profit",
-        "allocation",
-    ):  # fmt: skip
-        assert col in df.columns
-    # account columns do not shadow the model's portfolio columns (mesa.batch_run)
-    assert not set(ACCOUNT_REPORTERS) & set(QUARTER_COLUMNS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        df = m.datacollector.get_agent_vars_dataframe()
+    assert list(df.columns) == list(ACCOUNT_REPORTERS)
     per_step = df.reset_index().groupby("Step").size()
-    assert per_step.loc[5] == 6
-    last = df.xs(5, level="Step")
+    assert per_step.tolist() == [6] * 6
+    # account columns do not shadow the model's columns (mesa.batch_run merges them)
+    assert not set(ACCOUNT_REPORTERS) & set(QUARTER_COLUMNS)
+    last = df.xs(5, level="Step").set_index("slot")
+    for a in m.accounts:
+        assert last.loc[a.slot, "stage"] == a.stage
+        assert last.loc[a.slot, "trust"] == a.trust
+        assert last.loc[a.slot, "share_of_wallet"] == a.share_of_wallet
+        assert last.loc[a.slot, "account_revenue"] == a.quarter_revenue[0]
     assert np.allclose(last["allocation"], m.params.budget / 6)
-    by_slot = last.set_index("slot")
-    for a in m.supplier.slots:
-        assert by_slot.loc[a.slot, "account_revenue"] == a.revenue
-        assert by_slot.loc[a.slot, "account_profit"] == a.profit
-        assert by_slot.loc[a.slot, "stage"] == a.stage
+
+
+def test_supplier_frame() -> None:
+    """Each supplier has a row per quarter with its revenue, profit and market share."""
+    m = KAMModel(n_accounts=6, rivals=2, rng=3)
+    for _ in range(4):
+        m.step()
+    df = m.datacollector.get_agenttype_vars_dataframe(Supplier)
+    assert set(SUPPLIER_REPORTERS) <= set(df.columns)
+    last = df.xs(4, level="Step")
+    assert sorted(last["index"]) == [0, 1, 2]
+    assert last["market_share"].sum() < 1.0
 
 
 def test_record_matches_agents() -> None:
-    """The quarter record sums the agents' revenue, profit and allocation."""
+    """The quarter record sums the focal relationships' revenue, profit and allocation."""
     m = KAMModel(n_accounts=8, rng=4, hazard=0.0, offer_probability=0.0)
     for _ in range(6):
         m.step()
         live = m.accounts
-        assert m.record["revenue"] == pytest.approx(sum(a.revenue for a in live))
-        assert m.record["profit"] == pytest.approx(sum(a.profit for a in live))
-        assert m.record["investment"] == pytest.approx(sum(a.allocation for a in live))
+        assert m.record["revenue"] == pytest.approx(sum(a.quarter_revenue[0] for a in live))
+        assert m.record["profit"] == pytest.approx(sum(a.quarter_profit[0] for a in live))
+        assert m.record["investment"] == pytest.approx(sum(a.allocation[0, 0] for a in live))
         assert m.record["mean_trust"] == pytest.approx(np.mean([a.trust for a in live]))
+        assert m.supplier.revenue == pytest.approx(m.record["revenue"])
 
 
-def test_ended_account_is_removed_and_replaced() -> None:
-    """An ended relationship leaves the model and is replaced after the delay."""
+def test_vanished_account_is_removed_and_replaced() -> None:
+    """An account that disappears leaves the model; a new one takes its slot after the
+    delay, tactical with every supplier."""
     m = KAMModel(n_accounts=5, params=TURBULENT.evolve(replacement_delay=2), rng=5)
     for _ in range(30):
+        before = {a.slot: a for a in m.accounts}
         m.step()
-        if m.ended_accounts:
+        gone = [j for j in before if m.slots[j] is None]
+        if gone:
             break
-    assert m.ended_accounts, "turbulent parameters should end a relationship"
-    gone = m.ended_accounts[0]
-    assert gone not in m.agents
-    assert not gone.active and gone.end_cause != EndCause.NONE
-    assert gone.ended == m.quarter
-    ended_at, slot = gone.ended, gone.slot
-    while m.quarter < ended_at + 3:
+    assert gone, "turbulent parameters should make an account disappear"
+    j, old, t_gone = gone[0], before[gone[0]], m.quarter
+    assert old not in m.agents
+    assert m.record["exits_vanished"] >= (old.stage > 0)
+    while m.quarter < t_gone + 3:
         m.step()
-    successor = m.supplier.slots[slot]
-    assert successor is not gone
-    assert successor.generation == gone.generation + 1
-    assert successor.arrived == ended_at + 3
-    assert successor in m.agents or not successor.active
+        if m.slots[j] is not None:
+            break
+    new = m.slots[j]
+    assert new is not None and new is not old
+    assert m.quarter == t_gone + 3
+    assert new.wallet != old.wallet
+    assert int(m.generation[0, j]) >= 1
+
+
+def test_ended_relationship_is_courted_again() -> None:
+    """After a relationship ends, its supplier starts a new tactical one with the same
+    account once the delay has passed (a win-back)."""
+    p = ModelParams(offer_probability=0.5, hazard=0.0, replacement_delay=1)
+    m = KAMModel(n_accounts=4, rivals=1, params=p, rng=6)
+    for _ in range(20):
+        m.step()
+        ended = [a for a in m.accounts if a.stage == 0]
+        if ended:
+            break
+    assert ended
+    acc, t_end = ended[0], m.quarter
+    generation = int(m.generation[0, acc.slot])
+    m.step()
+    assert acc.stage == 0 and int(m.generation[0, acc.slot]) == generation
+    m.step()
+    assert int(m.generation[0, acc.slot]) == generation + 1
+    newest = [r for r in m.ledger() if r["slot"] == acc.slot][-1]
+    assert newest["arrived"] == t_end + p.replacement_delay + 1
+    assert newest["generation"] == generation + 1
 
 
 def test_no_replacement_shrinks_portfolio() -> None:
-    """With replacement_delay None the number of live accounts never rises."""
+    """With replacement_delay None the number of live relationships never rises."""
     m = KAMModel(n_accounts=10, params=TURBULENT.evolve(replacement_delay=None), rng=6)
     counts = [10]
     for _ in range(30):
@@ -136,35 +211,36 @@ def test_no_replacement_shrinks_portfolio() -> None:
 
 
 def test_lose_largest_account() -> None:
-    """The stress test ends the account with the largest last-quarter revenue."""
+    """The stress test ends the focal relationship with the largest last revenue."""
     p = ModelParams(lose_largest_at=4, hazard=0.0, offer_probability=0.0)
     m = KAMModel(n_accounts=6, params=p, rng=7)
     for _ in range(3):
         m.step()
-    largest = max(m.accounts, key=lambda a: a.last_revenue)
+    largest = int(np.argmax(m.last_revenue[0]))
     m.step()
-    assert not largest.active
-    assert largest.end_cause == EndCause.SWITCHED
-    assert largest.ended == 4
+    assert m.slots[largest] is not None and m.slots[largest].stage == 0
     assert m.record["exits_switched"] == 1
     assert m.record["n_active"] == 5
+    assert m.ledger()[largest]["end_cause"] == EndCause.SWITCHED
 
 
-def test_callable_policy() -> None:
-    """A user callable policy receives an Observation and its allocation is applied."""
+def test_callable_policy_sees_read_only_observation() -> None:
+    """A user policy receives read-only arrays (1, n); writing to them raises."""
     seen: list[Observation] = []
 
     def first_only(obs: Observation, budget: float) -> np.ndarray:
         seen.append(obs)
+        with pytest.raises(ValueError, match="read-only"):
+            obs.active[:, 0] = False
         a = np.zeros(obs.active.shape)
         a[:, 0] = budget
         return a
 
-    m = KAMModel(n_accounts=4, policy=first_only, rng=8, hazard=0.0, offer_probability=0.0)
+    m = KAMModel(n_accounts=4, rivals=0, policy=first_only, rng=8, hazard=0.0, offer_probability=0.0)
     m.step()
     assert seen[0].active.shape == (1, 4)
     assert seen[0].quarter == 1
-    assert [a.allocation for a in m.supplier.slots] == [m.params.budget, 0.0, 0.0, 0.0]
+    assert [a.allocation[0, 0] for a in m.accounts] == [m.params.budget, 0.0, 0.0, 0.0]
 
 
 def test_over_budget_policy_is_scaled() -> None:
@@ -175,8 +251,7 @@ def test_over_budget_policy_is_scaled() -> None:
 
     m = KAMModel(n_accounts=5, policy=greedy, rng=9)
     m.step()
-    total = sum(a.allocation for a in m.supplier.slots)
-    assert total <= m.params.budget
+    total = sum(a.allocation[0, 0] for a in m.accounts)
     assert total == pytest.approx(m.params.budget)
 
 
@@ -198,20 +273,26 @@ def test_rng_generator_accepted() -> None:
     assert m.quarter == 1
 
 
+def test_unknown_argument_suggests_the_closest() -> None:
+    """A misspelt argument is refused with the closest valid name."""
+    with pytest.raises(ParameterError, match="did you mean 'budget'"):
+        KAMModel(n_accounts=3, budgt=5.0)
+
+
 def test_slot_trajectory_matches_agents() -> None:
     """slot_trajectory returns (T, n) arrays equal to the agents' recorded values."""
     m = KAMModel(n_accounts=4, rng=12, hazard=0.0, offer_probability=0.0)
     stages = []
     for _ in range(8):
         m.step()
-        stages.append([a.stage for a in m.supplier.slots])
+        stages.append([a.stage for a in m.accounts])
     tr = m.slot_trajectory()
     assert tr["stage"].shape == (8, 4)
     assert tr["stage"].tolist() == stages
-    assert np.allclose(tr["investment"][-1], [a.allocation for a in m.supplier.slots])
+    assert np.allclose(tr["investment"][-1], [a.allocation[0, 0] for a in m.accounts])
 
 
 def test_stage_name() -> None:
-    """KeyAccount.stage_name gives the readable stage."""
+    """KeyAccount.stage_name gives the readable stage of the focal relationship."""
     m = KAMModel(n_accounts=1, rng=0)
     assert m.accounts[0].stage_name == "tactical"
