@@ -57,14 +57,17 @@ def _runs(results: Results | pd.DataFrame) -> pd.DataFrame:
 
 
 def factor_columns(results: Results | pd.DataFrame) -> list[str]:
-    """Factor columns of a result: ``n_accounts``, ``policy`` and any spec factor.
+    """Factor columns of a result: the market's set-up and any spec factor.
 
-    Factors are ``n_accounts`` and ``policy`` when present, every factor named in
+    Factors are ``n_accounts``, ``policy``, ``rivals`` and ``rival_policy`` when
+    present, every factor named in
     ``results.meta["spec"]["factors"]``, and any non-numeric column that is not an
     identifier (``replication``, ``seed``, ``cell``).
     """
     runs = _runs(results)
-    names: list[str] = [c for c in ("n_accounts", "policy") if c in runs.columns]
+    names: list[str] = [
+        c for c in ("n_accounts", "policy", "rivals", "rival_policy") if c in runs.columns
+    ]
     meta = results.meta if isinstance(results, Results) else {}
     spec = meta.get("spec") if isinstance(meta, dict) else None
     if isinstance(spec, dict):

@@ -71,9 +71,18 @@ ACCOUNT_REPORTERS = (
     "potential",
 )
 
-#: Per-supplier columns (``get_agenttype_vars_dataframe(Supplier)``).
-SUPPLIER_REPORTERS = ("index", "policy_name", "revenue", "profit", "investment",
-                      "market_share", "n_active")
+#: Per-supplier columns (``get_agenttype_vars_dataframe(Supplier)``) and the Supplier
+#: attribute each reads; prefixed so that they do not overwrite the model's columns
+#: in the rows of ``mesa.batch_run``.
+SUPPLIER_REPORTERS = {
+    "supplier": "index",
+    "supplier_policy": "policy_name",
+    "supplier_revenue": "revenue",
+    "supplier_profit": "profit",
+    "supplier_investment": "investment",
+    "supplier_market_share": "market_share",
+    "supplier_relationships": "n_active",
+}
 
 
 def _record(model: KAMModel, *, name: str) -> Any:
@@ -249,7 +258,7 @@ class KAMModel(mesa.Model):
             agent_reporters={
                 c: functools.partial(_account_value, name=c) for c in ACCOUNT_REPORTERS
             },
-            agenttype_reporters={Supplier: {c: c for c in SUPPLIER_REPORTERS}},
+            agenttype_reporters={Supplier: dict(SUPPLIER_REPORTERS)},
         )
         self.running = True
         self.datacollector.collect(self)

@@ -70,7 +70,7 @@ def test_compare_variance_reduction_on_crn() -> None:
 def test_factor_columns_and_errors() -> None:
     """Factors default to n_accounts/policy; unknown names and baselines are explained."""
     res = kamsim.simulate(n_accounts=5, policy="none", replications=5, seed=1)
-    assert factor_columns(res) == ["n_accounts", "policy"]
+    assert factor_columns(res) == ["n_accounts", "policy", "rivals", "rival_policy"]
     assert set(summarize(res)["metric"]) >= {"npv", "final_n_strategic"}
     with pytest.raises(ParameterError, match="did you mean 'npv'"):
         summarize(res, metrics=["npvv"])

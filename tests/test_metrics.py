@@ -65,13 +65,21 @@ def test_downside_table() -> None:
 def test_exits_by_cause_shares() -> None:
     """Exits by cause averages counts per replication and their shares sum to one."""
     runs = pd.DataFrame(
-        {"exits_switched": [2, 4], "exits_vanished": [1, 1], "exits_dropped": [0, 0]}
+        {
+            "exits_switched": [2, 4],
+            "exits_vanished": [1, 1],
+            "exits_dropped": [0, 0],
+            "exits_breach": [1, 0],
+            "exits_faded": [0, 3],
+        }
     )
     e = m.exits_by_cause(runs)
     assert dict(zip(e["cause"], e["mean"], strict=True)) == {
         "switched": 3.0,
         "vanished": 1.0,
         "dropped": 0.0,
+        "breach": 0.5,
+        "faded": 1.5,
     }
     assert e["share"].sum() == pytest.approx(1.0)
 

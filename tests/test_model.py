@@ -134,8 +134,9 @@ def test_supplier_frame() -> None:
     df = m.datacollector.get_agenttype_vars_dataframe(Supplier)
     assert set(SUPPLIER_REPORTERS) <= set(df.columns)
     last = df.xs(4, level="Step")
-    assert sorted(last["index"]) == [0, 1, 2]
-    assert last["market_share"].sum() < 1.0
+    assert sorted(last["supplier"]) == [0, 1, 2]
+    assert last["supplier_market_share"].sum() < 1.0
+    assert not set(SUPPLIER_REPORTERS) & set(QUARTER_COLUMNS)
 
 
 def test_record_matches_agents() -> None:

@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from kamsim import KAMModel, ModelParams, simulate
-from kamsim.agents import KeyAccount
 from kamsim.environment import draw_accounts
 from kamsim.metrics import QUARTER_COLUMNS
 from kamsim.simulation import replication_seeds
@@ -25,7 +24,7 @@ def _frames(seed: object, quarters: int = 20) -> tuple[pd.DataFrame, pd.DataFram
     for _ in range(quarters):
         m.step()
     dc = m.datacollector
-    return dc.get_model_vars_dataframe(), dc.get_agenttype_vars_dataframe(KeyAccount)
+    return dc.get_model_vars_dataframe(), dc.get_agent_vars_dataframe()
 
 
 def test_same_rng_same_frames() -> None:
@@ -65,12 +64,20 @@ def test_seed_zero_is_a_seed() -> None:
 
 
 def test_environment_independent_of_policy() -> None:
-    """Common random numbers: the initial accounts do not depend on the policy."""
+    """Common random numbers: the accounts and the newcomers drawn for later quarters
+    do not depend on the focal or the rivals' policies."""
     a = KAMModel(n_accounts=6, policy="none", rng=3)
-    b = KAMModel(n_accounts=6, policy="uniform", rng=3)
-    assert [x.wallet for x in a.supplier.slots] == [x.wallet for x in b.supplier.slots]
+    b = KAMModel(n_accounts=6, policy="uniform", rival_policy="greedy_roi", rng=3)
+    assert [x.wallet for x in a.accounts] == [x.wallet for x in b.accounts]
     acc = draw_accounts(np.random.default_rng(3), 6, ModelParams())
-    assert [x.wallet for x in a.supplier.slots] == acc.wallet.tolist()
+    assert [x.wallet for x in a.accounts] == acc.wallet.tolist()
+    for _ in range(45):
+        a.step()
+        b.step()
+    assert len(a._blocks) == len(b._blocks) == 2
+    for blk_a, blk_b in zip(a._blocks, b._blocks, strict=True):
+        np.testing.assert_array_equal(blk_a.u_offer, blk_b.u_offer)
+        np.testing.assert_array_equal(blk_a.newcomers.wallet, blk_b.newcomers.wallet)
 
 
 def test_mesa_batch_run() -> None:
@@ -93,7 +100,6 @@ def test_mesa_batch_run() -> None:
         rng=("rng", "first"),
         step=("Step", "max"),
         rows=("Step", "size"),
-        n_active=("n_active", "first"),
     )
     assert len(runs) == 4
     assert set(zip(runs["n_accounts"], runs["rng"], strict=True)) == {
@@ -101,11 +107,13 @@ def test_mesa_batch_run() -> None:
     }  # fmt: skip
     assert (runs["step"] == 40).all()
     # one row per live account (agent reporters) at the last quarter
-    assert (runs["rows"] == runs["n_active"]).all()
     # the same rng in batch_run reproduces a direct run
     direct = KAMModel(n_accounts=5, policy="uniform", rng=1)
     for _ in range(40):
         direct.step()
+    # one row per account present and per supplier at the last quarter
+    rows = runs.loc[(runs["n_accounts"] == 5) & (runs["rng"] == 1), "rows"].item()
+    assert rows == len(direct.accounts) + len(direct.suppliers)
     sel = df[(df["n_accounts"] == 5) & (df["rng"] == 1)]
     for col in QUARTER_COLUMNS:
         assert (sel[col] == direct.record[col]).all() or (
@@ -136,7 +144,7 @@ def test_simulate_prefix_stable() -> None:
 
 def _digest(res: object) -> str:
     h = hashlib.sha256()
-    for name in ("runs", "quarters", "accounts"):
+    for name in ("runs", "quarters", "accounts", "suppliers"):
         df = getattr(res, name)
         h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
         h.update(",".join(map(str, df.columns)).encode())
@@ -150,7 +158,7 @@ res = simulate(n_accounts=6, policy="uniform", replications=4, quarters=15, seed
                params=ModelParams(hazard=0.03, offer_probability=0.1,
                                   disruption_probability=0.05))
 h = hashlib.sha256()
-for name in ("runs", "quarters", "accounts"):
+for name in ("runs", "quarters", "accounts", "suppliers"):
     df = getattr(res, name)
     h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
     h.update(",".join(map(str, df.columns)).encode())
