@@ -555,30 +555,33 @@ def major_customer_risk(
 
 def account_dependency(
     quarters: pd.DataFrame,
-    share_of_wallet: Sequence[float],
     by: Sequence[str] | str | None = None,
 ) -> pd.DataFrame:
-    """How dependent the accounts have become on the supplier, per quarter.
+    """How dependent the accounts have become on their suppliers, per quarter.
 
-    With ``sow_s`` the share of its spend an account places with the supplier in
-    stage s (``ModelParams.share_of_wallet``):
+    From the per-quarter record (measured in the market, not read off a table):
 
-    * ``mean_share_of_wallet = sum_s n_s * sow_s / n_active`` — the average account's
-      dependence on the supplier;
+    * ``mean_share_of_wallet`` — the average account's share of wallet with the focal
+      supplier;
+    * ``mean_dependence`` — the average account's largest share with any supplier
+      (its own dependence);
     * ``share_top_stages = (n_interdependent + n_strategic) / n_active`` — the share
-      of accounts for which the supplier is the sole or largest supplier;
+      of the focal supplier's relationships in the two top stages;
     * ``account_disruption_cost`` — k€ the accounts lose to supplier disruptions.
 
     Returns means over replications with columns ``[*by, quarter, ...]``.
     """
-    sow = np.asarray(share_of_wallet, dtype=np.float64)
     n = quarters["n_active"].to_numpy(dtype=np.float64)
-    counts = np.stack([quarters[f"n_{s}"].to_numpy(dtype=np.float64) for s in STAGE_LABELS])
+    top_counts = quarters["n_interdependent"] + quarters["n_strategic"]
     with np.errstate(all="ignore"):
-        msow = np.where(n > 0, (sow[:, None] * counts).sum(axis=0) / n, np.nan)
-        top = np.where(n > 0, (counts[2] + counts[3]) / n, np.nan)
-    df = quarters[[*_by(by), "quarter", "account_disruption_cost"]].assign(
-        mean_share_of_wallet=msow, share_top_stages=top
-    )
+        top = np.where(n > 0, top_counts.to_numpy(dtype=np.float64) / n, np.nan)
+    cols = [
+        *_by(by),
+        "quarter",
+        "mean_share_of_wallet",
+        "mean_dependence",
+        "account_disruption_cost",
+    ]
+    df = quarters[cols].assign(share_top_stages=top)
     keys = [*_by(by), "quarter"]
     return df.groupby(keys, sort=True, observed=True).mean().reset_index()

@@ -362,21 +362,15 @@ def _build(results: Results, folder: Path, spec: dict[str, Any]) -> Path:
         doc.figure(
             fig, "stage_distribution.png", f"Mean relationships per stage by quarter{note}"
         )
-        p = ModelParams().evolve(
-            **{
-                k: v
-                for k, v in dict(spec.get("params") or {}).items()
-                if k == "share_of_wallet"
-            }
-        )
-        dep = metrics.account_dependency(quarters, p.share_of_wallet, by=by or None)
+        dep = metrics.account_dependency(quarters, by=by or None)
         dep.to_csv(folder / "dependency.csv", index=False)
         last = dep[dep["quarter"] == dep["quarter"].max()]
         doc.heading("Account-side dependency at the end of the horizon")
         doc.text(
             "mean_share_of_wallet: average share of an account's spend placed with the "
-            "supplier; share_top_stages: share of live accounts in the interdependent or "
-            "strategic stage; account_disruption_cost: k€ lost by accounts to supplier "
+            "focal supplier; mean_dependence: average largest share an account gives "
+            "any supplier; share_top_stages: share of the focal supplier's live "
+            "relationships in the interdependent or strategic stage; account_disruption_cost: k€ lost by accounts to supplier "
             "disruptions in the last quarter (per-run totals are in summary.csv)."
         )
         doc.table(last, "dependency.csv")

@@ -119,22 +119,28 @@ def test_revenue_drop_and_major_customer() -> None:
     assert r["p_major"].iloc[0] == 0.5 and r["mean_drop"].iloc[0] == pytest.approx(0.16)
 
 
-def test_account_dependency_weights_share_of_wallet() -> None:
-    """Mean share of wallet weights the stage counts by each stage's share of wallet."""
+def test_account_dependency_averages_measured_shares() -> None:
+    """Account dependency averages the measured shares over replications per quarter
+    and counts the share of relationships in the top stages."""
     q = pd.DataFrame(
         {
-            "quarter": [1],
-            "n_tactical": [2],
-            "n_cooperative": [0],
-            "n_interdependent": [1],
-            "n_strategic": [1],
-            "n_active": [4],
-            "account_disruption_cost": [3.0],
+            "replication": [0, 1],
+            "quarter": [1, 1],
+            "n_tactical": [2, 1],
+            "n_cooperative": [0, 1],
+            "n_interdependent": [1, 0],
+            "n_strategic": [1, 0],
+            "n_active": [4, 2],
+            "mean_share_of_wallet": [0.2, 0.4],
+            "mean_dependence": [0.5, 0.7],
+            "account_disruption_cost": [3.0, 1.0],
         }
     )
-    d = m.account_dependency(q, (0.1, 0.3, 0.5, 0.9))
-    assert d["mean_share_of_wallet"].iloc[0] == pytest.approx((0.2 + 0.5 + 0.9) / 4)
-    assert d["share_top_stages"].iloc[0] == pytest.approx(0.5)
+    d = m.account_dependency(q)
+    assert d["mean_share_of_wallet"].iloc[0] == pytest.approx(0.3)
+    assert d["mean_dependence"].iloc[0] == pytest.approx(0.6)
+    assert d["share_top_stages"].iloc[0] == pytest.approx(0.25)
+    assert d["account_disruption_cost"].iloc[0] == pytest.approx(2.0)
 
 
 def test_stage_distribution_means() -> None:
