@@ -50,9 +50,10 @@ def test_table_shows_defaults_and_sources() -> None:
     """Rows show the default, the allowed range and the source (spot checks)."""
     table = GEN.current_section(TEXT)
     row = next(line for line in table.splitlines() if line.startswith("| `trust_loss` |"))
-    assert "| 0.25 |" in row and "[0.0, 1.0]" in row and "Slovic (1993)" in row
-    row = next(line for line in table.splitlines() if line.startswith("| `exit_cost` |"))
-    assert "(0, 0.2, 0.8, 1.6)" in row
+    assert f"| {ModelParams().trust_loss:g} |" in row and "[0.0, 1.0]" in row
+    assert "Slovic (1993)" in row
+    row = next(line for line in table.splitlines() if line.startswith("| `adaptation` |"))
+    assert "Burnham, Frels & Mahajan (2003)" in row
 
 
 def test_check_mode_detects_stale_table(tmp_path: Path) -> None:
@@ -97,7 +98,7 @@ PUBLIC_RULES = sorted(
 
 def test_rules_functions_are_listed() -> None:
     """The list of public rules is the expected one (guards the next test)."""
-    assert "account_quarter" in PUBLIC_RULES
+    assert "market_quarter" in PUBLIC_RULES
     assert "update_trust" in PUBLIC_RULES
     assert len(PUBLIC_RULES) >= 15
 
@@ -109,7 +110,7 @@ def test_every_rule_is_described(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["observe", "enforce_budget", "run_batch", "quarter_metrics", "npv"]
+    "name", ["observe", "enforce_budget", "run_batch", "market_record", "npv", "settle"]
 )
 def test_other_submodels_are_described(name: str) -> None:
     """Observation, budget, the engine's schedule and the metrics are described."""
@@ -153,6 +154,9 @@ def test_odd_sections_present() -> None:
         "Williamson",
         "Klein, Crawford & Alchian (1978)",
         "Klos & Nooteboom (2001)",
+        "Vanneste, Puranam & Kretschmer (2014)",
+        "Cooper & Nakanishi (1988)",
+        "Kirman & Vriend (2001)",
     ],
 )
 def test_sources_cited(source: str) -> None:
@@ -167,7 +171,8 @@ def test_sources_cited(source: str) -> None:
 def test_draw_order_matches_environment() -> None:
     """The documented block size of the random environment is the code's."""
     assert f"`BLOCK = {BLOCK}`" in TEXT
-    assert f"rng.random(({BLOCK}, 5, n))" in TEXT
+    assert f"rng.random(({BLOCK}, 3, M, n))" in TEXT
+    assert f"rng.standard_normal(({BLOCK}, 4, M, n))" in TEXT
 
 
 def test_stage_names_match_code() -> None:
