@@ -40,6 +40,7 @@ from kamsim.policies import Observation, enforce_budget, observe, policy_name
 
 __all__ = [
     "ACCOUNT_COLUMNS",
+    "FINAL_FIELDS",
     "BatchOutput",
     "Ledger",
     "MarketState",
@@ -96,6 +97,8 @@ class BatchOutput:
             to first reach the stage (focal supplier), each (R,).
         accounts: the focal supplier's relationship ledger, arrays (R, n * G) with
             ``exists`` marking real relationships (G per slot at most).
+        final: every relationship at the horizon, arrays (R, M, n): ``stage`` (0:
+            none), ``trust``, ``age`` (quarters since it started), ``share``.
         trajectories: if requested, per-slot arrays (R, T, n) of the focal
             supplier's relationships and ``shares`` (R, T, M, n).
     """
@@ -106,6 +109,7 @@ class BatchOutput:
     terminal_value: np.ndarray
     reach: dict[int, tuple[np.ndarray, np.ndarray]]
     accounts: dict[str, np.ndarray]
+    final: dict[str, np.ndarray] = field(default_factory=dict)
     trajectories: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -657,5 +661,15 @@ class Recorder:
             terminal_value=np.sum(tv, axis=-1),
             reach=self.reach,
             accounts=self.ledger.columns(self.n),
+            final=final_relationships(s.rel),
             trajectories=self.traj,
         )
+
+
+#: Relationship fields reported at the horizon (:attr:`BatchOutput.final`).
+FINAL_FIELDS = ("stage", "trust", "age", "share")
+
+
+def final_relationships(rel: rules.RelationshipState) -> dict[str, np.ndarray]:
+    """Every relationship's stage, trust, age and share at the horizon (copies)."""
+    return {f: np.array(getattr(rel, f), copy=True) for f in FINAL_FIELDS}

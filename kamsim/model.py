@@ -326,6 +326,11 @@ class KAMModel(mesa.Model):
             out[0, :, a.slot] = np.asarray(getattr(a.rel, name))[:, 0]
         return out
 
+    def stacked(self, name: str) -> np.ndarray:
+        """Relationship field ``name`` of every supplier and slot, (1, M, n); 0 if vacant."""
+        dtype = np.int64 if name in ("stage", "tenure", "age", "loss_streak") else np.float64
+        return self._stack(name, dtype)
+
     def _account_row(self, name: str, dtype: Any = np.float64) -> np.ndarray:
         """Account attribute ``name`` as an array (1, 1, n); 0 for vacant slots."""
         out = np.zeros((1, 1, self.n_accounts), dtype=dtype)

@@ -501,7 +501,7 @@ class ModelParams:
         "a large share of profit",
     )
     terminal_retention: tuple[float, float, float, float] = _p(
-        (0.93, 0.95, 0.97, 0.98),
+        (0.954, 0.965, 0.976, 0.987),
         unit="probability per quarter",
         lo=0.0,
         hi=0.999,
@@ -509,8 +509,9 @@ class ModelParams:
         doc="Chance per quarter that a relationship in each stage survives after the "
         "horizon, used for its terminal value: TV = sum of max(0, contribution) * "
         "rho / (1 + d - rho), d the quarterly discount rate.",
-        source="calibrated to the exit rates per stage the model produces at defaults "
-        "(docs/validation.md)",
+        source="calibrated: 1 - the exit rate per relationship-quarter of each stage "
+        "that the model produces at defaults (docs/validation.md; checked by "
+        "tests/test_validation.py)",
     )
     # --- exit -------------------------------------------------------------------
     offer_probability: float = _p(

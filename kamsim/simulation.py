@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from kamsim._version import __version__
-from kamsim.engine import BatchOutput, Ledger, max_generations, run_batch
+from kamsim.engine import FINAL_FIELDS, BatchOutput, Ledger, max_generations, run_batch
 from kamsim.metrics import QUARTER_COLUMNS, SUPPLIER_QUARTER_COLUMNS
 from kamsim.model import (
     KAMModel,
@@ -85,6 +85,11 @@ def run_mesa_batch(
     led = Ledger(r_count, n_accounts, max_generations(quarters, params.replacement_delay))
     final = np.zeros((r_count, m, 4), dtype=np.int64)
     tv = np.zeros((r_count, m))
+    ints = ("stage", "age")
+    horizon = {
+        f: np.zeros((r_count, m, n_accounts), dtype=np.int64 if f in ints else np.float64)
+        for f in FINAL_FIELDS
+    }
     traj: dict[str, np.ndarray] = {}
     for r, seed in enumerate(seeds):
         model = KAMModel(
@@ -115,6 +120,8 @@ def run_mesa_batch(
         for k in (1, 2, 3, 4):
             final[r, :, k - 1] = np.sum(stages == k, axis=0)
         tv[r] = model.terminal_values
+        for f in FINAL_FIELDS:
+            horizon[f][r] = model.stacked(f)[0]
         if keep_trajectories:
             _gather_trajectory(traj, model, r, r_count)
     return BatchOutput(
@@ -124,6 +131,7 @@ def run_mesa_batch(
         terminal_value=tv,
         reach=reach,
         accounts=led.columns(n_accounts),
+        final=horizon,
         trajectories=traj,
     )
 

@@ -103,6 +103,8 @@ def test_trajectories_identical(policy: str, cfg: tuple[Any, ...]) -> None:
         np.testing.assert_array_equal(batched.trajectories[key], value, err_msg=key)
     np.testing.assert_array_equal(batched.terminal_value, mesa.terminal_value)
     np.testing.assert_array_equal(batched.final_stages, mesa.final_stages)
+    for key, value in mesa.final.items():
+        np.testing.assert_array_equal(batched.final[key], value, err_msg=key)
 
 
 def _rival_list(kw: dict[str, Any]) -> list[Any]:
