@@ -39,7 +39,7 @@ def test_smoke_spec_loads(smoke_spec_path: Path) -> None:
     labels = [(c.n_accounts, c.policy_name) for c in sp.cells]
     assert labels == list(itertools.product([5, 10], ["none", "uniform"]))
     assert all(c.params.budget == 60.0 for c in sp.cells)
-    assert sp.keep == ("runs", "quarters", "accounts")
+    assert sp.keep == ("runs", "quarters", "accounts", "suppliers")
 
 
 def test_defaults_for_missing_factors() -> None:
@@ -216,3 +216,46 @@ def test_cells_are_the_full_product(
     assert [c.index for c in cells] == list(range(len(cells)))
     got = [(c.n_accounts, c.params.budget, c.policy_name) for c in cells]
     assert got == list(itertools.product(n, budgets, pols))
+
+
+def test_market_factors_rivals_and_rival_policy() -> None:
+    """rivals and rival_policy are factors; a list level gives one policy per rival."""
+    mismatch = {
+        "name": "m",
+        "replications": 2,
+        "quarters": 3,
+        "seed": 1,
+        "factors": {"rivals": [1, 2], "rival_policy": ["none", ["uniform", "greedy_roi"]]},
+    }
+    with pytest.raises(SpecError, match="one policy per rival"):
+        load_spec(mismatch)  # rivals = 1 with a two-policy level
+    sp = load_spec(
+        {
+            "name": "m",
+            "replications": 2,
+            "quarters": 3,
+            "seed": 1,
+            "factors": {"rivals": [0, 3], "rival_policy": ["none", "greedy_roi"]},
+        }
+    )
+    assert [(c.rivals, c.rival_policy) for c in sp.cells] == [
+        (0, "none"), (0, "greedy_roi"), (3, "none"), (3, "greedy_roi"),
+    ]  # fmt: skip
+    assert sp.cells[3].label()["rival_policy"] == "greedy_roi"
+
+
+@pytest.mark.parametrize(
+    ("factor", "level", "match"),
+    [
+        ("rivals", -1, "'factors.rivals' must be an integer in \\[0, 20\\]"),
+        ("rivals", 2.5, "'factors.rivals'"),
+        ("rival_policy", "unifrom", "did you mean 'uniform'"),
+        ("rival_policy", [], "at least one policy"),
+    ],
+)
+def test_bad_market_factor_levels(factor: str, level: object, match: str) -> None:
+    """A bad rivals or rival_policy level gets one message naming the field."""
+    spec = {"name": "m", "replications": 2, "quarters": 3, "seed": 1,
+            "factors": {factor: [level]}}  # fmt: skip
+    with pytest.raises(SpecError, match=match):
+        load_spec(spec)

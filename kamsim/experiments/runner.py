@@ -125,6 +125,8 @@ class _Task:
     seed: int
     factors: dict[str, Any]
     keep: tuple[str, ...]
+    rivals: int = 2
+    rival_policy: Any = "stage_gated"
 
 
 def plan_units(spec: ExperimentSpec, chunk: int = CHUNK) -> list[Unit]:
@@ -149,6 +151,12 @@ def run_unit(task: _Task) -> tuple[str, Any, float]:
         res = simulate(
             n_accounts=task.n_accounts,
             policy=task.policy,
+            rivals=task.rivals,
+            rival_policy=(
+                list(task.rival_policy)
+                if isinstance(task.rival_policy, tuple)
+                else task.rival_policy
+            ),
             replications=task.unit.count,
             quarters=task.quarters,
             seed=task.seed,
@@ -332,6 +340,8 @@ def _tasks(spec: ExperimentSpec, units: list[Unit]) -> list[_Task]:
                 seed=spec.seed,
                 factors={"cell": c.index, **c.factors},
                 keep=spec.keep,
+                rivals=c.rivals,
+                rival_policy=c.rival_policy,
             )
         )
     return out

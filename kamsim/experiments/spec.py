@@ -25,7 +25,10 @@ Format (every key but ``name`` and ``replications`` has a default)::
 
 Conventions:
 
-* ``n_accounts`` and ``policy`` default to 20 and ``"uniform"`` when not factors.
+* ``n_accounts`` and ``policy`` default to 20 and ``"uniform"`` when not factors;
+  ``rivals`` (number of rival suppliers, default 2) and ``rival_policy`` (a policy
+  for every rival, or a list with one per rival; default ``"stage_gated"``) are
+  factors too.
 * Per-stage parameters are lists of numbers (``maintenance = [0, 0, 0.01, 0.02]``);
   a factor over a per-stage parameter is a list of such lists.
 * Optional parameters (``replacement_delay``, ``lose_largest_at``) accept the string
@@ -52,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from kamsim.model import MAX_ACCOUNTS
+from kamsim.model import DEFAULT_RIVAL_POLICY, MAX_ACCOUNTS, MAX_RIVALS
 from kamsim.params import ModelParams, ParameterError, suggest
 from kamsim.policies import POLICIES, Observation, policy_name, resolve_policy
 
@@ -66,7 +69,7 @@ __all__ = [
 ]
 
 #: Frames an experiment can store.
-FRAMES = ("runs", "quarters", "accounts")
+FRAMES = ("runs", "quarters", "accounts", "suppliers")
 #: Largest number of replications per cell.
 MAX_REPLICATIONS = 1_000_000
 #: Longest horizon in quarters.
@@ -85,7 +88,7 @@ _TOP_KEYS = (
 )
 _OUTPUT_KEYS = ("keep",)
 _REPORT_KEYS = ("baseline",)
-_SPECIAL_FACTORS = ("n_accounts", "policy")
+_SPECIAL_FACTORS = ("n_accounts", "policy", "rivals", "rival_policy")
 _OFF = "off"
 
 PolicyLike = str | Callable[[Observation, float], np.ndarray]
@@ -109,7 +112,11 @@ class Cell:
         policy: the policy (a built-in name, ``"module:function"`` or a callable).
         params: the cell's validated :class:`ModelParams`.
         factors: factor name -> level for the columns added to every frame (the
-            ``n_accounts`` and ``policy`` factors excluded, they are columns anyway).
+            market factors ``n_accounts``, ``policy``, ``rivals`` and
+            ``rival_policy`` excluded, they are columns anyway).
+        rivals: number of rival suppliers (default 2).
+        rival_policy: the rivals' policy: a name, or a tuple with one per rival
+            (default ``"stage_gated"``).
     """
 
     index: int
@@ -117,6 +124,8 @@ class Cell:
     policy: PolicyLike
     params: ModelParams
     factors: dict[str, Any]
+    rivals: int = 2
+    rival_policy: PolicyLike | tuple[PolicyLike, ...] = "stage_gated"
 
     @property
     def policy_name(self) -> str:
@@ -129,6 +138,8 @@ class Cell:
             "cell": self.index,
             "n_accounts": self.n_accounts,
             "policy": self.policy_name,
+            "rivals": self.rivals,
+            "rival_policy": _jsonable(self.rival_policy),
             **self.factors,
         }
 
@@ -263,6 +274,27 @@ def _check_name(where: str | None, field: str, name: str, allowed: list[str]) ->
         )
 
 
+def _check_rivals(where: str | None, field: str, value: Any) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 0 <= value <= MAX_RIVALS
+    ):
+        raise _err(where, field, f"must be an integer in [0, {MAX_RIVALS}]: {value!r}")
+    return value
+
+
+def _check_rival_policy(
+    where: str | None, field: str, value: Any
+) -> PolicyLike | tuple[PolicyLike, ...]:
+    """A rivals' policy level: one policy for all rivals, or a list with one per rival."""
+    if isinstance(value, list | tuple):
+        if not value:
+            raise _err(where, field, "must name at least one policy: []")
+        return tuple(_check_policy(where, field, v) for v in value)
+    return _check_policy(where, field, value)
+
+
 def _check_policy(where: str | None, field: str, value: Any) -> PolicyLike:
     if callable(value):
         return value  # type: ignore[no-any-return]
@@ -345,6 +377,15 @@ def _build_cells(
             if k not in _SPECIAL_FACTORS
         }
         overrides = {k: v for k, v in level.items() if k not in _SPECIAL_FACTORS}
+        rivals = int(level.get("rivals", 2))
+        rival_policy = level.get("rival_policy", DEFAULT_RIVAL_POLICY)
+        if isinstance(rival_policy, tuple) and len(rival_policy) != rivals:
+            raise _err(
+                where,
+                "factors.rival_policy",
+                f"must list one policy per rival ({rivals}) in cell {index}: "
+                f"{_jsonable(rival_policy)!r}",
+            )
         try:
             cell_params = ModelParams(**{**base, **overrides})
         except ParameterError as exc:
@@ -357,6 +398,8 @@ def _build_cells(
                 policy=level.get("policy", "uniform"),
                 params=cell_params,
                 factors=cols,
+                rivals=rivals,
+                rival_policy=rival_policy,
             )
         )
     return cells
@@ -472,6 +515,10 @@ def load_spec(spec: str | Path | Mapping[str, Any] | ExperimentSpec) -> Experime
                 out.append(_check_n_accounts(where, field, v))
             elif key == "policy":
                 out.append(_check_policy(where, field, v))
+            elif key == "rivals":
+                out.append(_check_rivals(where, field, v))
+            elif key == "rival_policy":
+                out.append(_check_rival_policy(where, field, v))
             else:
                 cv = _convert_param(where, vfield, key, v)
                 per_stage = fields[key].metadata["per_stage"]

@@ -47,6 +47,7 @@ SORT_KEYS = {
     "runs": ["cell", "replication"],
     "quarters": ["cell", "replication", "quarter"],
     "accounts": ["cell", "replication", "slot", "generation"],
+    "suppliers": ["cell", "replication", "supplier"],
 }
 
 
@@ -128,7 +129,8 @@ def load_results(folder: str | Path, frames: Sequence[str] | None = None) -> Res
         frames: which frames to read (default: all stored ones).
 
     Returns:
-        :class:`kamsim.Results` with ``runs``, ``quarters``, ``accounts`` sorted by
+        :class:`kamsim.Results` with ``runs``, ``quarters``, ``accounts`` and
+        ``suppliers`` sorted by
         cell, replication and quarter / slot / generation; ``meta`` is the manifest.
         Only the units listed as done in the manifest's unit list are read, so stray
         temporary files never leak in.
@@ -152,5 +154,9 @@ def load_results(folder: str | Path, frames: Sequence[str] | None = None) -> Res
         files = [f for f in files if f.is_file()]
         out[kind] = sort_frame(_read_files(files), kind)
     return Results(
-        runs=out["runs"], quarters=out["quarters"], accounts=out["accounts"], meta=manifest
+        runs=out["runs"],
+        quarters=out["quarters"],
+        accounts=out["accounts"],
+        suppliers=out["suppliers"],
+        meta=manifest,
     )
