@@ -86,8 +86,10 @@ class KeyAccount(mesa.Agent):
     # --- what the focal supplier's relationship looks like (DataCollector, teaching)
     @property
     def shares(self) -> np.ndarray:
-        """Share of wallet with each supplier, focal first (the rest of the market
-        holds the remainder)."""
+        """Share of wallet with each supplier, focal first.
+
+        The rest of the market holds the remainder.
+        """
         return np.asarray(self.rel.share)[:, 0].copy()
 
     @property
@@ -225,4 +227,6 @@ class Supplier(mesa.Agent):
             stock=view["stock"][:, i],
             p=self.model.params,
         )
-        return enforce_budget(self.policy(obs, self.budget), obs, self.budget, self.policy_name)
+        return enforce_budget(
+            self.policy(obs, self.budget), obs, self.budget, self.policy_name
+        )

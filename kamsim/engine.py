@@ -150,14 +150,18 @@ class Ledger:
         }
         self.rows = np.broadcast_to(np.arange(r_count)[:, None], (r_count, n))
         self.slots = np.broadcast_to(np.arange(n), (r_count, n))
-        self.totals = {k: np.zeros((r_count, n)) for k in ("revenue", "profit", "investment")}
+        self.totals = {
+            k: np.zeros((r_count, n)) for k in ("revenue", "profit", "investment")
+        }
 
     def position(self, generation: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, ...]:
         """Ledger (row, column) of the relationships in ``mask`` (R, n)."""
         cols = self.slots * self.g_max + generation
         return self.rows[mask], cols[mask]
 
-    def set(self, name: str, generation: np.ndarray, mask: np.ndarray, values: np.ndarray) -> None:
+    def set(
+        self, name: str, generation: np.ndarray, mask: np.ndarray, values: np.ndarray
+    ) -> None:
         """Write ``values[mask]`` into column ``name`` of the masked relationships."""
         self.cols[name][self.position(generation, mask)] = values[mask]
 
@@ -267,7 +271,9 @@ def initial_state(env: StackedEnvironment, m: int, p: ModelParams) -> MarketStat
         present=np.ones((r_count, 1, n), dtype=bool),
         vacated_at=np.full((r_count, 1, n), -1, dtype=np.int64),
         ended_at=np.full(shape, -1, dtype=np.int64),
-        last_revenue=np.broadcast_to(initial_revenue(_account_axis(a.wallet), p), shape).copy(),
+        last_revenue=np.broadcast_to(
+            initial_revenue(_account_axis(a.wallet), p), shape
+        ).copy(),
         arrived=np.ones(shape, dtype=np.int64),
         generation=zeros_i.copy(),
         max_stage=np.ones(shape, dtype=np.int64),
@@ -510,7 +516,9 @@ def settle(
     s.acc = out.accounts
     stage_end = np.asarray(s.rel.stage).copy()
     stage_end[:, 0] = np.where(forced.mask, forced.stage, stage_end[:, 0])
-    rec.quarter(s, t, revenue, profit, invest, cause, stage_end, disrupted, out, forced, env)
+    rec.quarter(
+        s, t, revenue, profit, invest, cause, stage_end, disrupted, out, forced, env
+    )
     ended = cause > 0
     s.last_revenue = revenue
     s.max_stage = np.where(ran, np.maximum(s.max_stage, s.rel.stage), s.max_stage)
@@ -530,7 +538,9 @@ class Recorder:
         self.p = p
         self.n = n
         self.quarters = {c: np.empty((r_count, big_t)) for c in QUARTER_COLUMNS}
-        self.suppliers = {c: np.empty((r_count, m, big_t)) for c in SUPPLIER_QUARTER_COLUMNS}
+        self.suppliers = {
+            c: np.empty((r_count, m, big_t)) for c in SUPPLIER_QUARTER_COLUMNS
+        }
         self.reach = {k: (np.zeros(r_count), np.zeros(r_count)) for k in (2, 3, 4)}
         self.ledger = Ledger(r_count, n, max_generations(big_t, p.replacement_delay))
         self.new_focal = np.zeros(r_count, dtype=np.int64)
@@ -653,7 +663,9 @@ class Recorder:
         gen = s.generation[:, 0]
         self.ledger.flush(gen, np.ones(gen.shape, dtype=bool))
         final = np.stack([np.sum(s.rel.stage == k, axis=-1) for k in (1, 2, 3, 4)], axis=-1)
-        tv = rules.terminal_value(s.rel.stage, s.last_revenue, self.last_cts, s.acc.scale, p)
+        tv = rules.terminal_value(
+            s.rel.stage, s.last_revenue, self.last_cts, s.acc.scale, p
+        )
         return BatchOutput(
             quarters=self.quarters,
             suppliers=self.suppliers,

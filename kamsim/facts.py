@@ -1,4 +1,4 @@
-"""Stylized facts of model 2: the figures ``docs/validation.md`` reports and the tests check.
+"""Stylized facts of model 2: the figures of ``docs/validation.md``, checked by tests.
 
 Every figure is computed here from simulations at the default parameters (batched
 engine, 20 accounts, 2 rivals with ``stage_gated``, 40 quarters, :data:`REPS`
@@ -10,6 +10,7 @@ stated tolerance) and ``scripts/gen_validation.py`` (which writes the table of
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -24,7 +25,17 @@ from kamsim.policies import resolve_policy
 from kamsim.results import Results
 from kamsim.simulation import replication_seeds, simulate
 
-__all__ = ["FACTS", "REPS", "SEED", "Fact", "ModelParams", "figures", "run", "table", "trajectories"]
+__all__ = [
+    "FACTS",
+    "REPS",
+    "SEED",
+    "Fact",
+    "ModelParams",
+    "figures",
+    "run",
+    "table",
+    "trajectories",
+]
 
 #: Replications per configuration and root seed of every figure.
 REPS = 400
@@ -49,7 +60,9 @@ def run(
 
 
 @cache
-def trajectories(policy: str = "stage_gated", quarters: int = 40, **overrides: Any) -> BatchOutput:
+def trajectories(
+    policy: str = "stage_gated", quarters: int = 40, **overrides: Any
+) -> BatchOutput:
     """Batched output with per-slot trajectories (200 replications, 20 accounts)."""
     rival = resolve_policy("stage_gated")
     return run_batch(
@@ -63,7 +76,7 @@ def trajectories(policy: str = "stage_gated", quarters: int = 40, **overrides: A
     )
 
 
-# --- property 1: endings from every stage, rarer at the top ----------------------------------
+# --- property 1: endings from every stage, rarer at the top ---------------------------
 
 
 def exit_rates(res: Results) -> dict[str, float]:
@@ -81,7 +94,7 @@ def exit_rates(res: Results) -> dict[str, float]:
     return out
 
 
-# --- property 2: a targeted policy reaches strategic, with the right accounts, profitably ----
+# --- property 2: a targeted policy reaches strategic, with the right accounts, profitably
 
 
 def strategic_figures(res: Results) -> dict[str, float]:
@@ -97,7 +110,7 @@ def strategic_figures(res: Results) -> dict[str, float]:
     }
 
 
-# --- property 3: cost rises at once, revenue follows ------------------------------------------
+# --- property 3: cost rises at once, revenue follows ----------------------------------
 
 
 def step_response(out: BatchOutput, stage: int = 2, after: int = 6) -> dict[str, float]:
@@ -131,7 +144,7 @@ def step_response(out: BatchOutput, stage: int = 2, after: int = 6) -> dict[str,
     }
 
 
-# --- property 5: misjudgement persists ----------------------------------------------------------
+# --- property 5: misjudgement persists ------------------------------------------------
 
 
 def class_changes(out: BatchOutput, p: ModelParams | None = None) -> float:
@@ -148,7 +161,7 @@ def class_changes(out: BatchOutput, p: ModelParams | None = None) -> float:
     return float(changes.sum(axis=1).mean() * 40.0 / st.shape[1])
 
 
-# --- property 6: trust and age ------------------------------------------------------------------
+# --- property 6: trust and age --------------------------------------------------------
 
 
 def trust_age_correlation(res_out: BatchOutput) -> float:
@@ -172,16 +185,16 @@ def market(policy: str = "uniform", **overrides: Any) -> BatchOutput:
     )
 
 
-# --- property 7 and 4: paired differences ---------------------------------------------------------
+# --- property 7 and 4: paired differences ---------------------------------------------
 
 
-def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+def paired(a: Any, b: Any) -> tuple[float, float]:
     """Mean and standard error of the paired difference ``b - a``."""
     d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
     return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
 
 
-# --- property 8: disruption and diversification -----------------------------------------------------
+# --- property 8: disruption and diversification ---------------------------------------
 
 
 def diversification(at: int = 20, later: int = 4) -> dict[str, float]:
@@ -206,7 +219,7 @@ def diversification(at: int = 20, later: int = 4) -> dict[str, float]:
     }
 
 
-# --- the facts -----------------------------------------------------------------------------------
+# --- the facts ------------------------------------------------------------------------
 
 
 def figures() -> dict[str, float]:
@@ -221,7 +234,10 @@ def figures() -> dict[str, float]:
             run(policy="none", quarters=horizon).runs["npv_terminal"],
             run(policy="uniform", quarters=horizon).runs["npv_terminal"],
         )
-        f[f"uniform_gain_terminal_{horizon}"], f[f"uniform_gain_terminal_se_{horizon}"] = mean, se
+        f[f"uniform_gain_terminal_{horizon}"], f[f"uniform_gain_terminal_se_{horizon}"] = (
+            mean,
+            se,
+        )
         f[f"uniform_gain_plain_{horizon}"] = paired(
             run(policy="none", quarters=horizon).runs["npv"],
             run(policy="uniform", quarters=horizon).runs["npv"],
@@ -250,7 +266,7 @@ def _portfolio_figures() -> dict[str, float]:
     f["share_unprofitable"] = float(pc["share_unprofitable"].mean())
     t = metrics.stage_times(run(policy="uniform").runs).set_index("stage")
     for s in ("cooperative", "interdependent", "strategic"):
-        f[f"years_to_{s}"] = float(t.loc[s, "years"])
+        f[f"years_to_{s}"] = float(np.asarray(t.loc[s, "years"]))
     for n in (5, 20, 50):
         r = run(n, "uniform").runs
         f[f"p_loss_{n}"] = float((r["npv_terminal"] < 0).mean())
@@ -308,10 +324,17 @@ FACTS: tuple[Fact, ...] = (
         "McDonald & Woodburn (2007) 'disintegrating'; Dwyer, Schurr & Oh (1987); "
         "Burnham, Frels & Mahajan (2003)",
         "every stage's exit rate > 0 and the rate falls from each stage to the next",
-        lambda f: ", ".join(f"{s} {_pct(f[f'exit_rate_{s}'])}" for s in STAGES)
-        + " per relationship-quarter (stage_gated)",
-        lambda f: all(f[f"exit_rate_{s}"] > 0 for s in STAGES)
-        and all(f[f"exit_rate_{a}"] > f[f"exit_rate_{b}"] for a, b in zip(STAGES, STAGES[1:], strict=False)),
+        lambda f: (
+            ", ".join(f"{s} {_pct(f[f'exit_rate_{s}'])}" for s in STAGES)
+            + " per relationship-quarter (stage_gated)"
+        ),
+        lambda f: (
+            all(f[f"exit_rate_{s}"] > 0 for s in STAGES)
+            and all(
+                f[f"exit_rate_{a}"] > f[f"exit_rate_{b}"]
+                for a, b in itertools.pairwise(STAGES)
+            )
+        ),
     ),
     Fact(
         "targeted_reaches_strategic",
@@ -321,12 +344,16 @@ FACTS: tuple[Fact, ...] = (
         "> 50 % of replications reach strategic; median potential of relationships "
         "reaching strategic > that of those staying tactical; their mean lifetime "
         "profit > 0",
-        lambda f: f"{_pct(f['reach_strategic'])} of replications; median potential "
-        f"{_k(f['potential_strategic'])}/yr vs {_k(f['potential_tactical'])}/yr; "
-        f"mean lifetime profit {_k(f['profit_strategic'])}",
-        lambda f: f["reach_strategic"] > 0.5
-        and f["potential_strategic"] > f["potential_tactical"]
-        and f["profit_strategic"] > 0,
+        lambda f: (
+            f"{_pct(f['reach_strategic'])} of replications; median potential "
+            f"{_k(f['potential_strategic'])}/yr vs {_k(f['potential_tactical'])}/yr; "
+            f"mean lifetime profit {_k(f['profit_strategic'])}"
+        ),
+        lambda f: (
+            f["reach_strategic"] > 0.5
+            and f["potential_strategic"] > f["potential_tactical"]
+            and f["profit_strategic"] > 0
+        ),
     ),
     Fact(
         "cost_before_benefit",
@@ -335,9 +362,11 @@ FACTS: tuple[Fact, ...] = (
         "practice texts (DESIGN §1): cost rises before the benefits show",
         "median cost-to-serve ratio > 1.2 in the quarter of the move; median share of "
         "the 6-quarter revenue gain arrived in that quarter < 50 %",
-        lambda f: f"cost to serve x{f['cost_ratio']:.2f} at once; "
-        f"{_pct(f['revenue_at_once'])} of the revenue gain at once "
-        f"({f['transitions']:.0f} moves)",
+        lambda f: (
+            f"cost to serve x{f['cost_ratio']:.2f} at once; "
+            f"{_pct(f['revenue_at_once'])} of the revenue gain at once "
+            f"({f['transitions']:.0f} moves)"
+        ),
         lambda f: f["cost_ratio"] > 1.2 and f["revenue_at_once"] < 0.5,
         "the cost jump holds by construction (cost to serve is set per stage); the "
         "slow revenue is the share adjustment's (share_adjustment < 1)",
@@ -353,10 +382,13 @@ FACTS: tuple[Fact, ...] = (
             f"(SE {f[f'uniform_gain_terminal_se_{h}']:.0f})"
             for h in (20, 40, 80)
         ),
-        lambda f: np.sign(f["uniform_gain_terminal_40"]) == np.sign(f["uniform_gain_terminal_80"])
-        and all(
-            abs(f[f"uniform_gain_terminal_{h}"]) > 3 * f[f"uniform_gain_terminal_se_{h}"]
-            for h in (40, 80)
+        lambda f: (
+            np.sign(f["uniform_gain_terminal_40"]) == np.sign(f["uniform_gain_terminal_80"])
+            and all(
+                abs(f[f"uniform_gain_terminal_{h}"])
+                > 3 * f[f"uniform_gain_terminal_se_{h}"]
+                for h in (40, 80)
+            )
         ),
     ),
     Fact(
@@ -374,9 +406,11 @@ FACTS: tuple[Fact, ...] = (
         "Across relationships trust and age are only weakly, positively correlated",
         "Vanneste, Puranam & Kretschmer (2014), meta-analysis of 39 studies",
         "0 < r < 0.3 across all relationships of the default market",
-        lambda f: f"r = {f['trust_age_market']:.2f} (focal uniform, rivals "
-        f"stage_gated); {f['trust_age_stage_gated']:.2f} all stage_gated; "
-        f"{f['trust_age_none']:.2f} with a focal supplier that never invests",
+        lambda f: (
+            f"r = {f['trust_age_market']:.2f} (focal uniform, rivals "
+            f"stage_gated); {f['trust_age_stage_gated']:.2f} all stage_gated; "
+            f"{f['trust_age_none']:.2f} with a focal supplier that never invests"
+        ),
         lambda f: 0.0 < f["trust_age_market"] < 0.3,
     ),
     Fact(
@@ -385,8 +419,11 @@ FACTS: tuple[Fact, ...] = (
         "accounts' spend",
         "DESIGN §3 (market of suppliers)",
         "paired mean change in the focal supplier's mean market share < 0, > 3 SE",
-        lambda f: f"{_pct(f['share_base'])} -> change {100 * f['rival_budget_share_change']:+.2f} pp "
-        f"(SE {100 * f['rival_budget_share_se']:.2f} pp)",
+        lambda f: (
+            f"{_pct(f['share_base'])} -> change "
+            f"{100 * f['rival_budget_share_change']:+.2f} pp "
+            f"(SE {100 * f['rival_budget_share_se']:.2f} pp)"
+        ),
         lambda f: f["rival_budget_share_change"] < -3 * f["rival_budget_share_se"],
     ),
     Fact(
@@ -395,18 +432,24 @@ FACTS: tuple[Fact, ...] = (
         "DESIGN §3 step 8; Caniëls, Gelderman & Ulijn (2010)",
         "4 quarters after a focal disruption, paired change in the largest share of the "
         "most dependent quarter of accounts < 0 and below the others' change",
-        lambda f: f"{100 * f['diversify_most_dependent']:+.1f} pp for the most dependent "
-        f"accounts, {100 * f['diversify_others']:+.1f} pp for the others",
-        lambda f: f["diversify_most_dependent"] < 0
-        and f["diversify_most_dependent"] < f["diversify_others"],
+        lambda f: (
+            f"{100 * f['diversify_most_dependent']:+.1f} pp for the most dependent "
+            f"accounts, {100 * f['diversify_others']:+.1f} pp for the others"
+        ),
+        lambda f: (
+            f["diversify_most_dependent"] < 0
+            and f["diversify_most_dependent"] < f["diversify_others"]
+        ),
     ),
     Fact(
         "whale_curve",
         "The most profitable fifth of accounts earns well over 100 % of profit",
         "Cooper & Kaplan whale curve (up to ~225 %)",
         "top fifth > 100 % of profit; some accounts lose money",
-        lambda f: f"top fifth {_pct(f['whale_top_fifth'])}, peak {_pct(f['whale_peak'])}, "
-        f"{_pct(f['share_unprofitable'])} of relationships unprofitable (uniform)",
+        lambda f: (
+            f"top fifth {_pct(f['whale_top_fifth'])}, peak {_pct(f['whale_peak'])}, "
+            f"{_pct(f['share_unprofitable'])} of relationships unprofitable (uniform)"
+        ),
         lambda f: f["whale_top_fifth"] > 1.0 and f["share_unprofitable"] > 0.05,
     ),
     Fact(
@@ -414,11 +457,14 @@ FACTS: tuple[Fact, ...] = (
         "Relationships need years to reach the top stages",
         "McDonald & Woodburn (2007); Ford (1980)",
         "mean years to cooperative, interdependent, strategic >= 1, 2, 3",
-        lambda f: ", ".join(f"{s} {f[f'years_to_{s}']:.1f} y" for s in STAGES[1:])
-        + " (uniform)",
-        lambda f: f["years_to_cooperative"] >= 1
-        and f["years_to_interdependent"] >= 2
-        and f["years_to_strategic"] >= 3,
+        lambda f: (
+            ", ".join(f"{s} {f[f'years_to_{s}']:.1f} y" for s in STAGES[1:]) + " (uniform)"
+        ),
+        lambda f: (
+            f["years_to_cooperative"] >= 1
+            and f["years_to_interdependent"] >= 2
+            and f["years_to_strategic"] >= 3
+        ),
         "yes: the thresholds equal the floors set by min_tenure (4 quarters per stage)",
     ),
     Fact(
@@ -427,18 +473,24 @@ FACTS: tuple[Fact, ...] = (
         "Irvine, Park & Yıldızhan (2016); US 10 % major-customer rule",
         "P(NPV with terminal value < 0) higher at 5 than at 20 accounts by > 5 pp; "
         "largest account's revenue share > 1.5x",
-        lambda f: f"P(loss) {_pct(f['p_loss_5'])} at 5 vs {_pct(f['p_loss_20'])} at 20; "
-        f"largest share {_pct(f['largest_share_5'])} vs {_pct(f['largest_share_20'])}",
-        lambda f: f["p_loss_5"] > f["p_loss_20"] + 0.05
-        and f["largest_share_5"] > 1.5 * f["largest_share_20"],
+        lambda f: (
+            f"P(loss) {_pct(f['p_loss_5'])} at 5 vs {_pct(f['p_loss_20'])} at 20; "
+            f"largest share {_pct(f['largest_share_5'])} vs {_pct(f['largest_share_20'])}"
+        ),
+        lambda f: (
+            f["p_loss_5"] > f["p_loss_20"] + 0.05
+            and f["largest_share_5"] > 1.5 * f["largest_share_20"]
+        ),
     ),
     Fact(
         "dilution",
         "The same budget over more accounts buys less per account",
         "McDonald & Woodburn (2007): 15-35 key accounts, above 50 too many",
         "share of relationships in the top stages at 50 accounts < half that at 20",
-        lambda f: f"{_pct(f['top_stage_share_20'])} at 20, "
-        f"{_pct(f['top_stage_share_50'])} at 50 (uniform)",
+        lambda f: (
+            f"{_pct(f['top_stage_share_20'])} at 20, "
+            f"{_pct(f['top_stage_share_50'])} at 50 (uniform)"
+        ),
         lambda f: f["top_stage_share_50"] < 0.5 * f["top_stage_share_20"],
         "largely: under uniform each account gets budget / n",
     ),
@@ -449,7 +501,8 @@ FACTS: tuple[Fact, ...] = (
         "paired gain of stage_gated over none (NPV with terminal value) is larger at "
         "20 accounts than at 5 and at 50, by > 3 SE",
         lambda f: ", ".join(
-            f"{n}: {_k(f[f'kam_gain_{n}'])} (SE {f[f'kam_gain_se_{n}']:.0f})" for n in (5, 20, 50)
+            f"{n}: {_k(f[f'kam_gain_{n}'])} (SE {f[f'kam_gain_se_{n}']:.0f})"
+            for n in (5, 20, 50)
         ),
         lambda f: all(
             f["kam_gain_20"] - f[f"kam_gain_{n}"]
@@ -488,7 +541,8 @@ def stage_table() -> str:
     """
     head = (
         "| focal policy | tactical | cooperative | interdependent | strategic | "
-        "no relationship | reached strategic | market share |\n|---|---|---|---|---|---|---|---|"
+        "no relationship | reached strategic | market share |\n"
+        "|---|---|---|---|---|---|---|---|"
     )
     rows = []
     for pol in STAGE_POLICIES:

@@ -16,10 +16,10 @@ import pandas as pd
 
 __all__ = [
     "COUNT_COLUMNS",
-    "SUPPLIER_QUARTER_COLUMNS",
     "EXIT_COLUMNS",
     "QUARTER_COLUMNS",
     "STAGE_LABELS",
+    "SUPPLIER_QUARTER_COLUMNS",
     "account_dependency",
     "cvar",
     "discount_factors",
@@ -28,10 +28,10 @@ __all__ = [
     "herfindahl",
     "largest_share",
     "major_customer_risk",
+    "market_record",
     "npv",
     "profit_concentration",
     "quantile_lower",
-    "market_record",
     "revenue_drop",
     "stage_distribution",
     "stage_times",
@@ -166,7 +166,11 @@ def market_record(
     acc_present = present[:, 0]
     wallet_share = np.sum(share * demand, axis=-1)
     total_demand = np.sum(np.where(present, demand, 0.0), axis=-1)
-    market_share = np.where(total_demand > 0, wallet_share / np.where(total_demand > 0, total_demand, 1.0), np.nan)
+    market_share = np.where(
+        total_demand > 0,
+        wallet_share / np.where(total_demand > 0, total_demand, 1.0),
+        np.nan,
+    )
     rival_strategic = np.zeros(acc_present.shape, dtype=bool)
     for k in range(1, stage.shape[1]):
         rival_strategic = rival_strategic | (live_end[:, k] & (stage[:, k] == 4))
@@ -199,7 +203,9 @@ def market_record(
         "market_share": market_share[:, 0],
         "mean_share_of_wallet": _mean_over(share[:, 0], acc_present),
         "mean_dependence": _mean_over(dependence, acc_present),
-        "account_disruption_cost": np.sum(np.where(present, disruption_cost, 0.0)[:, 0], axis=-1),
+        "account_disruption_cost": np.sum(
+            np.where(present, disruption_cost, 0.0)[:, 0], axis=-1
+        ),
         "downturn": np.asarray(downturn, dtype=np.float64).reshape(-1),
         "disruption": np.asarray(disrupted[:, 0], dtype=bool),
     }

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import mesa
 import numpy as np
@@ -118,9 +118,7 @@ class _AccountCollector(mesa.DataCollector):
 
     def _record_agents(self, model: Any) -> Any:
         funcs = list(self.agent_reporters.values())
-        return [
-            (model.time, a.unique_id, *(f(a) for f in funcs)) for a in model.accounts
-        ]
+        return [(model.time, a.unique_id, *(f(a) for f in funcs)) for a in model.accounts]
 
 
 def check_n_accounts(n_accounts: Any) -> int:
@@ -167,7 +165,7 @@ def resolve_rival_policies(
                 f"{len(spec)} given"
             )
         return [resolve_policy(x) for x in spec]
-    return [resolve_policy(spec)] * rivals
+    return [resolve_policy(cast(PolicyArg, spec))] * rivals
 
 
 def check_rng(rng: Any) -> Any:
@@ -327,8 +325,10 @@ class KAMModel(mesa.Model):
         return out
 
     def stacked(self, name: str) -> np.ndarray:
-        """Relationship field ``name`` of every supplier and slot, (1, M, n); 0 if vacant."""
-        dtype = np.int64 if name in ("stage", "tenure", "age", "loss_streak") else np.float64
+        """Relationship field ``name`` of every supplier and slot (1, M, n); 0 if vacant."""
+        dtype = (
+            np.int64 if name in ("stage", "tenure", "age", "loss_streak") else np.float64
+        )
         return self._stack(name, dtype)
 
     def _account_row(self, name: str, dtype: Any = np.float64) -> np.ndarray:
@@ -406,8 +406,14 @@ class KAMModel(mesa.Model):
             return started
         k, blk = self.block_position()
         for j in range(n):
-            if self.slots[j] is None and self.vacated_at[j] >= 0 and t - self.vacated_at[j] > delay:
-                self.slots[j] = KeyAccount(self, slot=j, accounts=blk.newcomers, index=(k, j))
+            if (
+                self.slots[j] is None
+                and self.vacated_at[j] >= 0
+                and t - self.vacated_at[j] > delay
+            ):
+                self.slots[j] = KeyAccount(
+                    self, slot=j, accounts=blk.newcomers, index=(k, j)
+                )
                 self.vacated_at[j] = -1
         for acc in self.accounts:
             j = acc.slot
@@ -471,8 +477,11 @@ class KAMModel(mesa.Model):
                 p,
             ),
             "trust": rules.read_trust(
-                self._stack("trust"), self._stack("bias_trust"), blk.z_trust[k][None],
-                stage, p,
+                self._stack("trust"),
+                self._stack("bias_trust"),
+                blk.z_trust[k][None],
+                stage,
+                p,
             ),
         }
         self.estimated_potential = np.where(stage[0, 0] > 0, view["potential"][0, 0], 0.0)
@@ -542,8 +551,12 @@ class KAMModel(mesa.Model):
         self.last_cts = np.where(cause == 0, fields["cost_to_serve"], 0.0)
         self._ledger(t, revenue, profit, invest, cause, stage_end, trust)
         live0 = ran[0, 0]
-        self.history["cost_to_serve"].append(np.where(live0, fields["cost_to_serve"][0, 0], 0.0))
-        self.history["shares"].append(np.where(stage_end[0] > 0, self._stack("share")[0], 0.0))
+        self.history["cost_to_serve"].append(
+            np.where(live0, fields["cost_to_serve"][0, 0], 0.0)
+        )
+        self.history["shares"].append(
+            np.where(stage_end[0] > 0, self._stack("share")[0], 0.0)
+        )
         self.history["estimated_potential"].append(self.estimated_potential)
         for a in self.accounts:
             a.quarter_revenue = revenue[0, :, a.slot].copy()
@@ -551,15 +564,19 @@ class KAMModel(mesa.Model):
         self.datacollector.collect(self)
         ended = cause > 0
         self.last_revenue = revenue[0]
-        self.max_stage = np.where(ran[0], np.maximum(self.max_stage, self._stack("stage", np.int64)[0]), self.max_stage)
+        self.max_stage = np.where(
+            ran[0],
+            np.maximum(self.max_stage, self._stack("stage", np.int64)[0]),
+            self.max_stage,
+        )
         self.ended_at = np.where(ended[0], t, self.ended_at)
         for a in self.accounts:
             a.close(ended[0, :, a.slot : a.slot + 1])
-        for j in np.nonzero(vanished)[0]:
-            acc = self.slots[j]
+        for gone in np.nonzero(vanished)[0].tolist():
+            acc = self.slots[gone]
             assert acc is not None
-            self.slots[j] = None
-            self.vacated_at[j] = t
+            self.slots[gone] = None
+            self.vacated_at[gone] = t
             acc.remove()
         self._terminal_value()
 
@@ -596,7 +613,10 @@ class KAMModel(mesa.Model):
         """Value of each supplier's relationships in place if the run ended now (k€)."""
         stage = self._stack("stage", np.int64)
         tv = rules.terminal_value(
-            stage, self.last_revenue[None], self.last_cts, self._account_row("scale"),
+            stage,
+            self.last_revenue[None],
+            self.last_cts,
+            self._account_row("scale"),
             self.params,
         )
         self.terminal_values = np.sum(tv, axis=-1)[0]
@@ -606,8 +626,11 @@ class KAMModel(mesa.Model):
         return [*self.relationships, *self.current]
 
     def trajectory(self, name: str) -> np.ndarray:
-        """Quarterly history of ``cost_to_serve`` or ``estimated_potential`` (T, n)
-        of the focal relationships, or ``shares`` (T, M, n) of every supplier."""
+        """Quarterly history of one recorded quantity.
+
+        ``cost_to_serve`` or ``estimated_potential`` (T, n) of the focal
+        relationships, or ``shares`` (T, M, n) of every supplier.
+        """
         return np.array(self.history[name])
 
     def slot_trajectory(self) -> dict[str, np.ndarray]:

@@ -35,7 +35,7 @@ import pandas as pd
 
 from kamsim import metrics, plots
 from kamsim.analysis import compare, summarize
-from kamsim.params import ModelParams, ParameterError
+from kamsim.params import ParameterError
 from kamsim.results import Results
 
 __all__ = ["find_experiments", "headline_table", "write_report", "write_reports"]
@@ -370,7 +370,8 @@ def _build(results: Results, folder: Path, spec: dict[str, Any]) -> Path:
             "mean_share_of_wallet: average share of an account's spend placed with the "
             "focal supplier; mean_dependence: average largest share an account gives "
             "any supplier; share_top_stages: share of the focal supplier's live "
-            "relationships in the interdependent or strategic stage; account_disruption_cost: k€ lost by accounts to supplier "
+            "relationships in the interdependent or strategic stage; "
+            "account_disruption_cost: k€ lost by accounts to supplier "
             "disruptions in the last quarter (per-run totals are in summary.csv)."
         )
         doc.table(last, "dependency.csv")

@@ -43,8 +43,7 @@ def to_frames(
     supplier_policies: Sequence[str],
     keep_accounts: bool = True,
 ) -> dict[str, pd.DataFrame]:
-    """Turn a :class:`BatchOutput` into the ``runs``, ``quarters``, ``accounts`` and
-    ``suppliers`` frames.
+    """Turn a :class:`BatchOutput` into the runs, quarters, accounts, suppliers frames.
 
     ``factors`` (e.g. ``{"n_accounts": 20, "policy": "uniform"}``) become constant
     columns of every frame, after ``replication`` and ``seed``.
@@ -112,8 +111,8 @@ def to_frames(
     rcols["final_rival_strategic"] = q["rival_strategic"][:, -1].astype(np.int64)
     rcols["final_revenue"] = q["revenue"][:, -1]
     rcols["account_disruption_cost"] = q["account_disruption_cost"].sum(axis=1)
-    for k, name in ((2, "cooperative"), (3, "interdependent"), (4, "strategic")):
-        tot, cnt = out.reach[k]
+    for stage_k, name in ((2, "cooperative"), (3, "interdependent"), (4, "strategic")):
+        tot, cnt = out.reach[stage_k]
         with np.errstate(all="ignore"):
             rcols[f"time_to_{name}"] = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
         rcols[f"reached_{name}"] = cnt.astype(np.int64)
@@ -155,7 +154,12 @@ def to_frames(
         accounts = pd.DataFrame(acols)
     else:
         accounts = pd.DataFrame()
-    return {"runs": runs, "quarters": quarters, "accounts": accounts, "suppliers": suppliers}
+    return {
+        "runs": runs,
+        "quarters": quarters,
+        "accounts": accounts,
+        "suppliers": suppliers,
+    }
 
 
 def supplier_frame(

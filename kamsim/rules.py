@@ -333,7 +333,7 @@ def move_stages(
     return new_stage, np.where(up | down, 0, tenure1)
 
 
-# --- step 5: wallet split -------------------------------------------------------------------
+# --- step 5: wallet split -------------------------------------------------------------
 
 
 def attraction(stage: Any, trust: Any, quality: Any, p: ModelParams) -> Any:
@@ -399,7 +399,7 @@ def update_wariness(wariness: Any, share: Any, disrupted: Any, p: ModelParams) -
     return p.wariness_decay * wariness + p.wariness_gain * hit
 
 
-# --- step 6: switching and endings ------------------------------------------------------------
+# --- step 6: switching and endings ----------------------------------------------------
 
 
 def exit_barrier(
@@ -435,7 +435,12 @@ def offer(u_offer: Any, p: ModelParams) -> tuple[Any, Any]:
 
 
 def switches(
-    arrived: Any, discount: Any, sensitivity: Any, spend_q: Any, barrier: Any, p: ModelParams
+    arrived: Any,
+    discount: Any,
+    sensitivity: Any,
+    spend_q: Any,
+    barrier: Any,
+    p: ModelParams,
 ) -> Any:
     """The account takes an offer when its gain beats the exit barrier.
 
@@ -470,7 +475,7 @@ def end_causes(
     return np.where(live, cause, EndCause.NONE.value)
 
 
-# --- step 7: economics ---------------------------------------------------------------------
+# --- step 7: economics ----------------------------------------------------------------
 
 
 def terminal_value(
@@ -487,9 +492,7 @@ def terminal_value(
     """
     t = stage_tables(p)
     i = _index(stage)
-    contribution = (
-        p.gross_margin * revenue - cost_to_serve - t.maintenance[i] * scale
-    )
+    contribution = p.gross_margin * revenue - cost_to_serve - t.maintenance[i] * scale
     rho = t.retention[i]
     d = (1.0 + p.discount_rate) ** 0.25 - 1.0
     value = np.maximum(0.0, contribution) * rho / (1.0 + d - rho)
@@ -507,7 +510,7 @@ def largest_relationship(last_revenue: np.ndarray, live: np.ndarray) -> np.ndarr
     return np.where(np.any(live, axis=-1), idx, -1)
 
 
-# --- state and the quarter ---------------------------------------------------------------------
+# --- state and the quarter ------------------------------------------------------------
 
 
 class RelationshipState(NamedTuple):

@@ -233,7 +233,14 @@ def simulate(
             supplier_policies=[policy_name(policy), *rival_names],
             keep_accounts=keep_accounts,
         )
-        parts.append(Results(**frames))
+        parts.append(
+            Results(
+                runs=frames["runs"],
+                quarters=frames["quarters"],
+                accounts=frames["accounts"],
+                suppliers=frames["suppliers"],
+            )
+        )
     res = Results.concat(parts)
     res.meta = {
         "root_seed": root,

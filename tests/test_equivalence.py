@@ -83,8 +83,11 @@ def test_frames_identical(policy: str, cfg: tuple[Any, ...]) -> None:
 
 @pytest.mark.parametrize(("policy", "cfg"), CASES)
 def test_trajectories_identical(policy: str, cfg: tuple[Any, ...]) -> None:
-    """Per-slot trajectories (stage, trust, shares of every supplier, revenue, profit,
-    investment, cost to serve, estimated potential) agree exactly."""
+    """Per-slot trajectories and the state at the horizon agree exactly.
+
+    Stage, trust, shares of every supplier, revenue, profit, investment, cost to
+    serve, estimated potential, terminal value and final relationships.
+    """
     kw = _kwargs(policy, cfg)
     seeds = replication_seeds(kw["seed"], kw["replications"])
     rivals = [resolve_policy(x) for x in _rival_list(kw)]
@@ -141,7 +144,9 @@ def test_datacollector_trajectory_matches_engine() -> None:
         rival_policies=[resolve_policy("uniform")] * 2,
         keep_trajectories=True,
     )
-    model = KAMModel(n_accounts=8, policy="stage_gated", rival_policy="uniform", params=p, rng=seed[0])
+    model = KAMModel(
+        n_accounts=8, policy="stage_gated", rival_policy="uniform", params=p, rng=seed[0]
+    )
     for _ in range(30):
         model.step()
     for key, value in model.slot_trajectory().items():

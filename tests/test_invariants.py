@@ -16,13 +16,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from kamsim import KAMModel, ModelParams
+from kamsim import KAMModel, ModelParams, rules
 from kamsim.agents import KeyAccount
 from kamsim.engine import run_batch
+from kamsim.metrics import STAGE_LABELS
 from kamsim.params import ParameterError
 from kamsim.policies import POLICIES, Observation, enforce_budget, observe, resolve_policy
-from kamsim import rules
-from kamsim.metrics import STAGE_LABELS
 
 FIELDS = {f.name: f for f in dataclasses.fields(ModelParams)}
 #: Caps for fields whose documented range is open or astronomically wide, so that
@@ -298,8 +297,7 @@ def test_enforce_budget_rejects_bad_shapes_and_values() -> None:
 def test_observed_trust_stays_in_unit_interval(
     trust: np.ndarray, z: np.ndarray, stage: np.ndarray, noise: float
 ) -> None:
-    """The supplier's trust reading stays in [0, 1], its potential estimate >= 0, and
-    slots without a relationship read zero."""
+    """Trust readings stay in [0, 1], estimates >= 0, empty slots read zero."""
     p = ModelParams(trust_noise=noise, trust_bias=noise, potential_noise=noise)
     est_t = rules.read_trust(trust, z, z, stage, p)
     est_p = rules.estimate_potential(1000.0, z, z, stage, p)

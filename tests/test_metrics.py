@@ -120,8 +120,7 @@ def test_revenue_drop_and_major_customer() -> None:
 
 
 def test_account_dependency_averages_measured_shares() -> None:
-    """Account dependency averages the measured shares over replications per quarter
-    and counts the share of relationships in the top stages."""
+    """Account dependency averages measured shares and counts the top stages."""
     q = pd.DataFrame(
         {
             "replication": [0, 1],

@@ -147,14 +147,15 @@ def test_record_matches_agents() -> None:
         live = m.accounts
         assert m.record["revenue"] == pytest.approx(sum(a.quarter_revenue[0] for a in live))
         assert m.record["profit"] == pytest.approx(sum(a.quarter_profit[0] for a in live))
-        assert m.record["investment"] == pytest.approx(sum(a.allocation[0, 0] for a in live))
+        assert m.record["investment"] == pytest.approx(
+            sum(a.allocation[0, 0] for a in live)
+        )
         assert m.record["mean_trust"] == pytest.approx(np.mean([a.trust for a in live]))
         assert m.supplier.revenue == pytest.approx(m.record["revenue"])
 
 
 def test_vanished_account_is_removed_and_replaced() -> None:
-    """An account that disappears leaves the model; a new one takes its slot after the
-    delay, tactical with every supplier."""
+    """A vanished account leaves; a new one takes its slot after the delay."""
     m = KAMModel(n_accounts=5, params=TURBULENT.evolve(replacement_delay=2), rng=5)
     for _ in range(30):
         before = {a.slot: a for a in m.accounts}
@@ -178,8 +179,7 @@ def test_vanished_account_is_removed_and_replaced() -> None:
 
 
 def test_ended_relationship_is_courted_again() -> None:
-    """After a relationship ends, its supplier starts a new tactical one with the same
-    account once the delay has passed (a win-back)."""
+    """After an ending the supplier courts the same account again (a win-back)."""
     p = ModelParams(offer_probability=0.5, hazard=0.0, replacement_delay=1)
     m = KAMModel(n_accounts=4, rivals=1, params=p, rng=6)
     for _ in range(20):
@@ -237,7 +237,9 @@ def test_callable_policy_sees_read_only_observation() -> None:
         a[:, 0] = budget
         return a
 
-    m = KAMModel(n_accounts=4, rivals=0, policy=first_only, rng=8, hazard=0.0, offer_probability=0.0)
+    m = KAMModel(
+        n_accounts=4, rivals=0, policy=first_only, rng=8, hazard=0.0, offer_probability=0.0
+    )
     m.step()
     assert seen[0].active.shape == (1, 4)
     assert seen[0].quarter == 1

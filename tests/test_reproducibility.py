@@ -64,8 +64,7 @@ def test_seed_zero_is_a_seed() -> None:
 
 
 def test_environment_independent_of_policy() -> None:
-    """Common random numbers: the accounts and the newcomers drawn for later quarters
-    do not depend on the focal or the rivals' policies."""
+    """Accounts and later variates do not depend on the focal or rivals' policies."""
     a = KAMModel(n_accounts=6, policy="none", rng=3)
     b = KAMModel(n_accounts=6, policy="uniform", rival_policy="greedy_roi", rng=3)
     assert [x.wallet for x in a.accounts] == [x.wallet for x in b.accounts]

@@ -219,7 +219,7 @@ def test_cells_are_the_full_product(
 
 
 def test_market_factors_rivals_and_rival_policy() -> None:
-    """rivals and rival_policy are factors; a list level gives one policy per rival."""
+    """Rivals and rival_policy are factors; a list level gives one policy per rival."""
     mismatch = {
         "name": "m",
         "replications": 2,

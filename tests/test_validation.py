@@ -71,8 +71,7 @@ def test_misjudgement_far_below_model_1() -> None:
 
 
 def test_terminal_retention_matches_measured_survival() -> None:
-    """The terminal value's retention per stage is 1 - the exit rate the model produces
-    (within 0.5 pp): calibrated by measuring, and kept in step with the model."""
+    """Terminal retention per stage is 1 - the measured exit rate (within 0.5 pp)."""
     f = figures()
     rho = facts.ModelParams().terminal_retention
     for k, stage in enumerate(("tactical", "cooperative", "interdependent", "strategic")):
