@@ -150,9 +150,11 @@ class Ledger:
         }
         self.rows = np.broadcast_to(np.arange(r_count)[:, None], (r_count, n))
         self.slots = np.broadcast_to(np.arange(n), (r_count, n))
-        self.totals = {
-            k: np.zeros((r_count, n)) for k in ("revenue", "profit", "investment")
-        }
+        #: running values of the relationship in each slot and what they restart at
+        self.reset = {"revenue": 0.0, "profit": 0.0, "investment": 0.0, "trust": 0.0}
+        self.running = {k: np.zeros((r_count, n)) for k in self.reset}
+        self.reset_max = 1
+        self.running_max = np.ones((r_count, n), dtype=np.int64)
 
     def position(self, generation: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, ...]:
         """Ledger (row, column) of the relationships in ``mask`` (R, n)."""
@@ -165,17 +167,32 @@ class Ledger:
         """Write ``values[mask]`` into column ``name`` of the masked relationships."""
         self.cols[name][self.position(generation, mask)] = values[mask]
 
-    def add(self, revenue: np.ndarray, profit: np.ndarray, investment: np.ndarray) -> None:
-        """Add a quarter to the running totals of the relationships in each slot."""
-        self.totals["revenue"] += revenue
-        self.totals["profit"] += profit
-        self.totals["investment"] += investment
+    def add(
+        self,
+        live: np.ndarray,
+        revenue: np.ndarray,
+        profit: np.ndarray,
+        investment: np.ndarray,
+        stage: np.ndarray,
+        trust: np.ndarray,
+    ) -> None:
+        """Add a quarter to the running values of the relationships in each slot."""
+        run = self.running
+        run["revenue"] += revenue
+        run["profit"] += profit
+        run["investment"] += investment
+        run["trust"] = np.where(live, trust, run["trust"])
+        self.running_max = np.where(
+            live, np.maximum(self.running_max, stage), self.running_max
+        )
 
     def flush(self, generation: np.ndarray, mask: np.ndarray) -> None:
-        """Write and reset the running totals of the relationships in ``mask``."""
-        for k, v in self.totals.items():
+        """Write and reset the running values of the relationships in ``mask``."""
+        for k, v in self.running.items():
             self.set(k, generation, mask, v)
-            v[mask] = 0.0
+            v[mask] = self.reset[k]
+        self.set("max_stage", generation, mask, self.running_max)
+        self.running_max[mask] = self.reset_max
 
     def columns(self, n: int) -> dict[str, np.ndarray]:
         """The ledger with its ``slot`` and ``generation`` columns."""
@@ -282,10 +299,8 @@ def initial_state(env: StackedEnvironment, m: int, p: ModelParams) -> MarketStat
 
 def _newcomers_at(env: StackedEnvironment, i: int) -> Accounts:
     """Newcomer attributes of quarter index ``i`` as (R, 1, n) arrays."""
-    nc = env.newcomers
-    return Accounts(
-        *(_account_axis(getattr(nc, f)[:, i]) for f in Accounts.__dataclass_fields__)
-    )
+    nc = env.newcomers_at(i)
+    return Accounts(*(_account_axis(getattr(nc, f)) for f in Accounts.__dataclass_fields__))
 
 
 def renew(s: MarketState, env: StackedEnvironment, t: int, p: ModelParams) -> np.ndarray:
@@ -326,14 +341,9 @@ def renew(s: MarketState, env: StackedEnvironment, t: int, p: ModelParams) -> np
         & (t - s.ended_at > delay)
     )
     if np.any(start):
-        st = env.starts
+        st = env.starts_at(i)
         s.rel = rules.start_relationships(
-            s.rel,
-            start,
-            st.trust[:, i],
-            st.bias_potential[:, i],
-            st.bias_trust[:, i],
-            p,
+            s.rel, start, st.trust, st.bias_potential, st.bias_trust, p
         )
         s.ended_at = np.where(start, -1, s.ended_at)
         s.arrived = np.where(start, t, s.arrived)
@@ -566,7 +576,6 @@ class Recorder:
         led.set("willing", gen, mask, np.broadcast_to(s.acc.willing[:, 0], mask.shape))
         led.set("potential", gen, mask, s.potential[:, 0])
         led.set("potential_class", gen, mask, s.potential_class[:, 0])
-        led.set("max_stage", gen, mask, np.ones(mask.shape, dtype=np.int64))
 
     def quarter(
         self,
@@ -641,7 +650,7 @@ class Recorder:
         gen = s.generation[:, 0]
         stage0 = stage_end[:, 0]
         ran0 = stage0 > 0
-        led.add(revenue[:, 0], profit[:, 0], invest[:, 0])
+        led.add(ran0, revenue[:, 0], profit[:, 0], invest[:, 0], stage0, trust[:, 0])
         first = ran0 & (stage0 > s.max_stage[:, 0])
         if np.any(first):
             took = (t - s.arrived[:, 0] + 1).astype(np.float64)
@@ -650,8 +659,6 @@ class Recorder:
                 tot, cnt = self.reach[k]
                 tot += np.sum(np.where(hit, took, 0.0), axis=-1)
                 cnt += np.sum(hit, axis=-1)
-        led.set("max_stage", gen, ran0, np.maximum(s.max_stage[:, 0], stage0))
-        led.set("trust", gen, ran0, trust[:, 0])
         ended = cause[:, 0] > 0
         if np.any(ended):
             led.set("ended", gen, ended, np.full(ended.shape, t))

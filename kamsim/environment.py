@@ -241,7 +241,10 @@ class StackedEnvironment:
     Relationship arrays have shape (R, T, M, n), account arrays (R, T, n), indexed
     ``[:, t]``; ``downturn`` is (R, T) and ``disruption`` (R, T, M). ``initial``
     (accounts, (R, n)) and ``initial_starts`` (relationships, (R, M, n)) describe the
-    market before the first quarter.
+    market before the first quarter. The variates of newcomers and of relationships
+    starting in a quarter are kept raw and turned into attributes only for the
+    quarters that use them (:meth:`newcomers_at`, :meth:`starts_at`): the same
+    elementwise transforms as :func:`draw_block`, so the values are identical.
     """
 
     initial: Accounts
@@ -250,11 +253,21 @@ class StackedEnvironment:
     u_offer: np.ndarray
     z_potential: np.ndarray
     z_trust: np.ndarray
-    starts: Starts
     u_vanish: np.ndarray
-    newcomers: Accounts
     downturn: np.ndarray
     disruption: np.ndarray
+    raw_starts: tuple[np.ndarray, np.ndarray, np.ndarray]
+    raw_newcomers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    p: ModelParams
+
+    def starts_at(self, i: int) -> Starts:
+        """Starting values of relationships that start in quarter index ``i`` (R, M, n)."""
+        u, zp, zt = (a[:, i] for a in self.raw_starts)
+        return make_starts(u, zp, zt, self.p)
+
+    def newcomers_at(self, i: int) -> Accounts:
+        """The accounts that would take each slot in quarter index ``i`` (R, n)."""
+        return make_accounts(*(a[:, i] for a in self.raw_newcomers), self.p)
 
 
 def draw_many(
@@ -310,11 +323,16 @@ def draw_many(
         u_offer=part(urq, 1),
         z_potential=part(zrq, 0),
         z_trust=part(zrq, 1),
-        starts=make_starts(part(urq, 2), part(zrq, 2), part(zrq, 3), p),
         u_vanish=part(uaq, 0),
-        newcomers=make_accounts(
-            part(zaq, 0), part(zaq, 1), part(uaq, 1), part(uaq, 2), part(uaq, 3), p
-        ),
         downturn=downturn_path(cq[:, :, 0], False, p),
         disruption=cq[:, :, 1:] < p.disruption_probability,
+        raw_starts=(urq[:, :, 2], zrq[:, :, 2], zrq[:, :, 3]),
+        raw_newcomers=(
+            zaq[:, :, 0],
+            zaq[:, :, 1],
+            uaq[:, :, 1],
+            uaq[:, :, 2],
+            uaq[:, :, 3],
+        ),
+        p=p,
     )
