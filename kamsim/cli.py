@@ -108,17 +108,23 @@ def _ci(values: np.ndarray) -> tuple[float, float, float]:
 
 
 #: Rows of the ``simulate`` summary: (label, runs column or callable).
+_EXIT_CAUSES = ("switched", "vanished", "dropped", "breach", "faded")
+
 _SUMMARY_ROWS: tuple[tuple[str, Any], ...] = (
-    ("NPV (k€)", "npv"),
+    ("NPV with terminal value (k€)", "npv_terminal"),
+    ("NPV over the horizon (k€)", "npv"),
     ("profit (k€)", "profit"),
     ("revenue (k€)", "revenue"),
+    ("mean market share", "mean_market_share"),
     (
-        "exits (accounts)",
-        lambda r: r["exits_switched"] + r["exits_vanished"] + r["exits_dropped"],
+        "ended relationships",
+        lambda r: sum(r[f"exits_{c}"] for c in _EXIT_CAUSES),
     ),
-    ("  switched to a competitor", "exits_switched"),
-    ("  vanished", "exits_vanished"),
+    ("  took an outside offer", "exits_switched"),
+    ("  account vanished", "exits_vanished"),
     ("  dropped by the supplier", "exits_dropped"),
+    ("  breach of trust", "exits_breach"),
+    ("  faded out (rivals took it)", "exits_faded"),
     ("final tactical", "final_n_tactical"),
     ("final cooperative", "final_n_cooperative"),
     ("final interdependent", "final_n_interdependent"),
@@ -136,6 +142,25 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
         mean, lo, hi = _ci(np.asarray(values, dtype=float))
         rows.append({"mean": mean, "95% CI low": lo, "95% CI high": hi})
     return pd.DataFrame(rows, index=[label for label, _ in _SUMMARY_ROWS])
+
+
+def supplier_table(suppliers: pd.DataFrame) -> pd.DataFrame:
+    """Each supplier's mean NPV (with terminal value) and mean market share."""
+    g = suppliers.groupby(["supplier", "supplier_policy"], sort=True)
+    out = g.agg(
+        npv_terminal=("npv_terminal", "mean"),
+        market_share=("mean_market_share", "mean"),
+        strategic=("final_n_strategic", "mean"),
+    ).reset_index()
+    out.insert(1, "role", np.where(out["supplier"] == 0, "focal", "rival"))
+    return out.rename(
+        columns={
+            "supplier_policy": "policy",
+            "npv_terminal": "NPV with TV (k€)",
+            "market_share": "market share",
+            "strategic": "final strategic",
+        }
+    ).set_index("supplier")
 
 
 def _format_table(df: pd.DataFrame) -> str:
@@ -201,6 +226,21 @@ def _stage_figure(quarters: pd.DataFrame, path: Path, title: str) -> None:
     help="Investment policy: a built-in name (see `kamsim policies`) or module:function.",
 )
 @click.option(
+    "--rivals",
+    default=2,
+    show_default=True,
+    type=int,
+    help="Rival suppliers courting the same accounts (0-20).",
+)
+@click.option(
+    "--rival-policy",
+    "rival_policy",
+    default="stage_gated",
+    show_default=True,
+    help="The rivals' policy (a built-in name or module:function); a comma-separated "
+    "list gives one per rival.",
+)
+@click.option(
     "--replications",
     default=1000,
     show_default=True,
@@ -246,6 +286,8 @@ def _stage_figure(quarters: pd.DataFrame, path: Path, title: str) -> None:
 def simulate(
     n_accounts: int,
     policy: str,
+    rivals: int,
+    rival_policy: str,
     replications: int,
     quarters: int,
     seed: int,
@@ -253,16 +295,21 @@ def simulate(
     sets: tuple[str, ...],
     figure: Path | None,
 ) -> None:
-    """Simulate one portfolio configuration and print a summary table.
+    """Simulate one market configuration and print the focal supplier's summary.
 
-    Prints the mean and 95 % confidence interval over the replications of NPV,
-    profit, revenue, exits, final stage counts, the Herfindahl index of revenue and
-    the largest account's share. Money in k€.
+    The focal supplier (your policy) and its rivals court the same key accounts.
+    Prints the mean and 95 % confidence interval over the replications of the focal
+    supplier's NPV (with and without the terminal value of the relationships in
+    place at the horizon), profit, revenue, market share, ended relationships by
+    cause, final stage counts, the Herfindahl index of revenue and the largest
+    account's share; then each supplier's mean NPV and market share. Money in k€.
 
     \b
     Examples:
       kamsim simulate
-      kamsim simulate --accounts 40 --policy none --replications 2000
+      kamsim simulate --accounts 40 --policy stage_gated --rivals 3
+      kamsim simulate --rivals 2 --rival-policy uniform,greedy_roi
+      kamsim simulate --rivals 0 --policy none --replications 2000
       kamsim simulate --set budget=200 --set lose_largest_at=20 --figure stages.png
       kamsim simulate --engine mesa --replications 20
     """  # noqa: D301
@@ -271,9 +318,14 @@ def simulate(
     params = ModelParams().evolve(**parse_set(sets)) if sets else ModelParams()
     if figure is not None and figure.suffix.lower() != ".png":
         raise ParameterError(f"'--figure' must be a .png file: {str(figure)!r}")
+    rival_spec: str | list[str] = rival_policy
+    if "," in rival_policy:
+        rival_spec = [x.strip() for x in rival_policy.split(",")]
     res = run(
         n_accounts=n_accounts,
         policy=policy,
+        rivals=rivals,
+        rival_policy=rival_spec,
         replications=replications,
         quarters=quarters,
         seed=seed,
@@ -282,10 +334,15 @@ def simulate(
         keep_accounts=False,
     )
     changed = {k: v for k, v in params.to_dict().items() if v != ModelParams().to_dict()[k]}
+    rivals_text = (
+        f"{rivals} rival(s) with {', '.join(res.meta['rival_policy'])}"
+        if rivals
+        else "no rivals"
+    )
     head = (
-        f"{n_accounts} accounts, policy {res.meta['policy']}, {replications} replications "
-        f"x {quarters} quarters, seed {seed}, {engine} engine "
-        f"({res.meta['seconds']:.2f} s)"
+        f"{n_accounts} accounts, focal policy {res.meta['policy']}, {rivals_text}, "
+        f"{replications} replications x {quarters} quarters, seed {seed}, {engine} "
+        f"engine ({res.meta['seconds']:.2f} s)"
     )
     click.echo(head)
     if changed:
@@ -293,6 +350,8 @@ def simulate(
             "parameters changed: " + ", ".join(f"{k}={v}" for k, v in changed.items())
         )
     click.echo(_format_table(summary_table(res.runs)))
+    click.echo("")
+    click.echo(_format_table(supplier_table(res.suppliers)))
     if figure is not None:
         _stage_figure(res.quarters, figure, f"{n_accounts} accounts, {res.meta['policy']}")
         click.echo(f"figure: {figure}")

@@ -164,8 +164,16 @@ def resolve_rival_policies(
                 f"'rival_policy' must name one policy per rival ({rivals}): "
                 f"{len(spec)} given"
             )
-        return [resolve_policy(x) for x in spec]
-    return [resolve_policy(cast(PolicyArg, spec))] * rivals
+        return [_rival(x) for x in spec]
+    return [_rival(cast(PolicyArg, spec))] * rivals
+
+
+def _rival(policy: PolicyArg) -> Callable[[Observation, float], np.ndarray]:
+    """Resolve one rival's policy; errors name the ``rival_policy`` argument."""
+    try:
+        return resolve_policy(policy)
+    except ParameterError as exc:
+        raise ParameterError(str(exc).replace("'policy'", "'rival_policy'", 1)) from None
 
 
 def check_rng(rng: Any) -> Any:

@@ -66,10 +66,12 @@ def test_simulate_prints_summary_and_figure(runner: CliRunner, tmp_path: Path) -
     )
     assert res.exit_code == 0, res.output
     for row in (
-        "NPV (k€)",
+        "NPV with terminal value (k€)",
+        "NPV over the horizon (k€)",
         "profit (k€)",
         "revenue (k€)",
-        "exits (accounts)",
+        "mean market share",
+        "ended relationships",
         "final strategic",
         "final HHI of revenue",
         "final largest account share",
@@ -77,8 +79,25 @@ def test_simulate_prints_summary_and_figure(runner: CliRunner, tmp_path: Path) -
     ):
         assert row in res.output
     assert "budget=50" in res.output and "lose_largest_at=10" in res.output
+    assert "2 rival(s) with stage_gated" in res.output
+    assert res.output.count("rival ") == 2 and "focal" in res.output
     assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(tmp_path.glob(".*"))
+
+
+def test_simulate_rival_options(runner: CliRunner) -> None:
+    """--rivals and --rival-policy set the market; a bad rival policy is one clear line."""
+    ok = runner.invoke(
+        cli,
+        ["simulate", "--replications", "5", "--accounts", "5", "--rivals", "2",
+         "--rival-policy", "none,greedy_roi"],
+    )  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    assert "2 rival(s) with none, greedy_roi" in ok.output
+    bad = runner.invoke(cli, ["simulate", "--replications", "5", "--rival-policy", "unifrm"])
+    assert bad.exit_code == 2
+    assert "'rival_policy'" in bad.output and "did you mean 'uniform'" in bad.output
+    assert "Traceback" not in bad.output
 
 
 def test_simulate_engines_agree(runner: CliRunner) -> None:
