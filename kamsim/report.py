@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamsim import metrics, plots
+from kamsim import metrics, plots, tournament
 from kamsim.analysis import compare, summarize
 from kamsim.params import ParameterError
 from kamsim.results import Results
@@ -222,6 +222,42 @@ def _panels(n: int) -> tuple[Any, Any]:
     return fig, axes.flat
 
 
+def _tournament_section(doc: _Doc, results: Results, plt: Any) -> None:
+    """Who wins against whom: standings, then NPV and market share per matchup."""
+    table = tournament.matchups(results.suppliers)
+    table.to_csv(doc.folder / "matchups.csv", index=False)
+    ranks = tournament.standings(table)
+    ranks.to_csv(doc.folder / "standings.csv", index=False)
+    best = ranks.iloc[0]
+    doc.heading("Tournament: which policy wins against which")
+    doc.text(
+        f"Averaged over every opponent, `{best['policy']}` earns the highest NPV with "
+        f"terminal value ({_fmt(best['npv_terminal'])} k€), holds "
+        f"{100 * best['market_share']:.1f} % of the accounts' spend and out-earns its "
+        f"opponent in {100 * best['win_rate']:.0f} % of the markets; the weakest "
+        f"policy, `{ranks.iloc[-1]['policy']}`, earns "
+        f"{_fmt(ranks.iloc[-1]['npv_terminal'])} k€. Each row below is a policy played "
+        "by the focal supplier against the opponent in the column (same budgets, same "
+        "markets: common random numbers)."
+    )
+    doc.table(ranks, "standings.csv")
+    fig, axes = plt.subplots(1, 2, figsize=(15, 6))
+    tournament.plot_matchups(
+        table, "npv_terminal", ax=axes[0], label="NPV with terminal value (k€)"
+    )
+    axes[0].set_title("NPV with terminal value (k€) of the row policy", fontsize=10)
+    tournament.plot_matchups(
+        table.assign(market_share=100 * table["market_share"]),
+        "market_share",
+        ax=axes[1],
+        fmt="{:.1f}",
+        label="market share (%)",
+    )
+    axes[1].set_title("Market share (%) of the row policy", fontsize=10)
+    fig.tight_layout()
+    doc.figure(fig, "tournament.png", "Every policy against every opponent")
+
+
 def _build(results: Results, folder: Path, spec: dict[str, Any]) -> Path:
     import matplotlib
 
@@ -259,6 +295,9 @@ def _build(results: Results, folder: Path, spec: dict[str, Any]) -> Path:
             + ", ".join(f"{k} = {v}" for k, v in dict(spec["params"]).items())
             + "."
         )
+
+    if tournament.is_tournament(results):
+        _tournament_section(doc, results, plt)
 
     # headline --------------------------------------------------------------------
     head = headline_table(runs, by)

@@ -94,7 +94,9 @@ def test_simulate_rival_options(runner: CliRunner) -> None:
     )  # fmt: skip
     assert ok.exit_code == 0, ok.output
     assert "2 rival(s) with none, greedy_roi" in ok.output
-    bad = runner.invoke(cli, ["simulate", "--replications", "5", "--rival-policy", "unifrm"])
+    bad = runner.invoke(
+        cli, ["simulate", "--replications", "5", "--rival-policy", "unifrm"]
+    )
     assert bad.exit_code == 2
     assert "'rival_policy'" in bad.output and "did you mean 'uniform'" in bad.output
     assert "Traceback" not in bad.output
