@@ -28,7 +28,7 @@ $(VENV)/.dev-installed: $(VENV)/.installed pyproject.toml
 	touch $@
 
 run: $(VENV)/.installed
-	$(VENV)/bin/kamsim run experiments/portfolio_size.toml experiments/investment_policies.toml experiments/dependency_risk.toml --out $(OUT)
+	$(VENV)/bin/kamsim run experiments/portfolio_size.toml experiments/investment_policies.toml experiments/dependency_risk.toml experiments/policy_tournament.toml --out $(OUT)
 	$(VENV)/bin/kamsim report $(OUT)
 
 test: $(VENV)/.dev-installed

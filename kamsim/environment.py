@@ -267,7 +267,8 @@ class StackedEnvironment:
 
     def newcomers_at(self, i: int) -> Accounts:
         """The accounts that would take each slot in quarter index ``i`` (R, n)."""
-        return make_accounts(*(a[:, i] for a in self.raw_newcomers), self.p)
+        zw, zg, uw, us, ut = (a[:, i] for a in self.raw_newcomers)
+        return make_accounts(zw, zg, uw, us, ut, self.p)
 
 
 def draw_many(

@@ -74,14 +74,15 @@ def standings(table: pd.DataFrame, value: str = "npv_terminal") -> pd.DataFrame:
     """
     rows = []
     for pol, g in table.groupby("policy", sort=False):
+        by_value = g.sort_values(value)
         rows.append(
             {
                 "policy": pol,
                 value: g[value].mean(),
                 "market_share": g["market_share"].mean(),
                 "win_rate": g["win_rate"].mean(),
-                "best_against": g.loc[g[value].idxmax(), "opponent"],
-                "worst_against": g.loc[g[value].idxmin(), "opponent"],
+                "best_against": by_value["opponent"].iloc[-1],
+                "worst_against": by_value["opponent"].iloc[0],
             }
         )
     out = pd.DataFrame(rows)

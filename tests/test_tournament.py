@@ -70,7 +70,7 @@ def test_real_tournament_none_loses_to_uniform() -> None:
             quarters=20,
             seed=5,
             factors={"cell": i},
-        )  # fmt: skip
+        )
         for i, (p, o) in enumerate(
             [
                 ("none", "none"),
