@@ -31,10 +31,10 @@ def py(text: str) -> Cell:
 # --------------------------------------------------------------------------- 01
 FOUR_STAGES: list[Cell] = [
     md("""
-# The four stages of key account management
+# The four stages of key account management — in a market of suppliers
 
-A supplier looks after a portfolio of **key accounts**. Each relationship moves
-through four stages (McDonald & Woodburn; Millman & Wilson):
+Several suppliers court the same **key accounts**. Each supplier's relationship with
+each account moves through four stages (McDonald & Woodburn; Millman & Wilson):
 
 | stage | what it looks like |
 |---|---|
@@ -44,9 +44,10 @@ through four stages (McDonald & Woodburn; Millman & Wilson):
 | 4 **strategic** | joint long-term strategy, leaving is "traumatic" for both |
 
 Relationships go **up** with investment and trust, **down** when trust erodes, and
-**end** when a competitor's offer beats the account's exit costs. This notebook
-follows one market quarter by quarter with `kamsim.KAMModel` (a Mesa model), then
-opens up the mechanisms one by one.
+**end** from any stage: an outside offer beats the account's exit barrier, trust
+breaks, rivals take the business, or the account disappears. This notebook follows
+one market quarter by quarter with `kamsim.KAMModel` (a Mesa model): **you** are the
+focal supplier, two rivals compete for the same accounts.
 """),
     py("""
 import matplotlib.pyplot as plt
@@ -63,142 +64,184 @@ pd.set_option("display.precision", 2)
     md("""
 ## 1. One market, one quarter at a time
 
-Twenty key accounts, a KAM budget of 100 k€ per quarter split equally (`uniform`),
-seed 42 (the same seed always gives the same market).
+Twenty key accounts. You spend a KAM budget of 100 k€ per quarter with the
+`stage_gated` policy (push high-potential accounts up, maintain the rest); two rivals
+with the same budget and policy court the same accounts. Seed 57: the same seed
+always gives the same market.
 """),
     py("""
-model = KAMModel(n_accounts=20, policy="uniform", rng=42)
-model.step()  # one quarter
+model = KAMModel(n_accounts=20, policy="stage_gated", rivals=2, rng=57)
+print([f"{s.role} {s.index}: {s.policy_name}, {s.budget:.0f} k€/quarter" for s in model.suppliers])
 
 
 def account_table(model):
-    rows = [
-        {
+    rows = []
+    for a in model.accounts:
+        rows.append({
             "account": a.slot + 1,
-            "stage": a.stage_name,
-            "trust": a.trust,
-            "investment stock (k€)": a.stock,
-            "share of wallet": a.share_of_wallet,
-            "revenue (k€/q)": a.revenue,
+            "your stage": a.stage_name,
+            "trust in you": a.trust,
+            "your share": a.shares[0],
+            "rival 1 share": a.shares[1],
+            "rival 2 share": a.shares[2],
+            "rest of market": 1 - a.shares.sum(),
+            "wallet (k€/yr)": a.wallet,
             "willing to partner": bool(a.willing),
-        }
-        for a in model.accounts
-    ]
+        })
     return pd.DataFrame(rows).set_index("account")
 
 
+model.step()  # one quarter
 print("quarter", model.quarter)
-account_table(model).head(8)
+account_table(model).head(6)
 """),
     md("Ten years later (40 quarters):"),
     py("""
 for _ in range(39):
     model.step()
 print("quarter", model.quarter)
-account_table(model).sort_values("trust", ascending=False).head(8)
+account_table(model).sort_values("your share", ascending=False).head(8)
 """),
     md("""
-## 2. Stage counts over time
+## 2. Who holds each account's wallet
 
-`model.datacollector` holds one row per quarter. The stacked chart shows how many
-relationships are in each stage.
+One bar per account: your share (coloured by the stage of your relationship), the two
+rivals' shares, and the rest of the market. At the tactical stage you are "one of
+several"; where you reached the top stages you are the sole or largest supplier.
+"""),
+    py("""
+def wallet_bars(model, ax):
+    accs = model.accounts
+    x = np.arange(len(accs))
+    bottom = np.zeros(len(accs))
+    for i in range(len(model.suppliers)):
+        share = np.array([a.shares[i] for a in accs])
+        stage = np.array([a.stages[i] for a in accs])
+        colors = [COLORS[s - 1] if s else "white" for s in stage]
+        ax.bar(x, share, bottom=bottom, color=colors, edgecolor="black" if i == 0 else "grey",
+               linewidth=1.4 if i == 0 else 0.5, hatch=None if i == 0 else "//")
+        bottom += share
+    ax.bar(x, 1 - bottom, bottom=bottom, color="#eeeeee", edgecolor="none")
+    ax.set_xticks(x, [a.slot + 1 for a in accs], fontsize=7)
+    ax.set(xlabel="account", ylabel="share of wallet", ylim=(0, 1))
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in COLORS]
+    handles += [plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="grey", hatch="//"),
+                plt.Rectangle((0, 0), 1, 1, color="#eeeeee")]
+    ax.legend(handles, [f"stage: {s}" for s in STAGES] + ["rivals (hatched)", "rest of market"],
+              loc="upper left", bbox_to_anchor=(1, 1), fontsize=8)
+    return ax
+
+
+fig, ax = plt.subplots(figsize=(11, 3.6))
+wallet_bars(model, ax)
+ax.set_title("Your share (bottom, solid edge) and the rivals' (hatched) after 10 years")
+plt.show()
+"""),
+    md("""
+## 3. Your relationships per stage over time
+
+`model.datacollector.get_model_vars_dataframe()` holds one row per quarter;
+`get_agent_vars_dataframe()` one row per account per quarter.
 """),
     py("""
 def stage_chart(model, ax, title):
     df = model.datacollector.get_model_vars_dataframe()
     ax.stackplot(df.index, *[df[f"n_{s}"] for s in STAGES], labels=STAGES,
                  colors=COLORS, step="post")
-    ax.set(xlabel="quarter", ylabel="accounts", title=title, xlim=(0, len(df) - 1))
+    ax.set(xlabel="quarter", ylabel="your relationships", title=title, xlim=(0, len(df) - 1))
     return ax
 
 
 fig, ax = plt.subplots(figsize=(8, 3.5))
-stage_chart(model, ax, "20 accounts, uniform policy, seed 42")
+stage_chart(model, ax, "20 accounts, stage_gated, two rivals, seed 57")
 ax.legend(loc="upper left", bbox_to_anchor=(1, 1))
 plt.show()
+agents = model.datacollector.get_agent_vars_dataframe()
+agents.xs(40, level="Step").head()
 """),
     md("""
-## 3. Trust: slow to build, quick to lose
+## 4. Trust: slow to build, quick to lose — and not simply age
 
-Each quarter trust rises a little after good service
-(`trust += trust_gain * quality * (1 - trust)`) and falls a lot after a service
-failure (`trust -= trust_loss * trust`) — negative events weigh more than positive
-ones (Slovic 1993). Below: service of quality 0.6 every quarter, with failures in
-quarters 12 and 14.
+Without a failure, trust closes part of the gap to what the service warrants
+(`trust += trust_gain * (warranted - trust)`); a failure cuts it by `trust_loss`.
+Relationships start at a drawn level, so a young relationship can trust more than an
+old one. Below: service of quality 0.6 every quarter from two starting levels, with
+failures in quarters 12 and 14.
 """),
     py("""
 p = ModelParams()
-trust = [p.trust_initial]
 failures = {12, 14}
-for q in range(1, 31):
-    t = rules.update_trust(trust[-1], 0.6, q in failures, False, p)
-    trust.append(float(t))
-
 fig, ax = plt.subplots(figsize=(8, 3))
-ax.plot(range(31), trust, marker=".", color="#1e88e5")
+for start in (0.2, 0.8):
+    trust = [start]
+    for q in range(1, 31):
+        trust.append(float(rules.update_trust(trust[-1], 0.6, q in failures, False, p)))
+    ax.plot(range(31), trust, marker=".", label=f"starts at {start}")
 for q in failures:
     ax.axvline(q, color="#c62828", ls=":", lw=1)
-for thr, name in zip(p.trust_to_advance, STAGES[1:]):
-    ax.axhline(thr, color="grey", lw=0.6)
-    ax.text(30.5, thr, f"to {name}", va="center", fontsize=8)
+ax.axhline(float(rules.warranted_trust(0.6, p)), color="grey", lw=0.8)
 ax.set(xlabel="quarter", ylabel="trust", ylim=(0, 1),
-       title="Two failures undo about ten good quarters")
+       title="Trust converges to what the service warrants; failures cost a lot")
+ax.legend(fontsize=8)
 plt.show()
-gain = p.trust_gain * 0.6 * (1 - 0.5)
-loss = p.trust_loss * 0.5
-print(f"at trust 0.5: one good quarter +{gain:.3f}, one failure -{loss:.3f} "
-      f"({loss / gain:.1f} times as much)")
 """),
     md("""
-## 4. What it takes to move up, and when a relationship falls back
+## 5. What it takes to move up
 
-A relationship climbs one stage when trust and the supplier's specific investment
-stock pass the stage's thresholds, the account is willing, and it has spent at least
-`min_tenure` quarters in its stage. It drops a stage when trust falls below the
-threshold that admitted it minus a margin (hysteresis), so it does not flicker.
+A relationship climbs one stage when trust and the **joint** relationship-specific
+investment (your stock K plus the account's own adaptation A, relative to the
+account's effort scale) pass the stage's thresholds, the account is willing, and it
+spent `min_tenure` quarters in its stage. An account has at most one strategic
+partner. It drops a stage when trust falls below the admitting threshold minus a
+margin.
 """),
     py("""
 t = rules.stage_tables(p)
 pd.DataFrame(
     {
         "trust to move up": t.trust_up,
-        "stock to move up (x effort scale)": t.stock_up,
+        "K + A to move up (x effort scale)": t.joint_up,
         "falls back below trust": t.trust_down,
-        "share of wallet": t.share_of_wallet,
+        "share cap": t.share_cap,
+        "adaptation per quarter (x S x trust)": t.adaptation,
         "cost to serve (x quarterly wallet)": t.cost_to_serve,
     },
     index=STAGES,
 )
 """),
     md("""
-## 5. Exit costs rise with the stage
+## 6. Exit barriers rise with the stage — from the account's own adaptation
 
-An account leaves when a competitor's offer gains it more than its **exit barrier**:
-the exit cost (`exit_cost[stage] * spend + lock_in * stock`) plus the value it puts
-on trust. For an account spending 100 k€ a quarter with the supplier:
+An account leaves you when an offer gains it more than its **exit barrier**: the
+stage's integration and the trust it would give up (in quarters of its spend with
+you) plus its own adaptation A (processes, people, plans built around you). Your own
+spending is *not* part of it: that is your sunk exposure, lost if the relationship
+ends. For an account spending 100 k€ a quarter with you:
 """),
     py("""
 stage = np.arange(1, 5)
 spend_q = 100.0
-cost = rules.exit_cost(stage, 0.0, spend_q, p)
-cost_stock = rules.exit_cost(stage, 200.0, spend_q, p)
-barrier = rules.exit_barrier(stage, 200.0, 0.7, spend_q, p)
+no_adapt = rules.exit_barrier(stage, 0.0, 0.7, spend_q, p)
+adapted = rules.exit_barrier(stage, np.array([0.0, 40.0, 100.0, 160.0]), 0.7, spend_q, p)
+best_offer = p.price_sensitivity_max * p.offer_discount_max * spend_q * p.switch_horizon
 
 fig, ax = plt.subplots(figsize=(7, 3.2))
-w = 0.27
-ax.bar(stage - w, cost, w, label="exit cost, no specific investment", color="#b0bec5")
-ax.bar(stage, cost_stock, w, label="... with 200 k€ specific investment", color="#4fc3f7")
-ax.bar(stage + w, barrier, w, label="... plus trust 0.7 (exit barrier)", color="#1a237e")
+w = 0.35
+ax.bar(stage - w / 2, no_adapt, w, label="integration + trust 0.7", color="#4fc3f7")
+ax.bar(stage + w / 2, adapted, w, label="... plus the account's adaptation", color="#1a237e")
+ax.axhline(best_offer, color="#c62828", ls="--", lw=1, label="gain from the best possible offer")
 ax.set_xticks(stage, STAGES)
-ax.set(ylabel="k€", title="What an account gives up by leaving")
+ax.set(ylabel="k€", title="What an account gives up by leaving you")
 ax.legend(fontsize=8)
 plt.show()
 """),
     md("""
-## 6. Following one relationship
+## 7. Following one relationship
 
-`model.slot_trajectory()` gives every slot's stage, trust and share of wallet per
-quarter. Here the account that climbed highest:
+`model.slot_trajectory()` gives your relationship's stage, trust and share of wallet
+in every slot and quarter. Here the account where you climbed highest: when it turns
+cooperative the cost to serve jumps at once, while the share of wallet (and revenue)
+follows over several quarters.
 """),
     py("""
 traj = model.slot_trajectory()
@@ -206,62 +249,63 @@ best = int(np.argmax(traj["stage"].max(axis=0)))
 fig, ax1 = plt.subplots(figsize=(8, 3.2))
 q = np.arange(1, model.quarter + 1)
 ax1.step(q, traj["stage"][:, best], where="post", color="#1a237e", label="stage")
-ax1.set(xlabel="quarter", ylabel="stage", yticks=[1, 2, 3, 4], ylim=(0.5, 4.5))
+ax1.set(xlabel="quarter", ylabel="stage", yticks=[0, 1, 2, 3, 4], ylim=(-0.2, 4.5))
 ax2 = ax1.twinx()
 ax2.plot(q, traj["trust"][:, best], color="#ffb300", label="trust")
-ax2.set(ylabel="trust", ylim=(0, 1))
-ax1.set_title(f"Account #{best + 1}: stage (steps) and trust (line)")
+ax2.plot(q, traj["share_of_wallet"][:, best], color="#2e7d32", label="your share")
+ax2.set(ylabel="trust, share", ylim=(0, 1))
+ax2.legend(loc="lower right", fontsize=8)
+ax1.set_title(f"Account #{best + 1}: your stage (steps), trust and share (lines)")
 plt.show()
 """),
     md("""
-## 7. Same market, no investment
+## 8. Same market, no investment
 
-With the same seed the accounts, competitor offers and service draws are the same
-(common random numbers); only the policy differs. Without KAM investment, how far do
-relationships get?
+With the same seed the accounts, offers, failure draws and shocks are the same
+(common random numbers); only your policy differs. Without KAM investment, how far
+do your relationships get, and who takes the business?
 """),
     py("""
-lazy = KAMModel(n_accounts=20, policy="none", rng=42)
+lazy = KAMModel(n_accounts=20, policy="none", rivals=2, rng=57)
 for _ in range(40):
     lazy.step()
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
-stage_chart(model, axes[0], "uniform: 100 k€/quarter")
+stage_chart(model, axes[0], "stage_gated: 100 k€/quarter")
 stage_chart(lazy, axes[1], "none: no KAM investment")
 axes[1].legend(loc="upper left", bbox_to_anchor=(1, 1))
 plt.show()
 for m in (model, lazy):
     df = m.datacollector.get_model_vars_dataframe()
-    print(f"{m.supplier.policy_name:8s} cumulative profit {df['profit'].sum():9,.0f} k€, "
-          f"accounts interdependent or strategic at the end: "
-          f"{df['n_interdependent'].iloc[-1] + df['n_strategic'].iloc[-1]}")
+    print(f"{m.supplier.policy_name:12s} cumulative profit {df['profit'].sum():9,.0f} k€, "
+          f"your market share at the end {df['market_share'].iloc[-1]:.1%}, "
+          f"rivals' {sum(s.market_share for s in m.suppliers[1:]):.1%}")
 """),
     md("""
-## 8. Exercises
+## 9. Exercises
 
-1. Double the budget (`KAMModel(..., budget=200)`). Do more relationships reach the
-   top stages? Does cumulative profit rise as much as the extra spend?
-2. Set `share_willing=0.2`. What happens to the stage chart, and why can money not
-   fix it?
-3. Make trust symmetric (`trust_loss=0.1`, the same as `trust_gain`). How does the
-   trust path of section 3 change? Why might real relationships not work like that?
-4. Raise competitor pressure (`offer_probability=0.15`). In which stages do
-   accounts now leave? Use `model.ended_accounts` and their `stage` and `end_cause`.
-5. Try the other built-in policies: `print(list(kamsim.POLICIES))`. Which one builds
-   the most strategic relationships for the same budget? Is it the most profitable?
+1. Double your budget (`KAMModel(..., budget=200)`). Do more relationships reach the
+   top stages? Does profit rise as much as the extra spend?
+2. Give the rivals twice your budget (`rival_budget=200`). What happens to your
+   share of wallet in the bars of section 2?
+3. Set `share_willing=0.2`. Why can money not fix the stage chart?
+4. Disrupt yourself at quarter 20 (`disruption_at=20`): which accounts diversify
+   away from you (compare `a.shares` before and after)?
+5. Try the other built-in policies: `print(list(kamsim.POLICIES))`; and
+   `rival_policy=["uniform", "greedy_roi"]` for two different rivals.
 """),
     py("""
-# Exercise 1, to get you started
-rich = KAMModel(n_accounts=20, policy="uniform", rng=42, budget=200.0)
+# Exercise 2, to get you started
+pressed = KAMModel(n_accounts=20, policy="stage_gated", rivals=2, rng=57, rival_budget=200.0)
 for _ in range(40):
-    rich.step()
-df = rich.datacollector.get_model_vars_dataframe()
-print("budget 200: cumulative profit", round(df["profit"].sum()), "k€")
+    pressed.step()
+df = pressed.datacollector.get_model_vars_dataframe()
+print("rivals at 200 k€: your market share at the end", f"{df['market_share'].iloc[-1]:.1%}")
 print("built-in policies:", list(kamsim.POLICIES))
 """),
     md("""
-## 9. The interactive page
+## 10. The interactive page
 
-The same model with sliders, Step / Play / Reset and live charts. In Jupyter, run
+The same market with sliders, Step / Play / Reset and live charts. In Jupyter, run
 the cell below (the controls open from the menu button); in a terminal,
 `kamsim viz` serves it in the browser.
 """),
@@ -279,16 +323,22 @@ POLICY_LAB: list[Cell] = [
 
 A **policy** is a plain function `my_policy(obs, budget) -> allocation`:
 
-* `obs` (`kamsim.Observation`) holds what the supplier can see, as arrays of shape
-  `(R, n)` — R simulated markets at once, n account slots: `active`, `stage` (1-4),
-  `tenure`, `revenue` (last quarter, k€), `potential` and `trust` (noisy estimates),
-  `potential_class` (0 low, 1 medium, 2 high), `stock` (your specific investment);
+* `obs` (`kamsim.Observation`) holds what your firm can see of its own
+  relationships, as read-only arrays of shape `(R, n)` — R simulated markets at
+  once, n account slots: `active`, `stage` (1-4; 0 where you have no relationship),
+  `tenure`, `revenue` (last quarter, k€), `share_of_wallet`, `potential` and `trust`
+  (your estimates: a misjudged account stays misjudged until the relationship
+  deepens), `potential_class` (0 low, 1 medium, 2 high), `stock` (your specific
+  investment);
 * `budget` is the KAM budget for the quarter (k€);
 * return an array `(R, n)` of k€ per account; if a row adds up to more than the
   budget it is scaled down, vacant slots get nothing.
 
-Every policy runs on **the same seeds**, so each one faces exactly the same markets
-(common random numbers) and differences are measured *paired*, with far less noise.
+Your firm is the **focal** supplier; two **rivals** (by default `stage_gated`, the
+same budget) court the same accounts. Every policy runs on **the same seeds**, so
+each one faces exactly the same markets and rivals (common random numbers) and
+differences are measured *paired*, with far less noise. NPV is reported with the
+terminal value of the relationships in place at the horizon (`npv_terminal`).
 """),
     py("""
 import time
@@ -327,7 +377,8 @@ def my_policy(obs: kamsim.Observation, budget: float) -> np.ndarray:
     md("""
 ## 2. Run it against the built-in policies
 
-2 000 replications of 20 accounts over 40 quarters, seed 2024, batched engine.
+2 000 replications of 20 accounts and two `stage_gated` rivals over 40 quarters,
+seed 2024, batched engine.
 """),
     py("""
 REPLICATIONS, N_ACCOUNTS, QUARTERS, SEED = 2000, 20, 40, 2024
@@ -336,8 +387,9 @@ candidates = {**kamsim.POLICIES, "my_policy": my_policy}
 start = time.perf_counter()
 parts = []
 for name, policy in candidates.items():
-    r = kamsim.simulate(n_accounts=N_ACCOUNTS, policy=policy, replications=REPLICATIONS,
-                        quarters=QUARTERS, seed=SEED, keep_accounts=False)
+    r = kamsim.simulate(n_accounts=N_ACCOUNTS, policy=policy, rivals=2,
+                        replications=REPLICATIONS, quarters=QUARTERS, seed=SEED,
+                        keep_accounts=False)
     r.runs["policy"] = name
     r.quarters["policy"] = name
     parts.append(r)
@@ -353,9 +405,9 @@ and summarises the differences: mean, 95 % confidence interval, and how much
 pairing shrank the variance (`variance_reduction`).
 """),
     py("""
-cmp = analysis.compare(results, baseline="uniform", metrics=["npv", "profit",
-                       "final_n_strategic", "final_largest_share"])
-npv_cmp = cmp[cmp["metric"] == "npv"].sort_values("diff", ascending=False)
+cmp = analysis.compare(results, baseline="uniform", metrics=["npv_terminal", "npv",
+                       "mean_market_share", "final_n_strategic"])
+npv_cmp = cmp[cmp["metric"] == "npv_terminal"].sort_values("diff", ascending=False)
 npv_cmp[["policy", "baseline_mean", "mean", "diff", "ci_low", "ci_high",
          "variance_reduction"]]
 """),
@@ -363,16 +415,18 @@ npv_cmp[["policy", "baseline_mean", "mean", "diff", "ci_low", "ci_high",
 ## 4. Return and risk
 
 Mean NPV is not the whole story. The table adds the downside across markets: the
-5 % quantile of NPV, the CVaR (mean of the worst 5 %), the share of markets where the
-policy beats `uniform`, and the dependency on the largest account at the end.
+5 % quantile of NPV (with terminal value), the CVaR (mean of the worst 5 %), the
+share of markets where the policy beats `uniform`, your mean market share and the
+dependency on your largest account at the end.
 """),
     py("""
 runs = results.runs
-risk = metrics.downside(runs, by="policy", metric="npv")
-base = runs[runs["policy"] == "uniform"].set_index("seed")["npv"]
-beats = {p: float((g.set_index("seed")["npv"] > base.loc[g["seed"]].to_numpy()).mean())
+risk = metrics.downside(runs, by="policy", metric="npv_terminal")
+base = runs[runs["policy"] == "uniform"].set_index("seed")["npv_terminal"]
+beats = {p: float((g.set_index("seed")["npv_terminal"] > base.loc[g["seed"]].to_numpy()).mean())
          for p, g in runs.groupby("policy")}
 risk["beats uniform"] = risk["policy"].map(beats)
+risk["market share"] = risk["policy"].map(runs.groupby("policy")["mean_market_share"].mean())
 risk["largest account share"] = risk["policy"].map(
     runs.groupby("policy")["final_largest_share"].mean())
 risk.sort_values("mean", ascending=False).set_index("policy")
@@ -381,7 +435,7 @@ risk.sort_values("mean", ascending=False).set_index("policy")
     py("""
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
 plots.plot_comparison(npv_cmp[npv_cmp["policy"] != "uniform"], ax=axes[0])
-axes[0].set_title("NPV vs uniform, paired (95 % CI)")
+axes[0].set_title("NPV with terminal value vs uniform, paired (95 % CI)")
 plots.plot_risk_return(risk, ax=axes[1], label="policy")
 axes[1].set_title("Return vs downside (CVaR 5 %)")
 fig.tight_layout()
@@ -401,10 +455,30 @@ for ax, name in zip(axes, ["uniform", "my_policy"]):
 plt.show()
 """),
     md("""
+## 7. Your policy against different rivals
+
+The same comparison against three kinds of rival: how much of the accounts' spend
+do you keep, and what is it worth, when the rivals play `uniform`, `stage_gated` or
+`greedy_roi`?
+"""),
+    py("""
+rows = []
+for rival in ["uniform", "stage_gated", "greedy_roi"]:
+    for name in ["uniform", "my_policy"]:
+        r = kamsim.simulate(n_accounts=N_ACCOUNTS, policy=candidates[name], rivals=2,
+                            rival_policy=rival, replications=1000, quarters=QUARTERS,
+                            seed=SEED, keep_accounts=False)
+        rows.append({"rivals play": rival, "you play": name,
+                     "NPV with TV (k€)": r.runs["npv_terminal"].mean(),
+                     "your market share": r.runs["mean_market_share"].mean(),
+                     "rivals' NPV (k€)": r.suppliers.query("supplier > 0")["npv_terminal"].mean()})
+pd.DataFrame(rows).pivot(index="rivals play", columns="you play")
+"""),
+    md("""
 ## Things to try
 
 * Give everything to the accounts with the highest *revenue* — then compare with
-  `revenue_proportional` and read why it can be a trap.
+  `revenue_proportional`.
 * Make `my_policy` ignore accounts whose estimated trust is below 0.3: does the
   downside improve?
 * Re-run with `N_ACCOUNTS = 40` and the same budget: attention is diluted beyond the
@@ -415,12 +489,15 @@ plt.show()
 # --------------------------------------------------------------------------- 03
 EXPERIMENTS: list[Cell] = [
     md("""
-# Experiments: load, reproduce, and probe the sensitivity
+# Experiments: the policy tournament, and what drives the results
 
-1. load a shipped experiment's results (or run a small version of it);
-2. reproduce its figures from the tidy results;
-3. run a small global sensitivity analysis (Morris elementary effects, SALib) of key
-   parameters on the batched engine.
+1. read the **policy tournament** (`experiments/policy_tournament.toml`): two
+   suppliers with equal budgets court the same accounts, every built-in policy
+   against every other in both positions, on common random numbers — which policy
+   wins against which;
+2. look at the market behind one matchup (suppliers' shares and stages);
+3. run a small global sensitivity analysis (Morris elementary effects, SALib) on the
+   batched engine.
 """),
     py("""
 import tempfile
@@ -434,23 +511,21 @@ from SALib.analyze import morris as morris_analyze
 from SALib.sample import morris as morris_sample
 
 import kamsim
-from kamsim import analysis, metrics, plots
+from kamsim import tournament
 
 pd.set_option("display.precision", 2)
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "pyproject.toml").exists())
 """),
     md("""
-## 1. Load a shipped experiment
+## 1. Load the tournament
 
-The first of these specs under `experiments/` is used. If its results are in
-`results/<name>/` (written by `make run` / `kamsim run`) they are loaded; otherwise a
-small version (fewer replications) runs now into a temporary folder.
+If `results/policy_tournament/` exists (written by `make run`) it is loaded;
+otherwise a small version (30 replications per matchup) runs now into a temporary
+folder.
 """),
     py("""
-CANDIDATES = ["investment_policies", "portfolio_size", "dependency_risk", "smoke"]
-name = next(n for n in CANDIDATES if (ROOT / "experiments" / f"{n}.toml").exists())
-spec = kamsim.load_spec(ROOT / "experiments" / f"{name}.toml")
-folder = ROOT / "results" / name
+spec = kamsim.load_spec(ROOT / "experiments" / "policy_tournament.toml")
+folder = ROOT / "results" / spec.name
 tmp = tempfile.TemporaryDirectory()
 start = time.perf_counter()
 if (folder / "manifest.json").exists():
@@ -458,88 +533,71 @@ if (folder / "manifest.json").exists():
     source = f"loaded {folder}"
 else:
     small = spec.to_dict()
-    small["replications"] = min(spec.replications, 40)
+    small["replications"] = 30
     results = kamsim.run_experiment(small, out=tmp.name, workers=1, quiet=True)
-    source = f"ran {small['replications']} replications per cell into a temp folder"
-print(f"{name}: {spec.description}\\n{source} in {time.perf_counter() - start:.1f} s")
-factors = analysis.factor_columns(results)
-print("factors:", factors, "| runs:", len(results.runs))
-"""),
-    md("## 2. Headline numbers per cell (mean with 95 % CI)"),
-    py("""
-summary = analysis.summarize(results, metrics=["npv", "final_n_strategic",
-                                               "final_largest_share"])
-summary.pivot_table(index=factors, columns="metric", values="mean")
+    source = "ran 30 replications per matchup into a temporary folder"
+print(f"{spec.description}\\n{source} in {time.perf_counter() - start:.1f} s")
+table = tournament.matchups(results.suppliers)
+tournament.standings(table)
 """),
     md("""
-## 3. Reproduce the figures
+## 2. Who wins against whom
 
-NPV by cell with confidence intervals, return against downside, the stage
-distribution over time and the customer-profitability ("whale") curve.
+Rows: the policy you play; columns: your opponent's. Left: your NPV with terminal
+value; right: your share of the accounts' spend. A policy that does well against
+every column is robust; one that only beats `none` is not.
 """),
     py("""
-varying = [f for f in factors if results.runs[f].nunique() > 1] or factors
-x = next((f for f in varying if f != "policy"), varying[0])
-hue = "policy" if "policy" in varying and x != "policy" else None
-npv = summary[summary["metric"] == "npv"]
-risk = metrics.downside(results.runs, by=varying, metric="npv")
-
-fig, axes = plt.subplots(1, 3, figsize=(16, 4))
-plots.plot_metric_by(npv, x=x, hue=hue, ax=axes[0], ylabel="NPV (k€, mean, 95 % CI)")
-axes[0].set_title(f"NPV by {x}")
-plots.plot_risk_return(risk, ax=axes[1], label=varying)
-axes[1].set_title("Return vs downside")
-if "policy" in varying and "uniform" in set(results.runs["policy"]):
-    cmp = analysis.compare(results, baseline="uniform", metrics=["npv"])
-    others = [c for c in varying if c != "policy"]
-    if others:  # one group: the last cell of the other factors
-        cmp = cmp.merge(cmp[others].drop_duplicates().tail(1))
-    plots.plot_comparison(cmp, ax=axes[2])
-    axes[2].set_title("Paired NPV difference vs uniform")
-else:
-    axes[2].set_visible(False)
+fig, axes = plt.subplots(1, 2, figsize=(15, 6))
+tournament.plot_matchups(table, "npv_terminal", ax=axes[0], label="NPV with TV (k€)")
+tournament.plot_matchups(table.assign(market_share=100 * table["market_share"]),
+                         "market_share", ax=axes[1], fmt="{:.1f}", label="market share (%)")
 fig.tight_layout()
 plt.show()
 """),
+    md("""
+## 3. Inside one matchup: who holds the accounts
+
+One market of the `stage_gated` vs `greedy_roi` matchup, simulated as Mesa agents:
+each account's share of wallet with each supplier after ten years.
+"""),
     py("""
-dist = metrics.stage_distribution(results.quarters, by=factors)
-first = dist[factors].drop_duplicates().iloc[[0, -1]]  # first and last cell
-fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
-for ax, (_, cell) in zip(axes[:2], first.iterrows()):
-    mask = np.logical_and.reduce([dist[f] == cell[f] for f in factors])
-    title = ", ".join(f"{f}={cell[f]}" for f in factors)
-    plots.plot_stage_distribution(dist[mask], ax=ax, title=title)
-if results.accounts is not None and len(results.accounts):
-    whale = metrics.whale_curve(results.accounts, by=factors)
-    plots.plot_whale_curve(whale, ax=axes[2], group=factors)
-    axes[2].set_title("Whale curve")
-fig.tight_layout()
+m = kamsim.KAMModel(n_accounts=20, policy="stage_gated", rivals=1, rival_policy="greedy_roi", rng=3)
+for _ in range(40):
+    m.step()
+shares = pd.DataFrame(
+    [{"account": a.slot + 1, "stage_gated": a.shares[0], "greedy_roi": a.shares[1],
+      "rest": 1 - a.shares.sum()} for a in m.accounts]
+).set_index("account")
+ax = shares.plot.bar(stacked=True, figsize=(11, 3.2), color=["#1e88e5", "#ffb300", "#eeeeee"])
+ax.set(ylabel="share of wallet", title="Each account's wallet after ten years")
+ax.legend(loc="upper left", bbox_to_anchor=(1, 1))
 plt.show()
 """),
     md("""
 ## 4. Sensitivity analysis (Morris)
 
-Which parameters move mean NPV most? Morris' method varies one parameter at a time
-along random trajectories through the parameter box and averages the absolute
-elementary effects (`mu_star`); a large `sigma` flags interactions or
-non-linearity. Every model evaluation is a batched Monte Carlo run of 100 markets of
-20 accounts on the **same seeds** (common random numbers), so the effects are not
-drowned in noise. 8 trajectories x (5 + 1) points = 48 runs.
+Which parameters move the focal supplier's mean NPV (with terminal value) most?
+Morris' method varies one parameter at a time along random trajectories through the
+parameter box and averages the absolute elementary effects (`mu_star`); a large
+`sigma` flags interactions or non-linearity. Every evaluation is a batched Monte
+Carlo run of 100 markets (20 accounts, two `stage_gated` rivals) on the **same
+seeds** (common random numbers). 8 trajectories x (5 + 1) points = 48 runs.
 """),
     py("""
 problem = {
     "num_vars": 5,
     "names": ["trust_gain", "trust_loss", "budget", "share_willing", "offer_probability"],
-    "bounds": [[0.05, 0.2], [0.1, 0.5], [25.0, 300.0], [0.2, 1.0], [0.0, 0.15]],
+    "bounds": [[0.05, 0.3], [0.1, 0.5], [25.0, 300.0], [0.2, 1.0], [0.0, 0.15]],
 }
 X = morris_sample.sample(problem, N=8, num_levels=4, seed=11)
 
 
 def mean_npv(row):
     params = kamsim.ModelParams().evolve(**dict(zip(problem["names"], map(float, row))))
-    r = kamsim.simulate(n_accounts=20, policy="uniform", replications=100, quarters=40,
+    r = kamsim.simulate(n_accounts=20, policy="stage_gated", replications=100, quarters=40,
                         seed=99, params=params, keep_accounts=False)
-    return float(r.runs["npv"].mean())
+    return float(r.runs["npv_terminal"].mean())
 
 
 start = time.perf_counter()
@@ -557,11 +615,6 @@ ax.set(xlabel="mu* of mean NPV (k€ per unit move across the range)",
        title="Morris screening: what drives NPV")
 plt.show()
 tmp.cleanup()
-"""),
-    md("""
-For a variance-based decomposition (first- and total-order Sobol indices) use
-`SALib.sample.sobol` / `SALib.analyze.sobol` with the same `mean_npv` function —
-it needs many more evaluations, so run it with more time or a Dask cluster.
 """),
 ]
 
