@@ -27,7 +27,7 @@ import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import solara
@@ -39,6 +39,7 @@ from kamsim.model import KAMModel
 from kamsim.params import ParameterError
 from kamsim.policies import POLICIES
 from kamsim.viz.views import (
+    BOARD_CSS,
     HORIZON,
     economics_figure,
     market_html,
@@ -249,16 +250,13 @@ def _slider(
     name: str, values: dict[str, Any], setter: Callable[[str], Callable[[Any], None]]
 ) -> None:
     spec = SLIDERS[name]
-    kind = solara.SliderInt if spec.integer else solara.SliderFloat
-    kind(
-        spec.text(values[name]),
-        value=values[name],
-        min=spec.lo,
-        max=spec.hi,
-        step=spec.step,
-        on_value=setter(name),
-        thumb_label=False,
-    )
+    label, value, on_value = spec.text(values[name]), values[name], setter(name)
+    if spec.integer:
+        lo, hi, step = int(spec.lo), int(spec.hi), int(spec.step)
+        solara.SliderInt(label, value, lo, hi, step, on_value, thumb_label=False)
+    else:
+        lo_f, hi_f, step_f = spec.lo, spec.hi, spec.step
+        solara.SliderFloat(label, value, lo_f, hi_f, step_f, on_value, thumb_label=False)
 
 
 @solara.component
@@ -269,21 +267,23 @@ def RunControls(
 ) -> None:
     """Reset / Play-Pause / Step; play stops by itself when the model stops running."""
     update_counter.get()
-    error = solara.use_reactive(None)
+    error = solara.use_reactive(cast(str | None, None))
 
     def play() -> None:
+        # A Pause then Play starts a new call; an older one stops at its next check.
         try:
-            while playing.value and model.value.running:
+            while playing.value and model.value.running and task.is_current():
                 time.sleep(PLAY_INTERVAL)
-                if not playing.value:
-                    break
+                if not (playing.value and task.is_current()):
+                    return
                 model.value.step()
                 force_update()
         except Exception as exc:  # shown on the page, as Mesa's controller does
             error.set(f"error in step: {exc}")
-        playing.set(False)
+        if task.is_current():
+            playing.set(False)
 
-    solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
+    task = solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
 
     def step() -> None:
         model.value.step()
@@ -370,38 +370,6 @@ _CSS = """
   font-size:13px}
 .kam-controls .v-input {margin-top:2px}
 .kam-run .v-btn {min-width:72px !important}
-.kam-board {font-family:Roboto, Arial, sans-serif; color:#263238}
-.kam-quarter {font-size:20px; font-weight:600}
-.kam-when {font-size:13px; font-weight:400; color:#546e7a}
-.kam-done {font-size:12px; font-weight:500; color:#fff; background:#2e7d32;
-  border-radius:8px; padding:1px 8px; margin-left:8px; vertical-align:middle}
-.kam-sub, .kam-note {font-size:11px; color:#607d8b; margin:1px 0 3px 0}
-.kam-warn {background:#fff3e0; color:#bf360c; padding:3px 8px; border-radius:4px;
-  font-size:12px; margin:3px 0}
-.kam-legend {display:flex; flex-wrap:wrap; gap:2px 10px; font-size:11px;
-  align-items:center; margin:2px 0}
-.kam-suppliers {display:grid; grid-template-columns:repeat(2, minmax(0,1fr))}
-.kam-sup {display:inline-flex; align-items:center; gap:4px; white-space:nowrap}
-.kam-key {display:inline-block; min-width:22px; height:14px; line-height:14px;
-  font-size:9px; text-align:center; background:#b0bec5; border-radius:2px}
-.kam-caption {color:#607d8b}
-.kam-chip {display:inline-block; padding:0 6px; border-radius:8px; font-size:10px}
-.kam-rows {display:grid; gap:2px 14px; margin-top:4px}
-.kam-row {display:grid; grid-template-columns:26px minmax(0,1fr) 44px; gap:4px;
-  align-items:center; height:16px}
-.kam-slot {font-size:10px; color:#607d8b; text-align:right}
-.kam-stack {display:flex; height:14px; border-radius:2px; overflow:hidden;
-  background:#eceff1}
-.kam-unwilling .kam-stack {outline:1px dashed #90a4ae; outline-offset:1px}
-.kam-seg {height:100%; font-size:9px; line-height:14px; text-align:center;
-  overflow:hidden; white-space:nowrap; border-right:1px solid #fff;
-  box-sizing:border-box}
-.kam-you {box-shadow:inset 0 0 0 2px #ef6c00; font-weight:700}
-.kam-rest {background:#eceff1; border-right:none}
-.kam-empty {font-size:9px; color:#9e9e9e; line-height:14px; padding-left:6px;
-  background:#fafafa; border:1px dashed #cfd8dc}
-.kam-lead {font-size:10px; color:#455a64; text-align:right; white-space:nowrap}
-.kam-star {color:#ef6c00; font-weight:700}
 @media (max-width: 1100px) {.kam-main {grid-template-columns:minmax(0,1fr)}}
 @media (max-width: 700px) {.kam-body {flex-direction:column} .kam-side {flex:none}}
 """
@@ -427,7 +395,7 @@ def TeachingPage(model: solara.Reactive[KAMModel] | KAMModel | None = None) -> N
     settings = solara.use_reactive(dict(DEFAULTS))
     playing = solara.use_reactive(False)
     solara.Title("kamsim teaching page")
-    solara.Style(_CSS)
+    solara.Style(BOARD_CSS + _CSS)
     with solara.Div(classes=["kam-page"]):
         solara.HTML(tag="header", unsafe_innerHTML=TITLE, classes=["kam-appbar"])
         with solara.Div(classes=["kam-body"]):

@@ -25,6 +25,7 @@ from kamsim.agents import KeyAccount, Supplier
 from kamsim.model import KAMModel
 
 __all__ = [
+    "BOARD_CSS",
     "FOCAL_COLOR",
     "HORIZON",
     "REST_COLOR",
@@ -56,6 +57,42 @@ RIVAL_COLORS = ("#6a1b9a", "#00897b", "#5d4037", "#c2185b")
 
 #: Colour of the rest of the market (suppliers not modelled).
 REST_COLOR = "#eceff1"
+
+#: Style sheet of :func:`market_html` (the page includes it once).
+BOARD_CSS = """
+.kam-board {font-family:Roboto, Arial, sans-serif; color:#263238}
+.kam-quarter {font-size:20px; font-weight:600}
+.kam-when {font-size:13px; font-weight:400; color:#546e7a}
+.kam-done {font-size:12px; font-weight:500; color:#fff; background:#2e7d32;
+  border-radius:8px; padding:1px 8px; margin-left:8px; vertical-align:middle}
+.kam-sub, .kam-note {font-size:11px; color:#607d8b; margin:1px 0 3px 0}
+.kam-warn {background:#fff3e0; color:#bf360c; padding:3px 8px; border-radius:4px;
+  font-size:12px; margin:3px 0}
+.kam-legend {display:flex; flex-wrap:wrap; gap:2px 10px; font-size:11px;
+  align-items:center; margin:2px 0}
+.kam-suppliers {display:grid; grid-template-columns:repeat(2, minmax(0,1fr))}
+.kam-sup {display:inline-flex; align-items:center; gap:4px; white-space:nowrap}
+.kam-key {display:inline-block; min-width:22px; height:14px; line-height:14px;
+  font-size:9px; text-align:center; background:#b0bec5; border-radius:2px}
+.kam-caption {color:#607d8b}
+.kam-chip {display:inline-block; padding:0 6px; border-radius:8px; font-size:10px}
+.kam-rows {display:grid; gap:2px 14px; margin-top:4px}
+.kam-row {display:grid; grid-template-columns:28px minmax(0,1fr) 46px; gap:4px;
+  align-items:center; height:20px}
+.kam-slot {font-size:11px; color:#607d8b; text-align:right}
+.kam-stack {display:flex; height:16px; border-radius:2px; overflow:hidden;
+  background:#eceff1}
+.kam-unwilling .kam-stack {outline:1px dashed #90a4ae; outline-offset:1px}
+.kam-seg {height:100%; font-size:10px; line-height:16px; text-align:center;
+  overflow:hidden; white-space:nowrap; border-right:1px solid #fff;
+  box-sizing:border-box}
+.kam-you {box-shadow:inset 0 0 0 2px #ef6c00; font-weight:700}
+.kam-rest {background:#eceff1; border-right:none}
+.kam-empty {font-size:10px; color:#9e9e9e; line-height:14px; padding-left:6px;
+  background:#fafafa; border:1px dashed #cfd8dc}
+.kam-lead {font-size:11px; color:#455a64; text-align:right; white-space:nowrap}
+.kam-star {color:#ef6c00; font-weight:700}
+"""
 
 _STAGE_COLUMNS = tuple(f"n_{name}" for name in STAGE_NAMES)
 
