@@ -104,6 +104,7 @@ class Rows(HTMLParser):
         self._slot = -1
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """Record rows, their segments and stars."""
         a = dict(attrs)
         cls = (a.get("class") or "").split()
         if "kam-row" in cls:
@@ -128,8 +129,11 @@ def parse_board(html: str) -> Rows:
 
 # ------------------------------------------------------------ the model
 def test_defaults_reach_all_four_stages_within_the_horizon() -> None:
-    """With the page's defaults your relationships reach strategic by quarter 40 with
-    seed 42 and in at least 70 % of 50 seeds."""
+    """At the page's defaults you reach all four stages by quarter 40 in most seeds.
+
+    True for seed 42 and for at least 70 % of 50 seeds. "Reaching all four" is a
+    relationship of yours turning strategic: stages move one at a time.
+    """
     assert DEFAULTS["rng"] == "42" and reaches_strategic(42)
     reached = [reaches_strategic(s) for s in SEEDS]
     share = sum(reached) / len(reached)
@@ -138,7 +142,7 @@ def test_defaults_reach_all_four_stages_within_the_horizon() -> None:
 
 
 def test_teaching_model_stops_running_at_the_horizon() -> None:
-    """running stays True through quarter 39 and becomes False at quarter 40."""
+    """The model runs through quarter 39 and stops running at quarter 40."""
     m = TeachingModel(n_accounts=5)
     for _ in range(HORIZON - 1):
         m.step()
@@ -170,8 +174,11 @@ def test_chart_quarter_moves_yearly_while_playing() -> None:
 
 # ------------------------------------------------------------- the board
 def test_board_has_a_bar_per_account_with_a_segment_per_supplier() -> None:
-    """Each slot has a row; a present account's bar has one segment per supplier with a
-    relationship (width = share of wallet, colour by its stage) plus the rest."""
+    """Each slot has a row, each account's bar a segment per supplier and the rest.
+
+    A segment's width is that supplier's share of wallet and its colour the stage of
+    that supplier's relationship; the widths add up to the whole bar.
+    """
     m = TeachingModel(n_accounts=12, rivals=3, hazard=0.25, rng=5)
     for _ in range(6):
         m.step()
@@ -261,8 +268,10 @@ def test_reset_returns_to_quarter_zero_with_a_new_market() -> None:
 
 
 def test_controls_set_the_next_market() -> None:
-    """Every control reaches the model created by Reset (same first quarter as a
-    KAMModel built with those arguments)."""
+    """Every control reaches the model that Reset creates.
+
+    Its first quarter equals that of a KAMModel built with those arguments.
+    """
     model, rc = render_page()
     control(rc, v.Select, "Your policy").v_model = "quadrant"
     control(rc, v.Slider, "Your KAM budget").v_model = 250.0
