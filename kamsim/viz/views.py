@@ -85,7 +85,10 @@ BOARD_CSS = """
 .kam-unwilling .kam-stack {outline:1px dashed #90a4ae; outline-offset:1px}
 .kam-seg {height:100%; font-size:10px; line-height:16px; text-align:center;
   overflow:hidden; white-space:nowrap; border-right:1px solid #fff;
-  box-sizing:border-box}
+  box-sizing:border-box; container-type:inline-size}
+.kam-short {display:none}
+@container (max-width: 24px) {.kam-tag {display:none} .kam-short {display:inline}}
+@container (max-width: 9px) {.kam-short {display:none}}
 .kam-you {box-shadow:inset 0 0 0 2px #ef6c00; font-weight:700}
 .kam-rest {background:#eceff1; border-right:none}
 .kam-empty {font-size:10px; color:#9e9e9e; line-height:14px; padding-left:6px;
@@ -126,13 +129,13 @@ def _segment(acc: KeyAccount, index: int, share: float, stage: int) -> str:
     tip = html.escape(
         f"account #{acc.slot + 1} · {tag}: {STAGE_NAMES[i]}, {share:.0%} of the wallet"
     )
-    text = tag if share >= 0.06 else ""
     fg = "#fff" if i >= 2 else "#102027"
     you = " kam-you" if index == 0 else ""
     return (
         f'<div class="kam-seg{you}" data-supplier="{index}" data-stage="{stage}" '
         f'title="{tip}" style="width:{100 * share:.2f}%;background:{STAGE_COLORS[i]};'
-        f'color:{fg}">{text}</div>'
+        f'color:{fg}"><span class="kam-tag">{tag}</span>'
+        f'<span class="kam-short">{"" if index == 0 else index}</span></div>'
     )
 
 
@@ -154,7 +157,8 @@ def _account_row(acc: KeyAccount | None, slot: int) -> str:
     if acc is None:
         return (
             f'<div class="kam-row kam-vacant" data-slot="{slot}">{label}'
-            '<div class="kam-stack kam-empty">no account (a new one will come)</div>'
+            '<div class="kam-stack kam-empty" title="the account has gone; a new one '
+            'takes the slot after the replacement delay">vacant</div>'
             '<span class="kam-lead"></span></div>'
         )
     shares, stages = acc.shares, acc.stages
