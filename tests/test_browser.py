@@ -43,6 +43,27 @@ PLAY_TIMEOUT_MS = 120_000  # 40 quarters take about 15 s here
 N_ACCOUNTS, N_SUPPLIERS, HORIZON = 20, 3, 40  # the page's defaults
 
 
+#: JavaScript listing what would make the page hard to read (see Session).
+LAYOUT_CHECK = """() => {
+    const out = [];
+    const panels = [...document.querySelectorAll('.kam-side > *, .kam-card')]
+        .map(e => e.getBoundingClientRect());
+    panels.forEach((a, i) => panels.slice(i + 1).forEach((b, j) => {
+        if (a.left < b.right - 1 && b.left < a.right - 1 &&
+            a.top < b.bottom - 1 && b.top < a.bottom - 1) {
+            out.push(`panels ${i} and ${i + 1 + j} overlap`);
+        }
+    }));
+    if (document.documentElement.scrollWidth > window.innerWidth) {
+        out.push('the page is wider than the window');
+    }
+    document.querySelectorAll('.kam-seg').forEach(s => {
+        if (s.scrollWidth > s.clientWidth + 1) out.push(`clipped label: ${s.title}`);
+    });
+    return out;
+}"""
+
+
 def require_chromium() -> None:
     """Skip without Chromium locally; in CI (env CI set) its absence is a failure."""
     if os.path.exists(CHROMIUM):
@@ -118,6 +139,10 @@ class Session:
         """The quarter the board shows."""
         return int(self.page.locator(".kam-quarter").get_attribute("data-quarter"))
 
+    def layout_problems(self) -> list[str]:
+        """Overlapping panels, a page wider than the window, or clipped bar labels."""
+        return list(self.page.evaluate(LAYOUT_CHECK))
+
     def chart_sources(self) -> list[str]:
         """The data URLs of the three chart images."""
         charts = self.page.locator(".kam-chart img")
@@ -150,7 +175,8 @@ def test_bars_show_every_supplier_in_every_account(session: Session) -> None:
     """Each account has one bar of supplier segments; the legend names the suppliers.
 
     At quarter 0 every account deals with you and both rivals: each bar holds their
-    three segments and the rest of the market, side by side, filling the bar.
+    three segments and the rest of the market, side by side, filling the bar. No
+    panel overlaps another and no label is clipped.
     """
     pg = session.page
     assert session.quarter() == 0
@@ -176,6 +202,7 @@ def test_bars_show_every_supplier_in_every_account(session: Session) -> None:
     assert "rival 1: stage_gated, 100 k€/quarter" in legend
     assert "rival 2: stage_gated, 100 k€/quarter" in legend
     assert "rest of the market" in legend
+    assert session.layout_problems() == []
 
 
 def test_slider_values_are_shown_and_follow_the_slider(session: Session) -> None:
@@ -249,6 +276,7 @@ def test_play_runs_to_the_horizon_and_stops(session: Session) -> None:
     )
     last = session.chart_sources()
     assert all(a != b for a, b in zip(first, last, strict=True))
+    assert session.layout_problems() == []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "teaching_page.png"
     pg.screenshot(path=str(shot), full_page=True)
