@@ -227,8 +227,9 @@ def market_html(model: KAMModel) -> str:
     Each bar is one account's wallet: a segment per supplier with a relationship
     (``you`` framed in orange, rivals ``R1``, ``R2``...), as wide as that supplier's
     share of wallet and coloured by the relationship's stage, then the rest of the
-    market in grey. The number on the right is your share, starred (★) when no rival
-    holds more. Dashed rows are accounts that never partner beyond tactical.
+    market in grey. The number on the right is your share, starred (★) when it is
+    larger than every rival's. Dashed rows are accounts that never partner beyond
+    tactical.
     """
     rows = "".join(_account_row(acc, j) for j, acc in enumerate(model.slots))
     cols = 1 if model.n_accounts <= 25 else 2
