@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import time
+from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
 
@@ -81,6 +82,15 @@ def type_seed(rc: Any, text: str) -> None:
     box = control(rc, v.TextField, "Seed")
     box.v_model = text
     box.fire_event("keyup.enter", None)
+
+
+def wait_until(condition: Callable[[], bool], seconds: float) -> None:
+    """Poll ``condition`` until it holds; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {seconds} s")
+        time.sleep(0.05)
 
 
 def reaches_strategic(seed: int) -> bool:
@@ -237,16 +247,17 @@ def test_step_advances_one_quarter_and_redraws_board_and_charts() -> None:
 
 
 def test_play_stops_at_the_horizon() -> None:
-    """Play runs to quarter 40 and stops there: Play and Step are disabled."""
+    """Play runs to quarter 40 and stops there: Play and Step are disabled.
+
+    The run starts at quarter 37, so the three quarters it shows were all played.
+    """
     m = TeachingModel(n_accounts=5)
     for _ in range(HORIZON - 3):
         m.step()
     model, rc = render_page(m)
     click(rc, "Play")
-    deadline = time.monotonic() + 30
-    while model.value.running and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)  # the loop would step again by now if it did not stop
+    wait_until(lambda: rc.find(v.Btn, children=["Play"]).widgets != [], seconds=60)
+    time.sleep(1.0)  # the loop would have stepped again by now if it had not stopped
     assert model.value.quarter == HORIZON and shown_quarter(rc) == HORIZON
     assert button(rc, "Play").disabled and button(rc, "Step").disabled
     assert "end of the run" in board(rc)
