@@ -1,13 +1,17 @@
-"""Component tests of the SolaraViz teaching page (kamsim.viz) with ``solara.render``."""
+"""Tests of the teaching page (kamsim.viz): its model, views and Solara components."""
 
 from __future__ import annotations
 
 import re
 import socket
+import time
+from collections.abc import Callable
+from html.parser import HTMLParser
 from typing import Any
 
 import ipyvuetify as v
 import ipywidgets
+import numpy as np
 import pytest
 import solara
 from hypothesis import given
@@ -15,37 +19,46 @@ from hypothesis import strategies as st
 
 import kamsim
 from kamsim.params import ParameterError
-from kamsim.viz import launch
+from kamsim.viz import _check_address, launch
 from kamsim.viz.app import (
     DEFAULTS,
-    STAGE_NAMES,
+    HORIZON,
+    SLIDERS,
     TeachingModel,
     TeachingPage,
-    board_html,
+    chart_quarter,
     page,
     parse_seed,
 )
+from kamsim.viz.views import STAGE_NAMES, market_html, supplier_label
+
+#: Seeds on which the page's defaults are measured (see test_defaults_reach_...).
+SEEDS = range(50)
+#: Share of SEEDS in which your relationships must reach all four stages.
+MOST = 0.7
 
 
-def render_page(**overrides: Any) -> tuple[solara.Reactive[TeachingModel], Any]:
+# ------------------------------------------------------------------ helpers
+def render_page(model: TeachingModel | None = None) -> tuple[solara.Reactive[Any], Any]:
     """Render the page inside an AppLayout (as the server and Jupyter do)."""
-    model = solara.reactive(TeachingModel(**{**DEFAULTS, **overrides}))
+    shown = solara.reactive(model if model is not None else TeachingModel())
     _, rc = solara.render(
-        solara.AppLayout(children=[TeachingPage(model=model)]), handle_error=False
+        solara.AppLayout(children=[TeachingPage(model=shown)]), handle_error=False
     )
-    return model, rc
+    return shown, rc
+
+
+def button(rc: Any, label: str) -> Any:
+    return rc.find(v.Btn, children=[label]).widget
 
 
 def click(rc: Any, label: str) -> None:
-    rc.find(v.Btn, children=[label]).widget.click()
+    button(rc, label).click()
 
 
 def board(rc: Any) -> str:
-    return str(
-        rc.find(
-            solara.widgets.HTML, attributes={"class": "kam-root"}
-        ).widget.unsafe_innerHTML
-    )
+    found = rc.find(solara.widgets.HTML, attributes={"class": "kam-root"})
+    return str(found.widget.unsafe_innerHTML)
 
 
 def shown_quarter(rc: Any) -> int:
@@ -58,6 +71,12 @@ def chart_bytes(rc: Any) -> list[bytes]:
     return [bytes(w.value) for w in rc.find(ipywidgets.Image).widgets]
 
 
+def control(rc: Any, kind: type, label_start: str) -> Any:
+    found = [w for w in rc.find(kind).widgets if str(w.label).startswith(label_start)]
+    assert len(found) == 1, f"no single {kind.__name__} labelled {label_start!r}"
+    return found[0]
+
+
 def type_seed(rc: Any, text: str) -> None:
     """Type into the seed box and press Enter (the box reports on Enter or focus-out)."""
     box = control(rc, v.TextField, "Seed")
@@ -65,72 +84,216 @@ def type_seed(rc: Any, text: str) -> None:
     box.fire_event("keyup.enter", None)
 
 
-def control(rc: Any, kind: type, label_start: str) -> Any:
-    found = [w for w in rc.find(kind).widgets if str(w.label).startswith(label_start)]
-    assert len(found) == 1, f"no single {kind.__name__} labelled {label_start!r}"
-    return found[0]
+def wait_until(condition: Callable[[], bool], seconds: float) -> None:
+    """Poll ``condition`` until it holds; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {seconds} s")
+        time.sleep(0.05)
 
 
-def test_step_advances_one_quarter_and_redraws_the_charts() -> None:
-    """Pressing Step advances the model one quarter and the page shows the new quarter."""
+def reaches_strategic(seed: int) -> bool:
+    """Whether a relationship of yours is strategic by the horizon (page defaults)."""
+    m = TeachingModel(rng=seed)
+    while m.running:
+        m.step()
+        if m.record["n_strategic"] > 0:
+            return True
+    return False
+
+
+class Rows(HTMLParser):
+    """The market board's rows: slot -> segments {supplier: (width %, stage)}."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[int, dict[str, tuple[float, int]]] = {}
+        self.vacant: set[int] = set()
+        self.starred: set[int] = set()
+        self._slot = -1
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """Record rows, their segments and stars."""
+        a = dict(attrs)
+        cls = (a.get("class") or "").split()
+        if "kam-row" in cls:
+            self._slot = int(a["data-slot"] or -1)
+            self.rows[self._slot] = {}
+            if "kam-vacant" in cls:
+                self.vacant.add(self._slot)
+        elif "kam-seg" in cls:
+            width = re.search(r"width:([\d.]+)%", a.get("style") or "")
+            assert width is not None
+            stage = int(a.get("data-stage") or 0)
+            self.rows[self._slot][a["data-supplier"] or ""] = (float(width[1]), stage)
+        elif "kam-star" in cls:
+            self.starred.add(self._slot)
+
+
+def parse_board(html: str) -> Rows:
+    rows = Rows()
+    rows.feed(html)
+    return rows
+
+
+# ------------------------------------------------------------ the model
+def test_defaults_reach_all_four_stages_within_the_horizon() -> None:
+    """At the page's defaults you reach all four stages by quarter 40 in most seeds.
+
+    True for seed 42 and for at least 70 % of 50 seeds. "Reaching all four" is a
+    relationship of yours turning strategic: stages move one at a time.
+    """
+    assert DEFAULTS["rng"] == "42" and reaches_strategic(42)
+    reached = [reaches_strategic(s) for s in SEEDS]
+    share = sum(reached) / len(reached)
+    print(f"page defaults reach strategic within {HORIZON} quarters: {share:.0%}")
+    assert share >= MOST, f"only {share:.0%} of {len(reached)} seeds reach strategic"
+
+
+def test_teaching_model_stops_running_at_the_horizon() -> None:
+    """The model runs through quarter 39 and stops running at quarter 40."""
+    m = TeachingModel(n_accounts=5)
+    for _ in range(HORIZON - 1):
+        m.step()
+    assert m.running and m.quarter == HORIZON - 1
+    m.step()
+    assert not m.running and m.quarter == HORIZON == 40
+
+
+def test_teaching_model_defaults_are_the_page_defaults() -> None:
+    """TeachingModel() builds the market the page starts with (policies, budget, seed)."""
+    m = TeachingModel()
+    assert [s.policy_name for s in m.suppliers] == ["stage_gated"] * 3
+    assert (m.supplier.budget, m.n_accounts, m.seed) == (150.0, 20, 42)
+    assert [s.budget for s in m.suppliers[1:]] == [m.params.rival_budget] * 2
+
+
+@pytest.mark.parametrize("horizon", [0, -4, 2.5, "40", True])
+def test_teaching_model_rejects_invalid_horizons(horizon: Any) -> None:
+    """A horizon that is not an integer >= 1 raises a ParameterError naming it."""
+    with pytest.raises(ParameterError, match=r"'horizon' must be an integer >= 1"):
+        TeachingModel(horizon=horizon)
+
+
+def test_chart_quarter_moves_yearly_while_playing() -> None:
+    """While playing, charts show the last year end; stopped, the current quarter."""
+    assert [chart_quarter(q, True) for q in range(9)] == [0, 0, 0, 0, 4, 4, 4, 4, 8]
+    assert [chart_quarter(q, False) for q in range(9)] == list(range(9))
+
+
+# ------------------------------------------------------------- the board
+def test_board_has_a_bar_per_account_with_a_segment_per_supplier() -> None:
+    """Each slot has a row, each account's bar a segment per supplier and the rest.
+
+    A segment's width is that supplier's share of wallet and its colour the stage of
+    that supplier's relationship; the widths add up to the whole bar.
+    """
+    m = TeachingModel(n_accounts=12, rivals=3, hazard=0.25, rng=5)
+    for _ in range(6):
+        m.step()
+    rows = parse_board(market_html(m))
+    assert sorted(rows.rows) == list(range(12))
+    assert rows.vacant == {j for j, a in enumerate(m.slots) if a is None} != set()
+    for acc in m.accounts:
+        segs = rows.rows[acc.slot]
+        live = {str(k) for k in range(4) if acc.stages[k] > 0}
+        assert set(segs) == live | {"rest"}
+        for k in map(int, live):
+            width, stage = segs[str(k)]
+            assert width == pytest.approx(100 * acc.shares[k], abs=0.01)
+            assert stage == acc.stages[k]
+        assert sum(w for w, _ in segs.values()) == pytest.approx(100.0, abs=0.05)
+
+
+def test_board_stars_accounts_where_you_hold_the_largest_share() -> None:
+    """A row is starred exactly when your share exceeds every rival's."""
+    m = TeachingModel(rng=42)
+    for _ in range(HORIZON):
+        m.step()
+    rows = parse_board(market_html(m))
+    expected = {
+        a.slot for a in m.accounts if a.stages[0] > 0 and a.shares[0] > np.max(a.shares[1:])
+    }
+    assert rows.starred == expected != set()
+    assert len(expected) < len(m.accounts)  # not every row: the star discriminates
+
+
+def test_board_legend_names_every_supplier_with_its_policy() -> None:
+    """The legend names you and each rival with policy and budget, and the stage counts."""
+    m = TeachingModel(rivals=2, rival_policy=["quadrant", "uniform"], rival_budget=80.0)
+    m.step()
+    html = market_html(m)
+    for sup in m.suppliers:
+        assert supplier_label(sup) in html
+    assert "you: stage_gated, 150 k€/quarter" in html
+    assert "rival 1: quadrant, 80 k€/quarter" in html
+    assert "rival 2: uniform, 80 k€/quarter" in html
+    for name in STAGE_NAMES:
+        assert f"{name} {m.record[f'n_{name}']}</span>" in html
+
+
+# ------------------------------------------------------------ the page
+def test_step_advances_one_quarter_and_redraws_board_and_charts() -> None:
+    """Step advances the model one quarter; the board and the three charts follow."""
     model, rc = render_page()
     assert model.value.quarter == 0 and shown_quarter(rc) == 0
     before = chart_bytes(rc)
     assert len(before) == 3
     click(rc, "Step")
-    assert model.value.quarter == 1
-    assert shown_quarter(rc) == 1
+    assert model.value.quarter == 1 and shown_quarter(rc) == 1
     after = chart_bytes(rc)
     assert all(a != b for a, b in zip(before, after, strict=True))
-    click(rc, "Step")
-    assert model.value.quarter == 2 and shown_quarter(rc) == 2
+
+
+def test_play_stops_at_the_horizon() -> None:
+    """Play runs to quarter 40 and stops there: Play and Step are disabled.
+
+    The run starts at quarter 37, so the three quarters it shows were all played.
+    """
+    m = TeachingModel(n_accounts=5)
+    for _ in range(HORIZON - 3):
+        m.step()
+    model, rc = render_page(m)
+    click(rc, "Play")
+    wait_until(lambda: rc.find(v.Btn, children=["Play"]).widgets != [], seconds=60)
+    time.sleep(1.0)  # the loop would have stepped again by now if it had not stopped
+    assert model.value.quarter == HORIZON and shown_quarter(rc) == HORIZON
+    assert button(rc, "Play").disabled and button(rc, "Step").disabled
+    assert "end of the run" in board(rc)
 
 
 def test_reset_returns_to_quarter_zero_with_a_new_market() -> None:
     """Reset replaces the stepped model by a fresh one at quarter 0 with the same seed."""
     model, rc = render_page()
-    for _ in range(3):
+    for _ in range(2):
         click(rc, "Step")
     old = model.value
-    assert old.quarter == 3
     click(rc, "Reset")
     assert model.value is not old
     assert model.value.quarter == 0 and shown_quarter(rc) == 0
-    # same seed (42) -> the fresh market replays the same first quarter
     click(rc, "Step")
-    fresh = TeachingModel(**DEFAULTS)
+    fresh = TeachingModel()
     fresh.step()
     assert model.value.record == fresh.record
 
 
-def test_changing_the_policy_changes_the_model() -> None:
-    """Choosing the 'none' policy and pressing Reset gives a model that invests nothing."""
+def test_controls_set_the_next_market() -> None:
+    """Every control reaches the model that Reset creates.
+
+    Its first quarter equals that of a KAMModel built with those arguments.
+    """
     model, rc = render_page()
-    select = control(rc, v.Select, "Investment policy")
-    assert select.v_model == "uniform"
-    select.v_model = "none"
-    click(rc, "Reset")
-    assert model.value.supplier.policy_name == "none"
-    click(rc, "Step")
-    assert model.value.record["investment"] == 0.0
-    assert "policy <b>none</b>" in board(rc)
-
-
-def test_policy_select_offers_every_builtin_policy() -> None:
-    """The policy Select lists every name registered in kamsim.POLICIES."""
-    _, rc = render_page()
-    assert list(control(rc, v.Select, "Investment policy").items) == list(kamsim.POLICIES)
-
-
-def test_sliders_and_seed_set_the_next_market() -> None:
-    """Accounts, budget, willingness and seed controls reach the model created by Reset."""
-    model, rc = render_page()
+    control(rc, v.Select, "Your policy").v_model = "quadrant"
+    control(rc, v.Slider, "Your KAM budget").v_model = 250.0
+    control(rc, v.Slider, "Rival suppliers").v_model = 3
+    control(rc, v.Select, "Rivals' policy").v_model = "uniform"
     control(rc, v.Slider, "Key accounts").v_model = 35
-    control(rc, v.Slider, "Budget").v_model = 250.0
-    control(rc, v.Slider, "Share willing").v_model = 0.3
+    control(rc, v.Slider, "Open to partnership").v_model = 0.3
     type_seed(rc, "7")
     click(rc, "Reset")
     m = model.value
+    assert [s.policy_name for s in m.suppliers] == ["quadrant", *["uniform"] * 3]
     assert (m.n_accounts, m.params.budget, m.params.share_willing, m.seed) == (
         35,
         250.0,
@@ -138,10 +301,78 @@ def test_sliders_and_seed_set_the_next_market() -> None:
         7,
     )
     click(rc, "Step")
-    ref = kamsim.KAMModel(n_accounts=35, budget=250.0, share_willing=0.3, rng=7)
+    ref = kamsim.KAMModel(
+        n_accounts=35,
+        policy="quadrant",
+        rivals=3,
+        rival_policy="uniform",
+        budget=250.0,
+        share_willing=0.3,
+        rng=7,
+    )
     ref.step()
     assert m.record == ref.record
-    assert board(rc).count('class="kam-tile') == 35
+    assert sorted(parse_board(board(rc)).rows) == list(range(35))
+
+
+def test_slider_labels_show_their_values() -> None:
+    """Each slider's label shows its current value, and follows it when moved."""
+    _, rc = render_page()
+    for name, spec in SLIDERS.items():
+        slider = control(rc, v.Slider, spec.label)
+        assert slider.label == spec.text(DEFAULTS[name])
+    assert control(rc, v.Slider, "Key accounts").label == "Key accounts: 20"
+    control(rc, v.Slider, "Key accounts").v_model = 33
+    assert control(rc, v.Slider, "Key accounts").label == "Key accounts: 33"
+    control(rc, v.Slider, "Open to partnership").v_model = 0.45
+    assert control(rc, v.Slider, "Open to partnership").label.endswith("45% of accounts")
+
+
+def test_policy_selects_offer_every_builtin_policy() -> None:
+    """Both policy selectors list every name in kamsim.POLICIES."""
+    _, rc = render_page()
+    for label in ("Your policy", "Rivals' policy"):
+        assert list(control(rc, v.Select, label).items) == list(kamsim.POLICIES)
+
+
+def test_rival_policy_is_disabled_without_rivals() -> None:
+    """With 0 rivals the rivals' policy selector is disabled (nothing to choose for)."""
+    _, rc = render_page()
+    assert not control(rc, v.Select, "Rivals' policy").disabled
+    control(rc, v.Slider, "Rival suppliers").v_model = 0
+    assert control(rc, v.Select, "Rivals' policy").disabled
+
+
+def texts(widget: Any) -> list[str]:
+    """Every string in a widget tree: labels, values, HTML and text children."""
+    if isinstance(widget, str):
+        return [widget]
+    found = [
+        value
+        for name in ("label", "value", "unsafe_innerHTML", "v_model")
+        if isinstance(value := getattr(widget, name, None), str)
+    ]
+    children = list(getattr(widget, "children", None) or [])
+    for slot in getattr(widget, "v_slots", None) or []:
+        got = slot.get("children")
+        children += got if isinstance(got, list) else [got]
+    for child in children:
+        if child is not None:
+            found += texts(child)
+    return found
+
+
+def test_page_shows_no_mesa_internal_controls() -> None:
+    """No play/render interval, thread switch, raw time or page tab on the page."""
+    root, rc = solara.render(
+        solara.AppLayout(children=[TeachingPage()]), handle_error=False
+    )
+    shown = texts(root)
+    assert {"Reset", "Play", "Step"} <= set(shown)  # the walk reaches the sidebar
+    for internal in ("Interval", "Use Threads", "Page 0"):
+        assert not [t for t in shown if internal in t], internal
+    assert not [t for t in shown if t.startswith("Time:")]
+    assert rc.find(v.Checkbox).widgets == [] and rc.find(v.Tab).widgets == []
 
 
 def test_invalid_seed_text_is_reported_on_the_page() -> None:
@@ -156,18 +387,6 @@ def test_invalid_seed_text_is_reported_on_the_page() -> None:
     assert model.value.quarter == 1
 
 
-def test_board_counts_match_the_quarter_record() -> None:
-    """The board's stage chips and tiles agree with the model's stage counts."""
-    m = TeachingModel(n_accounts=30, rng=3)
-    for _ in range(16):
-        m.step()
-    html = board_html(m)
-    for name in STAGE_NAMES:
-        assert f"{name} {m.record[f'n_{name}']}</span>" in html
-    assert html.count('class="kam-tile"') == m.record["n_active"]
-    assert html.count('class="kam-tile kam-vacant"') == 30 - m.record["n_active"]
-
-
 def test_module_page_is_a_teaching_page_element() -> None:
     """kamsim.viz.page is the TeachingPage element that Jupyter and the server display."""
     import kamsim.viz
@@ -176,6 +395,7 @@ def test_module_page_is_a_teaching_page_element() -> None:
     assert page.component.f is TeachingPage.f  # type: ignore[attr-defined]
 
 
+# ------------------------------------------------------------ seed box
 @given(st.integers(min_value=0, max_value=2**63))
 def test_parse_seed_reads_whole_numbers(seed: int) -> None:
     """Digit strings (with spaces or underscores) and ints >= 0 are read as that seed."""
@@ -198,14 +418,30 @@ def test_parse_seed_empty_means_random(text: Any) -> None:
     assert parse_seed(text) == (None, None)
 
 
+# ------------------------------------------------------------------ launch
 def test_launch_rejects_a_busy_port_before_starting() -> None:
-    """launch() names the port in a ParameterError when it is already taken."""
+    """launch() names the port in a ParameterError when a server listens on it."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
         with pytest.raises(ParameterError, match=rf"'port' {port} is not available"):
             launch(port=port, open_browser=False)
+
+
+def test_port_of_a_stopped_server_is_free_again_at_once() -> None:
+    """A port whose server just closed (connections left in TIME_WAIT) is accepted."""
+    with socket.socket() as srv:
+        # as Solara's server (uvicorn, asyncio) does on POSIX
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", 0))
+        srv.listen()
+        port = srv.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as cli:
+            conn, _ = srv.accept()
+            conn.close()  # the server side closes first: its end waits in TIME_WAIT
+            cli.recv(1)
+    assert _check_address("127.0.0.1", port) == ("127.0.0.1", port)
 
 
 @pytest.mark.parametrize("port", [0, 70000, "8765", True])

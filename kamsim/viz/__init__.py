@@ -10,6 +10,7 @@ built on first access of :data:`page` (or ``kamsim.viz.app``).
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import Any
 
@@ -22,7 +23,12 @@ APP = "kamsim.viz.app:page"
 
 
 def _check_address(host: Any, port: Any) -> tuple[str, int]:
-    """Validate host and port and make sure the port is free on that host."""
+    """Validate host and port and make sure the port is free on that host.
+
+    The probe binds as the server will (``SO_REUSEADDR`` on POSIX): connections of a
+    server that just stopped, left in TIME_WAIT, do not block a restart, while a
+    server still listening on the port does.
+    """
     if not isinstance(host, str) or not host.strip():
         raise ParameterError(f"'host' must be a host name or IP address: {host!r}")
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
@@ -33,6 +39,8 @@ def _check_address(host: Any, port: Any) -> tuple[str, int]:
         raise ParameterError(f"'host' {host!r} cannot be resolved: {exc}") from None
     family, _, _, _, addr = infos[0]
     with socket.socket(family, socket.SOCK_STREAM) as s:
+        if os.name != "nt":  # on Windows the option would allow sharing a live port
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(addr)
         except OSError as exc:
@@ -58,12 +66,12 @@ def launch(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True)
         ParameterError: if the host cannot be resolved or the port is invalid or
             already in use (nothing is started then).
     """
-    import os
-
     host, port = _check_address(host, port)
     # No version check or telemetry: the page must work offline (classrooms, CI).
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
     os.environ.setdefault("SOLARA_CHECK_VERSION", "False")
+    # no "runs on Solara" banner over the charts
+    os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")
     from solara.__main__ import run as solara_run
 
     url = f"http://{host}:{port}"

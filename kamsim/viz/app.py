@@ -1,18 +1,21 @@
-"""The SolaraViz teaching page: one market of key accounts, quarter by quarter.
+"""The teaching page: a market of suppliers courting the same key accounts.
 
-The page shows a :class:`TeachingModel` (a :class:`kamsim.KAMModel` that accepts the
-seed as text from an input box) with Mesa's SolaraViz: controls for the number of
-accounts, the KAM budget, the investment policy, the share of accounts willing to
-partner and the seed (they take effect on *Reset*, as in every Mesa page); Step /
-Play / Reset; and four live views:
+The page shows a :class:`TeachingModel` (a :class:`kamsim.KAMModel` that stops at a
+horizon of 40 quarters and accepts its seed as text) in the layout of Mesa's
+SolaraViz: a sidebar with Reset / Play / Step and the controls of the next market,
+and four live views (see :mod:`kamsim.viz.views`):
 
-* **Portfolio board** - one tile per account slot, coloured by stage, with its trust
-  bar, share of wallet and quarterly revenue, and the current quarter on top;
-* **Stage counts** - accounts per stage over time, stacked;
-* **Stage ladder** - every account at (trust, share of wallet): share of wallet is set
-  by the stage, so the accounts sit on four rungs; ticks mark the trust an account
-  needs to climb to the next rung and the trust below which it falls back;
-* **Revenue and profit** per quarter (k€), with the KAM investment.
+* **Market board** - one stacked bar per account: every supplier's share of its
+  wallet, coloured by the stage of that supplier's relationship;
+* **Your relationships per stage** over time, stacked;
+* **Market share** of every supplier over time;
+* **Your revenue and profit** per quarter (k€), with the KAM investment.
+
+The page is composed from Solara directly rather than with ``mesa.visualization.
+SolaraViz``, whose sidebar always shows Mesa's own controls (play and render
+intervals, threads, raw time, a page tab) and labels its play button with a glyph;
+it keeps SolaraViz's conventions (controls apply on *Reset*, views redraw through
+Mesa's ``update_counter``).
 
 Run it with ``kamsim viz`` (or :func:`kamsim.viz.launch`), or display :data:`page`
 in a Jupyter cell.
@@ -20,56 +23,64 @@ in a Jupyter cell.
 
 from __future__ import annotations
 
-import html
+import io
+import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import solara
+import solara.lab
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-from mesa.visualization import SolaraViz
-from mesa.visualization.user_param import Slider
+from mesa.visualization.utils import force_update, update_counter
 
-from kamsim import rules
 from kamsim.model import KAMModel
-from kamsim.policies import POLICIES, Observation
+from kamsim.params import ParameterError
+from kamsim.policies import POLICIES
+from kamsim.viz.views import (
+    BOARD_CSS,
+    HORIZON,
+    economics_figure,
+    market_html,
+    market_share_figure,
+    stage_counts_figure,
+)
 
 __all__ = [
-    "COMPONENTS",
     "DEFAULTS",
-    "STAGE_COLORS",
-    "STAGE_NAMES",
+    "HORIZON",
+    "PLAY_INTERVAL",
+    "SLIDERS",
     "TITLE",
+    "SliderSpec",
     "TeachingModel",
     "TeachingPage",
-    "model_params",
+    "chart_quarter",
     "page",
     "parse_seed",
+    "selects",
 ]
 
 #: Title shown in the page's app bar.
-TITLE = "kamsim · the four stages of key account management"
+TITLE = "kamsim · key accounts in a market of suppliers"
 
-#: Stage names, tactical first (index = stage - 1).
-STAGE_NAMES = ("tactical", "cooperative", "interdependent", "strategic")
+#: Pause between two quarters while playing (seconds).
+PLAY_INTERVAL = 0.15
 
-#: One colour per stage, light (arm's length) to dark (strategic partnership).
-STAGE_COLORS = ("#b0bec5", "#4fc3f7", "#1e88e5", "#1a237e")
-
-#: Colour of vacant slots (the relationship has ended).
-VACANT_COLOR = "#eeeeee"
-
-#: Initial values of the page's controls.
+#: The page's starting market. ``stage_gated`` with 150 k€ a quarter against two
+#: ``stage_gated`` rivals with the model's 100 k€: your relationships reach all four
+#: stages within the 40 quarters with seed 42 and with most seeds
+#: (tests/test_viz.py measures the share).
 DEFAULTS: dict[str, Any] = {
+    "policy": "stage_gated",
+    "budget": 150.0,
+    "rivals": 2,
+    "rival_policy": "stage_gated",
     "n_accounts": 20,
-    "budget": 100.0,
-    "policy": "uniform",
     "share_willing": 0.6,
     "rng": "42",
 }
-
-_STAGE_COLUMNS = tuple(f"n_{name}" for name in STAGE_NAMES)
 
 
 def parse_seed(text: Any) -> tuple[int | None, str | None]:
@@ -98,355 +109,326 @@ def parse_seed(text: Any) -> tuple[int | None, str | None]:
 
 
 class TeachingModel(KAMModel):
-    """A :class:`kamsim.KAMModel` whose seed may come as text from the page's seed box.
+    """A :class:`kamsim.KAMModel` for the page: it stops at a horizon, seeds from text.
+
+    Its defaults are the page's starting market (:data:`DEFAULTS`).
 
     Args:
-        n_accounts: number of key accounts (the page offers 5-50).
-        policy: investment policy name (any key of :data:`kamsim.POLICIES`) or callable.
+        policy: your (the focal supplier's) policy name or callable.
+        budget: your KAM budget (k€ per quarter).
+        rivals: number of rival suppliers.
+        rival_policy: the rivals' policy.
+        n_accounts: number of key accounts.
         rng: the seed: an int, a string of digits, ``""``/None for a random seed.
             Anything else runs with a random seed and sets :attr:`seed_warning`.
-        scenario: accepted and ignored (Mesa's SolaraViz passes a default scenario on
-            Reset; kamsim's parameters are ``param_overrides``).
-        **param_overrides: any :class:`kamsim.ModelParams` field, e.g. ``budget``.
+        horizon: quarters after which the model stops (``running`` becomes False).
+        **kwargs: any other :class:`kamsim.KAMModel` argument or
+            :class:`kamsim.ModelParams` field, e.g. ``share_willing``.
 
     Attributes:
         seed: the seed used (None when random).
         seed_warning: message shown on the page when the seed text was invalid.
+        horizon: the last quarter of the run.
+
+    Raises:
+        ParameterError: for a horizon that is not an integer >= 1, or any invalid
+            model argument.
     """
 
     def __init__(
         self,
         *,
+        policy: Any = DEFAULTS["policy"],
+        budget: float = DEFAULTS["budget"],
+        rivals: int = DEFAULTS["rivals"],
+        rival_policy: Any = DEFAULTS["rival_policy"],
         n_accounts: int = DEFAULTS["n_accounts"],
-        policy: str | Callable[[Observation, float], np.ndarray] = DEFAULTS["policy"],
         rng: Any = DEFAULTS["rng"],
-        scenario: Any = None,
-        **param_overrides: Any,
+        horizon: int = HORIZON,
+        **kwargs: Any,
     ) -> None:
-        # SolaraViz's Reset passes Mesa's default ``scenario``; kamsim keeps all its
-        # parameters in ModelParams and the seed in ``rng``, so it is not used.
-        del scenario
+        if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+            raise ParameterError(f"'horizon' must be an integer >= 1: {horizon!r}")
         seed, warning = parse_seed(rng)
-        super().__init__(n_accounts=n_accounts, policy=policy, rng=seed, **param_overrides)
+        super().__init__(
+            n_accounts=n_accounts,
+            policy=policy,
+            rivals=rivals,
+            rival_policy=rival_policy,
+            rng=seed,
+            budget=budget,
+            **kwargs,
+        )
         self.seed = seed
         self.seed_warning = warning
+        self.horizon = horizon
+
+    def step(self) -> None:
+        """Advance one quarter; stop running once the horizon is reached."""
+        super().step()
+        if self.quarter >= self.horizon:
+            self.running = False
 
 
-def model_params() -> dict[str, Any]:
-    """The page's controls, in SolaraViz's ``model_params`` format.
+# ---------------------------------------------------------------------- controls
+@dataclass(frozen=True)
+class SliderSpec:
+    """A slider of the page: its label, range and how its value is shown.
 
-    The policy list is read from :data:`kamsim.POLICIES` when the page is built, so
-    policies registered later (before the page is built) appear too.
+    Attributes:
+        label: text before the value, e.g. ``"Key accounts"``.
+        lo: smallest value.
+        hi: largest value.
+        step: increment.
+        fmt: format of the value shown next to the label, e.g. ``"{:.0%}"``.
+        integer: whether the value is an int (else a float).
     """
-    return {
-        "n_accounts": Slider(
-            "Key accounts (5-50)", DEFAULTS["n_accounts"], 5, 50, 1, dtype=int
-        ),
-        "budget": Slider(
-            "Budget, k€/quarter",
-            DEFAULTS["budget"],
-            0.0,
-            500.0,
-            10.0,
-            dtype=float,
-        ),
-        "policy": {
-            "type": "Select",
-            "value": DEFAULTS["policy"],
-            "values": list(POLICIES),
-            "label": "Investment policy",
-        },
-        "share_willing": Slider(
-            "Share willing (0-1)",
-            DEFAULTS["share_willing"],
-            0.0,
-            1.0,
-            0.05,
-            dtype=float,
-        ),
-        "rng": {
-            "type": "InputText",
-            "value": DEFAULTS["rng"],
-            "label": "Seed (whole number, empty = random)",
-        },
-    }
+
+    label: str
+    lo: float
+    hi: float
+    step: float
+    fmt: str
+    integer: bool = False
+
+    def text(self, value: Any) -> str:
+        """The slider's label with its current value, e.g. ``'Key accounts: 20'``."""
+        return f"{self.label}: {self.fmt.format(value)}"
 
 
-# ------------------------------------------------------------------ helpers
-def _figure(width: float = 5.6, height: float = 3.3) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    return fig
+#: The page's sliders by :class:`TeachingModel` argument, in sidebar order.
+SLIDERS: dict[str, SliderSpec] = {
+    "budget": SliderSpec("Your KAM budget", 0, 500, 10, "{:.0f} k€/quarter"),
+    "rivals": SliderSpec("Rival suppliers", 0, 4, 1, "{:d}", integer=True),
+    "n_accounts": SliderSpec("Key accounts", 5, 50, 1, "{:d}", integer=True),
+    "share_willing": SliderSpec("Open to partnership", 0, 1, 0.05, "{:.0%} of accounts"),
+}
 
 
-def _style(ax: Any) -> None:
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.grid(axis="y", color="#e0e0e0", linewidth=0.8)
-    ax.set_axisbelow(True)
-    ax.tick_params(labelsize=9)
+def selects() -> dict[str, tuple[str, list[str]]]:
+    """The page's policy selectors: argument -> (label, choices).
 
-
-def _history(model: KAMModel) -> Any:
-    return model.datacollector.get_model_vars_dataframe()
-
-
-def _horizon(model: KAMModel) -> int:
-    """Right end of the time axis: at least 40 quarters, growing in steps of 20."""
-    q = int(model.quarter)
-    return max(40, 20 * (q // 20 + 1))
-
-
-# --------------------------------------------------------------- components
-def stage_counts_figure(model: KAMModel) -> Figure:
-    """Stacked area of the number of accounts in each stage per quarter."""
-    df = _history(model)
-    fig = _figure()
-    ax = fig.subplots()
-    x = np.asarray(df.index, dtype=float)
-    ys = [df[c].to_numpy(dtype=float) for c in _STAGE_COLUMNS]
-    ax.stackplot(
-        x,
-        *ys,
-        labels=[n.capitalize() for n in STAGE_NAMES],
-        colors=STAGE_COLORS,
-        step="post",
-        alpha=0.95,
-    )
-    _style(ax)
-    ax.set_xlim(0, _horizon(model))
-    ax.set_ylim(0, max(model.n_accounts, 1))
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("quarter", fontsize=9)
-    ax.set_ylabel("accounts", fontsize=9)
-    ax.set_title(f"Accounts per stage · quarter {model.quarter}", fontsize=11, loc="left")
-    handles, labels = ax.get_legend_handles_labels()
-    ax.legend(
-        handles[::-1],
-        labels[::-1],
-        fontsize=8,
-        loc="upper left",
-        bbox_to_anchor=(1.0, 1.0),
-        frameon=False,
-    )
-    return fig
-
-
-def economics_figure(model: KAMModel) -> Figure:
-    """Revenue, profit and KAM investment per quarter (k€)."""
-    df = _history(model).iloc[1:]
-    fig = _figure()
-    ax = fig.subplots()
-    x = np.asarray(df.index, dtype=float)
-    ax.plot(x, df["revenue"], color="#1e88e5", lw=2, label="revenue")
-    ax.plot(x, df["profit"], color="#2e7d32", lw=2, label="profit")
-    ax.plot(x, df["investment"], color="#ef6c00", lw=1.2, ls="--", label="KAM investment")
-    ax.axhline(0.0, color="#9e9e9e", lw=0.8)
-    _style(ax)
-    ax.set_xlim(0, _horizon(model))
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("quarter", fontsize=9)
-    ax.set_ylabel("k€ per quarter", fontsize=9)
-    total = float(df["profit"].sum()) if len(df) else 0.0
-    ax.set_title(
-        f"Revenue and profit · cumulative profit {total:,.0f} k€", fontsize=11, loc="left"
-    )
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    return fig
-
-
-def ladder_figure(model: KAMModel) -> Figure:
-    """Every live account at (trust, share of wallet), coloured by stage.
-
-    Share of wallet is fixed per stage, so accounts sit on four rungs. On each rung a
-    dark tick marks the trust needed to climb (``trust_to_advance``) and a red tick
-    the trust below which the account falls back (threshold minus ``hysteresis``).
-    Marker area grows with the account's quarterly revenue; hollow markers are
-    accounts that will never partner (unwilling), whatever is invested.
+    The choices are read from :data:`kamsim.POLICIES` when the page is rendered, so
+    policies registered before then appear too.
     """
-    p = model.params
-    t = rules.stage_tables(p)
-    fig = _figure()
-    ax = fig.subplots()
-    sow = np.asarray(p.share_of_wallet, dtype=float)
-    for i, name in enumerate(STAGE_NAMES):
-        y = sow[i]
-        ax.axhline(y, color=STAGE_COLORS[i], lw=6, alpha=0.18, zorder=0)
-        ax.text(
-            1.01,
-            y,
-            name,
-            va="center",
-            ha="left",
-            fontsize=8,
-            color="#424242",
-            transform=ax.get_yaxis_transform(),
-        )
-        up, down = t.trust_up[i], t.trust_down[i]
-        if np.isfinite(up):
-            ax.plot([up, up], [y - 0.05, y + 0.05], color="#212121", lw=1.5, zorder=1)
-        if np.isfinite(down):
-            ax.plot([down, down], [y - 0.05, y + 0.05], color="#c62828", lw=1.5, zorder=1)
-    accounts = model.accounts
-    if accounts:
-        trust = np.array([a.trust for a in accounts], dtype=float)
-        stage = np.array([int(a.stage) for a in accounts])
-        share = sow[stage - 1]
-        revenue = np.array([a.revenue for a in accounts], dtype=float)
-        willing = np.array([bool(a.willing) for a in accounts])
-        ref = max(float(np.max(revenue)), 1e-9)
-        size = 25.0 + 260.0 * np.sqrt(np.maximum(revenue, 0.0) / ref)
-        colors = np.array(STAGE_COLORS)[stage - 1]
-        ax.scatter(
-            trust[willing],
-            share[willing],
-            s=size[willing],
-            c=colors[willing],
-            edgecolors="#263238",
-            linewidths=0.6,
-            zorder=3,
-        )
-        ax.scatter(
-            trust[~willing],
-            share[~willing],
-            s=size[~willing],
-            facecolors="white",
-            edgecolors=colors[~willing],
-            linewidths=1.6,
-            zorder=3,
-        )
-    _style(ax)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("trust", fontsize=9)
-    ax.set_ylabel("share of wallet", fontsize=9)
-    ax.set_title(
-        "Stage ladder · black tick: climb, red tick: fall back", fontsize=11, loc="left"
-    )
-    return fig
-
-
-def board_html(model: TeachingModel | KAMModel) -> str:
-    """HTML of the portfolio board: header with the quarter, then one tile per slot."""
-    counts = [sum(1 for a in model.accounts if int(a.stage) == s) for s in range(1, 5)]
-    ended = len(model.ended_accounts)
-    seed = getattr(model, "seed", None)
-    warning = getattr(model, "seed_warning", None)
-    legend = "".join(
-        f'<span class="kam-chip" style="background:{STAGE_COLORS[i]};'
-        f'color:{"#fff" if i >= 2 else "#102027"}">{STAGE_NAMES[i]} {counts[i]}</span>'
-        for i in range(4)
-    )
-    tiles = []
-    for acc in model.supplier.slots:
-        if not acc.active:
-            tiles.append(
-                f'<div class="kam-tile kam-vacant" title="slot {acc.slot}: relationship '
-                f'ended ({acc.end_cause.name.lower()})"><div class="kam-top">'
-                f"<b>#{acc.slot + 1}</b><span>ended</span></div></div>"
-            )
-            continue
-        i = int(acc.stage) - 1
-        fg = "#fff" if i >= 2 else "#102027"
-        unwilling = "" if acc.willing else " · never partners"
-        tip = html.escape(
-            f"account #{acc.slot + 1}: {STAGE_NAMES[i]}, trust {acc.trust:.2f}, "
-            f"share of wallet {acc.share_of_wallet:.0%}, revenue {acc.revenue:,.0f} k€"
-            f"/quarter{unwilling}"
-        )
-        tiles.append(
-            f'<div class="kam-tile" title="{tip}" style="background:{STAGE_COLORS[i]};'
-            f'color:{fg}{";border:2px dashed #546e7a" if not acc.willing else ""}">'
-            f'<div class="kam-top"><b>#{acc.slot + 1}</b>'
-            f"<span>{acc.revenue:,.0f} k€</span></div>"
-            f'<div class="kam-bar"><div style="width:{100 * acc.trust:.0f}%"></div></div>'
-            f"<span>trust {acc.trust:.2f} · SoW {acc.share_of_wallet:.0%}</span></div>"
-        )
-    seed_text = f"seed {seed}" if seed is not None else "random seed"
-    q = int(model.quarter)
-    when = "(start)" if q == 0 else f"(year {(q - 1) // 4 + 1}, Q{(q - 1) % 4 + 1})"
-    warn = f'<div class="kam-warn">{html.escape(warning)}</div>' if warning else ""
-    return f"""
-<style>
-.kam-root {{height:100%; overflow-y:auto}}
-.kam-board {{font-family: Roboto, Arial, sans-serif; color:#263238; padding-right:4px}}
-.kam-quarter {{font-size:22px; font-weight:600; margin:0 0 2px 0}}
-.kam-sub {{font-size:12px; color:#546e7a; margin-bottom:6px}}
-.kam-chip {{display:inline-block; padding:1px 8px; margin:0 4px 4px 0; border-radius:10px;
-  font-size:12px}}
-.kam-grid {{display:grid; grid-template-columns:repeat(auto-fill, minmax(104px, 1fr));
-  gap:4px; margin-top:4px}}
-.kam-tile {{border-radius:6px; padding:3px 5px; font-size:10px; line-height:1.25;
-  display:flex; flex-direction:column; box-sizing:border-box}}
-.kam-tile b {{font-size:11px}}
-.kam-top {{display:flex; justify-content:space-between}}
-.kam-vacant {{background:{VACANT_COLOR}; color:#9e9e9e; border:1px dashed #bdbdbd}}
-.kam-bar {{height:4px; background:rgba(255,255,255,.45); border-radius:2px; margin:2px 0}}
-.kam-bar div {{height:4px; background:#ffb300; border-radius:2px}}
-.kam-note {{font-size:11px; color:#78909c; margin:2px 0}}
-.kam-warn {{background:#fff3e0; color:#bf360c; padding:4px 8px; border-radius:4px;
-  font-size:12px; margin-bottom:4px}}
-</style>
-<div class="kam-board">
-  <div class="kam-quarter" data-quarter="{model.quarter}">Quarter {model.quarter}
-    <span style="font-size:14px;font-weight:400;color:#546e7a">{when}</span></div>
-  <div class="kam-sub">policy <b>{html.escape(model.supplier.policy_name)}</b> · budget
-    {model.params.budget:,.0f} k€/quarter · {model.n_accounts} accounts ·
-    {model.params.share_willing:.0%} willing · {seed_text} · {ended} ended</div>
-  {warn}
-  <div>{legend}</div>
-  <div class="kam-note">Tiles: yellow bar = trust; dashed border = never partners.
-    Move a control on the left, then press Reset to start a new market.</div>
-  <div class="kam-grid">{"".join(tiles)}</div>
-</div>"""
-
-
-def PortfolioBoard(model: KAMModel) -> Any:
-    """Board of all account slots with the current quarter (a SolaraViz component)."""
-    return solara.HTML(tag="div", unsafe_innerHTML=board_html(model), classes=["kam-root"])
-
-
-def StageCounts(model: KAMModel) -> Any:
-    """Stacked stage counts over time (a SolaraViz component)."""
-    return solara.FigureMatplotlib(stage_counts_figure(model), format="png")
-
-
-def StageLadder(model: KAMModel) -> Any:
-    """Accounts on the trust / share-of-wallet ladder (a SolaraViz component)."""
-    return solara.FigureMatplotlib(ladder_figure(model), format="png")
-
-
-def Economics(model: KAMModel) -> Any:
-    """Revenue, profit and investment over time (a SolaraViz component)."""
-    return solara.FigureMatplotlib(economics_figure(model), format="png")
-
-
-#: The page's views as SolaraViz ``(component, page)`` pairs, two per row.
-COMPONENTS: list[tuple[Callable[[KAMModel], Any], int]] = [
-    (PortfolioBoard, 0),
-    (StageCounts, 0),
-    (StageLadder, 0),
-    (Economics, 0),
-]
+    names = list(POLICIES)
+    return {"policy": ("Your policy", names), "rival_policy": ("Rivals' policy", names)}
 
 
 @solara.component
-def TeachingPage(model: solara.Reactive[KAMModel] | KAMModel | None = None) -> Any:
-    """The teaching page: SolaraViz with kamsim's controls and views.
+def MarketControls(settings: solara.Reactive[dict[str, Any]]) -> None:
+    """Controls of the next market: selectors, sliders (value shown) and the seed."""
+
+    def setter(name: str) -> Callable[[Any], None]:
+        return lambda value: settings.set({**settings.value, name: value})
+
+    values = settings.value
+    (policy_label, names) = selects()["policy"]
+    solara.Select(
+        policy_label, values=names, value=values["policy"], on_value=setter("policy")
+    )
+    _slider("budget", values, setter)
+    _slider("rivals", values, setter)
+    rival_label, rival_names = selects()["rival_policy"]
+    solara.Select(
+        rival_label,
+        values=rival_names,
+        value=values["rival_policy"],
+        on_value=setter("rival_policy"),
+        disabled=values["rivals"] == 0,
+    )
+    _slider("n_accounts", values, setter)
+    _slider("share_willing", values, setter)
+    solara.InputText(
+        "Seed (whole number, empty = random)",
+        value=str(values["rng"]),
+        on_value=setter("rng"),
+    )
+
+
+def _slider(
+    name: str, values: dict[str, Any], setter: Callable[[str], Callable[[Any], None]]
+) -> None:
+    spec = SLIDERS[name]
+    label, value, on_value = spec.text(values[name]), values[name], setter(name)
+    if spec.integer:
+        lo, hi, step = int(spec.lo), int(spec.hi), int(spec.step)
+        solara.SliderInt(label, value, lo, hi, step, on_value, thumb_label=False)
+    else:
+        lo_f, hi_f, step_f = spec.lo, spec.hi, spec.step
+        solara.SliderFloat(label, value, lo_f, hi_f, step_f, on_value, thumb_label=False)
+
+
+@solara.component
+def RunControls(
+    model: solara.Reactive[TeachingModel],
+    settings: solara.Reactive[dict[str, Any]],
+    playing: solara.Reactive[bool],
+) -> None:
+    """Reset / Play-Pause / Step; play stops by itself when the model stops running."""
+    update_counter.get()
+    error = solara.use_reactive(cast(str | None, None))
+
+    def play() -> None:
+        # A Pause then Play starts a new call; an older one stops at its next check.
+        try:
+            while playing.value and model.value.running and task.is_current():
+                time.sleep(PLAY_INTERVAL)
+                if not (playing.value and task.is_current()):
+                    return
+                model.value.step()
+                force_update()
+        except Exception as exc:  # shown on the page, as Mesa's controller does
+            error.set(f"error in step: {exc}")
+        if task.is_current():
+            playing.set(False)
+
+    task = solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
+
+    def step() -> None:
+        model.value.step()
+        force_update()
+
+    def reset() -> None:
+        playing.set(False)
+        error.set(None)
+        try:
+            model.set(TeachingModel(**settings.value))
+        except ParameterError as exc:
+            error.set(str(exc))
+        force_update()
+
+    running = model.value.running
+    with solara.Row(justify="space-between", classes=["kam-run"]):
+        solara.Button("Reset", color="primary", outlined=True, on_click=reset)
+        solara.Button(
+            "Pause" if playing.value else "Play",
+            color="primary",
+            on_click=lambda: playing.set(not playing.value),
+            disabled=not running,
+        )
+        solara.Button(
+            "Step", color="primary", on_click=step, disabled=playing.value or not running
+        )
+    if not running:
+        solara.Info(
+            f"Run complete: {model.value.quarter} quarters. Press Reset for a new market.",
+            dense=True,
+            icon=False,
+        )
+    if error.value:
+        solara.Error(error.value)
+
+
+# ------------------------------------------------------------------------- views
+@solara.component
+def MarketBoard(model: KAMModel) -> None:
+    """The market board: one stacked share-of-wallet bar per account."""
+    update_counter.get()
+    solara.HTML(tag="div", unsafe_innerHTML=market_html(model), classes=["kam-root"])
+
+
+def chart_quarter(quarter: int, playing: bool) -> int:
+    """The quarter the charts show: the current one, or the last year end while playing.
+
+    While playing, the board moves every quarter and the charts (slower to draw)
+    every four quarters; when stopped they always show the current quarter.
+    """
+    return quarter - quarter % 4 if playing else quarter
+
+
+def _png(figure: Figure) -> bytes:
+    buf = io.BytesIO()
+    figure.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+@solara.component
+def Chart(model: KAMModel, make: Callable[[KAMModel], Figure], name: str, key: int) -> None:
+    """One chart as a PNG, redrawn when the model or ``key`` changes (a live view)."""
+    png = solara.use_memo(lambda: _png(make(model)), [model, key])
+    with solara.Div(classes=["kam-chart", f"kam-{name}"]):
+        solara.Image(png, format="png")
+
+
+_CSS = """
+.kam-page {font-family:Roboto, Arial, sans-serif}
+.kam-appbar {background:#1976d2; color:#fff; font-size:19px; font-weight:500;
+  padding:12px 18px; border-radius:4px; box-shadow:0 2px 4px rgba(0,0,0,.2)}
+.kam-body {display:flex; align-items:flex-start; gap:10px; padding:10px}
+.kam-side {flex:0 0 270px; display:flex; flex-direction:column; gap:10px}
+.kam-side .v-card__title {font-size:16px; padding:10px 12px 4px 12px}
+.kam-side .v-card__subtitle {padding:0 12px 4px 12px}
+.kam-main {flex:1 1 auto; min-width:0; display:grid;
+  grid-template-columns:minmax(0,1fr) minmax(0,1fr); gap:10px; align-items:start}
+.kam-col {display:flex; flex-direction:column; gap:10px; min-width:0}
+.kam-chart img {width:100%; height:auto; display:block}
+.kam-card {background:#fff; border-radius:6px; box-shadow:0 1px 3px rgba(0,0,0,.15);
+  padding:6px}
+.kam-controls .v-input__slot {flex-wrap:wrap}
+.kam-controls .v-input__slot > .v-label {flex:0 0 100%; margin-bottom:-4px;
+  font-size:13px}
+.kam-controls .v-input {margin-top:2px}
+.kam-run .v-btn {min-width:72px !important}
+@media (max-width: 1100px) {.kam-main {grid-template-columns:minmax(0,1fr)}}
+@media (max-width: 700px) {.kam-body {flex-direction:column} .kam-side {flex:none}}
+"""
+
+
+@solara.component
+def TeachingPage(model: solara.Reactive[KAMModel] | KAMModel | None = None) -> None:
+    """The teaching page: title bar, sidebar with the controls, and the live views.
 
     Args:
         model: the model to show, or a ``solara.Reactive`` holding it (tests pass one
             to watch the model that *Reset* creates). By default each browser session
-            gets its own fresh :class:`TeachingModel` with the controls' defaults.
+            gets its own fresh :class:`TeachingModel` with the page's defaults.
     """
-    fresh = solara.use_memo(lambda: TeachingModel(**DEFAULTS), [])
-    shown: Any = fresh if model is None else model
-    return SolaraViz(
-        shown,
-        components=COMPONENTS,
-        model_params=model_params(),
-        name=TITLE,
-        play_interval=250,
-    )
+
+    def initial() -> KAMModel | None:
+        if isinstance(model, solara.Reactive):
+            return None
+        return TeachingModel() if model is None else model
+
+    own = solara.use_reactive(solara.use_memo(initial, []))
+    shown: Any = model if isinstance(model, solara.Reactive) else own
+    settings = solara.use_reactive(dict(DEFAULTS))
+    playing = solara.use_reactive(False)
+    solara.Title("kamsim teaching page")
+    solara.Style(BOARD_CSS + _CSS)
+    with solara.Div(classes=["kam-page"]):
+        solara.HTML(tag="header", unsafe_innerHTML=TITLE, classes=["kam-appbar"])
+        with solara.Div(classes=["kam-body"]):
+            with solara.Div(classes=["kam-side"]):
+                with solara.Card("Run", margin=0):
+                    RunControls(shown, settings, playing)
+                with solara.Card(
+                    "Next market",
+                    subtitle="applies on Reset",
+                    margin=0,
+                    classes=["kam-controls"],
+                ):
+                    MarketControls(settings)
+            Views(shown.value, playing.value)
+
+
+@solara.component
+def Views(model: KAMModel, playing: bool) -> None:
+    """The board on the left, the three charts on the right (one column if narrow)."""
+    update_counter.get()
+    key = chart_quarter(int(model.quarter), playing)
+    with solara.Div(classes=["kam-main"]):
+        with solara.Div(classes=["kam-col"]):
+            with solara.Div(classes=["kam-card"]):
+                MarketBoard(model)
+        with solara.Div(classes=["kam-col"]):
+            for make, name in (
+                (stage_counts_figure, "stages"),
+                (market_share_figure, "shares"),
+                (economics_figure, "economics"),
+            ):
+                with solara.Div(classes=["kam-card"]):
+                    Chart(model, make, name, key)
 
 
 #: The page element: ``solara run kamsim.viz.app:page``, or display it in Jupyter.
