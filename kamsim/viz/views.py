@@ -301,7 +301,7 @@ def market_share_figure(model: KAMModel) -> Figure:
     df = model.datacollector.get_agenttype_vars_dataframe(Supplier)
     df = df.reset_index()
     df = df[df["Step"] > 0]
-    wide = df.pivot_table(index="Step", columns="index", values="market_share")
+    wide = df.pivot_table(index="Step", columns="supplier", values="supplier_market_share")
     fig = _figure()
     ax = fig.subplots()
     x = np.asarray(wide.index, dtype=float)
