@@ -305,9 +305,9 @@ print("built-in policies:", list(kamsim.POLICIES))
     md("""
 ## 10. The interactive page
 
-The same market with sliders, Step / Play / Reset and live charts. In Jupyter, run
-the cell below (the controls open from the menu button); in a terminal,
-`kamsim viz` serves it in the browser.
+The same market with sliders, Step / Play / Reset, every account's wallet split
+between the suppliers and live charts. In Jupyter, run the cell below; in a
+terminal, `kamsim viz` serves it in the browser.
 """),
     py("""
 from kamsim.viz import page
