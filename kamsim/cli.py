@@ -30,15 +30,21 @@ __all__ = ["cli", "main", "parse_set", "summary_table"]
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+class _InputError(click.ClickException):
+    """Bad input or an unusable folder: printed as one ``Error: ...`` line, exit code 2."""
+
+    exit_code = 2
+
+
 def _usage_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn ParameterError/SpecError into a click usage error: exit 2, no traceback."""
+    """Turn ParameterError/SpecError into one ``Error:`` line and exit 2, no traceback."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except ParameterError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise _InputError(" ".join(str(exc).split("\n"))) from None
 
     return wrapper
 

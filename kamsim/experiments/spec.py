@@ -274,12 +274,17 @@ def _check_policy(where: str | None, field: str, value: Any) -> PolicyLike:
         )
     try:
         resolve_policy(value)
-    except ParameterError:
+    except ParameterError as exc:
         if ":" in value:
+            text = str(exc)
+            if "could not be loaded: " in text:
+                why = f"could not be loaded ({text.split('could not be loaded: ', 1)[1]})"
+            elif text.endswith("is not callable"):
+                why = "is not callable"
+            else:
+                why = "is not a dotted module path, a colon and a function name"
             raise _err(
-                where,
-                field,
-                f"must be importable as 'module:function': {value!r} could not be loaded",
+                where, field, f"must be importable as 'module:function': {value!r} {why}"
             ) from None
         raise _err(
             where,
