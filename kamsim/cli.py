@@ -73,6 +73,8 @@ def parse_set(items: Sequence[str]) -> dict[str, Any]:
         ParameterError: for a malformed item, an unknown name (with the closest valid
             one) or a value that is not a number or list.
     """
+    from kamsim.experiments.spec import check_values
+
     names = ModelParams.names()
     out: dict[str, Any] = {}
     for item in items:
@@ -90,10 +92,12 @@ def parse_set(items: Sequence[str]) -> dict[str, Any]:
             continue
         try:
             value = tomllib.loads(f"v = {text}")["v"]
-        except tomllib.TOMLDecodeError:
+        except (tomllib.TOMLDecodeError, RecursionError, ValueError):
+            shown = text if len(text) <= 60 else f"{text[:50]}... ({len(text)} characters)"
             raise ParameterError(
-                f"'--set {name}' must be a number or a list of numbers: {text!r}"
+                f"'--set {name}' must be a number or a list of numbers: {shown!r}"
             ) from None
+        check_values(value, field=f"--set {name}")
         out[name] = tuple(value) if isinstance(value, list) else value
     return out
 

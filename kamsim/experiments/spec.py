@@ -40,6 +40,7 @@ allowed, so nothing runs and nothing is written for a bad spec.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
@@ -58,10 +59,13 @@ from kamsim.policies import POLICIES, Observation, policy_name, resolve_policy
 
 __all__ = [
     "FRAMES",
+    "MAX_CELLS",
     "MAX_REPLICATIONS",
+    "MAX_TOTAL_REPLICATIONS",
     "Cell",
     "ExperimentSpec",
     "SpecError",
+    "check_values",
     "load_spec",
 ]
 
@@ -71,6 +75,15 @@ FRAMES = ("runs", "quarters", "accounts")
 MAX_REPLICATIONS = 1_000_000
 #: Longest horizon in quarters.
 MAX_QUARTERS = 400
+#: Most cells a spec may have (the product of its factors' numbers of levels).
+MAX_CELLS = 10_000
+#: Most replications of all cells together (cells x replications, 80 000 work units).
+MAX_TOTAL_REPLICATIONS = 20_000_000
+#: Longest experiment name (it is a folder name).
+MAX_NAME = 100
+#: Deepest nesting of tables and arrays (a factor over a per-stage parameter needs 4).
+MAX_DEPTH = 16
+_INT64 = (-(2**63), 2**63 - 1)
 
 _TOP_KEYS = (
     "name",
@@ -162,9 +175,9 @@ class ExperimentSpec:
     source: str | None = None
     baseline: str | None = None
 
-    @property
+    @functools.cached_property
     def cells(self) -> list[Cell]:
-        """The cells of the full-factorial design, in a fixed order."""
+        """The cells of the full-factorial design, in a fixed order (built once)."""
         return _build_cells(self.factors, self.params, where=self.source)
 
     @property
@@ -212,6 +225,48 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+def _short(value: Any) -> str:
+    """``repr`` of a value, shortened when huge (a 400-digit integer, a long list)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
+
+
+def check_values(data: Any, field: str = "", where: str | None = None) -> None:
+    """Refuse values no spec needs: integers beyond 64 bits, nesting beyond MAX_DEPTH.
+
+    TOML integers are 64-bit, and no parameter needs more than a list of lists; such
+    values would otherwise overflow float conversion or the recursion limit deep in
+    the validation. Walks ``data`` without recursion.
+
+    Raises:
+        SpecError: naming the field (e.g. ``params.budget``) and the value.
+    """
+    stack: list[tuple[str, Any, int]] = [(field, data, 0)]
+    while stack:
+        name, value, depth = stack.pop()
+        if isinstance(value, Mapping | list | tuple):
+            if depth > MAX_DEPTH:
+                raise _err(
+                    where,
+                    name or "spec",
+                    f"nests tables or arrays deeper than {MAX_DEPTH} levels",
+                )
+            if isinstance(value, Mapping):
+                items = [(f"{name}.{k}" if name else str(k), v) for k, v in value.items()]
+            else:
+                items = [(f"{name}[{i}]", v) for i, v in enumerate(value)]
+            stack.extend((n, v, depth + 1) for n, v in items)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if not _INT64[0] <= value <= _INT64[1]:
+                raise _err(
+                    where,
+                    name,
+                    f"must be a 64-bit integer (as TOML integers are): {_short(value)}",
+                )
+
+
 def _err(where: str | None, field: str, msg: str) -> SpecError:
     prefix = f"{where}: " if where else ""
     return SpecError(f"{prefix}'{field}' {msg}")
@@ -236,7 +291,12 @@ def _param_fields() -> dict[str, dataclasses.Field[Any]]:
 
 
 def _convert_param(where: str | None, field: str, name: str, value: Any) -> Any:
-    """Turn a TOML value into a ModelParams value ("off" -> None for optional fields)."""
+    """Turn a TOML value into a ModelParams value ("off" -> None for optional fields).
+
+    Numbers take their field's type, so ``60`` and ``60.0`` are one level and one
+    spec: per-stage lists and real fields become floats, whole-number floats of
+    integer fields become ints (anything else is left for ModelParams to refuse).
+    """
     meta = _param_fields()[name].metadata
     if isinstance(value, str) and value.strip().lower() == _OFF:
         if meta["optional"]:
@@ -244,8 +304,21 @@ def _convert_param(where: str | None, field: str, name: str, value: Any) -> Any:
         raise _err(
             where, field, f'cannot be "off" (only optional parameters can): {value!r}'
         )
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
+        if meta["per_stage"]:
+            return tuple(_as_float(v) for v in value)
         return tuple(value)
+    if meta["integer"]:
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+    return _as_float(value)
+
+
+def _as_float(value: Any) -> Any:
+    """A real number as a float; anything else unchanged (for validation to refuse)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
     return value
 
 
@@ -318,8 +391,11 @@ def _column_levels(levels: Sequence[Any]) -> list[Any]:
     def text(v: Any) -> str:
         if v is None:
             return _OFF
-        if isinstance(v, tuple | list):
-            return ", ".join(str(x) for x in v)
+        if isinstance(v, tuple | list):  # per-stage numbers: 0.0 shows as 0
+            return ", ".join(
+                str(int(x)) if isinstance(x, float) and x.is_integer() else str(x)
+                for x in v
+            )
         return str(v)
 
     kinds = {type(v) for v in levels}
@@ -367,12 +443,37 @@ def _build_cells(
     return cells
 
 
+def _check_size(
+    where: str | None, factors: Mapping[str, tuple[Any, ...]], replications: int
+) -> None:
+    """Refuse a design too large to run, by counting before building any cell."""
+    counts = [len(v) for v in factors.values()]
+    n_cells = math.prod(counts)
+    if n_cells > MAX_CELLS:
+        sizes = " x ".join(f"{len(v)} {k}" for k, v in factors.items())
+        raise _err(
+            where,
+            "factors",
+            f"make {n_cells:_} cells ({sizes}); at most {MAX_CELLS:_} are allowed: "
+            "split the study into several specs",
+        )
+    total = n_cells * replications
+    if total > MAX_TOTAL_REPLICATIONS:
+        raise _err(
+            where,
+            "replications",
+            f"x cells is {replications:_} x {n_cells:_} = {total:_} replications in all; "
+            f"at most {MAX_TOTAL_REPLICATIONS:_} are allowed: use fewer replications "
+            "or split the study into several specs",
+        )
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     where = str(path)
     if not path.is_file():
         raise SpecError(f"spec file not found: {where}")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a leading BOM is not TOML
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{where}: cannot read spec file: {exc}") from None
     try:
@@ -380,6 +481,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         # The message already ends with "(at line L, column C)".
         raise SpecError(f"{where}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise SpecError(
+            f"{where}: malformed TOML: tables or arrays nested deeper than the parser "
+            f"allows (a spec needs at most {MAX_DEPTH} levels)"
+        ) from None
+    except ValueError as exc:  # an integer beyond Python's 4300-digit conversion limit
+        raise SpecError(f"{where}: malformed TOML: {str(exc).split(';')[0]}") from None
 
 
 def load_spec(spec: str | Path | Mapping[str, Any] | ExperimentSpec) -> ExperimentSpec:
@@ -417,6 +525,7 @@ def load_spec(spec: str | Path | Mapping[str, Any] | ExperimentSpec) -> Experime
                 f"is not a spec key{suggest(str(key), list(_TOP_KEYS))}; allowed: "
                 f"{', '.join(_TOP_KEYS)}",
             )
+    check_values(data, where=where)
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise _err(where, "name", f"must be a non-empty string: {name!r}")
@@ -426,6 +535,13 @@ def load_spec(spec: str | Path | Mapping[str, Any] | ExperimentSpec) -> Experime
             where,
             "name",
             f'must be usable as a folder name (no / \\ : * ? " < > |): {name!r}',
+        )
+    if len(name) > MAX_NAME:
+        raise _err(
+            where,
+            "name",
+            f"must be at most {MAX_NAME} characters (it names a folder): "
+            f"{name[:30]!r}... has {len(name)}",
         )
     description = data.get("description", "")
     if not isinstance(description, str):
@@ -491,6 +607,7 @@ def load_spec(spec: str | Path | Mapping[str, Any] | ExperimentSpec) -> Experime
         if len({json.dumps(s, sort_keys=True) for s in shown}) != len(shown):
             raise _err(where, field, f"lists a level more than once: {shown!r}")
         factors[key] = tuple(out)
+    _check_size(where, factors, replications)
 
     # [output] ------------------------------------------------------------------
     raw_output = data.get("output", {})
