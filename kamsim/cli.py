@@ -8,12 +8,13 @@ exit code 2, never a traceback; failed work units give exit code 1.
 
 from __future__ import annotations
 
+import contextlib
 import math
-import os
+import signal
 import sys
-import tempfile
+import threading
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -182,15 +183,10 @@ def _stage_figure(quarters: pd.DataFrame, path: Path, title: str) -> None:
     ax.set_xlim(mean.index.min(), mean.index.max())
     ax.legend(loc="upper left", fontsize="small")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
+    from kamsim.experiments.store import atomic_write
+
     try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     finally:
         plt.close(fig)
 
@@ -375,6 +371,38 @@ def run(
       kamsim run experiments/*.toml --out results --workers 2
       kamsim run experiments/portfolio_size.toml --scheduler tcp://10.0.0.5:8786
     """  # noqa: D301
+    with _sigterm_as_interrupt():
+        _run_specs(specs, out, workers, scheduler, quiet)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that a run stops the same clean way."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While a run goes on, SIGTERM stops it like Ctrl-C (manifest: interrupted)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_specs(
+    specs: tuple[Path, ...],
+    out: Path,
+    workers: int | None,
+    scheduler: str | None,
+    quiet: bool,
+) -> None:
     from kamsim.experiments import ExperimentError, load_spec, run_experiment
     from kamsim.experiments.runner import describe_run
 
@@ -406,13 +434,14 @@ def run(
                     err=True,
                 )
             continue
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            why = "terminated" if isinstance(exc, _Terminated) else "interrupted"
             click.echo(
-                f"\ninterrupted; finished work units are kept in {folder}. Run the same "
+                f"\n{why}; finished work units are kept in {folder}. Run the same "
                 "command again to resume.",
                 err=True,
             )
-            sys.exit(130)
+            sys.exit(143 if isinstance(exc, _Terminated) else 130)
         click.echo(f"{sp.name}: results in {folder} ({describe_run(res)})")
         if len(res.runs):
             click.echo(_format_table(headline(res.runs)))

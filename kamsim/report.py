@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import base64
 import html
+import secrets
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -434,6 +434,17 @@ def _build(results: Results, folder: Path, spec: dict[str, Any]) -> Path:
     return doc.write(name)
 
 
+def _new_temp_dir(target: Path) -> Path:
+    """Create an empty sibling folder of ``target`` with the umask's permissions."""
+    while True:
+        tmp = target.parent / f".{target.name}-{secrets.token_hex(6)}"
+        try:
+            tmp.mkdir()
+        except FileExistsError:
+            continue
+        return tmp
+
+
 def write_report(results: Results, out_dir: Path, *, spec: dict[str, Any]) -> Path:
     """Write the report of one experiment into ``out_dir`` and return ``report.md``.
 
@@ -452,7 +463,7 @@ def write_report(results: Results, out_dir: Path, *, spec: dict[str, Any]) -> Pa
     """
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    tmp = _new_temp_dir(out_dir)
     try:
         _build(results, tmp, dict(spec))
         if out_dir.exists():

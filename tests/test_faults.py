@@ -6,18 +6,34 @@ traceback (issue 9), and the behaviour that replaced it.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
+import stat
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
+import psutil
 import pytest
 from click.testing import CliRunner
 
 from kamsim import simulate
 from kamsim.cli import cli
-from kamsim.experiments import SpecError, load_spec
+from kamsim.experiments import (
+    ExperimentError,
+    SpecError,
+    StoreError,
+    load_results,
+    load_spec,
+    run_experiment,
+)
 from kamsim.params import ParameterError
 from kamsim.policies import Observation, enforce_budget
 
@@ -224,3 +240,359 @@ def test_too_much_work_refused() -> None:
         SpecError, match=r"21_000_000 replications in all; at most 20_000_000"
     ):
         load_spec(spec)
+
+
+# --------------------------------------------------------------------------- store
+HOLD_LOCK = (
+    "import sys, time\n"
+    "from pathlib import Path\n"
+    "from kamsim.experiments.store import FolderLock\n"
+    "folder = Path(sys.argv[1])\n"
+    "folder.mkdir(parents=True, exist_ok=True)\n"
+    "with FolderLock(folder):\n"
+    "    print('locked', flush=True)\n"
+    "    time.sleep(120)\n"
+)
+
+
+def _unit_path(out: Path, kind: str = "runs", name: str = "tiny") -> Path:
+    return out / name / kind / "cell0001-rep000000.parquet"
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "manifest.json").read_text())
+
+
+def test_locked_folder_refused_then_stale_lock_taken_over(
+    tiny_spec: dict[str, Any], tmp_path: Path
+) -> None:
+    """A second writer is refused at once naming the holder; a killed holder's lock is not.
+
+    Another process holds the folder's lock: a run into it is refused in one line
+    naming the folder and that process's id, and writes nothing. Once that process
+    is killed (SIGKILL, no cleanup), the next run takes the lock over and completes.
+    """
+    out = tmp_path / "out"
+    folder = out / "tiny"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(folder)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        with pytest.raises(StoreError) as info:
+            run_experiment(tiny_spec, out=out, workers=1, quiet=True)
+        assert time.monotonic() - started < 10
+        msg = str(info.value)
+        assert str(folder) in msg and f"process {holder.pid}" in msg
+        spec = _write(tmp_path / "tiny.toml", _toml(tiny_spec))
+        res = CliRunner().invoke(cli, ["run", str(spec), "--out", str(out)])
+        assert res.exit_code == 2
+        assert f"process {holder.pid}" in _one_error_line(res.output)
+        assert not (folder / "manifest.json").exists()
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    done = run_experiment(tiny_spec, out=out, workers=1, quiet=True)
+    assert len(done.runs) == 4 * 260 and _manifest(folder)["status"] == "complete"
+
+
+def _toml(spec: dict[str, Any]) -> str:
+    """A spec dict (flat values and one level of tables) as TOML text."""
+
+    def value(v: Any) -> str:
+        return json.dumps(v) if not isinstance(v, list) else f"[{', '.join(map(value, v))}]"
+
+    lines = [f"{k} = {value(v)}" for k, v in spec.items() if not isinstance(v, dict)]
+    for table, items in spec.items():
+        if isinstance(items, dict):
+            lines += [f"[{table}]", *(f"{k} = {value(v)}" for k, v in items.items())]
+    return "\n".join(lines) + "\n"
+
+
+#: ``kamsim`` with the gap between the "same spec?" check and the first manifest write
+#: widened to 3 s (as a slow disk or a busy machine would), so two writers meet there.
+SLOW_OPEN = (
+    "import sys, time\n"
+    "import kamsim.experiments.runner as r\n"
+    "check = r._open_folder\n"
+    "def slow(*args):\n"
+    "    m = check(*args)\n"
+    "    time.sleep(3)\n"
+    "    return m\n"
+    "r._open_folder = slow\n"
+    "from kamsim.cli import main\n"
+    "main(sys.argv[1:])\n"
+)
+
+
+def test_two_writers_one_refused_other_correct(
+    tiny_spec: dict[str, Any], tmp_path: Path
+) -> None:
+    """Two `kamsim run` with different specs into one folder: one refused, one intact.
+
+    The issue's repro: two processes started together, same name and --out, other
+    budgets, one with 1 worker and one with 2, both pausing between the spec check
+    and the first manifest write. Exactly one exits 0 and the folder holds exactly
+    its results; the other exits 2 with one line naming the folder.
+    """
+    spec1 = {**tiny_spec, "replications": 600, "factors": {"policy": ["none", "uniform"]}}
+    spec2 = {**spec1, "params": {"hazard": 0.03, "budget": 77.0}}
+    p1 = _write(tmp_path / "k.toml", _toml(spec1))
+    p2 = _write(tmp_path / "k2.toml", _toml(spec2))
+    out = tmp_path / "mx"
+    base = [sys.executable, "-c", SLOW_OPEN, "run", "--out", str(out), "--quiet"]
+    procs = [
+        subprocess.Popen(
+            [*base, str(p), "--workers", w],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for p, w in ((p1, "1"), (p2, "2"))
+    ]
+    results = [p.communicate(timeout=240) for p in procs]
+    codes = [p.returncode for p in procs]
+    assert sorted(codes) == [0, 2], results
+    line = _one_error_line(results[codes.index(2)][1])
+    assert str(out / "tiny") in line
+    assert "another kamsim run" in line or "different spec" in line
+    winner = (spec1, spec2)[codes.index(0)]
+    stored = load_results(out / "tiny")
+    ref = run_experiment(winner, workers=1, quiet=True)
+    for kind in ("runs", "quarters", "accounts"):
+        pd.testing.assert_frame_equal(getattr(stored, kind), getattr(ref, kind))
+    assert _manifest(out / "tiny")["spec_hash"] == load_spec(winner).spec_hash()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "empty", "flip"])
+def test_damaged_unit_recomputed_on_resume(
+    tiny_spec: dict[str, Any], tmp_path: Path, damage: str
+) -> None:
+    """A truncated, zero-byte or bit-flipped unit file is recomputed on resume."""
+    full = run_experiment(tiny_spec, out=tmp_path, workers=1, quiet=True)
+    folder = tmp_path / "tiny"
+    m = _manifest(folder)
+    for rel, digest in m["checksums"].items():
+        assert hashlib.sha256((folder / rel).read_bytes()).hexdigest() == digest
+    assert len(m["checksums"]) == 8 * 3
+    f = _unit_path(tmp_path)
+    data = f.read_bytes()
+    if damage == "truncate":
+        f.write_bytes(data[: len(data) // 2])
+    elif damage == "empty":
+        f.write_bytes(b"")
+    else:
+        f.write_bytes(data[:100] + bytes([data[100] ^ 0x01]) + data[101:])
+    again = run_experiment(tiny_spec, out=tmp_path, workers=1, quiet=True)
+    assert _manifest(folder)["sessions"][-1]["units_run"] == 1
+    for kind in ("runs", "quarters", "accounts"):
+        pd.testing.assert_frame_equal(getattr(full, kind), getattr(again, kind))
+    assert f.read_bytes() == data
+
+
+def test_unrecorded_unit_file_is_recomputed(
+    tiny_spec: dict[str, Any], tmp_path: Path
+) -> None:
+    """A unit file the manifest has no checksum for (run killed before saving) reruns."""
+    run_experiment(tiny_spec, out=tmp_path, workers=1, quiet=True)
+    folder = tmp_path / "tiny"
+    m = _manifest(folder)
+    del m["checksums"]["quarters/cell0001-rep000000.parquet"]
+    (folder / "manifest.json").write_text(json.dumps(m))
+    run_experiment(tiny_spec, out=tmp_path, workers=1, quiet=True)
+    m = _manifest(folder)
+    assert m["sessions"][-1]["units_run"] == 1
+    assert "quarters/cell0001-rep000000.parquet" in m["checksums"]
+
+
+def test_damaged_unit_refused_on_load_and_report(
+    tiny_spec: dict[str, Any], tmp_path: Path
+) -> None:
+    """Loading or reporting a damaged unit names the file in one line; nothing is parsed."""
+    run_experiment(tiny_spec, out=tmp_path, workers=1, quiet=True)
+    f = _unit_path(tmp_path)
+    f.write_bytes(f.read_bytes()[:50])
+    with pytest.raises(StoreError, match=r"cell0001-rep000000\.parquet' is damaged"):
+        load_results(tmp_path / "tiny")
+    with pytest.raises(StoreError, match="not a readable Parquet file"):
+        load_results(tmp_path / "tiny", verify=False)
+    res = CliRunner().invoke(cli, ["report", str(tmp_path)])
+    assert res.exit_code == 2
+    line = _one_error_line(res.output)
+    assert str(f) in line and "kamsim run" in line
+
+
+def test_foreign_manifest_is_refused(tiny_spec: dict[str, Any], tmp_path: Path) -> None:
+    """A folder whose manifest.json is not kamsim's is refused, never read as empty."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps({"name": "tiny", "units": []}))
+    with pytest.raises(StoreError, match="not a kamsim results manifest"):
+        load_results(folder)
+    with pytest.raises(StoreError, match="not a kamsim results manifest"):
+        run_experiment(tiny_spec, out=tmp_path, workers=1, quiet=True)
+    res = CliRunner().invoke(cli, ["report", str(tmp_path)])
+    assert res.exit_code == 2 and "not a kamsim results manifest" in res.output
+
+
+def test_files_and_folders_honour_the_umask(
+    tiny_spec: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Result files, manifests, reports and figures get 0666/0777 less the umask."""
+    monkeypatch.chdir(tmp_path)
+    old = os.umask(0o022)
+    try:
+        run_experiment(tiny_spec, out=tmp_path, workers=1, quiet=True)
+        assert CliRunner().invoke(cli, ["report", str(tmp_path)]).exit_code == 0
+        args = ["simulate", "--replications", "3", "--quarters", "4", "--figure", "f.png"]
+        assert CliRunner().invoke(cli, args).exit_code == 0
+    finally:
+        os.umask(old)
+    folder = tmp_path / "tiny"
+    files = [
+        folder / "manifest.json",
+        _unit_path(tmp_path),
+        folder / "report" / "report.md",
+        tmp_path / "f.png",
+    ]
+    for f in files:
+        assert stat.S_IMODE(f.stat().st_mode) == 0o644, f
+    for d in (folder, folder / "runs", folder / "report"):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o755, d
+
+
+# --------------------------------------------------------------------------- workers
+CRASHY = (
+    "import os\n"
+    "import numpy as np\n"
+    "def policy(obs, budget):\n"
+    "    if budget == 80.0:\n"
+    "        os._exit(3)\n"
+    "    return np.where(obs.active, budget / obs.active.shape[1], 0.0)\n"
+)
+
+
+def test_worker_crash_fails_only_its_unit(
+    tiny_spec: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A policy killing its worker (os._exit) fails only its own units, named as such."""
+    (tmp_path / "crashy_policy.py").write_text(CRASHY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = {
+        **tiny_spec,
+        "factors": {"policy": ["crashy_policy:policy"], "budget": [50.0, 80.0]},
+    }
+    with pytest.raises(ExperimentError) as info:
+        run_experiment(spec, out=tmp_path / "out", workers=2, quiet=True)
+    failures = info.value.failures
+    assert sorted((f["cell"], f["first_replication"]) for f in failures) == [
+        (1, 0),
+        (1, 250),
+    ]
+    for f in failures:
+        assert "worker process running this unit died" in f["error"]
+        assert "exit code 3" in f["error"]
+    runs = info.value.results.runs
+    assert set(runs["cell"]) == {0} and len(runs) == 260
+
+
+SLOW_POLICY = (
+    "import os, time\n"
+    "import numpy as np\n"
+    "def policy(obs, budget):\n"
+    "    if os.environ.get('KAMSIM_TEST_SLOW'):\n"
+    "        time.sleep(0.05)\n"
+    "    return np.where(obs.active, budget / obs.active.shape[1], 0.0)\n"
+)
+
+
+def _start_slow_run(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, dict[str, Any]]:
+    """`kamsim run --workers 2` of 16 slow units (about 0.5 s each), in the background."""
+    (tmp_path / "slow_policy.py").write_text(SLOW_POLICY)
+    spec = {
+        "name": "slow",
+        "replications": 2000,
+        "quarters": 10,
+        "seed": 5,
+        "factors": {"n_accounts": [5], "policy": ["slow_policy:policy", "uniform"]},
+        "output": {"keep": ["runs"]},
+    }
+    path = _write(tmp_path / "slow.toml", _toml(spec))
+    env = {**os.environ, "KAMSIM_TEST_SLOW": "1", "PYTHONPATH": str(tmp_path)}
+    cmd = [sys.executable, "-m", "kamsim", "run", str(path), "--out", str(tmp_path / "o")]
+    proc = subprocess.Popen(
+        [*cmd, "--workers", "2", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    runs = tmp_path / "o" / "slow" / "runs"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and proc.poll() is None:
+        if runs.is_dir() and len(list(runs.glob("cell0000-*.parquet"))) >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be stopped"
+    return proc, tmp_path / "o" / "slow", spec
+
+
+def _children(pid: int) -> list[psutil.Process]:
+    return psutil.Process(pid).children(recursive=True)
+
+
+def _resume_and_compare(
+    tmp_path: Path, folder: Path, spec: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resuming completes the run with exactly the data of an uninterrupted one."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    done = run_experiment(spec, out=folder.parent, workers=1, quiet=True)
+    m = _manifest(folder)
+    assert m["status"] == "complete"
+    assert m["sessions"][0]["status"] == "interrupted"
+    ref = run_experiment(spec, workers=1, quiet=True)
+    pd.testing.assert_frame_equal(done.runs, ref.runs)
+
+
+def test_sigkill_of_the_parent_ends_its_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killing `kamsim run --workers 2` with SIGKILL ends its workers and resource tracker.
+
+    The run left behind resumes: the next run takes the folder over, marks the killed
+    session interrupted and ends with the uninterrupted data.
+    """
+    proc, folder, spec = _start_slow_run(tmp_path)
+    children = _children(proc.pid)
+    try:
+        assert len(children) >= 2
+        proc.kill()
+        proc.communicate(timeout=30)
+        _, alive = psutil.wait_procs(children, timeout=20)
+        assert not alive, [p.cmdline() for p in alive]
+    finally:
+        for p in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+    assert _manifest(folder)["status"] == "running"  # nobody could say otherwise
+    _resume_and_compare(tmp_path, folder, spec, monkeypatch)
+
+
+def test_sigterm_stops_like_ctrl_c(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM stops a run cleanly: exit 143, workers gone, manifest says interrupted."""
+    proc, folder, spec = _start_slow_run(tmp_path)
+    children = _children(proc.pid)
+    try:
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143, err
+        assert "terminated" in err and "resume" in err and "Traceback" not in err
+        _, alive = psutil.wait_procs(children, timeout=20)
+        assert not alive
+    finally:
+        for p in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+    assert _manifest(folder)["status"] == "interrupted"
+    _resume_and_compare(tmp_path, folder, spec, monkeypatch)
