@@ -7,6 +7,7 @@ traceback (issue 9), and the behaviour that replaced it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -596,3 +598,84 @@ def test_sigterm_stops_like_ctrl_c(tmp_path: Path, monkeypatch: pytest.MonkeyPat
                 p.kill()
     assert _manifest(folder)["status"] == "interrupted"
     _resume_and_compare(tmp_path, folder, spec, monkeypatch)
+
+
+# --------------------------------------------------------------------------- disks
+def test_disk_full_stops_in_one_line_and_resumes(
+    tiny_spec: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk (ENOSPC from the writer) stops the run in one line, exit 2.
+
+    Nothing half-written stays behind, the finished units are kept, and the same
+    command afterwards completes the run with the uninterrupted data.
+    """
+    import kamsim.experiments.runner as runner_module
+
+    real = runner_module.write_frame
+    calls = {"n": 0}
+
+    def full_disk(frame: pd.DataFrame, path: Path) -> str:
+        calls["n"] += 1
+        if calls["n"] > 4:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real(frame, path)
+
+    monkeypatch.setattr(runner_module, "write_frame", full_disk)
+    spec = _write(tmp_path / "tiny.toml", _toml(tiny_spec))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["run", str(spec), "--out", str(out), "--workers", "1"])
+    assert res.exit_code == 2, res.output
+    line = _one_error_line(res.output)
+    assert "No space left on device" in line and "run the same command again" in line
+    folder = out / "tiny"
+    assert not [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
+    assert _manifest(folder)["status"] == "interrupted"
+    monkeypatch.setattr(runner_module, "write_frame", real)
+    done = run_experiment(tiny_spec, out=out, workers=1, quiet=True)
+    assert _manifest(folder)["sessions"][-1]["units_run"] == 7
+    ref = run_experiment(tiny_spec, workers=1, quiet=True)
+    pd.testing.assert_frame_equal(done.quarters, ref.quarters)
+
+
+@pytest.fixture
+def read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A folder nobody may write in (mode 0555).
+
+    Modes do not stop root, so for root ``os.mkdir`` and ``os.open`` also refuse to
+    create anything in it, with EACCES, as the kernel would for anyone else.
+    """
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    if os.geteuid() == 0:
+        real_mkdir, real_open = os.mkdir, os.open
+
+        def inside(path: Any) -> bool:
+            return Path(os.fsdecode(path)).absolute().is_relative_to(ro)
+
+        def mkdir(path: Any, *args: Any, **kwargs: Any) -> None:
+            if inside(path):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+            real_mkdir(path, *args, **kwargs)
+
+        def open_(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+            if inside(path) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+            return real_open(path, flags, *args, **kwargs)
+
+        monkeypatch.setattr(os, "mkdir", mkdir)
+        monkeypatch.setattr(os, "open", open_)
+    yield ro
+    ro.chmod(0o755)
+
+
+def test_read_only_output_folder_one_line(
+    tiny_spec: dict[str, Any], tmp_path: Path, read_only: Path
+) -> None:
+    """`kamsim run --out` a read-only folder: one line naming it, exit 2, nothing made."""
+    spec = _write(tmp_path / "tiny.toml", _toml(tiny_spec))
+    res = CliRunner().invoke(cli, ["run", str(spec), "--out", str(read_only / "res")])
+    assert res.exit_code == 2, res.output
+    line = _one_error_line(res.output)
+    assert str(read_only / "res" / "tiny") in line and "Permission denied" in line
+    assert list(read_only.iterdir()) == []
