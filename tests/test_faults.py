@@ -679,3 +679,36 @@ def test_read_only_output_folder_one_line(
     line = _one_error_line(res.output)
     assert str(read_only / "res" / "tiny") in line and "Permission denied" in line
     assert list(read_only.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- policy code
+def test_edited_user_policy_is_not_resumed(
+    tiny_spec: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Editing a user policy's file between a run and its resume is refused in one line.
+
+    Unchanged code resumes as before (a no-op here); changed code names the policy
+    and says how to start over, and the stored results are left as they were.
+    """
+    module = tmp_path / "editable_policy.py"
+    module.write_text(
+        "import numpy as np\n"
+        "def policy(obs, budget):\n"
+        "    return np.where(obs.active, 0.5 * budget / obs.active.shape[1], 0.0)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = {**tiny_spec, "factors": {"policy": ["uniform", "editable_policy:policy"]}}
+    out = tmp_path / "out"
+    run_experiment(spec, out=out, workers=1, quiet=True)
+    run_experiment(spec, out=out, workers=1, quiet=True)
+    assert _manifest(out / "tiny")["sessions"][-1]["units_run"] == 0
+    module.write_text(module.read_text().replace("0.5 * budget", "0.9 * budget"))
+    before = (out / "tiny" / "manifest.json").read_bytes()
+    with pytest.raises(StoreError) as info:
+        run_experiment(spec, out=out, workers=1, quiet=True)
+    msg = str(info.value)
+    assert "'editable_policy:policy'" in msg and "delete this folder" in msg
+    assert (out / "tiny" / "manifest.json").read_bytes() == before
+    path = _write(tmp_path / "tiny.toml", _toml(spec))
+    res = CliRunner().invoke(cli, ["run", str(path), "--out", str(out)])
+    assert res.exit_code == 2 and "editable_policy:policy" in _one_error_line(res.output)

@@ -378,6 +378,7 @@ def _new_manifest(spec: ExperimentSpec, units: list[Unit], chunk: int) -> dict[s
         "description": spec.description,
         "spec": spec.to_dict(),
         "spec_hash": spec.spec_hash(),
+        "policy_sources": spec.policy_sources(),
         "spec_source": spec.source,
         "versions": _versions(),
         "root_seed": spec.seed,
@@ -424,6 +425,14 @@ def _open_folder(folder: Path, spec: ExperimentSpec) -> dict[str, Any]:
     if (folder / MANIFEST).is_file():
         manifest = read_manifest(folder)
         if manifest.get("spec_hash") != spec.spec_hash():
+            changed = _changed_policies(manifest, spec)
+            if changed:
+                raise StoreError(
+                    f"'{folder}' holds results of this spec made with other code of "
+                    f"policy {', '.join(repr(c) for c in changed)} (its file changed "
+                    "since). Results are never mixed: to start over with the new code, "
+                    "delete this folder or choose another --out folder."
+                )
             raise StoreError(
                 f"'{folder}' already holds results of a different spec "
                 f"(name {manifest.get('name')!r}, hash "
@@ -443,6 +452,18 @@ def _open_folder(folder: Path, spec: ExperimentSpec) -> dict[str, Any]:
         )
     chunk = CHUNK
     return _new_manifest(spec, plan_units(spec, chunk), chunk)
+
+
+def _changed_policies(manifest: Mapping[str, Any], spec: ExperimentSpec) -> list[str]:
+    """User policies whose code differs from the run recorded in ``manifest``.
+
+    Empty unless the spec itself (and its cells) are those of the manifest.
+    """
+    old = manifest.get("policy_sources") or {}
+    if manifest.get("spec") != spec.to_dict():
+        return []
+    new = spec.policy_sources()
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 
 def _unit_done(

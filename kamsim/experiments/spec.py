@@ -39,11 +39,14 @@ allowed, so nothing runs and nothing is written for a bad spec.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
+import inspect
 import itertools
 import json
+import marshal
 import math
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -201,18 +204,55 @@ class ExperimentSpec:
             out["report"] = {"baseline": self.baseline}
         return out
 
+    def policy_sources(self) -> dict[str, str]:
+        """SHA-256 of the source file of every user policy, by policy name.
+
+        Built-in policies (and anything else defined inside kamsim) are versioned
+        with kamsim and left out. The whole file defining a user policy is hashed, so
+        an edit anywhere in it (a helper, a constant) counts as a change.
+        """
+        out = {}
+        for policy in self.factors.get("policy", ()):
+            digest = _source_digest(policy)
+            if digest is not None:
+                out[policy_name(policy)] = digest
+        return out
+
     def spec_hash(self) -> str:
-        """SHA-256 of the canonical JSON of the spec and every cell's full parameters.
+        """SHA-256 of the spec, every cell's full parameters and user policies' code.
 
         The resolved :class:`ModelParams` of each cell are included, so results made
-        with other model defaults (an older kamsim) are never mixed with new ones.
+        with other model defaults (an older kamsim) are never mixed with new ones,
+        and so is the source of every user policy (:meth:`policy_sources`), so results
+        of an edited policy are never mixed with those of the old code.
         """
-        data = {
+        data: dict[str, Any] = {
             "spec": self.to_dict(),
             "cell_params": [c.params.to_dict() for c in self.cells],
         }
+        sources = self.policy_sources()
+        if sources:
+            data["policy_sources"] = sources
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _source_digest(policy: PolicyLike) -> str | None:
+    """SHA-256 of the file (or, failing that, the source) defining a user policy."""
+    if isinstance(policy, str) and policy in POLICIES:
+        return None
+    fn = resolve_policy(policy)
+    obj = fn if inspect.isroutine(fn) or inspect.isclass(fn) else type(fn)
+    if str(getattr(obj, "__module__", "")).split(".")[0] == "kamsim":
+        return None
+    with contextlib.suppress(TypeError, OSError):
+        path = inspect.getsourcefile(obj)
+        if path is not None:
+            return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    with contextlib.suppress(TypeError, OSError):
+        return hashlib.sha256(inspect.getsource(obj).encode()).hexdigest()
+    code = getattr(obj, "__code__", None)  # no source at all: its byte code
+    return hashlib.sha256(marshal.dumps(code)).hexdigest() if code is not None else None
 
 
 def _jsonable(v: Any) -> Any:
