@@ -496,7 +496,7 @@ def report(results_dir: Path, out: Path | None) -> None:
     """  # noqa: D301
     from kamsim.report import write_reports
 
-    for path in write_reports(results_dir, out=out):
+    for path in write_reports(results_dir, out=out, warn=lambda m: click.echo(m, err=True)):
         click.echo(str(path))
 
 

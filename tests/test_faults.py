@@ -38,6 +38,7 @@ from kamsim.experiments import (
 )
 from kamsim.params import ParameterError
 from kamsim.policies import Observation, enforce_budget
+from kamsim.report import missing_results
 
 BAD_POLICIES = (
     "import numpy as np\n"
@@ -578,6 +579,8 @@ def test_sigkill_of_the_parent_ends_its_workers(
             with contextlib.suppress(psutil.NoSuchProcess):
                 p.kill()
     assert _manifest(folder)["status"] == "running"  # nobody could say otherwise
+    said = missing_results(folder, _manifest(folder))
+    assert "stopped while running (its process was killed)" in said[0]
     _resume_and_compare(tmp_path, folder, spec, monkeypatch)
 
 
@@ -712,3 +715,60 @@ def test_edited_user_policy_is_not_resumed(
     path = _write(tmp_path / "tiny.toml", _toml(spec))
     res = CliRunner().invoke(cli, ["run", str(path), "--out", str(out)])
     assert res.exit_code == 2 and "editable_policy:policy" in _one_error_line(res.output)
+
+
+# --------------------------------------------------------------------------- reports
+FLAKY = (
+    "import numpy as np\n"
+    "def policy(obs, budget):\n"
+    "    if budget == 80.0:\n"
+    "        raise RuntimeError('boom in the policy')\n"
+    "    return np.where(obs.active, budget / obs.active.shape[1], 0.0)\n"
+)
+
+
+def test_report_of_failed_run_says_what_is_missing(
+    tiny_spec: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report of a run whose cell failed covers the rest and names the missing cell."""
+    (tmp_path / "flaky_report_policy.py").write_text(FLAKY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = {
+        **tiny_spec,
+        "factors": {"policy": ["flaky_report_policy:policy"], "budget": [50.0, 80.0]},
+    }
+    with pytest.raises(ExperimentError):
+        run_experiment(spec, out=tmp_path, workers=1, quiet=True)
+    res = CliRunner().invoke(cli, ["report", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "warning:" in res.output and "INCOMPLETE: 1 of 2 cells" in res.output
+    md = (tmp_path / "tiny" / "report" / "report.md").read_text()
+    assert md.index("INCOMPLETE") < md.index("## Headline")
+    assert "Missing: cell 1" in md and "budget = 80.0" in md and "boom in the policy" in md
+    assert "| budget |" in md
+
+
+def test_report_of_partial_run_says_what_is_missing(
+    tiny_spec: dict[str, Any], tmp_path: Path
+) -> None:
+    """A report of a run lacking one work unit says which cell lacks how many runs."""
+    run_experiment(tiny_spec, out=tmp_path, workers=1, quiet=True)
+    (tmp_path / "tiny" / "runs" / "cell0003-rep000250.parquet").unlink()
+    res = CliRunner().invoke(cli, ["report", str(tmp_path / "tiny")])
+    assert res.exit_code == 0, res.output
+    md = (tmp_path / "tiny" / "report" / "report.md").read_text()
+    assert "INCOMPLETE: 1 of 4 cells lack results (0 with none at all)" in md
+    assert (
+        "Missing: cell 3 (n_accounts = 4, policy = uniform, budget = 80.0): 250 of 260"
+        in md
+    )
+
+
+def test_report_finds_an_experiment_named_report(tmp_path: Path) -> None:
+    """`kamsim report` finds an experiment named ``report`` (but not report folders)."""
+    spec = {"name": "report", "replications": 5, "quarters": 4, "seed": 1}
+    run_experiment(spec, out=tmp_path, workers=1, quiet=True)
+    for _ in range(2):  # the second time, its own report/ folder is not an experiment
+        res = CliRunner().invoke(cli, ["report", str(tmp_path)])
+        assert res.exit_code == 0, res.output
+        assert res.output.split() == [str(tmp_path / "report" / "report" / "report.md")]
