@@ -9,9 +9,12 @@ exit code 2, never a traceback; failed work units give exit code 1.
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
+import os
 import signal
 import sys
+import tempfile
 import threading
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
@@ -191,6 +194,66 @@ def _stage_figure(quarters: pd.DataFrame, path: Path, title: str) -> None:
         plt.close(fig)
 
 
+def _check_writable(path: Path, option: str) -> None:
+    """Refuse an output file that could not be written, before any work is done.
+
+    Probes the nearest existing folder on the way to ``path`` by creating (and
+    removing) a temporary file or folder in it, as writing would.
+    """
+    if path.is_dir():
+        raise ParameterError(f"'{option}' must be a file, not a folder: {str(path)!r}")
+    probe = path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        if not probe.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{probe} is not a folder")
+        if probe == path.parent:
+            with tempfile.TemporaryFile(dir=probe):
+                pass
+        else:
+            os.rmdir(tempfile.mkdtemp(dir=probe))
+    except OSError as exc:
+        raise ParameterError(
+            f"'{option}' cannot be written to {str(path)!r}: {exc.strerror or exc}"
+        ) from None
+
+
+#: Replications of the trial run that measures the memory of one replication.
+_PROBE = 4
+#: Peak memory of building the result frames, as a multiple of their final size.
+_PEAK = 3.0
+
+
+def _available_memory() -> int:
+    """Bytes of memory available to a new allocation (free + reclaimable)."""
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def _check_memory(replications: int, probe: Any) -> None:
+    """Refuse a simulation whose results would not fit in the available memory.
+
+    The need is estimated from a trial run of :data:`_PROBE` replications: the
+    memory of its result frames per replication, times ``replications``, times
+    :data:`_PEAK` for the copies made while the frames are built and joined.
+    """
+    per_rep = sum(
+        int(df.memory_usage(deep=True).sum()) for df in (probe.runs, probe.quarters)
+    ) / max(len(probe.runs), 1)
+    need = per_rep * replications * _PEAK
+    free = _available_memory()
+    if need > free:
+        fits = int(free / (per_rep * _PEAK))
+        raise ParameterError(
+            f"'--replications' {replications:_} would need about {need / 2**30:,.1f} GiB "
+            f"of memory for the results, {free / 2**30:,.1f} GiB are available: use at "
+            f"most about {fits:_} replications, or run them as an experiment spec "
+            "(`kamsim run`), which streams results to disk"
+        )
+
+
 @cli.command(context_settings=_CONTEXT)
 @click.option(
     "--accounts",
@@ -275,8 +338,22 @@ def simulate(
     from kamsim.simulation import simulate as run
 
     params = ModelParams().evolve(**parse_set(sets)) if sets else ModelParams()
-    if figure is not None and figure.suffix.lower() != ".png":
-        raise ParameterError(f"'--figure' must be a .png file: {str(figure)!r}")
+    if figure is not None:
+        if figure.suffix.lower() != ".png":
+            raise ParameterError(f"'--figure' must be a .png file: {str(figure)!r}")
+        _check_writable(figure, "--figure")
+    _check_memory(
+        replications,
+        run(
+            n_accounts=n_accounts,
+            policy=policy,
+            replications=_PROBE,
+            quarters=quarters,
+            seed=seed,
+            params=params,
+            keep_accounts=False,
+        ),
+    )
     res = run(
         n_accounts=n_accounts,
         policy=policy,

@@ -772,3 +772,63 @@ def test_report_finds_an_experiment_named_report(tmp_path: Path) -> None:
         res = CliRunner().invoke(cli, ["report", str(tmp_path)])
         assert res.exit_code == 0, res.output
         assert res.output.split() == [str(tmp_path / "report" / "report" / "report.md")]
+
+
+# --------------------------------------------------------------------------- simulate
+@pytest.fixture
+def no_simulation(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the replications `kamsim simulate` asks for beyond its small trial runs."""
+    import kamsim.simulation
+
+    real = kamsim.simulation.simulate
+    asked: list[int] = []
+
+    def counting(**kwargs: Any) -> Any:
+        if kwargs["replications"] > 4:
+            asked.append(kwargs["replications"])
+            raise AssertionError("simulated although the command should have refused")
+        return real(**kwargs)
+
+    monkeypatch.setattr(kamsim.simulation, "simulate", counting)
+    return asked
+
+
+def test_unwritable_figure_refused_before_simulating(
+    tmp_path: Path, read_only: Path, no_simulation: list[int]
+) -> None:
+    """`--figure` under a file or in a read-only folder: one line, exit 2, no simulation."""
+    (tmp_path / "afile").write_text("x")
+    for target in (
+        tmp_path / "afile" / "f.png",
+        read_only / "f.png",
+        read_only / "d" / "f.png",
+    ):
+        res = CliRunner().invoke(
+            cli, ["simulate", "--replications", "50", "--figure", str(target)]
+        )
+        assert res.exit_code == 2, res.output
+        line = _one_error_line(res.output)
+        assert "'--figure' cannot be written" in line and str(target) in line
+    assert no_simulation == [] and list(read_only.iterdir()) == []
+
+
+def test_simulation_too_big_for_memory_refused(
+    monkeypatch: pytest.MonkeyPatch, no_simulation: list[int]
+) -> None:
+    """10 million replications are refused at once with an estimate, not a MemoryError."""
+    import kamsim.cli
+
+    monkeypatch.setattr(kamsim.cli, "_available_memory", lambda: 8 * 2**30)
+    started = time.monotonic()
+    res = CliRunner().invoke(cli, ["simulate", "--replications", "10000000"])
+    assert time.monotonic() - started < 20
+    assert res.exit_code == 2, res.output
+    line = _one_error_line(res.output)
+    assert "'--replications' 10_000_000 would need about" in line
+    assert "8.0 GiB are available" in line and "kamsim run" in line
+    need = float(line.split("about ")[1].split(" GiB")[0].replace(",", ""))
+    assert need > 10_000_000 * 40 * 8 / 2**30  # at least one float per quarter
+    assert no_simulation == []
+    monkeypatch.setattr(kamsim.cli, "_available_memory", lambda: 64 * 2**30)
+    small = CliRunner().invoke(cli, ["simulate", "--replications", "4", "--quarters", "4"])
+    assert small.exit_code == 0, small.output
