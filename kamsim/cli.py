@@ -437,10 +437,13 @@ def run(
     """Run experiment specs (TOML) and store their results as Parquet.
 
     Every spec is validated before anything runs. Results go to OUT/<name>/
-    (manifest.json + runs/, quarters/, accounts/ Parquet datasets). An interrupted
-    run resumes: run the same command again and only the missing work units run.
-    A different spec into the same folder is refused. Exit code 1 if any work unit
-    failed (its error is in manifest.json), 2 for an invalid spec.
+    (manifest.json + runs/, quarters/, accounts/ Parquet datasets, with the SHA-256
+    of every file). An interrupted run (Ctrl-C, SIGTERM, a kill) resumes: run the
+    same command again and only the missing or damaged work units run. A folder
+    another run is writing is refused; so is a different spec, or an edited policy
+    file, into the same folder: delete the folder to start over. Exit code 1 if any
+    work unit failed (its error is in manifest.json), 2 for an invalid spec or an
+    unusable folder.
 
     \b
     Examples:

@@ -35,6 +35,13 @@ Conventions:
 :func:`load_spec` validates everything up front (it builds the ``ModelParams`` of every
 cell) and raises one :class:`SpecError` naming the field, the value and what is
 allowed, so nothing runs and nothing is written for a bad spec.
+
+Limits, checked before any cell is built: at most :data:`MAX_CELLS` cells and
+:data:`MAX_TOTAL_REPLICATIONS` replications in all (cells x replications); a name of
+at most :data:`MAX_NAME` characters; integers within 64 bits (TOML's integers); tables
+and arrays nested at most :data:`MAX_DEPTH` deep. Numbers take their parameter's type
+(``60`` and ``60.0`` are one level and one spec), and a leading UTF-8 byte-order mark
+is ignored.
 """
 
 from __future__ import annotations
