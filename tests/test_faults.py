@@ -832,3 +832,14 @@ def test_simulation_too_big_for_memory_refused(
     monkeypatch.setattr(kamsim.cli, "_available_memory", lambda: 64 * 2**30)
     small = CliRunner().invoke(cli, ["simulate", "--replications", "4", "--quarters", "4"])
     assert small.exit_code == 0, small.output
+
+
+def test_unpicklable_policy_refused_before_running(tiny_spec: dict[str, Any]) -> None:
+    """A policy that cannot reach worker processes (a lambda) is refused up front."""
+    spec = {
+        **tiny_spec,
+        "factors": {"policy": [lambda obs, budget: np.where(obs.active, 1.0, 0.0)]},
+    }
+    with pytest.raises(ParameterError, match="cannot be sent to worker processes"):
+        run_experiment(spec, workers=2, quiet=True)
+    assert len(run_experiment(spec, workers=1, quiet=True).runs) == 260

@@ -31,6 +31,7 @@ import errno
 import multiprocessing
 import multiprocessing.connection
 import os
+import pickle
 import platform
 import shutil
 import signal
@@ -65,6 +66,7 @@ from kamsim.experiments.store import (
     write_json,
 )
 from kamsim.params import ModelParams, ParameterError
+from kamsim.policies import policy_name
 from kamsim.results import Results
 from kamsim.simulation import simulate
 
@@ -244,6 +246,15 @@ def _run_pool(tasks: list[_Task], workers: int) -> Iterator[_Outcome]:
     died) and is replaced. Stopping early (an exception, Ctrl-C) terminates the
     workers at once; their units are simply not done.
     """
+    for task in tasks:  # refuse before starting anything, not unit by unit
+        try:
+            pickle.dumps(task.policy)
+        except Exception as exc:
+            raise ParameterError(
+                f"policy '{policy_name(task.policy)}' cannot be sent to worker processes "
+                f"({type(exc).__name__}: {exc}): define it at the top level of a module, "
+                "or run with workers=1"
+            ) from None
     ctx = multiprocessing.get_context("spawn")
     todo = deque(tasks)
 
@@ -408,7 +419,11 @@ def _make_folder(folder: Path) -> bool:
     try:
         folder.mkdir(parents=True)
     except FileExistsError:
-        return False
+        if folder.is_dir():
+            return False  # another run made it just now
+        raise StoreError(
+            f"cannot create the results folder '{folder}': a part of its path is a file"
+        ) from None
     except OSError as exc:
         raise StoreError(
             f"cannot create the results folder '{folder}': {exc.strerror or exc}"
