@@ -265,10 +265,23 @@ def _run_pool(tasks: list[_Task], workers: int) -> Iterator[_Outcome]:
         child_end.close()
         return _Worker(proc, parent_end)
 
+    def replace(w: _Worker) -> _Worker:
+        w.conn.close()
+        w.process.join(timeout=10)
+        pool[pool.index(w)] = fresh = start()
+        return fresh
+
     def feed(w: _Worker) -> None:
-        w.task = todo.popleft() if todo else None
-        if w.task is not None:
-            w.conn.send(w.task)
+        task = w.task = todo.popleft() if todo else None
+        if task is None:
+            return
+        try:
+            w.conn.send(task)
+        except OSError:  # the worker died between two units: a fresh one takes this
+            w.task = None
+            fresh = replace(w)
+            fresh.task = task
+            fresh.conn.send(task)
 
     pool = [start() for _ in range(min(workers, len(todo)))]
     try:
@@ -300,9 +313,7 @@ def _run_pool(tasks: list[_Task], workers: int) -> Iterator[_Outcome]:
                     "its policy calling os._exit() or crashing the interpreter",
                     0.0,
                 )
-                w.conn.close()
-                pool[pool.index(w)] = fresh = start()
-                feed(fresh)
+                feed(replace(w))
     finally:
         for w in pool:
             if w.task is None:
