@@ -453,11 +453,16 @@ def _open_folder(folder: Path, spec: ExperimentSpec) -> dict[str, Any]:
         if manifest.get("spec_hash") != spec.spec_hash():
             changed = _changed_policies(manifest, spec)
             if changed:
+                why = (
+                    "its file changed since"
+                    if "policy_sources" in manifest
+                    else "the results predate kamsim recording policy code"
+                )
                 raise StoreError(
                     f"'{folder}' holds results of this spec made with other code of "
-                    f"policy {', '.join(repr(c) for c in changed)} (its file changed "
-                    "since). Results are never mixed: to start over with the new code, "
-                    "delete this folder or choose another --out folder."
+                    f"policy {', '.join(repr(c) for c in changed)} ({why}). Results are "
+                    "never mixed: to start over with the new code, delete this folder "
+                    "or choose another --out folder."
                 )
             raise StoreError(
                 f"'{folder}' already holds results of a different spec "
