@@ -640,34 +640,40 @@ def test_disk_full_stops_in_one_line_and_resumes(
     pd.testing.assert_frame_equal(done.quarters, ref.quarters)
 
 
-@pytest.fixture
-def read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A folder nobody may write in (mode 0555).
+def _make_read_only(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make a folder (and what is in it) one nobody may write in: mode 0555.
 
     Modes do not stop root, so for root ``os.mkdir`` and ``os.open`` also refuse to
-    create anything in it, with EACCES, as the kernel would for anyone else.
+    create or write anything in it, with EACCES, as the kernel would for anyone else.
     """
+    folder.chmod(0o555)
+    if os.geteuid() != 0:
+        return
+    real_mkdir, real_open = os.mkdir, os.open
+
+    def inside(path: Any) -> bool:
+        return Path(os.fsdecode(path)).absolute().is_relative_to(folder)
+
+    def mkdir(path: Any, *args: Any, **kwargs: Any) -> None:
+        if inside(path):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        real_mkdir(path, *args, **kwargs)
+
+    def open_(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if inside(path) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    monkeypatch.setattr(os, "open", open_)
+
+
+@pytest.fixture
+def read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty folder nobody may write in (see :func:`_make_read_only`)."""
     ro = tmp_path / "ro"
     ro.mkdir()
-    ro.chmod(0o555)
-    if os.geteuid() == 0:
-        real_mkdir, real_open = os.mkdir, os.open
-
-        def inside(path: Any) -> bool:
-            return Path(os.fsdecode(path)).absolute().is_relative_to(ro)
-
-        def mkdir(path: Any, *args: Any, **kwargs: Any) -> None:
-            if inside(path):
-                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
-            real_mkdir(path, *args, **kwargs)
-
-        def open_(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
-            if inside(path) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
-                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
-            return real_open(path, flags, *args, **kwargs)
-
-        monkeypatch.setattr(os, "mkdir", mkdir)
-        monkeypatch.setattr(os, "open", open_)
+    _make_read_only(ro, monkeypatch)
     yield ro
     ro.chmod(0o755)
 
@@ -843,3 +849,23 @@ def test_unpicklable_policy_refused_before_running(tiny_spec: dict[str, Any]) ->
     with pytest.raises(ParameterError, match="cannot be sent to worker processes"):
         run_experiment(spec, workers=2, quiet=True)
     assert len(run_experiment(spec, workers=1, quiet=True).runs) == 260
+
+
+def test_read_only_results_folder_one_line(
+    tiny_spec: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resuming into a results folder that became read-only: one line, exit 2, unchanged."""
+    run_experiment(tiny_spec, out=tmp_path, workers=1, quiet=True)
+    folder = tmp_path / "tiny"
+    (folder / "runs" / "cell0002-rep000000.parquet").unlink()
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in folder.rglob("*"))
+    _make_read_only(folder, monkeypatch)
+    try:
+        spec = _write(tmp_path / "tiny.toml", _toml(tiny_spec))
+        res = CliRunner().invoke(cli, ["run", str(spec), "--out", str(tmp_path)])
+    finally:
+        folder.chmod(0o755)
+    assert res.exit_code == 2, res.output
+    line = _one_error_line(res.output)
+    assert str(folder) in line and "Permission denied" in line
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in folder.rglob("*")) == before

@@ -195,6 +195,11 @@ class FolderLock:
                 "since": datetime.now(UTC).isoformat(timespec="seconds"),
             }
             write_json(me, self.folder / (LOCK + ".owner"))
+        except OSError as exc:
+            self._lock.release()
+            raise StoreError(
+                f"cannot write in '{self.folder}': {exc.strerror or exc}"
+            ) from None
         except BaseException:
             self._lock.release()
             raise
