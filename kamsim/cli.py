@@ -8,7 +8,6 @@ exit code 2, never a traceback; failed work units give exit code 1.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import math
 import os
@@ -17,7 +16,7 @@ import sys
 import tempfile
 import threading
 import tomllib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -404,6 +403,29 @@ def headline(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("cell") if rows else pd.DataFrame()
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that a run stops the same clean way."""
+
+
+def _sigterm_as_interrupt(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """While ``fn`` runs, SIGTERM stops it like Ctrl-C (the manifest: interrupted)."""
+
+    def stop(signum: int, frame: Any) -> None:
+        raise _Terminated
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread() is not threading.main_thread():
+            return fn(*args, **kwargs)
+        previous = signal.signal(signal.SIGTERM, stop)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    return wrapper
+
+
 @cli.command(context_settings=_CONTEXT)
 @click.argument(
     "specs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
@@ -427,6 +449,7 @@ def headline(runs: pd.DataFrame) -> pd.DataFrame:
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_usage_errors
+@_sigterm_as_interrupt
 def run(
     specs: tuple[Path, ...],
     out: Path,
@@ -451,38 +474,6 @@ def run(
       kamsim run experiments/*.toml --out results --workers 2
       kamsim run experiments/portfolio_size.toml --scheduler tcp://10.0.0.5:8786
     """  # noqa: D301
-    with _sigterm_as_interrupt():
-        _run_specs(specs, out, workers, scheduler, quiet)
-
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that a run stops the same clean way."""
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """While a run goes on, SIGTERM stops it like Ctrl-C (manifest: interrupted)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum: int, frame: Any) -> None:
-        raise _Terminated
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _run_specs(
-    specs: tuple[Path, ...],
-    out: Path,
-    workers: int | None,
-    scheduler: str | None,
-    quiet: bool,
-) -> None:
     from kamsim.experiments import ExperimentError, load_spec, run_experiment
     from kamsim.experiments.runner import describe_run
 

@@ -466,26 +466,28 @@ def test_files_and_folders_honour_the_umask(
 
 
 # --------------------------------------------------------------------------- workers
-CRASHY = (
-    "import os\n"
-    "import numpy as np\n"
-    "def policy(obs, budget):\n"
-    "    if budget == 80.0:\n"
-    "        os._exit(3)\n"
-    "    return np.where(obs.active, budget / obs.active.shape[1], 0.0)\n"
-)
+def _failing_at_80(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, fail: str
+) -> str:
+    """An importable policy ``name:policy`` that runs ``fail`` in cells of budget 80."""
+    (tmp_path / f"{name}.py").write_text(
+        "import os\n"
+        "import numpy as np\n"
+        "def policy(obs, budget):\n"
+        "    if budget == 80.0:\n"
+        f"        {fail}\n"
+        "    return np.where(obs.active, budget / obs.active.shape[1], 0.0)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return f"{name}:policy"
 
 
 def test_worker_crash_fails_only_its_unit(
     tiny_spec: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A policy killing its worker (os._exit) fails only its own units, named as such."""
-    (tmp_path / "crashy_policy.py").write_text(CRASHY)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    spec = {
-        **tiny_spec,
-        "factors": {"policy": ["crashy_policy:policy"], "budget": [50.0, 80.0]},
-    }
+    policy = _failing_at_80(tmp_path, monkeypatch, "crashy_policy", "os._exit(3)")
+    spec = {**tiny_spec, "factors": {"policy": [policy], "budget": [50.0, 80.0]}}
     with pytest.raises(ExperimentError) as info:
         run_experiment(spec, out=tmp_path / "out", workers=2, quiet=True)
     failures = info.value.failures
@@ -724,25 +726,13 @@ def test_edited_user_policy_is_not_resumed(
 
 
 # --------------------------------------------------------------------------- reports
-FLAKY = (
-    "import numpy as np\n"
-    "def policy(obs, budget):\n"
-    "    if budget == 80.0:\n"
-    "        raise RuntimeError('boom in the policy')\n"
-    "    return np.where(obs.active, budget / obs.active.shape[1], 0.0)\n"
-)
-
-
 def test_report_of_failed_run_says_what_is_missing(
     tiny_spec: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A report of a run whose cell failed covers the rest and names the missing cell."""
-    (tmp_path / "flaky_report_policy.py").write_text(FLAKY)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    spec = {
-        **tiny_spec,
-        "factors": {"policy": ["flaky_report_policy:policy"], "budget": [50.0, 80.0]},
-    }
+    boom = "raise RuntimeError('boom in the policy')"
+    policy = _failing_at_80(tmp_path, monkeypatch, "flaky_report_policy", boom)
+    spec = {**tiny_spec, "factors": {"policy": [policy], "budget": [50.0, 80.0]}}
     with pytest.raises(ExperimentError):
         run_experiment(spec, out=tmp_path, workers=1, quiet=True)
     res = CliRunner().invoke(cli, ["report", str(tmp_path)])
