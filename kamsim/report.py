@@ -171,6 +171,12 @@ class _Doc:
         self.md.append(text + "\n")
         self.html.append(f"<p>{html.escape(text)}</p>")
 
+    def warning(self, title: str, lines: Sequence[str]) -> None:
+        """A boxed notice at this point: a Markdown quote, an HTML ``div.warning``."""
+        self.md.append(f"> **{title}**\n>\n" + "\n>\n".join(f"> {t}" for t in lines) + "\n")
+        body = "".join(f"<p>{html.escape(t)}</p>" for t in lines)
+        self.html.append(f'<div class="warning"><h2>{html.escape(title)}</h2>{body}</div>')
+
     def table(self, df: pd.DataFrame, csv: str | None = None) -> None:
         self.md.append(_md_table(df) + "\n")
         d = df.head(60)
@@ -205,6 +211,7 @@ class _Doc:
             "table{border-collapse:collapse;font-size:0.85em;margin:1em 0}"
             "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
             "img{max-width:100%}figcaption{font-style:italic;font-size:0.9em}"
+            ".warning{border:3px solid #c00;background:#fee;padding:0 1em;margin:1em 0}"
         )
         page = (
             f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
@@ -251,9 +258,7 @@ def _build(
 
     doc.heading(f"Experiment report: {name}", 1)
     if missing:
-        doc.heading("Incomplete results", 2)
-        for line in missing:
-            doc.text(line)
+        doc.warning("Incomplete results", missing)
     if spec.get("description"):
         doc.text(str(spec["description"]))
     n_reps = int(runs.groupby(by, observed=True).size().min()) if by else len(runs)

@@ -742,6 +742,8 @@ def test_report_of_failed_run_says_what_is_missing(
     assert md.index("INCOMPLETE") < md.index("## Headline")
     assert "Missing: cell 1" in md and "budget = 80.0" in md and "boom in the policy" in md
     assert "| budget |" in md
+    page = (tmp_path / "tiny" / "report" / "report.html").read_text()
+    assert page.index('<div class="warning">') < page.index("Headline")
 
 
 def test_report_of_partial_run_says_what_is_missing(
