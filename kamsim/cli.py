@@ -8,10 +8,13 @@ exit code 2, never a traceback; failed work units give exit code 1.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
+import signal
 import sys
 import tempfile
+import threading
 import tomllib
 from collections.abc import Callable, Sequence
 from functools import wraps
@@ -30,15 +33,21 @@ __all__ = ["cli", "main", "parse_set", "summary_table"]
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+class _InputError(click.ClickException):
+    """Bad input or an unusable folder: printed as one ``Error: ...`` line, exit code 2."""
+
+    exit_code = 2
+
+
 def _usage_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn ParameterError/SpecError into a click usage error: exit 2, no traceback."""
+    """Turn ParameterError/SpecError into one ``Error:`` line and exit 2, no traceback."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except ParameterError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise _InputError(" ".join(str(exc).split("\n"))) from None
 
     return wrapper
 
@@ -67,6 +76,8 @@ def parse_set(items: Sequence[str]) -> dict[str, Any]:
         ParameterError: for a malformed item, an unknown name (with the closest valid
             one) or a value that is not a number or list.
     """
+    from kamsim.experiments.spec import check_values
+
     names = ModelParams.names()
     out: dict[str, Any] = {}
     for item in items:
@@ -84,10 +95,12 @@ def parse_set(items: Sequence[str]) -> dict[str, Any]:
             continue
         try:
             value = tomllib.loads(f"v = {text}")["v"]
-        except tomllib.TOMLDecodeError:
+        except (tomllib.TOMLDecodeError, RecursionError, ValueError):
+            shown = text if len(text) <= 60 else f"{text[:50]}... ({len(text)} characters)"
             raise ParameterError(
-                f"'--set {name}' must be a number or a list of numbers: {text!r}"
+                f"'--set {name}' must be a number or a list of numbers: {shown!r}"
             ) from None
+        check_values(value, field=f"--set {name}")
         out[name] = tuple(value) if isinstance(value, list) else value
     return out
 
@@ -197,17 +210,73 @@ def _stage_figure(quarters: pd.DataFrame, path: Path, title: str) -> None:
     ax.set_xlim(mean.index.min(), mean.index.max())
     ax.legend(loc="upper left", fontsize="small")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
+    from kamsim.experiments.store import atomic_write
+
     try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     finally:
         plt.close(fig)
+
+
+def _check_writable(path: Path, option: str) -> None:
+    """Refuse an output file that could not be written, before any work is done.
+
+    Probes the nearest existing folder on the way to ``path`` by creating (and
+    removing) a temporary file or folder in it, as writing would.
+    """
+    if path.is_dir():
+        raise ParameterError(f"'{option}' must be a file, not a folder: {str(path)!r}")
+    probe = path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        if not probe.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{probe} is not a folder")
+        if probe == path.parent:
+            with tempfile.TemporaryFile(dir=probe):
+                pass
+        else:
+            os.rmdir(tempfile.mkdtemp(dir=probe))
+    except OSError as exc:
+        raise ParameterError(
+            f"'{option}' cannot be written to {str(path)!r}: {exc.strerror or exc}"
+        ) from None
+
+
+#: Replications of the trial run that measures the memory of one replication.
+_PROBE = 4
+#: Peak memory of building the result frames, as a multiple of their final size.
+_PEAK = 3.0
+
+
+def _available_memory() -> int:
+    """Bytes of memory available to a new allocation (free + reclaimable)."""
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def _check_memory(replications: int, probe: Any) -> None:
+    """Refuse a simulation whose results would not fit in the available memory.
+
+    The need is estimated from a trial run of :data:`_PROBE` replications: the
+    memory of its result frames per replication, times ``replications``, times
+    :data:`_PEAK` for the copies made while the frames are built and joined.
+    """
+    per_rep = sum(
+        int(df.memory_usage(deep=True).sum())
+        for df in (probe.runs, probe.quarters, probe.suppliers)
+    ) / max(len(probe.runs), 1)
+    need = per_rep * replications * _PEAK
+    free = _available_memory()
+    if need > free:
+        fits = int(free / (per_rep * _PEAK))
+        raise ParameterError(
+            f"'--replications' {replications:_} would need about {need / 2**30:,.1f} GiB "
+            f"of memory for the results, {free / 2**30:,.1f} GiB are available: use at "
+            f"most about {fits:_} replications, or run them as an experiment spec "
+            "(`kamsim run`), which streams results to disk"
+        )
 
 
 @cli.command(context_settings=_CONTEXT)
@@ -316,11 +385,27 @@ def simulate(
     from kamsim.simulation import simulate as run
 
     params = ModelParams().evolve(**parse_set(sets)) if sets else ModelParams()
-    if figure is not None and figure.suffix.lower() != ".png":
-        raise ParameterError(f"'--figure' must be a .png file: {str(figure)!r}")
+    if figure is not None:
+        if figure.suffix.lower() != ".png":
+            raise ParameterError(f"'--figure' must be a .png file: {str(figure)!r}")
+        _check_writable(figure, "--figure")
     rival_spec: str | list[str] = rival_policy
     if "," in rival_policy:
         rival_spec = [x.strip() for x in rival_policy.split(",")]
+    _check_memory(
+        replications,
+        run(
+            n_accounts=n_accounts,
+            policy=policy,
+            rivals=rivals,
+            rival_policy=rival_spec,
+            replications=_PROBE,
+            quarters=quarters,
+            seed=seed,
+            params=params,
+            keep_accounts=False,
+        ),
+    )
     res = run(
         n_accounts=n_accounts,
         policy=policy,
@@ -380,6 +465,29 @@ def headline(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("cell") if rows else pd.DataFrame()
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that a run stops the same clean way."""
+
+
+def _sigterm_as_interrupt(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """While ``fn`` runs, SIGTERM stops it like Ctrl-C (the manifest: interrupted)."""
+
+    def stop(signum: int, frame: Any) -> None:
+        raise _Terminated
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread() is not threading.main_thread():
+            return fn(*args, **kwargs)
+        previous = signal.signal(signal.SIGTERM, stop)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    return wrapper
+
+
 @cli.command(context_settings=_CONTEXT)
 @click.argument(
     "specs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
@@ -403,6 +511,7 @@ def headline(runs: pd.DataFrame) -> pd.DataFrame:
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_usage_errors
+@_sigterm_as_interrupt
 def run(
     specs: tuple[Path, ...],
     out: Path,
@@ -413,10 +522,13 @@ def run(
     """Run experiment specs (TOML) and store their results as Parquet.
 
     Every spec is validated before anything runs. Results go to OUT/<name>/
-    (manifest.json + runs/, quarters/, accounts/ Parquet datasets). An interrupted
-    run resumes: run the same command again and only the missing work units run.
-    A different spec into the same folder is refused. Exit code 1 if any work unit
-    failed (its error is in manifest.json), 2 for an invalid spec.
+    (manifest.json + runs/, quarters/, accounts/ Parquet datasets, with the SHA-256
+    of every file). An interrupted run (Ctrl-C, SIGTERM, a kill) resumes: run the
+    same command again and only the missing or damaged work units run. A folder
+    another run is writing is refused; so is a different spec, or an edited policy
+    file, into the same folder: delete the folder to start over. Exit code 1 if any
+    work unit failed (its error is in manifest.json), 2 for an invalid spec or an
+    unusable folder.
 
     \b
     Examples:
@@ -455,13 +567,14 @@ def run(
                     err=True,
                 )
             continue
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            why = "terminated" if isinstance(exc, _Terminated) else "interrupted"
             click.echo(
-                f"\ninterrupted; finished work units are kept in {folder}. Run the same "
+                f"\n{why}; finished work units are kept in {folder}. Run the same "
                 "command again to resume.",
                 err=True,
             )
-            sys.exit(130)
+            sys.exit(143 if isinstance(exc, _Terminated) else 130)
         click.echo(f"{sp.name}: results in {folder} ({describe_run(res)})")
         if len(res.runs):
             click.echo(_format_table(headline(res.runs)))
@@ -516,7 +629,7 @@ def report(results_dir: Path, out: Path | None) -> None:
     """  # noqa: D301
     from kamsim.report import write_reports
 
-    for path in write_reports(results_dir, out=out):
+    for path in write_reports(results_dir, out=out, warn=lambda m: click.echo(m, err=True)):
         click.echo(str(path))
 
 

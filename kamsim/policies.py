@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -411,6 +412,10 @@ POLICIES: dict[str, Callable[[Observation, float], np.ndarray]] = {
 }
 
 
+#: ``module:function`` as accepted by :func:`resolve_policy` (a dotted module path).
+_IMPORT_PATH = re.compile(r"[^\W\d]\w*(\.[^\W\d]\w*)*:[^\W\d]\w*")
+
+
 def policy_name(policy: Callable[..., np.ndarray] | str) -> str:
     """Readable name of a policy: its registry name, or ``module:qualname``."""
     if isinstance(policy, str):
@@ -446,12 +451,18 @@ def resolve_policy(
     if policy in POLICIES:
         return POLICIES[policy]
     if ":" in policy:
+        if not _IMPORT_PATH.fullmatch(policy):
+            raise ParameterError(
+                "'policy' must be a built-in name or 'module:function' (dotted module "
+                f"path, a colon, a function name, e.g. 'mypolicies:greedy'): {policy!r}"
+            )
         mod_name, _, attr = policy.partition(":")
         try:
             fn = getattr(importlib.import_module(mod_name), attr)
-        except (ImportError, AttributeError) as exc:
+        except Exception as exc:  # the user's module may raise anything on import
+            first = (str(exc).splitlines() or [""])[0]
             raise ParameterError(
-                f"'policy' {policy!r} could not be loaded: {exc}"
+                f"'policy' {policy!r} could not be loaded: {type(exc).__name__}: {first}"
             ) from None
         if not callable(fn):
             raise ParameterError(f"'policy' {policy!r} is not callable")
@@ -462,6 +473,42 @@ def resolve_policy(
     )
 
 
+def _returned(value: object, arr: np.ndarray | None) -> str:
+    """Describe what a policy returned, for an error message (``None``, ``a dict``)."""
+    if value is None:
+        return "None"
+    kind = "array" if isinstance(value, np.ndarray) else type(value).__name__
+    article = "an" if kind[0] in "aeiou" else "a"
+    if isinstance(value, str | bytes):
+        text = repr(value)
+        return f"{article} {kind} ({text[:40]}{'...' if len(text) > 40 else ''})"
+    if arr is not None and arr.ndim > 0:
+        return f"{article} {kind} of {arr.dtype}"
+    return f"{article} {kind}"
+
+
+def _as_allocation(allocation: object, name: str) -> np.ndarray:
+    """The allocation as a float array, or a ParameterError saying what came back.
+
+    Accepts arrays, lists and scalars of booleans, integers or real numbers; refuses
+    None, strings, mappings, objects and complex numbers (which NumPy would
+    otherwise turn into NaN, an exception or a silently dropped imaginary part).
+    """
+    bad = allocation is None or isinstance(allocation, str | bytes | Mapping)
+    arr: np.ndarray | None = None
+    if not bad:
+        try:
+            arr = np.asarray(allocation)
+        except (TypeError, ValueError):
+            bad = True
+    if bad or arr is None or arr.dtype.kind not in "biuf":
+        raise ParameterError(
+            f"policy '{name}' returned {_returned(allocation, arr)}; a policy must return "
+            "an array of real numbers (k€ >= 0) of shape (replications, accounts)"
+        )
+    return arr.astype(np.float64, copy=False)
+
+
 def enforce_budget(
     allocation: np.ndarray, obs: Observation, budget: float, name: str
 ) -> np.ndarray:
@@ -469,30 +516,45 @@ def enforce_budget(
 
     Vacant slots get nothing. If a row's total exceeds the budget it is scaled down
     proportionally (``a * budget / total``), and any rounding excess is taken from
-    the largest entry, so the total never exceeds the budget.
+    the largest entry, so the total never exceeds the budget. A row whose total
+    overflows (entries near the largest float) is scaled through its largest entry,
+    ``(a / max a) * budget / sum(a / max a)``, so it keeps its proportions instead of
+    collapsing to zero.
 
     Raises:
-        ValueError: if the allocation has the wrong shape or contains negative or
-            non-finite values (a bug in the policy, named in the message).
+        ParameterError: (a ``ValueError``) if the policy returned something other
+            than real numbers (None, a string, a dict, complex numbers), an array of
+            the wrong shape, or negative or non-finite values; the message names the
+            policy and says what it returned.
     """
-    a = np.asarray(allocation, dtype=np.float64)
+    a = _as_allocation(allocation, name)
     if a.shape != obs.active.shape:
         try:
             a = np.broadcast_to(a, obs.active.shape).copy()
         except ValueError:
-            raise ValueError(
+            raise ParameterError(
                 f"policy '{name}' returned shape {a.shape}, expected "
                 f"{obs.active.shape} (replications, accounts)"
             ) from None
-    if not np.all(np.isfinite(a)) or np.any(a < 0):
-        raise ValueError(
-            f"policy '{name}' returned a negative or non-finite allocation; "
-            "allocations must be >= 0 k€"
+    finite = np.isfinite(a)
+    if not np.all(finite) or np.any(a < 0):
+        bad = a[~finite | (a < 0)]
+        raise ParameterError(
+            f"policy '{name}' returned a negative or non-finite allocation "
+            f"({bad.size} value(s), e.g. {bad.flat[0]!r}); allocations must be >= 0 k€"
         )
     a = np.where(obs.active, a, 0.0)
-    total = np.sum(a, axis=-1, keepdims=True)
+    with np.errstate(over="ignore"):
+        total = np.sum(a, axis=-1, keepdims=True)
     over = total > budget
     if np.any(over):
+        huge = ~np.isfinite(total)
+        if np.any(huge):  # the row sum overflowed: scale through the largest entry
+            top = np.max(a, axis=-1, keepdims=True)
+            unit = a / np.where(huge, top, 1.0)
+            size = np.where(huge, np.sum(unit, axis=-1, keepdims=True), 1.0)
+            a = np.where(huge, unit * np.where(huge, budget / size, 1.0), a)
+            over = over & ~huge
         a = np.where(over, a * (budget / np.where(over, total, 1.0)), a)
         total = np.sum(a, axis=-1, keepdims=True)
         excess = np.maximum(total - budget, 0.0)

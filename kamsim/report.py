@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import base64
 import html
+import secrets
 import shutil
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,13 @@ from kamsim.analysis import compare, summarize
 from kamsim.params import ParameterError
 from kamsim.results import Results
 
-__all__ = ["find_experiments", "headline_table", "write_report", "write_reports"]
+__all__ = [
+    "find_experiments",
+    "headline_table",
+    "missing_results",
+    "write_report",
+    "write_reports",
+]
 
 #: Maximum number of panels in a small-multiples figure.
 MAX_PANELS = 24
@@ -81,8 +87,9 @@ def headline_table(runs: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
         table = summ.merge(risk, on=keys, suffixes=("", "_r")).merge(extra, on=keys)
     else:
         extra = runs[extra_cols].mean().to_frame().T
+        shared = {c: f"{c}_r" for c in risk.columns if c in summ.columns}
         table = pd.concat(
-            [summ.reset_index(drop=True), risk.add_suffix("_r"), extra], axis=1
+            [summ.reset_index(drop=True), risk.rename(columns=shared), extra], axis=1
         )
     out = pd.DataFrame({k: table[k] for k in keys})
     out["NPV mean (k€)"] = [_fmt(v) for v in table["mean"]]
@@ -164,6 +171,12 @@ class _Doc:
         self.md.append(text + "\n")
         self.html.append(f"<p>{html.escape(text)}</p>")
 
+    def warning(self, title: str, lines: Sequence[str]) -> None:
+        """A boxed notice at this point: a Markdown quote, an HTML ``div.warning``."""
+        self.md.append(f"> **{title}**\n>\n" + "\n>\n".join(f"> {t}" for t in lines) + "\n")
+        body = "".join(f"<p>{html.escape(t)}</p>" for t in lines)
+        self.html.append(f'<div class="warning"><h2>{html.escape(title)}</h2>{body}</div>')
+
     def table(self, df: pd.DataFrame, csv: str | None = None) -> None:
         self.md.append(_md_table(df) + "\n")
         d = df.head(60)
@@ -198,6 +211,7 @@ class _Doc:
             "table{border-collapse:collapse;font-size:0.85em;margin:1em 0}"
             "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
             "img{max-width:100%}figcaption{font-style:italic;font-size:0.9em}"
+            ".warning{border:3px solid #c00;background:#fee;padding:0 1em;margin:1em 0}"
         )
         page = (
             f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
@@ -258,7 +272,9 @@ def _tournament_section(doc: _Doc, results: Results, plt: Any) -> None:
     doc.figure(fig, "tournament.png", "Every policy against every opponent")
 
 
-def _build(results: Results, folder: Path, spec: dict[str, Any]) -> Path:
+def _build(
+    results: Results, folder: Path, spec: dict[str, Any], missing: Sequence[str]
+) -> Path:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -269,11 +285,16 @@ def _build(results: Results, folder: Path, spec: dict[str, Any]) -> Path:
         raise ParameterError("'results' has no runs to report on (the runs frame is empty)")
     name = str(spec.get("name", "experiment"))
     factors = _spec_factors(spec, runs)
-    by = _varying(runs, factors)
+    # a factor with several levels in the spec keeps its column even when a partial
+    # run has results for only one of them
+    spec_levels = {k: v for k, v in (spec.get("factors") or {}).items() if len(v) > 1}
+    by = [f for f in factors if f in spec_levels or f in _varying(runs, factors)]
     fixed = {f: runs[f].iloc[0] for f in factors if f not in by}
     doc = _Doc(folder)
 
     doc.heading(f"Experiment report: {name}", 1)
+    if missing:
+        doc.warning("Incomplete results", missing)
     if spec.get("description"):
         doc.text(str(spec["description"]))
     n_reps = int(runs.groupby(by, observed=True).size().min()) if by else len(runs)
@@ -345,13 +366,20 @@ def _build(results: Results, folder: Path, spec: dict[str, Any]) -> Path:
     doc.table(risk, "risk_return.csv")
 
     # paired comparisons ------------------------------------------------------------
+    comp = None
     if "policy" in by:
-        levels = list(pd.unique(runs["policy"]))
+        levels = list(spec_levels.get("policy") or pd.unique(runs["policy"]))
         base = (spec.get("report") or {}).get("baseline") or (
             "uniform" if "uniform" in levels else levels[0]
         )
         others = [f for f in by if f != "policy"]
-        comp = compare(runs, baseline=base, by=others)
+        try:
+            comp = compare(runs, baseline=base, by=others)
+        except ParameterError as exc:  # a partial run without the baseline's results
+            comp = None
+            doc.heading(f"Paired differences against '{base}'")
+            doc.text(f"Not available for these (incomplete) results: {exc}.")
+    if "policy" in by and comp is not None:
         comp.to_csv(folder / "comparisons.csv", index=False)
         doc.heading(f"Paired differences against '{base}' (common random numbers)")
         doc.text(
@@ -468,7 +496,24 @@ def _build(results: Results, folder: Path, spec: dict[str, Any]) -> Path:
     return doc.write(name)
 
 
-def write_report(results: Results, out_dir: Path, *, spec: dict[str, Any]) -> Path:
+def _new_temp_dir(target: Path) -> Path:
+    """Create an empty sibling folder of ``target`` with the umask's permissions."""
+    while True:
+        tmp = target.parent / f".{target.name}-{secrets.token_hex(6)}"
+        try:
+            tmp.mkdir()
+        except FileExistsError:
+            continue
+        return tmp
+
+
+def write_report(
+    results: Results,
+    out_dir: Path,
+    *,
+    spec: dict[str, Any],
+    missing: Sequence[str] = (),
+) -> Path:
     """Write the report of one experiment into ``out_dir`` and return ``report.md``.
 
     ``out_dir`` is replaced as a whole: the report is built in a temporary sibling
@@ -480,15 +525,17 @@ def write_report(results: Results, out_dir: Path, *, spec: dict[str, Any]) -> Pa
         out_dir: the report folder to write (e.g. ``results/portfolio_size/report``).
         spec: the experiment spec as a dict (name, description, replications,
             quarters, seed, factors, params).
+        missing: lines saying what the results lack (see :func:`missing_results`),
+            shown first, under "Incomplete results".
 
     Raises:
         ParameterError: if ``results`` has no runs.
     """
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    tmp = _new_temp_dir(out_dir)
     try:
-        _build(results, tmp, dict(spec))
+        _build(results, tmp, dict(spec), missing)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         tmp.rename(out_dir)
@@ -499,26 +546,97 @@ def write_report(results: Results, out_dir: Path, *, spec: dict[str, Any]) -> Pa
 
 
 def find_experiments(results_root: Path) -> list[Path]:
-    """Experiment folders (holding ``manifest.json``) at or under ``results_root``."""
+    """Experiment folders (holding ``manifest.json``) at or under ``results_root``.
+
+    Folders inside another experiment folder (its ``report/``) are not experiments;
+    an experiment may itself be named ``report``.
+    """
     root = Path(results_root)
     if (root / "manifest.json").is_file():
         return [root]
-    return sorted(
-        p.parent for p in root.rglob("manifest.json") if "report" not in p.parent.parts
-    )
+    found = sorted(p.parent for p in root.rglob("manifest.json"))
+    return [f for f in found if not any(o != f and f.is_relative_to(o) for o in found)]
 
 
-def write_reports(results_root: Path, out: Path | None = None) -> list[Path]:
+def missing_results(folder: Path, meta: Mapping[str, Any]) -> list[str]:
+    """What a results folder lacks, in words (empty when the run is complete).
+
+    Names the run's status (a run whose process was killed still says "running" in
+    its manifest; it is told apart by its folder lock being free), the cells without
+    any results and those with only part of their replications, and the first
+    recorded error of each failed cell.
+    """
+    from kamsim.experiments.store import FolderLock, stored_units
+
+    keep = list(meta.get("keep") or ["runs"])
+    stored = {
+        kind: {p.name for p, _ in stored_units(Path(folder), meta, kind)} for kind in keep
+    }
+    cells = {int(c["cell"]): c for c in meta.get("cells", [])}
+    want: dict[int, int] = {}
+    have: dict[int, int] = {}
+    for u in meta.get("units", []):
+        c, n = int(u["cell"]), int(u["replications"])
+        want[c] = want.get(c, 0) + n
+        if all(u["file"] in stored[k] for k in keep):
+            have[c] = have.get(c, 0) + n
+    lacking = sorted(c for c in want if have.get(c, 0) < want[c])
+    if not lacking:
+        return []
+    status = {
+        "failed": "failed",
+        "interrupted": "was interrupted",
+        "complete": "is complete",
+        "new": "has not started",
+    }.get(str(meta.get("status")), f"is {meta.get('status')}")
+    if meta.get("status") == "running":
+        status = (
+            "is still running"
+            if FolderLock(Path(folder)).held_elsewhere()
+            else "stopped while running (its process was killed)"
+        )
+    errors = {int(f["cell"]): str(f["error"]) for f in reversed(meta.get("failures", []))}
+
+    def label(c: int) -> str:
+        shown = {k: v for k, v in cells.get(c, {}).items() if k != "cell"}
+        return f"cell {c} ({', '.join(f'{k} = {v}' for k, v in shown.items())})"
+
+    empty = [c for c in lacking if not have.get(c)]
+    lines = [
+        f"INCOMPLETE: {len(lacking)} of {len(want)} cells lack results ({len(empty)} "
+        f"with none at all); the run {status}.",
+        "Tables and figures below cover only what is stored; run the same `kamsim run` "
+        "command again to complete the rest.",
+    ]
+    for c in lacking:
+        got = f"{have.get(c, 0):,} of {want[c]:,} replications"
+        why = errors.get(c, "").splitlines()[0] if c in errors else "not run yet"
+        lines.append(f"Missing: {label(c)}: {got}; {why}")
+    return lines
+
+
+def write_reports(
+    results_root: Path,
+    out: Path | None = None,
+    *,
+    warn: Callable[[str], object] | None = None,
+) -> list[Path]:
     """Write a report for every experiment folder at or under ``results_root``.
 
     Each experiment's report goes to ``<folder>/report/``, or to
-    ``<out>/<folder name>/report/`` when ``out`` is given.
+    ``<out>/<folder name>/report/`` when ``out`` is given. The report of a partial
+    or failed run covers what is stored and says first what is missing.
+
+    Args:
+        results_root: an experiment folder, or a folder holding some.
+        out: where to write the reports instead.
+        warn: called with one line for each incomplete experiment.
 
     Returns:
         The paths of the written ``report.md`` files.
 
     Raises:
-        ParameterError: if no experiment folder is found.
+        ParameterError: if no experiment folder is found, or one has no results yet.
     """
     from kamsim.experiments import load_results
 
@@ -532,7 +650,13 @@ def write_reports(results_root: Path, out: Path | None = None) -> list[Path]:
     written = []
     for folder in folders:
         res = load_results(folder)
+        missing = missing_results(folder, res.meta)
+        if res.runs.empty:
+            why = f": {missing[0]}" if missing else ""
+            raise ParameterError(f"'{folder}' has no results to report on yet{why}")
         spec = dict(res.meta.get("spec") or {"name": folder.name})
         target = (Path(out) / folder.name if out is not None else folder) / "report"
-        written.append(write_report(res, target, spec=spec))
+        written.append(write_report(res, target, spec=spec, missing=missing))
+        if missing and warn is not None:
+            warn(f"warning: {folder}: {missing[0]} See {written[-1]}.")
     return written

@@ -9,26 +9,37 @@ replication ``i`` always uses ``replication_seeds(seed, ...)[i]``, in every cell
 Back-ends:
 
 * ``workers=1``: in this process, no pool;
-* ``workers=N`` (default ``os.cpu_count()``): a ``ProcessPoolExecutor`` with its own
-  ``spawn`` context (no global ``set_start_method``);
+* ``workers=N`` (default ``os.cpu_count()``): N worker processes started with their
+  own ``spawn`` context (no global ``set_start_method``), one unit at a time each, so
+  a worker that dies (a policy calling ``os._exit``, a crash, the out-of-memory
+  killer) fails only the unit it was running, which is named; workers end by
+  themselves when the parent process dies;
 * ``scheduler="tcp://host:8786"`` (or a ``dask.distributed.Client`` / ``LocalCluster``
   object): the units are submitted to that Dask cluster.
 
 With ``out`` the results stream to ``out/<name>/`` (see :mod:`kamsim.experiments.store`)
-as the units finish; rerunning the same spec into the same folder runs only the
-missing units, and the final dataset is identical to an uninterrupted run.
+as the units finish, under an exclusive lock of that folder for the whole run;
+rerunning the same spec into the same folder runs only the units that are missing
+or whose files do not match their recorded checksums, and the final dataset is
+identical to an uninterrupted run.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
+import errno
 import multiprocessing
+import multiprocessing.connection
 import os
+import pickle
 import platform
+import shutil
+import signal
 import sys
+import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,8 +51,13 @@ import pandas as pd
 from kamsim._version import __version__
 from kamsim.experiments.spec import FRAMES, ExperimentSpec, load_spec
 from kamsim.experiments.store import (
+    FORMAT,
+    LOCK,
     MANIFEST,
+    FolderBusy,
+    FolderLock,
     StoreError,
+    file_checksum,
     load_results,
     read_manifest,
     sort_frame,
@@ -50,6 +66,7 @@ from kamsim.experiments.store import (
     write_json,
 )
 from kamsim.params import ModelParams, ParameterError
+from kamsim.policies import policy_name
 from kamsim.results import Results
 from kamsim.simulation import simulate
 
@@ -185,19 +202,139 @@ def _run_inline(tasks: list[_Task]) -> Iterator[_Outcome]:
         yield (task, *run_unit(task))
 
 
+def _exit_with_parent() -> None:
+    """End this worker process at once when its parent dies (killed, crashed)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="kamsim-parent-watch", daemon=True).start()
+
+
+def _worker_main(conn: Any) -> None:
+    """Run the units the parent sends over ``conn`` until it sends None or goes away."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _exit_with_parent()
+    while True:
+        try:
+            task = conn.recv()
+            if task is None:
+                return
+            conn.send(run_unit(task))
+        except (EOFError, OSError):  # the parent is gone
+            return
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by signal {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+@dataclass
+class _Worker:
+    """A worker process, the parent's end of its pipe and the unit it is running."""
+
+    process: Any
+    conn: Any
+    task: _Task | None = None
+
+
 def _run_pool(tasks: list[_Task], workers: int) -> Iterator[_Outcome]:
+    """Run tasks on ``workers`` spawned processes, one unit per worker at a time.
+
+    A worker that dies fails only the unit it was running (the message says how it
+    died) and is replaced. Stopping early (an exception, Ctrl-C) terminates the
+    workers at once; their units are simply not done.
+    """
+    for task in tasks:  # refuse before starting anything, not unit by unit
+        try:
+            pickle.dumps(task.policy)
+        except Exception as exc:
+            raise ParameterError(
+                f"policy '{policy_name(task.policy)}' cannot be sent to worker processes "
+                f"({type(exc).__name__}: {exc}): define it at the top level of a module, "
+                "or run with workers=1"
+            ) from None
     ctx = multiprocessing.get_context("spawn")
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    todo = deque(tasks)
+
+    def start() -> _Worker:
+        parent_end, child_end = ctx.Pipe()
+        proc = ctx.Process(target=_worker_main, args=(child_end,), daemon=True)
+        proc.start()
+        child_end.close()
+        return _Worker(proc, parent_end)
+
+    def replace(w: _Worker) -> _Worker:
+        w.conn.close()
+        w.process.join(timeout=10)
+        pool[pool.index(w)] = fresh = start()
+        return fresh
+
+    def feed(w: _Worker) -> None:
+        task = w.task = todo.popleft() if todo else None
+        if task is None:
+            return
+        try:
+            w.conn.send(task)
+        except OSError:  # the worker died between two units: a fresh one takes this
+            w.task = None
+            fresh = replace(w)
+            fresh.task = task
+            fresh.conn.send(task)
+
+    pool = [start() for _ in range(min(workers, len(todo)))]
     try:
-        futures = {pool.submit(run_unit, t): t for t in tasks}
-        for fut in cf.as_completed(futures):
-            task = futures[fut]
-            try:
-                yield (task, *fut.result())
-            except Exception as exc:  # a worker died (killed, out of memory)
-                yield task, "error", f"{type(exc).__name__}: {exc}", 0.0
+        for w in pool:
+            feed(w)
+        while busy := [(w, t) for w in pool if (t := w.task) is not None]:
+            ready = set(
+                multiprocessing.connection.wait(
+                    [w.conn for w, _ in busy] + [w.process.sentinel for w, _ in busy]
+                )
+            )
+            for w, task in busy:
+                if w.conn not in ready and w.process.sentinel not in ready:
+                    continue
+                try:
+                    outcome = w.conn.recv() if w.conn.poll() else None
+                except (EOFError, OSError):
+                    outcome = None
+                if outcome is not None:
+                    yield (task, *outcome)
+                    feed(w)
+                    continue
+                w.process.join(timeout=10)
+                yield (
+                    task,
+                    "error",
+                    f"WorkerDied: the worker process running this unit died "
+                    f"({_death(w.process.exitcode)}): the cause is in this unit, e.g. "
+                    "its policy calling os._exit() or crashing the interpreter",
+                    0.0,
+                )
+                feed(replace(w))
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        for w in pool:
+            if w.task is None:
+                with contextlib.suppress(OSError):
+                    w.conn.send(None)
+            else:
+                w.process.terminate()
+        for w in pool:
+            w.process.join(timeout=10)
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join()
+            w.conn.close()
 
 
 @contextlib.contextmanager
@@ -266,11 +403,12 @@ def _versions() -> dict[str, str]:
 
 def _new_manifest(spec: ExperimentSpec, units: list[Unit], chunk: int) -> dict[str, Any]:
     return {
-        "format": "kamsim-results/1",
+        "format": FORMAT,
         "name": spec.name,
         "description": spec.description,
         "spec": spec.to_dict(),
         "spec_hash": spec.spec_hash(),
+        "policy_sources": spec.policy_sources(),
         "spec_source": spec.source,
         "versions": _versions(),
         "root_seed": spec.seed,
@@ -280,6 +418,7 @@ def _new_manifest(spec: ExperimentSpec, units: list[Unit], chunk: int) -> dict[s
         "chunk_size": chunk,
         "cells": [c.label() for c in spec.cells],
         "units": [u.to_dict() for u in units],
+        "checksums": {},
         "status": "new",
         "started": None,
         "ended": None,
@@ -290,20 +429,62 @@ def _new_manifest(spec: ExperimentSpec, units: list[Unit], chunk: int) -> dict[s
     }
 
 
+def _make_folder(folder: Path) -> bool:
+    """Create the results folder (and its parents); True if this call created it."""
+    if folder.is_dir():
+        return False
+    if folder.exists():
+        raise StoreError(f"'{folder}' exists and is not a folder; choose another --out")
+    try:
+        folder.mkdir(parents=True)
+    except FileExistsError:
+        if folder.is_dir():
+            return False  # another run made it just now
+        raise StoreError(
+            f"cannot create the results folder '{folder}': a part of its path is a file"
+        ) from None
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the results folder '{folder}': {exc.strerror or exc}"
+        ) from None
+    return True
+
+
 def _open_folder(folder: Path, spec: ExperimentSpec) -> dict[str, Any]:
-    """Return the manifest to continue, or a fresh one; refuse another spec's folder."""
+    """Return the manifest to continue, or a fresh one; refuse another spec's folder.
+
+    Called with the folder's lock held, so the check and the first manifest write
+    are one step for any other writer.
+    """
     if (folder / MANIFEST).is_file():
         manifest = read_manifest(folder)
         if manifest.get("spec_hash") != spec.spec_hash():
+            changed = _changed_policies(manifest, spec)
+            if changed:
+                why = (
+                    "its file changed since"
+                    if "policy_sources" in manifest
+                    else "the results predate kamsim recording policy code"
+                )
+                raise StoreError(
+                    f"'{folder}' holds results of this spec made with other code of "
+                    f"policy {', '.join(repr(c) for c in changed)} ({why}). Results are "
+                    "never mixed: to start over with the new code, delete this folder "
+                    "or choose another --out folder."
+                )
             raise StoreError(
                 f"'{folder}' already holds results of a different spec "
                 f"(name {manifest.get('name')!r}, hash "
                 f"{str(manifest.get('spec_hash'))[:12]}; this spec's hash is "
                 f"{spec.spec_hash()[:12]}). Results are never mixed: choose another "
-                "--out folder or delete this one."
+                "--out folder, or delete this one to start over."
             )
+        for session in manifest.get("sessions", []):
+            if session.get("status") == "running":  # its process died holding the lock
+                session["status"] = "interrupted"
+        manifest.setdefault("checksums", {})
         return manifest
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+    if any(not p.name.startswith(LOCK) for p in folder.iterdir()):
         raise StoreError(
             f"'{folder}' exists and is not a kamsim results folder (no {MANIFEST}); "
             "choose another --out folder"
@@ -312,8 +493,33 @@ def _open_folder(folder: Path, spec: ExperimentSpec) -> dict[str, Any]:
     return _new_manifest(spec, plan_units(spec, chunk), chunk)
 
 
-def _unit_done(folder: Path, unit: Unit, keep: tuple[str, ...]) -> bool:
-    return all((folder / kind / unit.file).is_file() for kind in keep)
+def _changed_policies(manifest: Mapping[str, Any], spec: ExperimentSpec) -> list[str]:
+    """User policies whose code differs from the run recorded in ``manifest``.
+
+    Empty unless the spec itself (and its cells) are those of the manifest.
+    """
+    old = manifest.get("policy_sources") or {}
+    if manifest.get("spec") != spec.to_dict():
+        return []
+    new = spec.policy_sources()
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+def _unit_done(
+    folder: Path, unit: Unit, keep: tuple[str, ...], checksums: Mapping[str, str]
+) -> bool:
+    """Whether every kept frame of a unit is stored and matches its checksum."""
+    for kind in keep:
+        path = folder / kind / unit.file
+        expected = checksums.get(f"{kind}/{unit.file}")
+        if expected is None or not path.is_file():
+            return False
+        try:
+            if file_checksum(path) != expected:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def _clean_temp(folder: Path) -> None:
@@ -405,14 +611,58 @@ def run_experiment(
 
     Raises:
         SpecError: for an invalid spec (nothing is run or written).
-        StoreError: if ``out/<name>`` holds another spec's results.
+        StoreError: if ``out/<name>`` holds another spec's results, is being
+            written by another run (the lock is held; naming that process), cannot
+            be created or written (read-only, disk full: the finished units are
+            kept and a rerun resumes).
         ExperimentError: if some units failed; the others are stored, the failures
             are listed in the manifest and in the exception, and rerunning the same
             command retries only the missing units.
     """
     sp = load_spec(spec)
     n_workers = _check_workers(workers)
-    folder = Path(out) / sp.name if out is not None else None
+    show = (not quiet and sys.stderr.isatty()) if progress is None else bool(progress)
+    if out is None:
+        return _run(sp, None, n_workers, scheduler, show, frames)
+    folder = Path(out) / sp.name
+    created = _make_folder(folder)
+    try:
+        with FolderLock(folder):
+            try:
+                return _run(sp, folder, n_workers, scheduler, show, frames)
+            except BaseException:
+                _discard_if_new(folder, created)
+                raise
+    except FolderBusy:
+        raise
+    except StoreError:
+        _discard_if_new(folder, created)
+        raise
+
+
+def _discard_if_new(folder: Path, created: bool) -> None:
+    """Remove a results folder this run created if it never wrote a manifest."""
+    if created and not (folder / MANIFEST).exists():
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _write_error(path: Path, exc: OSError) -> StoreError:
+    full = " (the disk is full)" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+    return StoreError(
+        f"cannot write '{path}': {exc.strerror or exc}{full}; the finished work units "
+        "are kept: fix the cause and run the same command again to resume"
+    )
+
+
+def _run(
+    sp: ExperimentSpec,
+    folder: Path | None,
+    n_workers: int,
+    scheduler: Any,
+    show: bool,
+    frames: Sequence[str] | None,
+) -> Results:
+    """Run the units of ``sp`` still to do (into ``folder``, whose lock is held)."""
     if folder is not None:
         manifest = _open_folder(folder, sp)
         chunk = int(manifest.get("chunk_size", CHUNK))
@@ -420,14 +670,16 @@ def run_experiment(
         chunk = CHUNK
         manifest = _new_manifest(sp, plan_units(sp, chunk), chunk)
     units = plan_units(sp, chunk)
+    checksums: dict[str, str] = manifest.setdefault("checksums", {})
     if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
         _clean_temp(folder)
-        todo = [u for u in units if not _unit_done(folder, u, sp.keep)]
+        todo = [u for u in units if not _unit_done(folder, u, sp.keep, checksums)]
+        for u in todo:  # recomputed: forget what was recorded of their old files
+            for kind in FRAMES:
+                checksums.pop(f"{kind}/{u.file}", None)
     else:
         todo = list(units)
 
-    show = (not quiet and sys.stderr.isatty()) if progress is None else bool(progress)
     backend = (
         "dask"
         if scheduler is not None
@@ -449,7 +701,10 @@ def run_experiment(
     # failures of earlier sessions are retried now; keep only those still missing
     manifest["failures"] = []
     if folder is not None:
-        write_json(manifest, folder / MANIFEST)
+        try:
+            write_json(manifest, folder / MANIFEST)
+        except OSError as exc:
+            raise _write_error(folder / MANIFEST, exc) from None
 
     memory: list[tuple[Unit, dict[str, pd.DataFrame]]] = []
     failures: list[dict[str, Any]] = []
@@ -474,7 +729,11 @@ def run_experiment(
             if folder is not None:
                 # runs last: a unit counts as done once all its kept frames exist
                 for kind in sorted(payload, key=lambda k: k == "runs"):
-                    write_frame(payload[kind], folder / kind / u.file)
+                    path = folder / kind / u.file
+                    try:
+                        checksums[f"{kind}/{u.file}"] = write_frame(payload[kind], path)
+                    except OSError as exc:
+                        raise _write_error(path, exc) from None
             else:
                 memory.append((u, payload))
             manifest["unit_seconds"][u.file] = round(seconds, 4)
@@ -504,7 +763,8 @@ def run_experiment(
         bar.close()
         session["status"] = manifest["status"] = "interrupted"
         session["ended"] = _now()
-        save()
+        with contextlib.suppress(OSError):  # e.g. the disk is full: keep the cause
+            save()
         raise
     bar.close()
     session["ended"] = manifest["ended"] = _now()

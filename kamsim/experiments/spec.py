@@ -38,14 +38,25 @@ Conventions:
 :func:`load_spec` validates everything up front (it builds the ``ModelParams`` of every
 cell) and raises one :class:`SpecError` naming the field, the value and what is
 allowed, so nothing runs and nothing is written for a bad spec.
+
+Limits, checked before any cell is built: at most :data:`MAX_CELLS` cells and
+:data:`MAX_TOTAL_REPLICATIONS` replications in all (cells x replications); a name of
+at most :data:`MAX_NAME` characters; integers within 64 bits (TOML's integers); tables
+and arrays nested at most :data:`MAX_DEPTH` deep. Numbers take their parameter's type
+(``60`` and ``60.0`` are one level and one spec), and a leading UTF-8 byte-order mark
+is ignored.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import hashlib
+import inspect
 import itertools
 import json
+import marshal
 import math
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -61,10 +72,13 @@ from kamsim.policies import POLICIES, Observation, policy_name, resolve_policy
 
 __all__ = [
     "FRAMES",
+    "MAX_CELLS",
     "MAX_REPLICATIONS",
+    "MAX_TOTAL_REPLICATIONS",
     "Cell",
     "ExperimentSpec",
     "SpecError",
+    "check_values",
     "load_spec",
 ]
 
@@ -74,6 +88,15 @@ FRAMES = ("runs", "quarters", "accounts", "suppliers")
 MAX_REPLICATIONS = 1_000_000
 #: Longest horizon in quarters.
 MAX_QUARTERS = 400
+#: Most cells a spec may have (the product of its factors' numbers of levels).
+MAX_CELLS = 10_000
+#: Most replications of all cells together (cells x replications, 80 000 work units).
+MAX_TOTAL_REPLICATIONS = 20_000_000
+#: Longest experiment name (it is a folder name).
+MAX_NAME = 100
+#: Deepest nesting of tables and arrays (a factor over a per-stage parameter needs 4).
+MAX_DEPTH = 16
+_INT64 = (-(2**63), 2**63 - 1)
 
 _TOP_KEYS = (
     "name",
@@ -173,9 +196,9 @@ class ExperimentSpec:
     source: str | None = None
     baseline: str | None = None
 
-    @property
+    @functools.cached_property
     def cells(self) -> list[Cell]:
-        """The cells of the full-factorial design, in a fixed order."""
+        """The cells of the full-factorial design, in a fixed order (built once)."""
         return _build_cells(self.factors, self.params, where=self.source)
 
     @property
@@ -199,18 +222,55 @@ class ExperimentSpec:
             out["report"] = {"baseline": self.baseline}
         return out
 
+    def policy_sources(self) -> dict[str, str]:
+        """SHA-256 of the source file of every user policy, by policy name.
+
+        Built-in policies (and anything else defined inside kamsim) are versioned
+        with kamsim and left out. The whole file defining a user policy is hashed, so
+        an edit anywhere in it (a helper, a constant) counts as a change.
+        """
+        out = {}
+        for policy in self.factors.get("policy", ()):
+            digest = _source_digest(policy)
+            if digest is not None:
+                out[policy_name(policy)] = digest
+        return out
+
     def spec_hash(self) -> str:
-        """SHA-256 of the canonical JSON of the spec and every cell's full parameters.
+        """SHA-256 of the spec, every cell's full parameters and user policies' code.
 
         The resolved :class:`ModelParams` of each cell are included, so results made
-        with other model defaults (an older kamsim) are never mixed with new ones.
+        with other model defaults (an older kamsim) are never mixed with new ones,
+        and so is the source of every user policy (:meth:`policy_sources`), so results
+        of an edited policy are never mixed with those of the old code.
         """
-        data = {
+        data: dict[str, Any] = {
             "spec": self.to_dict(),
             "cell_params": [c.params.to_dict() for c in self.cells],
         }
+        sources = self.policy_sources()
+        if sources:
+            data["policy_sources"] = sources
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _source_digest(policy: PolicyLike) -> str | None:
+    """SHA-256 of the file (or, failing that, the source) defining a user policy."""
+    if isinstance(policy, str) and policy in POLICIES:
+        return None
+    fn = resolve_policy(policy)
+    obj = fn if inspect.isroutine(fn) or inspect.isclass(fn) else type(fn)
+    if str(getattr(obj, "__module__", "")).split(".")[0] == "kamsim":
+        return None
+    with contextlib.suppress(TypeError, OSError):
+        path = inspect.getsourcefile(obj)
+        if path is not None:
+            return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    with contextlib.suppress(TypeError, OSError):
+        return hashlib.sha256(inspect.getsource(obj).encode()).hexdigest()
+    code = getattr(obj, "__code__", None)  # no source at all: its byte code
+    return hashlib.sha256(marshal.dumps(code)).hexdigest() if code is not None else None
 
 
 def _jsonable(v: Any) -> Any:
@@ -221,6 +281,48 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, tuple | list):
         return [_jsonable(x) for x in v]
     return v
+
+
+def _short(value: Any) -> str:
+    """``repr`` of a value, shortened when huge (a 400-digit integer, a long list)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
+
+
+def check_values(data: Any, field: str = "", where: str | None = None) -> None:
+    """Refuse values no spec needs: integers beyond 64 bits, nesting beyond MAX_DEPTH.
+
+    TOML integers are 64-bit, and no parameter needs more than a list of lists; such
+    values would otherwise overflow float conversion or the recursion limit deep in
+    the validation. Walks ``data`` without recursion.
+
+    Raises:
+        SpecError: naming the field (e.g. ``params.budget``) and the value.
+    """
+    stack: list[tuple[str, Any, int]] = [(field, data, 0)]
+    while stack:
+        name, value, depth = stack.pop()
+        if isinstance(value, Mapping | list | tuple):
+            if depth > MAX_DEPTH:
+                raise _err(
+                    where,
+                    name or "spec",
+                    f"nests tables or arrays deeper than {MAX_DEPTH} levels",
+                )
+            if isinstance(value, Mapping):
+                items = [(f"{name}.{k}" if name else str(k), v) for k, v in value.items()]
+            else:
+                items = [(f"{name}[{i}]", v) for i, v in enumerate(value)]
+            stack.extend((n, v, depth + 1) for n, v in items)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if not _INT64[0] <= value <= _INT64[1]:
+                raise _err(
+                    where,
+                    name,
+                    f"must be a 64-bit integer (as TOML integers are): {_short(value)}",
+                )
 
 
 def _err(where: str | None, field: str, msg: str) -> SpecError:
@@ -247,7 +349,12 @@ def _param_fields() -> dict[str, dataclasses.Field[Any]]:
 
 
 def _convert_param(where: str | None, field: str, name: str, value: Any) -> Any:
-    """Turn a TOML value into a ModelParams value ("off" -> None for optional fields)."""
+    """Turn a TOML value into a ModelParams value ("off" -> None for optional fields).
+
+    Numbers take their field's type, so ``60`` and ``60.0`` are one level and one
+    spec: per-stage lists and real fields become floats, whole-number floats of
+    integer fields become ints (anything else is left for ModelParams to refuse).
+    """
     meta = _param_fields()[name].metadata
     if isinstance(value, str) and value.strip().lower() == _OFF:
         if meta["optional"]:
@@ -255,8 +362,21 @@ def _convert_param(where: str | None, field: str, name: str, value: Any) -> Any:
         raise _err(
             where, field, f'cannot be "off" (only optional parameters can): {value!r}'
         )
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
+        if meta["per_stage"]:
+            return tuple(_as_float(v) for v in value)
         return tuple(value)
+    if meta["integer"]:
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+    return _as_float(value)
+
+
+def _as_float(value: Any) -> Any:
+    """A real number as a float; anything else unchanged (for validation to refuse)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
     return value
 
 
@@ -306,12 +426,17 @@ def _check_policy(where: str | None, field: str, value: Any) -> PolicyLike:
         )
     try:
         resolve_policy(value)
-    except ParameterError:
+    except ParameterError as exc:
         if ":" in value:
+            text = str(exc)
+            if "could not be loaded: " in text:
+                why = f"could not be loaded ({text.split('could not be loaded: ', 1)[1]})"
+            elif text.endswith("is not callable"):
+                why = "is not callable"
+            else:
+                why = "is not a dotted module path, a colon and a function name"
             raise _err(
-                where,
-                field,
-                f"must be importable as 'module:function': {value!r} could not be loaded",
+                where, field, f"must be importable as 'module:function': {value!r} {why}"
             ) from None
         raise _err(
             where,
@@ -345,8 +470,11 @@ def _column_levels(levels: Sequence[Any]) -> list[Any]:
     def text(v: Any) -> str:
         if v is None:
             return _OFF
-        if isinstance(v, tuple | list):
-            return ", ".join(str(x) for x in v)
+        if isinstance(v, tuple | list):  # per-stage numbers: 0.0 shows as 0
+            return ", ".join(
+                str(int(x)) if isinstance(x, float) and x.is_integer() else str(x)
+                for x in v
+            )
         return str(v)
 
     kinds = {type(v) for v in levels}
@@ -405,12 +533,37 @@ def _build_cells(
     return cells
 
 
+def _check_size(
+    where: str | None, factors: Mapping[str, tuple[Any, ...]], replications: int
+) -> None:
+    """Refuse a design too large to run, by counting before building any cell."""
+    counts = [len(v) for v in factors.values()]
+    n_cells = math.prod(counts)
+    if n_cells > MAX_CELLS:
+        sizes = " x ".join(f"{len(v)} {k}" for k, v in factors.items())
+        raise _err(
+            where,
+            "factors",
+            f"make {n_cells:_} cells ({sizes}); at most {MAX_CELLS:_} are allowed: "
+            "split the study into several specs",
+        )
+    total = n_cells * replications
+    if total > MAX_TOTAL_REPLICATIONS:
+        raise _err(
+            where,
+            "replications",
+            f"x cells is {replications:_} x {n_cells:_} = {total:_} replications in all; "
+            f"at most {MAX_TOTAL_REPLICATIONS:_} are allowed: use fewer replications "
+            "or split the study into several specs",
+        )
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     where = str(path)
     if not path.is_file():
         raise SpecError(f"spec file not found: {where}")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a leading BOM is not TOML
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{where}: cannot read spec file: {exc}") from None
     try:
@@ -418,6 +571,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         # The message already ends with "(at line L, column C)".
         raise SpecError(f"{where}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise SpecError(
+            f"{where}: malformed TOML: tables or arrays nested deeper than the parser "
+            f"allows (a spec needs at most {MAX_DEPTH} levels)"
+        ) from None
+    except ValueError as exc:  # an integer beyond Python's 4300-digit conversion limit
+        raise SpecError(f"{where}: malformed TOML: {str(exc).split(';')[0]}") from None
 
 
 def load_spec(spec: str | Path | Mapping[str, Any] | ExperimentSpec) -> ExperimentSpec:
@@ -455,6 +615,7 @@ def load_spec(spec: str | Path | Mapping[str, Any] | ExperimentSpec) -> Experime
                 f"is not a spec key{suggest(str(key), list(_TOP_KEYS))}; allowed: "
                 f"{', '.join(_TOP_KEYS)}",
             )
+    check_values(data, where=where)
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise _err(where, "name", f"must be a non-empty string: {name!r}")
@@ -464,6 +625,13 @@ def load_spec(spec: str | Path | Mapping[str, Any] | ExperimentSpec) -> Experime
             where,
             "name",
             f'must be usable as a folder name (no / \\ : * ? " < > |): {name!r}',
+        )
+    if len(name) > MAX_NAME:
+        raise _err(
+            where,
+            "name",
+            f"must be at most {MAX_NAME} characters (it names a folder): "
+            f"{name[:30]!r}... has {len(name)}",
         )
     description = data.get("description", "")
     if not isinstance(description, str):
@@ -533,6 +701,7 @@ def load_spec(spec: str | Path | Mapping[str, Any] | ExperimentSpec) -> Experime
         if len({json.dumps(s, sort_keys=True) for s in shown}) != len(shown):
             raise _err(where, field, f"lists a level more than once: {shown!r}")
         factors[key] = tuple(out)
+    _check_size(where, factors, replications)
 
     # [output] ------------------------------------------------------------------
     raw_output = data.get("output", {})
