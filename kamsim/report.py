@@ -597,8 +597,14 @@ def missing_results(folder: Path, meta: Mapping[str, Any]) -> list[str]:
         )
     errors = {int(f["cell"]): str(f["error"]) for f in reversed(meta.get("failures", []))}
 
+    spec_factors = set((meta.get("spec") or {}).get("factors") or {})
+
     def label(c: int) -> str:
-        shown = {k: v for k, v in cells.get(c, {}).items() if k != "cell"}
+        shown = {
+            k: v
+            for k, v in cells.get(c, {}).items()
+            if k in spec_factors or k in ("n_accounts", "policy")
+        }
         return f"cell {c} ({', '.join(f'{k} = {v}' for k, v in shown.items())})"
 
     empty = [c for c in lacking if not have.get(c)]
