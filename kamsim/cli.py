@@ -488,3 +488,8 @@ def viz(host: str, port: int, no_browser: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``kamsim`` console script."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="kamsim")
+
+
+# The research subcommands (validate, sensitivity) live in their own module; importing
+# it registers them on ``cli``.
+import kamsim.cli_research  # noqa: E402, F401

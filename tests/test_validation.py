@@ -1,125 +1,121 @@
-"""Validation against the stylized facts of KAM practice (docs/validation.md).
+"""Validation against the stylized facts of KAM practice (kamsim.facts, docs/validation.md).
 
-Run ``python tests/test_validation.py`` to print the figures quoted in
-``docs/validation.md``; the tests check them with the stated tolerances.
+One registry serves the ``kamsim validate`` command, these tests and the table of
+``docs/validation.md``: each fact is asserted here with the tolerance it states, and
+the document's table must be exactly what the registry renders from the same runs.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from functools import cache
-from typing import Any
+from pathlib import Path
 
-import numpy as np
+import pytest
 
-import kamsim
-from kamsim import metrics
+from kamsim.facts import FACTS
+from kamsim.params import ParameterError
+from kamsim.validation import (
+    Fact,
+    FactResult,
+    Simulator,
+    check,
+    doc_section,
+    render_html,
+    render_markdown,
+    replace_doc_section,
+    results_table,
+)
 
-REPS = 400
-SEED = 2026
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "validation.md"
 
 
 @cache
-def run(n: int, policy: str = "uniform", **overrides: Any) -> kamsim.Results:
-    params = kamsim.ModelParams().evolve(**overrides) if overrides else None
-    return kamsim.simulate(
-        n_accounts=n, policy=policy, replications=REPS, seed=SEED, params=params
+def checked() -> dict[str, FactResult]:
+    """Every fact checked once on the default simulator (400 replications, seed 2026)."""
+    return {r.fact.id: r for r in check()}
+
+
+@pytest.mark.parametrize("fact", FACTS, ids=[f"{f.id}-{f.name}" for f in FACTS])
+def test_stylized_fact_holds(fact: Fact) -> None:
+    """The model's figure for the fact meets the fact's target and tolerance."""
+    result = checked()[fact.id]
+    assert result.held, f"{fact.id} {fact.fact}: {result.model_text} (target {fact.target})"
+
+
+def test_registry_is_well_formed() -> None:
+    """Fact ids and names are unique and every fact names its source and target."""
+    assert len({f.id for f in FACTS}) == len(FACTS)
+    assert len({f.name for f in FACTS}) == len(FACTS)
+    for f in FACTS:
+        assert f.fact and f.source and f.target and f.tolerance, f.id
+    assert any(f.by_construction for f in FACTS)  # fact 3 is marked as such
+
+
+def test_docs_table_is_the_registry_rendered() -> None:
+    """docs/validation.md shows exactly the table the registry renders from its runs."""
+    text = DOC.read_text(encoding="utf-8")
+    assert doc_section(text) == render_markdown(list(checked().values()))
+
+
+def test_table_has_one_row_per_fact_with_held_and_construction() -> None:
+    """The table has one row per fact, says held/by construction, and shows figures."""
+    table = results_table(list(checked().values()))
+    assert list(table["#"]) == [f.id for f in FACTS]
+    assert set(table["held"]) == {"yes"}
+    assert table.set_index("#").loc["3", "by construction"] == "yes"
+    assert "117 %" in table.set_index("#").loc["1a", "model"]
+    page = render_html(list(checked().values()))
+    assert page.count("<tr class=") == len(FACTS)
+
+
+def test_a_failing_fact_is_reported_not_raised() -> None:
+    """A fact whose target is missed comes back with held=False and its figure."""
+    impossible = Fact(
+        id="x",
+        name="impossible",
+        fact="NPV exceeds a billion",
+        source="none",
+        target="mean NPV > 1e9 k€",
+        tolerance="threshold",
+        compute=lambda sim: {"npv": float(sim.run(5).runs["npv"].mean())},
+        holds=lambda f: f["npv"] > 1e9,
+        show=lambda f: f"mean NPV {f['npv']:.0f} k€",
     )
+    [res] = check([impossible], Simulator(replications=20, seed=1, quarters=8))
+    assert res.held is False and res.figure["npv"] < 1e9
+    assert "NO" in render_markdown([res])
 
 
-def figures() -> dict[str, float]:
-    """The validation figures (defaults, 40 quarters, 400 replications, seed 2026)."""
-    out: dict[str, float] = {}
-    for pol in ("uniform", "greedy_roi"):
-        pc = metrics.profit_concentration(run(20, pol).accounts)
-        out[f"whale_top_fifth_{pol}"] = float(pc["top_fifth_profit_share"].mean())
-        out[f"whale_peak_{pol}"] = float(pc["whale_peak"].mean())
-        out[f"share_unprofitable_{pol}"] = float(pc["share_unprofitable"].mean())
-    t = metrics.stage_times(run(20).runs).set_index("stage")
-    for s in ("cooperative", "interdependent", "strategic"):
-        out[f"years_to_{s}"] = float(t.loc[s, "years"])
-    rich = run(10, budget=100000.0).accounts
-    out["tactical_share_huge_budget"] = float((rich["max_stage"] == 1).mean())
-    out["unwilling_max_stage_huge_budget"] = float(
-        rich.loc[~rich["willing"], "max_stage"].max()
+def test_unknown_fact_id_is_a_clear_error() -> None:
+    """Asking for an unknown fact names the allowed ids."""
+    with pytest.raises(ParameterError, match=r"'--fact' must be one of .*'1a'"):
+        check(only=["9z"])
+
+
+def test_doc_markers_are_required() -> None:
+    """Replacing the table needs exactly one pair of markers."""
+    with pytest.raises(ValueError, match="marker"):
+        replace_doc_section("no markers\n", "| a |\n")
+    text = "a\n<!-- facts:start -->\nold\n<!-- facts:end -->\nb\n"
+    assert doc_section(replace_doc_section(text, "| new |\n")) == "| new |\n"
+
+
+def test_generator_script_check_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """scripts/gen_validation_table.py --check flags a stale table and rewrites it."""
+    spec = importlib.util.spec_from_file_location(
+        "gen_validation_table", ROOT / "scripts" / "gen_validation_table.py"
     )
-    for n in (5, 20, 50):
-        d = metrics.downside(run(n).runs).iloc[0]
-        r = run(n).runs
-        out[f"p_loss_{n}"] = float(d["p_loss"])
-        out[f"cvar_over_mean_{n}"] = float(d["cvar05"] / d["mean"])
-        out[f"largest_share_{n}"] = float(r["final_largest_share"].mean())
-        top = (r["final_n_interdependent"] + r["final_n_strategic"]) / n
-        out[f"top_stage_share_{n}"] = float(top.mean())
-    for n in (5, 20, 50):
-        gain = (
-            run(n, "stage_gated").runs["npv"].to_numpy()
-            - run(n, "none").runs["npv"].to_numpy()
-        )
-        out[f"kam_gain_{n}"] = float(gain.mean())
-        out[f"kam_gain_se_{n}"] = float(gain.std(ddof=1) / np.sqrt(len(gain)))
-    return out
-
-
-def test_whale_curve_heavy_tail_and_unprofitable_accounts() -> None:
-    """Profit is concentrated (top fifth >= 60 %) and >= 5 % of accounts lose money."""
-    f = figures()
-    assert f["whale_top_fifth_uniform"] >= 0.60
-    assert f["share_unprofitable_uniform"] >= 0.05
-    assert f["whale_peak_uniform"] >= 1.0  # the curve rises above 100 % somewhere
-
-
-def test_most_profitable_fifth_earns_over_all_profit() -> None:
-    """Under uniform investment the top fifth of accounts earn > 100 % of profit."""
-    f = figures()
-    assert f["whale_top_fifth_uniform"] > 1.0
-    assert f["whale_peak_uniform"] > 1.2
-
-
-def test_top_stages_take_years() -> None:
-    """Reaching interdependent takes >= 2 years and strategic >= 3 years on average."""
-    f = figures()
-    assert f["years_to_cooperative"] >= 1.0
-    assert f["years_to_interdependent"] >= 2.0
-    assert f["years_to_strategic"] >= 3.0
-
-
-def test_some_accounts_stay_tactical_whatever_is_invested() -> None:
-    """With a huge budget unwilling accounts stay tactical (share >= 40 % - 5 pp)."""
-    f = figures()
-    assert f["unwilling_max_stage_huge_budget"] == 1
-    share_unwilling = 1 - kamsim.ModelParams().share_willing
-    assert f["tactical_share_huge_budget"] >= share_unwilling - 0.05
-
-
-def test_concentration_raises_downside_of_small_portfolios() -> None:
-    """Five accounts: higher P(loss), worse CVaR/mean, larger top account than 20."""
-    f = figures()
-    assert f["p_loss_5"] > f["p_loss_20"] + 0.05
-    assert f["cvar_over_mean_5"] < f["cvar_over_mean_20"] - 0.2
-    assert f["largest_share_5"] > 1.5 * f["largest_share_20"]
-
-
-def test_large_portfolios_dilute_investment() -> None:
-    """Under one budget, 50 accounts reach the top stages at under half the rate of 20."""
-    f = figures()
-    assert f["top_stage_share_50"] < 0.5 * f["top_stage_share_20"]
-
-
-def test_value_of_kam_peaks_at_a_mid_sized_portfolio() -> None:
-    """The gain of stage_gated over no investment peaks at 20 accounts (vs 5 and 50)."""
-    f = figures()
-    for n in (5, 50):
-        se = np.hypot(f["kam_gain_se_20"], f[f"kam_gain_se_{n}"])
-        assert f["kam_gain_20"] - f[f"kam_gain_{n}"] > 3 * se
-
-
-if __name__ == "__main__":
-    for k, v in figures().items():
-        print(f"{k:36s} {v:10.4f}")
-    print(
-        "mean NPV none vs uniform vs greedy_roi at 20 accounts:",
-        [
-            round(float(run(20, p).runs["npv"].mean()))
-            for p in ("none", "uniform", "greedy_roi")
-        ],
-    )
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    monkeypatch.setattr(gen, "check", lambda: list(checked().values()))  # same runs
+    doc = tmp_path / "v.md"
+    doc.write_text("intro\n<!-- facts:start -->\nold\n<!-- facts:end -->\n")
+    assert gen.main([str(doc), "--check"]) == 1
+    assert gen.main([str(doc)]) == 0
+    assert gen.main([str(doc), "--check"]) == 0
+    assert doc.read_text().startswith("intro\n<!-- facts:start -->\n| # |")
