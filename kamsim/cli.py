@@ -450,6 +450,9 @@ def policies() -> None:
 def report(results_dir: Path, out: Path | None) -> None:
     """Write Markdown/HTML reports, figures and CSV tables for stored results.
 
+    Prints the path of each report.html (report.md, the PNG figures and the CSV
+    tables are beside it).
+
     \b
     Examples:
       kamsim report results
@@ -458,7 +461,7 @@ def report(results_dir: Path, out: Path | None) -> None:
     from kamsim.report import write_reports
 
     for path in write_reports(results_dir, out=out):
-        click.echo(str(path))
+        click.echo(str(path.with_name("report.html")))
 
 
 @cli.command(context_settings=_CONTEXT)
