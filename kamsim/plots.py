@@ -427,7 +427,7 @@ def plot_whale_curve(
 def plot_indices(
     df: pd.DataFrame,
     ax: Axes | None = None,
-    first: str = "S1",
+    first: str | None = "S1",
     total: str = "ST",
     xlabel: str = "Sobol index (95 % CI)",
 ) -> Axes:

@@ -286,6 +286,16 @@ def write_report(results: Results, out_dir: Path, *, spec: dict[str, Any]) -> Pa
     return out_dir / "report.md"
 
 
+def _sensitivity_report(res: Results, spec: dict[str, Any], target: Path) -> Path:
+    """Rebuild a sensitivity study's spec from its manifest, analyse and report it."""
+    from kamsim.sensitivity_analysis import analyse
+    from kamsim.sensitivity_report import write_sensitivity_report
+    from kamsim.sensitivity_spec import load_sensitivity_spec
+
+    sp = load_sensitivity_spec(spec.get("input") or {})
+    return write_sensitivity_report(analyse(sp, res), target)
+
+
 def find_experiments(results_root: Path) -> list[Path]:
     """Experiment folders (holding ``manifest.json``) at or under ``results_root``."""
     root = Path(results_root)
@@ -300,7 +310,8 @@ def write_reports(results_root: Path, out: Path | None = None) -> list[Path]:
     """Write a report for every experiment folder at or under ``results_root``.
 
     Each experiment's report goes to ``<folder>/report/``, or to
-    ``<out>/<folder name>/report/`` when ``out`` is given.
+    ``<out>/<folder name>/report/`` when ``out`` is given. Sensitivity studies
+    (``kind = "sensitivity"`` in their manifest's spec) get a sensitivity report.
 
     Returns:
         The paths of the written ``report.md`` files (``report.html`` beside each).
@@ -322,5 +333,8 @@ def write_reports(results_root: Path, out: Path | None = None) -> list[Path]:
         target = (Path(out) / folder.name if out is not None else folder) / "report"
         res = load_results(folder)
         spec = dict(res.meta.get("spec") or {"name": folder.name})
-        written.append(write_report(res, target, spec=spec))
+        if spec.get("kind") == "sensitivity":
+            written.append(_sensitivity_report(res, spec, target))
+        else:
+            written.append(write_report(res, target, spec=spec))
     return written
