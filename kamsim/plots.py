@@ -76,22 +76,32 @@ def adjust_labels(fig: Any) -> None:
     from adjustText import adjust_text
 
     fig.canvas.draw()
+    frozen = [(ax, ax.get_position(original=False)) for ax in fig.axes]
     fig.set_layout_engine("none")
-    for ax in fig.axes:
-        texts = [t for t in ax.texts if t.get_gid() == LABEL_GID]
-        if not texts:
-            continue
-        xs = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections])
-        ys = np.concatenate([c.get_offsets()[:, 1] for c in ax.collections])
-        adjust_text(
-            texts,
-            x=xs,
-            y=ys,
-            ax=ax,
-            ensure_inside_axes=True,
-            iter_lim=150,
-            arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.5},
-        )
+    for ax, pos in frozen:  # keep the positions the layout engine found
+        ax.set_position(pos)
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    try:
+        for ax in shown:
+            texts = [t for t in ax.texts if t.get_gid() == LABEL_GID]
+            if not texts:
+                continue
+            for other in shown:  # adjustText redraws the figure: draw this panel only
+                other.set_visible(other is ax)
+            xs = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections])
+            ys = np.concatenate([c.get_offsets()[:, 1] for c in ax.collections])
+            adjust_text(
+                texts,
+                x=xs,
+                y=ys,
+                ax=ax,
+                ensure_inside_axes=True,
+                iter_lim=150,
+                arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.5},
+            )
+    finally:
+        for ax in shown:
+            ax.set_visible(True)
 
 
 def label_overlaps(fig: Any) -> int:

@@ -61,10 +61,11 @@ def _grid(n: int, ncols: int = 4) -> tuple[Any, list[Any]]:
 
     cols = min(ncols, n)
     rows = -(-n // cols)
+    scale = 1.9 if n == 1 else 1.4 if n == 2 else 1.0  # few panels: larger ones
     fig, axes = plt.subplots(
         rows,
         cols,
-        figsize=(PANEL_W * cols + 1.2, PANEL_H * rows + 0.6),
+        figsize=(PANEL_W * scale * cols + 1.2, PANEL_H * scale * rows + 0.6),
         squeeze=False,
         layout="constrained",
     )
@@ -303,6 +304,7 @@ def risk_return_figures(doc: ReportDoc, ctx: Context) -> pd.DataFrame:
             hue=lay.hue,
             colors=colors,
             legend=False,
+            adjust=False,
             xlabel=f"CVaR 5 % of {d.value_label} (k€)",
             ylabel=f"mean {d.value_label} (k€)",
         )
