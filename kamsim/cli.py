@@ -138,16 +138,31 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, index=[label for label, _ in _SUMMARY_ROWS])
 
 
-def _format_table(df: pd.DataFrame) -> str:
-    def fmt(x: Any) -> str:
-        if isinstance(x, float | np.floating):
-            v = float(x)
-            if math.isnan(v):
-                return "-"
-            return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.1f}"
-        return str(x)
+def _format_table(df: pd.DataFrame, by_row: bool = False) -> str:
+    """A table as text, every column (or row) with one number of decimals.
 
-    return df.to_string(formatters=dict.fromkeys(df.columns, fmt))
+    The decimals follow the largest magnitude of the column (row): money in k€
+    without decimals, counts with one or two, shares with three
+    (:func:`kamsim.formatting.column_digits`), so a column's figures line up.
+    """
+    from kamsim.formatting import column_digits, fmt_number
+
+    if by_row:
+        out = df.astype(object)
+        for idx, row in df.iterrows():
+            dg = column_digits(row.to_numpy())
+            out.loc[idx] = [fmt_number(v, dg) for v in row]
+        return out.to_string()
+
+    def formatter(digits: int) -> Callable[[Any], str]:
+        return lambda v: fmt_number(v, digits)
+
+    formatters = {
+        c: formatter(column_digits(df[c]))
+        for c in df.columns
+        if pd.api.types.is_float_dtype(df[c])
+    }
+    return df.to_string(formatters=formatters)
 
 
 def _stage_figure(quarters: pd.DataFrame, path: Path, title: str) -> None:
@@ -292,7 +307,7 @@ def simulate(
         click.echo(
             "parameters changed: " + ", ".join(f"{k}={v}" for k, v in changed.items())
         )
-    click.echo(_format_table(summary_table(res.runs)))
+    click.echo(_format_table(summary_table(res.runs), by_row=True))
     if figure is not None:
         _stage_figure(res.quarters, figure, f"{n_accounts} accounts, {res.meta['policy']}")
         click.echo(f"figure: {figure}")
@@ -403,6 +418,10 @@ def run(
                 err=True,
             )
             sys.exit(130)
+        if (res.meta.get("sessions") or [{}])[-1].get("units_to_run") == 0:
+            click.echo(
+                f"{sp.name}: nothing left to run; every work unit was already complete."
+            )
         click.echo(f"{sp.name}: results in {folder} ({describe_run(res)})")
         if len(res.runs):
             click.echo(_format_table(headline(res.runs)))

@@ -100,7 +100,7 @@ def column_digits(values: Iterable[Any]) -> int:
     """One number of decimals for a whole column, from its largest finite magnitude."""
     arr = np.asarray([v for v in values if not is_missing(v)], dtype=np.float64)
     arr = arr[np.isfinite(arr)]
-    if arr.size == 0:
+    if arr.size == 0 or np.max(np.abs(arr)) == 0:
         return 0
     if np.all(arr == np.round(arr)) and np.max(np.abs(arr)) >= 1:
         return 0  # counts and whole numbers

@@ -40,3 +40,38 @@ def test_validate_unknown_fact_is_a_usage_error() -> None:
     res = CliRunner().invoke(cli, ["validate", "--fact", "9z"])
     assert res.exit_code == 2
     assert "'--fact' must be one of" in res.output and "Traceback" not in res.output
+
+
+def test_simulate_summary_has_one_format_per_row() -> None:
+    """Each row of the simulate summary has one number of decimals for all its figures."""
+    res = CliRunner().invoke(cli, ["simulate", "--replications", "60", "--quarters", "12"])
+    assert res.exit_code == 0, res.output
+    rows = {line[:29].strip(): line[29:].split() for line in res.output.splitlines()[2:]}
+    npv = rows["NPV (k€)"]
+    assert all("." not in v for v in npv)  # money without decimals
+    share = rows["final largest account share"]
+    assert all(len(v.split(".")[1]) == 3 for v in share)  # shares with three
+    dropped = rows["dropped by the supplier"]
+    assert dropped == ["0", "0", "0"]
+
+
+def test_resumed_run_with_nothing_left_says_so(
+    tmp_path: Path, smoke_spec_path: Path
+) -> None:
+    """Running a finished spec again reports that nothing was left to run."""
+    args = [
+        "run",
+        str(smoke_spec_path),
+        "--out",
+        str(tmp_path),
+        "--workers",
+        "1",
+        "--quiet",
+    ]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0 and "nothing left to run" not in first.output
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0
+    assert (
+        "smoke: nothing left to run; every work unit was already complete." in again.output
+    )
