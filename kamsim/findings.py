@@ -133,6 +133,7 @@ def _best_policy(runs: pd.DataFrame, d: Design) -> list[Finding]:
     }
     over = " averaged over the other factors" if len(d.factors) > 1 else ""
     nums = {"best_mean": float(effects[best])}
+    extra: list[Comparison] = []
     if best != base:
         c = comps[best]
         text = (
@@ -143,6 +144,17 @@ def _best_policy(runs: pd.DataFrame, d: Design) -> list[Finding]:
         nums.update(
             {"best_diff": c.mean, "best_ci_low": c.ci_low, "best_ci_high": c.ci_high}
         )
+        rivals = [p for p in d.levels["policy"] if p not in (best, base)]
+        if rivals:
+            second = max(rivals, key=lambda p: effects[p])
+            r = _cmp(
+                f"{best} vs {second}",
+                paired_effect(runs, "policy", best, second, v, d.factors),
+            )
+            verdict = "not " * r.is_noise + "distinguishable from noise"
+            text += f" Its lead over the runner-up {second} is {r.text()} — {verdict}."
+            nums["lead_over_runner_up"] = r.mean
+            extra.append(r)
     else:
         second = max(others, key=lambda p: effects[p])
         c = comps[second]
@@ -162,7 +174,7 @@ def _best_policy(runs: pd.DataFrame, d: Design) -> list[Finding]:
         parts.append(f"worse: {', '.join(worse)}")
     if tied:
         parts.append(f"not distinguishable from {base}: {', '.join(tied)}")
-    out = [Finding("best_policy", text, nums, tuple(comps.values()))]
+    out = [Finding("best_policy", text, nums, (*comps.values(), *extra))]
     out.append(Finding("policy_ranking", "Paired 95 % CIs — " + "; ".join(parts) + "."))
     if len(d.factors) > 1:
         out.append(_policy_wins(runs, d))
@@ -213,7 +225,7 @@ def _best_size(runs: pd.DataFrame, d: Design) -> list[Finding]:
                 {"n_accounts": second},
             ),
         )
-        stands = "not distinguishable from noise" if diff.is_noise else "a clear peak"
+        stands = "not " * diff.is_noise + "distinguishable from noise"
         head = (
             f"Under {pol}, the budget adds most value at **{peak} accounts**: "
             f"{c.text()} over none"
@@ -254,12 +266,16 @@ def _size_trend(runs: pd.DataFrame, d: Design) -> Finding | None:
     if len(rising) != len(d.levels["policy"]):
         return None
     lo, hi = sizes[0], sizes[-1]
-    return Finding(
-        "size_trend",
+    text = (
         f"Total mean {d.value_label} rises with portfolio size under every policy "
-        f"(from {lo} to {hi} accounts), so the best size for a budget is where the gain "
-        "over the baseline peaks, not where total value does.",
+        f"(from {lo} to {hi} accounts)"
     )
+    if d.baseline == "none":
+        text += (
+            ", so the best size for the KAM budget is where its gain over no "
+            "investment peaks, not where total value does"
+        )
+    return Finding("size_trend", text + ".")
 
 
 # --------------------------------------------------------------------------- factors
@@ -392,19 +408,22 @@ def find(runs: pd.DataFrame, design: Design) -> list[Finding]:
         distinguishable from noise.
     """
     d = design
-    found: list[Finding] = [_best_cell(runs, d)]
     sized = "n_accounts" in d.factors and "policy" in d.factors
-    for f in d.factors:  # scenario factors first: what the experiment varies on purpose
-        if f != "policy" and not (sized and f == "n_accounts"):
-            found.append(_factor_effects(runs, d, f))
-    if sized:
-        found += _best_size(runs, d)
-    if "policy" in d.factors:
-        found += _best_policy(runs, d)
-    if len(d.factors) > 1:
-        found.append(_downside_ranking(runs, d))
-    for f in d.factors:
-        found.append(_downside(runs, d, f))
+    scenario = [f for f in d.factors if f != "policy" and not (sized and f == "n_accounts")]
+    effects = [_factor_effects(runs, d, f) for f in scenario]
+    sizes = _best_size(runs, d) if sized else []
+    policy = _best_policy(runs, d) if "policy" in d.factors else []
+    ranking = [_downside_ranking(runs, d)] if len(d.factors) > 1 else []
+    by_factor = {f: _downside(runs, d, f) for f in d.factors}
+    found: list[Finding] = [_best_cell(runs, d)]
+    if scenario and sized and ranking:
+        # scenarios (shocks, settings) across sizes and policies: a question of risk;
+        # lead with what the downside depends on most
+        top = max(d.factors, key=lambda f: ranking[0].numbers[f"span_{f}"])
+        rest = [by_factor[f] for f in d.factors if f != top]
+        found += [*ranking, by_factor[top], *effects, *sizes, *policy, *rest]
+    else:
+        found += [*effects, *sizes, *policy, *ranking, *by_factor.values()]
     if d.factors:
         found.append(_noise(found))
     return found
