@@ -220,3 +220,15 @@ def test_cli_bad_spec_exits_2_and_writes_nothing(tmp_path: Path) -> None:
 def test_public_function_is_exported() -> None:
     """kamsim.sensitivity is the sensitivity function (the Python entry point)."""
     assert kamsim.sensitivity is sensitivity
+
+
+def test_dask_cluster_gives_the_same_indices(sobol: SensitivityResult) -> None:
+    """Points run on a Dask LocalCluster give exactly the in-process indices."""
+    from dask import distributed
+
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
+        remote = sensitivity(tiny(), scheduler=cluster, quiet=True)
+    assert remote.results.meta["sessions"][-1]["backend"] == "dask"
+    pd.testing.assert_frame_equal(remote.indices, sobol.indices)
