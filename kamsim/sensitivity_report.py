@@ -86,16 +86,17 @@ def _output_finding(res: SensitivityResult, name: str) -> dict[str, Any]:
     text = f"**{label}** — " + "; ".join(parts) + "."
     numbers: dict[str, float] = {}
     if sp.method == "sobol":
-        zero = d[(d["ST"] - d["ST_conf"]) <= 0]["parameter"].tolist()
+        zero = negl[(negl["ST"] - negl["ST_conf"]) <= 0]["parameter"].tolist()
         if zero:
             text += f" Total effect indistinguishable from 0: {', '.join(zero)}."
         s1 = float(d["S1"].sum())
-        additive = (
-            "nearly additive" if s1 >= 0.8 else "shaped by interactions between parameters"
-        )
-        text += (
-            f" First-order indices sum to {fmt_number(s1, 2)}: the output is {additive}."
-        )
+        if not -0.1 <= s1 <= 1.1:
+            verdict = "outside [0, 1], so the sample is too small to judge (raise samples)"
+        elif s1 >= 0.8:
+            verdict = "the output is nearly additive in the parameters"
+        else:
+            verdict = "interactions between parameters matter"
+        text += f" First-order indices sum to {fmt_number(s1, 2)}: {verdict}."
         numbers = {
             f"ST_{p}": float(v) for p, v in zip(d["parameter"], d["ST"], strict=True)
         }
@@ -144,12 +145,17 @@ def _size_finding(rob: pd.DataFrame, res: SensitivityResult) -> dict[str, Any]:
         if rb is not None and rb.size_baseline
         else "decision output"
     )
+    spread = (
+        f"it is {sizes.min()} accounts in all of them"
+        if sizes.min() == sizes.max()
+        else f"it lies between {sizes.min()} and {sizes.max()} accounts (median "
+        f"{fmt_number(sizes.median(), 0)}): "
+        + ", ".join(f"{s} accounts in {int(c)}" for s, c in counts.items())
+    )
     text = (
         f"The best portfolio size (largest {what}) is "
         f"**{int(default['best_size'])} accounts** at the default parameters; across "
-        f"{len(sizes)} sampled parameter sets it lies between {sizes.min()} and "
-        f"{sizes.max()} accounts (median {fmt_number(sizes.median(), 0)}): "
-        + ", ".join(f"{s} accounts in {int(c)}" for s, c in counts.items())
+        f"{len(sizes)} sampled parameter sets {spread}"
         + f". Its lead over the next best size is distinguishable from noise in "
         f"{int(rob.iloc[1:]['size_decisive'].sum())} of {len(sizes)} (at the defaults: "
         f"{'yes' if default['size_decisive'] else 'no'}, "
@@ -196,7 +202,9 @@ def _setup(res: SensitivityResult) -> str:
     if sp.robustness is not None:
         rob = (
             f" Robustness: the defaults and {sp.robustness.points} Latin-hypercube "
-            "parameter sets over the same ranges."
+            "parameter sets over the same ranges; at each, policies and sizes are "
+            f"compared paired on its {sp.replications} replications, so a lead that is "
+            "not distinguishable from noise is a tie."
         )
     return (
         f"Set-up: {how}, {sp.replications} replications per point on the same "
