@@ -25,8 +25,6 @@ so a failed report never leaves a half-written folder behind.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,7 +36,7 @@ from kamsim.analysis import summarize
 from kamsim.design import Design, Layout, fmt_level
 from kamsim.findings import find
 from kamsim.params import ModelParams, ParameterError
-from kamsim.report_doc import MAX_TABLE_ROWS, ReportDoc
+from kamsim.report_doc import MAX_TABLE_ROWS, ReportDoc, write_folder
 from kamsim.report_figures import Context, all_figures
 from kamsim.results import Results
 
@@ -272,18 +270,7 @@ def write_report(results: Results, out_dir: Path, *, spec: dict[str, Any]) -> Pa
     Raises:
         ParameterError: if ``results`` has no runs.
     """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
-        _build(results, tmp, dict(spec))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir / "report.md"
+    return write_folder(out_dir, lambda folder: _build(results, folder, dict(spec)))
 
 
 def _sensitivity_report(res: Results, spec: dict[str, Any], target: Path) -> Path:

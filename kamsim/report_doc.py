@@ -13,7 +13,9 @@ import base64
 import html
 import json
 import re
-from collections.abc import Mapping, Sequence
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ import pandas as pd
 
 from kamsim.formatting import column_digits, fmt_number
 
-__all__ = ["MAX_TABLE_ROWS", "ReportDoc", "axes_record", "md_table"]
+__all__ = ["MAX_TABLE_ROWS", "ReportDoc", "axes_record", "md_table", "write_folder"]
 
 #: Longest table shown in full on the page; longer ones are summarised.
 MAX_TABLE_ROWS = 12
@@ -232,3 +234,26 @@ class ReportDoc:
         )
         (self.folder / "report.html").write_text(page, encoding="utf-8")
         return md_path
+
+
+def write_folder(out_dir: Path, build: Callable[[Path], object]) -> Path:
+    """Build a report folder in a temporary sibling and move it into place when complete.
+
+    ``build(folder)`` writes the report into ``folder``; ``out_dir`` is replaced as a
+    whole, so a failed report never leaves a half-written folder behind.
+
+    Returns:
+        The path of ``report.md`` in ``out_dir``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        build(tmp)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir / "report.md"

@@ -11,8 +11,6 @@ tables (indices, ranges, robustness points), each in full as CSV.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ import pandas as pd
 from kamsim import plots
 from kamsim.design import VALUE_COLUMNS
 from kamsim.formatting import fmt_number, fmt_pct, fmt_signed
-from kamsim.report_doc import ReportDoc, axes_record
+from kamsim.report_doc import ReportDoc, axes_record, write_folder
 from kamsim.sensitivity_analysis import THRESHOLD, SensitivityResult
 from kamsim.sensitivity_spec import resolve_output
 
@@ -383,15 +381,4 @@ def write_sensitivity_report(res: SensitivityResult, out_dir: Path) -> Path:
 
     The folder is built in a temporary sibling and moved into place when complete.
     """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
-        _build(res, tmp)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir / "report.md"
+    return write_folder(out_dir, lambda folder: _build(res, folder))
