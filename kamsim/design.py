@@ -20,14 +20,12 @@ import pandas as pd
 
 from kamsim.params import ParameterError
 
-__all__ = ["MAX_PANELS", "VALUE_COLUMNS", "Design", "Layout", "cell_label", "value_column"]
+__all__ = ["MAX_PANELS", "VALUE_COLUMNS", "Design", "Layout", "fmt_level", "value_column"]
 
 #: Value metrics in order of preference, with their labels.
 VALUE_COLUMNS = {"npv_terminal": "NPV with terminal value", "npv": "NPV"}
 #: Largest number of panels in one figure; more panels go to further figures.
 MAX_PANELS = 12
-#: Identifying columns that are never factors.
-_ID_COLUMNS = ("replication", "seed", "cell")
 
 
 def value_column(runs: pd.DataFrame) -> str:
@@ -43,11 +41,6 @@ def value_column(runs: pd.DataFrame) -> str:
         f"'runs' must have one of the value columns {list(VALUE_COLUMNS)}: "
         f"{list(runs.columns)[:8]}..."
     )
-
-
-def cell_label(cell: Mapping[str, Any]) -> str:
-    """``"n_accounts = 20, policy = uniform"`` for a cell's factor levels."""
-    return ", ".join(f"{k} = {fmt_level(v)}" for k, v in cell.items())
 
 
 def fmt_level(v: Any) -> str:
@@ -148,10 +141,14 @@ class Design:
             n *= len(self.levels[f])
         return n
 
+    def combinations(self, factors: Sequence[str]) -> list[dict[str, Any]]:
+        """Every combination of ``factors``' levels, in level order (``[{}]`` if none)."""
+        combos = itertools.product(*(self.levels[f] for f in factors))
+        return [dict(zip(factors, c, strict=True)) for c in combos] or [{}]
+
     def cells(self) -> list[dict[str, Any]]:
         """Every cell as a dict factor -> level, in level order."""
-        combos = itertools.product(*(self.levels[f] for f in self.factors))
-        return [dict(zip(self.factors, c, strict=True)) for c in combos]
+        return self.combinations(self.factors)
 
     def is_numeric(self, factor: str) -> bool:
         """True if the factor's levels are numbers (a quantity, drawn as a line)."""
@@ -228,20 +225,7 @@ class Layout:
         elif rest:
             hue = min(rest, key=lambda f: len(design.levels[f]))
         facets = tuple(f for f in rest if f != hue)
-        combos = itertools.product(*(design.levels[f] for f in facets))
-        panels = tuple(dict(zip(facets, c, strict=True)) for c in combos)
-        return cls(x=x, hue=hue, facets=facets, panels=panels or ({},))
-
-    @staticmethod
-    def choose_panels(design: Design, factors: Sequence[str]) -> list[dict[str, Any]]:
-        """One panel key per combination of ``factors``' levels (``[{}]`` if none)."""
-        combos = itertools.product(*(design.levels[f] for f in factors))
-        return [dict(zip(factors, c, strict=True)) for c in combos] or [{}]
-
-    def pages(self, size: int = MAX_PANELS) -> list[list[dict[str, Any]]]:
-        """The panels split into figures of at most ``size`` panels each."""
-        ps = list(self.panels)
-        return [ps[i : i + size] for i in range(0, len(ps), size)]
+        return cls(x=x, hue=hue, facets=facets, panels=tuple(design.combinations(facets)))
 
     @staticmethod
     def select(df: pd.DataFrame, key: Mapping[str, Any]) -> pd.DataFrame:

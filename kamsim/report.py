@@ -33,7 +33,7 @@ import pandas as pd
 
 from kamsim import metrics
 from kamsim.analysis import summarize
-from kamsim.design import Design, Layout, fmt_level
+from kamsim.design import Design, Layout, fmt_level, value_column
 from kamsim.findings import find
 from kamsim.params import ModelParams, ParameterError
 from kamsim.report_doc import MAX_TABLE_ROWS, ReportDoc, write_folder
@@ -62,8 +62,6 @@ def headline_table(
     ``exits_switched`` present in ``runs`` (cell means), and ``n``. The value metric
     is ``value`` (default: ``npv_terminal`` if present, else ``npv``).
     """
-    from kamsim.design import value_column
-
     keys = list(by)
     v = value or value_column(runs)
     summ = summarize(runs, by=keys, metrics=[v])

@@ -18,7 +18,7 @@ import pandas as pd
 
 from kamsim import metrics, plots
 from kamsim.analysis import compare, main_effect, summarize
-from kamsim.design import Design, Layout, fmt_level
+from kamsim.design import MAX_PANELS, Design, Layout, fmt_level
 from kamsim.report_doc import ReportDoc, axes_record
 from kamsim.results import Results
 
@@ -98,7 +98,7 @@ def _pages(
     name: str,
     caption: str,
     legend_title: str | None,
-    size: int = 12,
+    size: int = MAX_PANELS,
     labels: bool = False,
 ) -> None:
     """Draw ``panels`` in figures of at most ``size`` panels; add each to the doc.
@@ -234,7 +234,7 @@ def comparison_figures(doc: ReportDoc, ctx: Context) -> pd.DataFrame | None:
     colors = {k: v for k, v in ctx.colors("policy").items() if k in pols}
     if "n_accounts" in others:
         facets = [f for f in others if f != "n_accounts"]
-        panels = Layout.choose_panels(d, facets)
+        panels = d.combinations(facets)
         g_all = comp.assign(mean=comp["diff"])
 
         def draw(ax: Any, key: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -267,7 +267,7 @@ def comparison_figures(doc: ReportDoc, ctx: Context) -> pd.DataFrame | None:
             "policy",
         )
     else:
-        panels = Layout.choose_panels(d, others)
+        panels = d.combinations(others)
 
         def draw_bars(ax: Any, key: Mapping[str, Any]) -> list[dict[str, Any]]:
             g = Layout.select(comp, key)
@@ -328,7 +328,7 @@ def _split_panels(ctx: Context) -> list[dict[str, Any]]:
     """Panels for one-line-per-x-level figures: facets x hue levels."""
     lay, d = ctx.layout, ctx.design
     keys = [*lay.facets, *([lay.hue] if lay.hue else [])]
-    return Layout.choose_panels(d, keys)
+    return d.combinations(keys)
 
 
 def stage_figures(doc: ReportDoc, ctx: Context) -> pd.DataFrame | None:
