@@ -1,5 +1,6 @@
 # kamsim — the two commands of the README live here:
-#   make run    set up .venv and run the main job (shipped experiments + reports)
+#   make run    set up .venv and run the main job (shipped experiments, sensitivity
+#               study, validation and their reports)
 #   make test   set up .venv (with dev tools and Chromium) and run the whole test suite
 # Each target creates or reuses the virtual environment by itself.
 
@@ -8,13 +9,18 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 OUT    ?= results
 
-.PHONY: run test lint format benchmark notebooks clean help
+.PHONY: run test lint format benchmark notebooks lab sensitivity validate clean help
 
 help:
-	@echo "make run        run the shipped experiments and write their reports to $(OUT)/"
+	@echo "make run        run the shipped experiments, the sensitivity study and the"
+	@echo "                validation, and write their reports to $(OUT)/ (prints report.html paths)"
 	@echo "make test       run the whole test suite (installs what it needs)"
 	@echo "make lint       ruff + mypy"
 	@echo "make benchmark  batched engine vs Mesa face, printed as ratios"
+	@echo "make lab        JupyterLab on the notebooks (installs kamsim[notebook])"
+	@echo "make notebooks  regenerate the .ipynb files from their percent scripts"
+	@echo "make sensitivity  the shipped global sensitivity study and its report"
+	@echo "make validate   the stylized-facts check"
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "kamsim needs Python >= 3.12; set PYTHON=python3.12")'
@@ -30,6 +36,8 @@ $(VENV)/.dev-installed: $(VENV)/.installed pyproject.toml
 run: $(VENV)/.installed
 	$(VENV)/bin/kamsim run experiments/portfolio_size.toml experiments/investment_policies.toml experiments/dependency_risk.toml experiments/policy_tournament.toml --out $(OUT)
 	$(VENV)/bin/kamsim report $(OUT)
+	$(VENV)/bin/kamsim sensitivity experiments/sensitivity.toml --out $(OUT)
+	$(VENV)/bin/kamsim validate --out $(OUT)/validation
 
 test: $(VENV)/.dev-installed
 	bash scripts/ensure_chromium.sh
@@ -46,6 +54,22 @@ format: $(VENV)/.dev-installed
 
 benchmark: $(VENV)/.installed
 	$(PY) benchmarks/bench_engine.py
+
+$(VENV)/.notebook-installed: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e '.[notebook]'
+	touch $@
+
+lab: $(VENV)/.notebook-installed
+	$(VENV)/bin/jupyter lab notebooks/
+
+notebooks: $(VENV)/.dev-installed
+	$(VENV)/bin/jupytext --sync notebooks/*.py
+
+sensitivity: $(VENV)/.installed
+	$(VENV)/bin/kamsim sensitivity experiments/sensitivity.toml --out $(OUT)
+
+validate: $(VENV)/.installed
+	$(VENV)/bin/kamsim validate --out $(OUT)/validation
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache

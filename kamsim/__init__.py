@@ -14,6 +14,7 @@ from kamsim.params import ModelParams, ParameterError
 from kamsim.policies import POLICIES, Observation
 from kamsim.results import Results
 from kamsim.rules import EndCause, Stage
+from kamsim.sensitivity_analysis import sensitivity
 from kamsim.simulation import replication_seeds, simulate
 
 __all__ = [
@@ -32,5 +33,6 @@ __all__ = [
     "load_spec",
     "replication_seeds",
     "run_experiment",
+    "sensitivity",
     "simulate",
 ]

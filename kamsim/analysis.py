@@ -14,7 +14,7 @@ tidy DataFrame, one row per group and metric:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,16 @@ from scipy import stats
 from kamsim.params import ParameterError, suggest
 from kamsim.results import Results
 
-__all__ = ["HEADLINE_METRICS", "compare", "factor_columns", "mean_ci", "summarize"]
+__all__ = [
+    "HEADLINE_METRICS",
+    "compare",
+    "factor_columns",
+    "main_effect",
+    "mean_ci",
+    "paired_effect",
+    "paired_gain_difference",
+    "summarize",
+]
 
 #: Metrics summarised by default (columns of ``Results.runs``).
 HEADLINE_METRICS = (
@@ -287,3 +296,103 @@ def compare(
     out = pd.DataFrame(rows, columns=cols)
     out["n"] = out["n"].astype(np.int64)
     return out
+
+
+def paired_effect(
+    runs: pd.DataFrame,
+    factor: str,
+    level: Any,
+    baseline: Any,
+    metric: str,
+    factors: Sequence[str],
+    within: Mapping[str, Any] | None = None,
+    conf: float = 0.95,
+) -> dict[str, float]:
+    """Paired effect of ``factor = level`` against ``factor = baseline`` on ``metric``.
+
+    Rows are restricted to ``within`` (factor -> level), then each row with
+    ``factor = level`` is matched to the baseline row with the same replication,
+    seed and levels of the other ``factors``, so each difference is measured in the
+    same random world. The differences are averaged per replication over the other
+    factors' combinations (a main effect), and the mean and t-based interval are
+    taken over replications, which are independent.
+
+    Returns:
+        ``mean``, ``sd``, ``n`` (replications), ``ci_low``, ``ci_high``, and
+        ``combos`` (other-factor combinations averaged over).
+
+    Raises:
+        ParameterError: for unknown columns or if no rows can be paired.
+    """
+    _check_columns(runs, [factor, metric, "replication", "seed"], "factor")
+    df = runs
+    for k, v in dict(within or {}).items():
+        df = df[df[k] == v]
+    a = df[df[factor] == level]
+    b = df[df[factor] == baseline]
+    others = [c for c in factors if c != factor]
+    keys = ["replication", "seed", *others]
+    pair = a[[*keys, metric]].merge(
+        b[[*keys, metric]], on=keys, suffixes=("", "__base"), validate="1:1"
+    )
+    if pair.empty:
+        raise ParameterError(
+            f"no rows of '{factor}' = {level!r} pair with {baseline!r} on replication "
+            "and seed (paired comparison needs common random numbers)"
+        )
+    d = pair[metric].to_numpy(np.float64) - pair[f"{metric}__base"].to_numpy(np.float64)
+    per_rep = pd.Series(d).groupby(pair["replication"].to_numpy()).mean()
+    out = mean_ci(per_rep.to_numpy(), conf)
+    combos = len(pair) // max(1, per_rep.size)
+    return {**out, "combos": float(combos)}
+
+
+def paired_gain_difference(
+    runs: pd.DataFrame,
+    factor: str,
+    level: Any,
+    baseline: Any,
+    metric: str,
+    factors: Sequence[str],
+    at: Mapping[str, Any],
+    versus: Mapping[str, Any],
+    conf: float = 0.95,
+) -> dict[str, float]:
+    """Paired difference between two gains: ``gain(at) - gain(versus)``.
+
+    ``gain(c)`` is the paired effect of ``factor = level`` against ``factor =
+    baseline`` in the cells ``c`` (e.g. ``{"n_accounts": 20}``), per replication
+    and averaged over the other ``factors``; the difference of the two gains is
+    summarised over replications, so the interval accounts for the common random
+    numbers.
+    """
+
+    def per_rep(cell: Mapping[str, Any]) -> pd.Series:
+        df = runs
+        for k, v in cell.items():
+            df = df[df[k] == v]
+        others = [c for c in factors if c != factor and c not in cell]
+        keys = ["replication", "seed", *others]
+        a = df[df[factor] == level].set_index(keys)[metric]
+        b = df[df[factor] == baseline].set_index(keys)[metric]
+        return (a - b).groupby(level="replication").mean()
+
+    d = (per_rep(at) - per_rep(versus)).dropna()
+    return mean_ci(d.to_numpy(np.float64), conf)
+
+
+def main_effect(
+    runs: pd.DataFrame, factor: str, metric: str, conf: float = 0.95
+) -> pd.DataFrame:
+    """Mean of ``metric`` per level of ``factor``, averaged over the other factors.
+
+    Each replication's values are first averaged over the other factors'
+    combinations at that level, then the mean and t-based interval are taken over
+    replications. Returns ``[factor, mean, sd, n, ci_low, ci_high]``.
+    """
+    _check_columns(runs, [factor, metric, "replication"], "factor")
+    rows = []
+    for lev, g in runs.groupby(factor, sort=False, observed=True):
+        per_rep = g.groupby("replication")[metric].mean().to_numpy(np.float64)
+        rows.append({factor: lev, **mean_ci(per_rep, conf)})
+    return pd.DataFrame(rows)

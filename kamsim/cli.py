@@ -176,16 +176,31 @@ def supplier_table(suppliers: pd.DataFrame) -> pd.DataFrame:
     ).set_index("supplier")
 
 
-def _format_table(df: pd.DataFrame) -> str:
-    def fmt(x: Any) -> str:
-        if isinstance(x, float | np.floating):
-            v = float(x)
-            if math.isnan(v):
-                return "-"
-            return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.1f}"
-        return str(x)
+def _format_table(df: pd.DataFrame, by_row: bool = False) -> str:
+    """A table as text, every column (or row) with one number of decimals.
 
-    return df.to_string(formatters=dict.fromkeys(df.columns, fmt))
+    The decimals follow the largest magnitude of the column (row): money in k€
+    without decimals, counts with one or two, shares with three
+    (:func:`kamsim.formatting.column_digits`), so a column's figures line up.
+    """
+    from kamsim.formatting import column_digits, fmt_number
+
+    if by_row:
+        out = df.astype(object)
+        for idx, row in df.iterrows():
+            dg = column_digits(row.to_numpy())
+            out.loc[idx] = [fmt_number(v, dg) for v in row]
+        return out.to_string()
+
+    def formatter(digits: int) -> Callable[[Any], str]:
+        return lambda v: fmt_number(v, digits)
+
+    formatters = {
+        c: formatter(column_digits(df[c]))
+        for c in df.columns
+        if pd.api.types.is_float_dtype(df[c])
+    }
+    return df.to_string(formatters=formatters)
 
 
 def _stage_figure(quarters: pd.DataFrame, path: Path, title: str) -> None:
@@ -434,7 +449,7 @@ def simulate(
         click.echo(
             "parameters changed: " + ", ".join(f"{k}={v}" for k, v in changed.items())
         )
-    click.echo(_format_table(summary_table(res.runs)))
+    click.echo(_format_table(summary_table(res.runs), by_row=True))
     click.echo("")
     click.echo(_format_table(supplier_table(res.suppliers)))
     if figure is not None:
@@ -575,6 +590,10 @@ def run(
                 err=True,
             )
             sys.exit(143 if isinstance(exc, _Terminated) else 130)
+        if (res.meta.get("sessions") or [{}])[-1].get("units_to_run") == 0:
+            click.echo(
+                f"{sp.name}: nothing left to run; every work unit was already complete."
+            )
         click.echo(f"{sp.name}: results in {folder} ({describe_run(res)})")
         if len(res.runs):
             click.echo(_format_table(headline(res.runs)))
@@ -622,6 +641,9 @@ def policies() -> None:
 def report(results_dir: Path, out: Path | None) -> None:
     """Write Markdown/HTML reports, figures and CSV tables for stored results.
 
+    Prints the path of each report.html (report.md, the PNG figures and the CSV
+    tables are beside it).
+
     \b
     Examples:
       kamsim report results
@@ -630,7 +652,7 @@ def report(results_dir: Path, out: Path | None) -> None:
     from kamsim.report import write_reports
 
     for path in write_reports(results_dir, out=out, warn=lambda m: click.echo(m, err=True)):
-        click.echo(str(path))
+        click.echo(str(path.with_name("report.html")))
 
 
 @cli.command(context_settings=_CONTEXT)
@@ -660,3 +682,8 @@ def viz(host: str, port: int, no_browser: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``kamsim`` console script."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="kamsim")
+
+
+# The research subcommands (validate, sensitivity) live in their own module; importing
+# it registers them on ``cli``.
+import kamsim.cli_research  # noqa: E402, F401

@@ -1,260 +1,238 @@
-"""Reports of experiments: Markdown + HTML, PNG figures and CSV tables.
+"""Reports of experiments: Markdown + HTML whose first screen answers the question.
 
 :func:`write_report` turns one experiment's :class:`kamsim.Results` into a report
 folder; :func:`write_reports` does it for every results folder (one holding
-``manifest.json``) under a root, as ``kamsim report RESULTS_DIR`` does.
+``manifest.json``) under a root, as ``kamsim report RESULTS_DIR`` does (a
+sensitivity study's folder gets its own report, :mod:`kamsim.sensitivity_report`).
 
-A report folder holds:
+A report reads, top to bottom:
 
-* ``report.md`` and ``report.html`` (self-contained: figures embedded), headline table
-  first;
-* ``summary.csv`` — mean, sd, n and 95 % CI of every headline metric per cell;
-* ``risk_return.csv`` — mean NPV, its 5 % quantile, CVaR and loss probability per cell;
-* ``comparisons.csv`` — paired differences against the baseline policy (if ``policy``
-  varies);
-* ``stage_distribution.csv``, ``whale_curve.csv``, ``profit_concentration.csv``,
-  ``exits_by_cause.csv``, ``stage_times.csv``, ``dependency.csv``;
-* the figures as PNG.
+1. the question (the spec's description);
+2. **Findings** — plain sentences computed from the results
+   (:func:`kamsim.findings.find`): the best policy and by how much it beats the
+   baseline (paired 95 % CI), the portfolio size at which the budget adds most value,
+   how each factor moves the downside, which differences are noise;
+3. the set-up (replications, seeds, fixed factors);
+4. figures as small multiples with named factors, every cell shown
+   (:mod:`kamsim.report_figures`);
+5. tables, summarised on the page when long, in full as CSV beside the report.
 
-The folder is written to a temporary sibling and moved into place at the end, so a
-failed report never leaves a half-written folder behind.
+Everything is driven by the factors and columns present in the results: the value
+metric is NPV with terminal value (``npv_terminal``) when the model reports it, else
+NPV. The folder is written to a temporary sibling and moved into place at the end,
+so a failed report never leaves a half-written folder behind.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import secrets
-import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from kamsim import metrics, plots, tournament
-from kamsim.analysis import compare, summarize
+from kamsim import metrics, tournament
+from kamsim.analysis import summarize
+from kamsim.design import Design, Layout, fmt_level, value_column
+from kamsim.findings import find
+from kamsim.formatting import fmt_money, fmt_pct
 from kamsim.params import ParameterError
+from kamsim.report_doc import MAX_TABLE_ROWS, ReportDoc, axes_record, write_folder
+from kamsim.report_figures import Context, all_figures
 from kamsim.results import Results
 
-__all__ = [
-    "find_experiments",
-    "headline_table",
-    "missing_results",
-    "write_report",
-    "write_reports",
-]
+__all__ = ["find_experiments", "headline_table", "write_report", "write_reports"]
 
-#: Maximum number of panels in a small-multiples figure.
-MAX_PANELS = 24
-
-
-def _fmt(x: Any, digits: int = 0) -> str:
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return "–"
-    return f"{x:,.{digits}f}"
+#: Optional per-cell columns of the headline table: runs column -> heading.
+_HEADLINE_EXTRA = {
+    "final_largest_share": "largest account share",
+    "final_n_interdependent": "interdependent at end",
+    "final_n_strategic": "strategic at end",
+    "exits_switched": "switched exits",
+}
 
 
-def _varying(runs: pd.DataFrame, factors: Sequence[str]) -> list[str]:
-    return [f for f in factors if f in runs.columns and runs[f].nunique(dropna=False) > 1]
+def headline_table(
+    runs: pd.DataFrame, by: Sequence[str], value: str | None = None
+) -> pd.DataFrame:
+    """One row per cell: mean value with 95 % CI, downside, concentration, top stages.
 
-
-def _spec_factors(spec: dict[str, Any], runs: pd.DataFrame) -> list[str]:
-    names = [f for f in (spec.get("factors") or {}) if f in runs.columns]
-    for f in ("n_accounts", "policy"):
-        if f in runs.columns and f not in names:
-            names.append(f)
-    return names
-
-
-def headline_table(runs: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """One row per cell: mean NPV with 95 % CI, downside, concentration, top stages.
-
-    Columns: the ``by`` factors, ``NPV mean (k€)``, ``95 % CI``, ``NPV 5 % quantile
-    (k€)``, ``NPV CVaR 5 % (k€)``, ``P(NPV < 0)``, ``largest share``, ``top stages at
-    end`` (interdependent + strategic relationships), ``switched exits``.
+    Columns: the ``by`` factors, ``mean (k€)``, ``CI low``, ``CI high``, ``5 %
+    quantile (k€)``, ``CVaR 5 % (k€)``, ``P(loss)``, then those of
+    ``final_largest_share``, ``final_n_interdependent``, ``final_n_strategic``,
+    ``exits_switched`` present in ``runs`` (cell means), and ``n``. The value metric
+    is ``value`` (default: ``npv_terminal`` if present, else ``npv``).
     """
     keys = list(by)
-    summ = summarize(runs, by=keys, metrics=["npv"])
-    risk = metrics.downside(runs, by=keys or None)
-    extra_cols = ["final_largest_share", "final_n_interdependent", "final_n_strategic"]
-    extra_cols += ["exits_switched"]
+    v = value or value_column(runs)
+    summ = summarize(runs, by=keys, metrics=[v])
+    risk = metrics.downside(runs, by=keys or None, metric=v)
+    extra = [c for c in _HEADLINE_EXTRA if c in runs.columns]
     if keys:
-        extra = (
-            runs.groupby(keys, sort=True, observed=True)[extra_cols].mean().reset_index()
-        )
-        table = summ.merge(risk, on=keys, suffixes=("", "_r")).merge(extra, on=keys)
+        means = runs.groupby(keys, sort=False, observed=True)[extra].mean().reset_index()
+        table = summ.merge(risk, on=keys, suffixes=("", "_r")).merge(means, on=keys)
     else:
-        extra = runs[extra_cols].mean().to_frame().T
-        shared = {c: f"{c}_r" for c in risk.columns if c in summ.columns}
+        means = runs[extra].mean().to_frame().T
         table = pd.concat(
-            [summ.reset_index(drop=True), risk.rename(columns=shared), extra], axis=1
+            [summ.reset_index(drop=True), risk.add_suffix("_r"), means], axis=1
         )
     out = pd.DataFrame({k: table[k] for k in keys})
-    out["NPV mean (k€)"] = [_fmt(v) for v in table["mean"]]
-    out["95 % CI"] = [
-        f"[{_fmt(lo)}, {_fmt(hi)}]"
-        for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
-    ]
-    out["NPV 5 % quantile (k€)"] = [_fmt(v) for v in table["q05"]]
-    out["NPV CVaR 5 % (k€)"] = [_fmt(v) for v in table["cvar05"]]
-    out["P(NPV < 0)"] = [_fmt(v, 3) for v in table["p_loss"]]
-    out["largest share"] = [_fmt(v, 3) for v in table["final_largest_share"]]
-    out["top stages at end"] = [
-        _fmt(a + b, 2)
-        for a, b in zip(
-            table["final_n_interdependent"], table["final_n_strategic"], strict=True
-        )
-    ]
-    out["switched exits"] = [_fmt(v, 1) for v in table["exits_switched"]]
-    out["n"] = table["n"].astype(np.int64).to_numpy()
+    out["mean (k€)"] = table["mean"]
+    out["CI low"] = table["ci_low"]
+    out["CI high"] = table["ci_high"]
+    out["5 % quantile (k€)"] = table["q05"]
+    out["CVaR 5 % (k€)"] = table["cvar05"]
+    out["P(loss)"] = table["p_loss"]
+    for c in extra:
+        out[_HEADLINE_EXTRA[c]] = table[c].astype(float)
+    out["n"] = table["n"].astype("int64")
     return out
 
 
-def _column_digits(df: pd.DataFrame) -> list[int]:
-    """Decimals per column by its largest value: 0 (>= 100), 1 (>= 10), else 3."""
-    out = []
-    for c in df.columns:
-        col = df[c]
-        if pd.api.types.is_float_dtype(col) and col.notna().any():
-            top = float(np.nanmax(np.abs(col.to_numpy())))
-            out.append(0 if top >= 100 else 1 if top >= 10 else 3)
-        else:
-            out.append(0)
-    return out
+def _summarise(
+    df: pd.DataFrame, d: Design, lay: Layout, value: str
+) -> tuple[pd.DataFrame, str | None]:
+    """A long per-cell table as it is shown on the page, and a note saying how."""
+    if len(df) <= MAX_TABLE_ROWS:
+        return df, None
+    if lay.x and lay.hue and not lay.facets and len(d.levels[lay.x]) <= 15:
+        piv = df.pivot_table(index=lay.x, columns=lay.hue, values=value, sort=False)
+        piv = piv.reindex(index=d.levels[lay.x], columns=d.levels[lay.hue]).reset_index()
+        piv.columns = [str(c) for c in piv.columns]
+        return piv, f"{value} by {lay.x} (rows) and {lay.hue} (columns)."
+    order = df.sort_values(value, ascending=False)
+    top = pd.concat([order.head(5), order.tail(5)])
+    return top, f"The 5 highest and 5 lowest of {len(df)} cells by {value}."
 
 
-def _panel_title(keys: Sequence[str], value: Any) -> str:
-    """``"n_accounts = 5, policy = uniform"`` for a groupby key (scalar or tuple)."""
-    values = value if isinstance(value, tuple) else (value,)
-    return ", ".join(f"{k} = {v}" for k, v in zip(keys, values, strict=False))
+def _by_x(
+    df: pd.DataFrame, lay: Layout, d: Design, keys: Sequence[str], values: Sequence[str]
+) -> tuple[pd.DataFrame, str | None]:
+    """A secondary table averaged over every factor but the x factor (if it is long)."""
+    if len(df) <= MAX_TABLE_ROWS or lay.x is None:
+        return df, None
+    out = df.groupby([lay.x, *keys], sort=False, observed=True)[list(values)].mean()
+    others = [f for f in d.factors if f != lay.x]
+    return out.reset_index(), f"Averaged over {', '.join(others)}."
 
 
-def _md_table(df: pd.DataFrame, max_rows: int = 60) -> str:
-    d = df.head(max_rows)
-    cols = [str(c) for c in d.columns]
-    digits = _column_digits(d)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for row in d.itertuples(index=False):
-        cells = []
-        for v, dg in zip(row, digits, strict=True):
-            if isinstance(v, float):
-                cells.append(_fmt(v, dg))
-            else:
-                cells.append(str(v))
-        lines.append("| " + " | ".join(cells) + " |")
-    if len(df) > max_rows:
-        lines.append(f"\n*({len(df) - max_rows} more rows in the CSV file)*")
-    return "\n".join(lines)
-
-
-def _label_col(df: pd.DataFrame, keys: Sequence[str]) -> pd.Series:
-    if not keys:
-        return pd.Series(["all"] * len(df), index=df.index)
-    return df[list(keys)].astype(str).agg(", ".join, axis=1)
-
-
-class _Doc:
-    """Collects report sections and renders them as Markdown and HTML."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.md: list[str] = []
-        self.html: list[str] = []
-
-    def heading(self, text: str, level: int = 2) -> None:
-        self.md.append("#" * level + " " + text + "\n")
-        self.html.append(f"<h{level}>{html.escape(text)}</h{level}>")
-
-    def text(self, text: str) -> None:
-        self.md.append(text + "\n")
-        self.html.append(f"<p>{html.escape(text)}</p>")
-
-    def warning(self, title: str, lines: Sequence[str]) -> None:
-        """A boxed notice at this point: a Markdown quote, an HTML ``div.warning``."""
-        self.md.append(f"> **{title}**\n>\n" + "\n>\n".join(f"> {t}" for t in lines) + "\n")
-        body = "".join(f"<p>{html.escape(t)}</p>" for t in lines)
-        self.html.append(f'<div class="warning"><h2>{html.escape(title)}</h2>{body}</div>')
-
-    def table(self, df: pd.DataFrame, csv: str | None = None) -> None:
-        self.md.append(_md_table(df) + "\n")
-        d = df.head(60)
-        formatters = {
-            c: (lambda v, dg=dg: _fmt(v, dg))
-            for c, dg in zip(d.columns, _column_digits(d), strict=True)
-            if pd.api.types.is_float_dtype(d[c])
-        }
-        self.html.append(d.to_html(index=False, formatters=formatters))
-        if csv:
-            self.md.append(f"Table: [{csv}]({csv})\n")
-            self.html.append(f'<p>Table: <a href="{csv}">{csv}</a></p>')
-
-    def figure(self, fig: Any, name: str, caption: str) -> None:
-        path = self.folder / name
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
-        self.md.append(f"![{caption}]({name})\n\n*{caption}*\n")
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
-        self.html.append(
-            f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption)}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+def _setup_text(runs: pd.DataFrame, d: Design, spec: dict[str, Any]) -> str:
+    text = (
+        f"Set-up: {len(runs):,} replications in {d.n_cells} cell(s) ({d.n_reps:,} per "
+        f"cell), horizon {spec.get('quarters', '?')} quarters, root seed "
+        f"{spec.get('seed', '?')}. Every cell runs on the same replication seeds (common "
+        "random numbers), so differences between cells are paired. Money in k€; "
+        f"the value metric is {d.value_label} (`{d.value}`), discounted at the model's "
+        "annual rate."
+    )
+    if d.fixed:
+        text += (
+            " Fixed: "
+            + ", ".join(f"{k} = {fmt_level(v)}" for k, v in d.fixed.items())
+            + "."
         )
-
-    def write(self, title: str) -> Path:
-        md_path = self.folder / "report.md"
-        md_path.write_text("\n".join(self.md), encoding="utf-8")
-        style = (
-            "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
-            "table{border-collapse:collapse;font-size:0.85em;margin:1em 0}"
-            "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
-            "img{max-width:100%}figcaption{font-style:italic;font-size:0.9em}"
-            ".warning{border:3px solid #c00;background:#fee;padding:0 1em;margin:1em 0}"
+    if spec.get("params"):
+        text += (
+            " Parameter overrides: "
+            + ", ".join(f"{k} = {v}" for k, v in dict(spec["params"]).items())
+            + "."
         )
-        page = (
-            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)}</title><style>{style}</style></head><body>"
-            + "\n".join(self.html)
-            + "</body></html>"
+    return text
+
+
+def _tables(doc: ReportDoc, ctx: Context, tables: dict[str, pd.DataFrame | None]) -> None:
+    d, lay, runs = ctx.design, ctx.layout, ctx.runs
+    by = list(d.factors)
+    doc.heading("Tables")
+    head = headline_table(runs, by, d.value)
+    shown, note = _summarise(head, d, lay, "mean (k€)")
+    doc.heading(f"{d.value_label} per cell: mean, downside, concentration", 3)
+    doc.table(shown, "headline.csv", full=head, note=note)
+    comp = tables.get("comparisons")
+    if comp is not None:
+        cols = [
+            *[f for f in by if f != "policy"],
+            "policy",
+            "baseline_mean",
+            "mean",
+            "diff",
+            "ci_low",
+            "ci_high",
+            "variance_reduction",
+        ]
+        c = comp[cols]
+        shown, note = _summarise(c, d, lay, "diff")
+        doc.heading(f"Paired differences against {d.baseline}", 3)
+        doc.table(shown, "comparisons.csv", full=comp, note=note)
+    summarize(runs, by=by).to_csv(doc.folder / "summary.csv", index=False)
+    tables["risk"].to_csv(doc.folder / "risk_return.csv", index=False)  # type: ignore[union-attr]
+    _secondary_tables(doc, ctx, tables)
+
+
+def _secondary_tables(
+    doc: ReportDoc, ctx: Context, tables: dict[str, pd.DataFrame | None]
+) -> None:
+    d, lay, runs = ctx.design, ctx.layout, ctx.runs
+    by = list(d.factors) or None
+    dist, whale = tables.get("stages"), tables.get("whale")
+    if dist is not None:
+        dist.to_csv(doc.folder / "stage_distribution.csv", index=False)
+        dep = metrics.account_dependency(ctx.results.quarters, by=by)
+        last = dep[dep["quarter"] == dep["quarter"].max()].drop(columns="quarter")
+        shown, note = _by_x(
+            last, lay, d, [], [c for c in last.columns if c not in d.factors]
         )
-        (self.folder / "report.html").write_text(page, encoding="utf-8")
-        return md_path
+        doc.heading("Account-side dependency at the end of the horizon", 3)
+        doc.table(shown, "dependency.csv", full=dep, note=note)
+    if whale is not None:
+        whale.to_csv(doc.folder / "whale_curve.csv", index=False)
+        conc = metrics.profit_concentration(ctx.results.accounts, by=by)
+        cols = ["top_fifth_profit_share", "whale_peak", "share_unprofitable"]
+        mean = (
+            conc.groupby(list(d.factors), observed=True)[cols].mean().reset_index()
+            if d.factors
+            else conc[cols].mean().to_frame().T
+        )
+        shown, note = _by_x(mean, lay, d, [], cols)
+        doc.heading("Customer profitability per cell", 3)
+        doc.table(shown, "profit_concentration.csv", full=mean, note=note)
+    times = metrics.stage_times(runs, by=by)
+    shown, note = _by_x(times, lay, d, ["stage"], ["years", "share_of_runs"])
+    doc.heading("Time to reach each stage (years)", 3)
+    doc.table(shown, "stage_times.csv", full=times, note=note)
+    exits = metrics.exits_by_cause(runs, by=by)
+    shown, note = _by_x(exits, lay, d, ["cause"], ["mean", "share"])
+    doc.heading("Exits by cause (mean per replication)", 3)
+    doc.table(shown, "exits_by_cause.csv", full=exits, note=note)
+    major = metrics.major_customer_risk(runs, by=by)
+    shown, note = _by_x(major, lay, d, [], ["p_major", "mean_drop", "q95_drop"])
+    doc.heading("Dependency on the largest account", 3)
+    doc.text(
+        "p_major: share of replications whose largest account holds at least 10 % of "
+        "revenue at the end; mean_drop and q95_drop: fractional revenue drop if it left.",
+        css="note",
+    )
+    doc.table(shown, "major_customer_risk.csv", full=major, note=note)
 
 
-def _panels(n: int) -> tuple[Any, Any]:
+def _tournament_section(doc: ReportDoc, results: Results) -> None:
+    """Who wins against whom: standings, then NPV and market share per matchup."""
     import matplotlib.pyplot as plt
 
-    cols = min(4, n)
-    rows = -(-n // cols)
-    fig, axes = plt.subplots(
-        rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False, sharey=False
-    )
-    for ax in axes.flat[n:]:
-        ax.set_visible(False)
-    return fig, axes.flat
-
-
-def _tournament_section(doc: _Doc, results: Results, plt: Any) -> None:
-    """Who wins against whom: standings, then NPV and market share per matchup."""
     table = tournament.matchups(results.suppliers)
-    table.to_csv(doc.folder / "matchups.csv", index=False)
     ranks = tournament.standings(table)
-    ranks.to_csv(doc.folder / "standings.csv", index=False)
-    best = ranks.iloc[0]
+    best, worst = ranks.iloc[0], ranks.iloc[-1]
     doc.heading("Tournament: which policy wins against which")
     doc.text(
         f"Averaged over every opponent, `{best['policy']}` earns the highest NPV with "
-        f"terminal value ({_fmt(best['npv_terminal'])} k€), holds "
-        f"{100 * best['market_share']:.1f} % of the accounts' spend and out-earns its "
-        f"opponent in {100 * best['win_rate']:.0f} % of the markets; the weakest "
-        f"policy, `{ranks.iloc[-1]['policy']}`, earns "
-        f"{_fmt(ranks.iloc[-1]['npv_terminal'])} k€. Each row below is a policy played "
-        "by the focal supplier against the opponent in the column (same budgets, same "
-        "markets: common random numbers)."
+        f"terminal value ({fmt_money(best['npv_terminal'])}), holds "
+        f"{fmt_pct(best['market_share'])} of the accounts' spend and out-earns its "
+        f"opponent in {fmt_pct(best['win_rate'])} of the markets; the weakest policy, "
+        f"`{worst['policy']}`, earns {fmt_money(worst['npv_terminal'])}. Each row of the "
+        "figure is a policy played by the focal supplier against the opponent in the "
+        "column (same budgets, same markets: common random numbers)."
     )
-    doc.table(ranks, "standings.csv")
+    doc.table(ranks, "standings.csv", full=table, note="matchups.csv: every matchup")
     fig, axes = plt.subplots(1, 2, figsize=(15, 6))
     tournament.plot_matchups(
         table, "npv_terminal", ax=axes[0], label="NPV with terminal value (k€)"
@@ -269,242 +247,54 @@ def _tournament_section(doc: _Doc, results: Results, plt: Any) -> None:
     )
     axes[1].set_title("Market share (%) of the row policy", fontsize=10)
     fig.tight_layout()
-    doc.figure(fig, "tournament.png", "Every policy against every opponent")
+    doc.figure(
+        fig,
+        "tournament.png",
+        "Every policy against every opponent",
+        [axes_record(ax) for ax in axes],
+    )
 
 
 def _build(
-    results: Results, folder: Path, spec: dict[str, Any], missing: Sequence[str]
+    results: Results, folder: Path, spec: dict[str, Any], missing: Sequence[str] = ()
 ) -> Path:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    runs, quarters, accounts = results.runs, results.quarters, results.accounts
-    if runs is None or runs.empty:
-        raise ParameterError("'results' has no runs to report on (the runs frame is empty)")
+    runs = results.runs
+    d = Design.from_runs(runs, spec)
+    ctx = Context(results=results, design=d, layout=d.layout())
     name = str(spec.get("name", "experiment"))
-    factors = _spec_factors(spec, runs)
-    # a factor with several levels in the spec keeps its column even when a partial
-    # run has results for only one of them
-    spec_levels = {k: v for k, v in (spec.get("factors") or {}).items() if len(v) > 1}
-    by = [f for f in factors if f in spec_levels or f in _varying(runs, factors)]
-    fixed = {f: runs[f].iloc[0] for f in factors if f not in by}
-    doc = _Doc(folder)
-
-    doc.heading(f"Experiment report: {name}", 1)
+    doc = ReportDoc(folder)
+    doc.heading(f"{name}", 1)
     if missing:
         doc.warning("Incomplete results", missing)
     if spec.get("description"):
-        doc.text(str(spec["description"]))
-    n_reps = int(runs.groupby(by, observed=True).size().min()) if by else len(runs)
-    n_cells = runs.groupby(by, observed=True).ngroups if by else 1
-    doc.text(
-        f"{runs.shape[0]:,} replications in {n_cells} "
-        f"cell(s) (at least {n_reps:,} per cell), horizon {spec.get('quarters', '?')} "
-        f"quarters, root seed {spec.get('seed', '?')}. Money in k€; NPV discounted at the "
-        "model's annual discount rate. Cells share replication seeds (common random "
-        "numbers)."
-    )
-    if fixed:
-        doc.text(
-            "Fixed factors: " + ", ".join(f"{k} = {v}" for k, v in fixed.items()) + "."
-        )
-    if spec.get("params"):
-        doc.text(
-            "Parameter overrides: "
-            + ", ".join(f"{k} = {v}" for k, v in dict(spec["params"]).items())
-            + "."
-        )
-
+        doc.text(str(spec["description"]), css="question")
+    found = find(runs, d)
+    doc.heading("Findings", anchor="findings-heading")
+    doc.bullets([f.text for f in found], anchor="findings")
+    doc.text(_setup_text(runs, d, spec), css="setup")
     if tournament.is_tournament(results):
-        _tournament_section(doc, results, plt)
-
-    # headline --------------------------------------------------------------------
-    head = headline_table(runs, by)
-    head.to_csv(folder / "headline.csv", index=False)
-    doc.heading("Headline: NPV, downside and concentration per cell")
-    doc.table(head, "headline.csv")
-
-    # tables ------------------------------------------------------------------------
-    summ = summarize(runs, by=by)
-    summ.to_csv(folder / "summary.csv", index=False)
-    risk = metrics.downside(runs, by=by or None)
-    risk.to_csv(folder / "risk_return.csv", index=False)
-
-    # NPV by factor -----------------------------------------------------------------
-    numeric = [f for f in by if pd.api.types.is_numeric_dtype(runs[f])]
-    x = (
-        "n_accounts"
-        if "n_accounts" in by
-        else (numeric[0] if numeric else (by[0] if by else None))
-    )
-    if x is not None:
-        others = [f for f in by if f != x]
-        doc.heading(f"Mean NPV and its downside by {x}")
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-        s = summ[summ["metric"] == "npv"].copy()
-        r = risk.copy()
-        hue = None
-        if others:
-            s["cell"] = _label_col(s, others)
-            r["cell"] = _label_col(r, others)
-            hue = "cell"
-        plots.plot_metric_by(s, x, ax=axes[0], hue=hue, ylabel="mean NPV (k€, 95 % CI)")
-        r2 = r.drop(columns=["mean"]).assign(
-            mean=r["cvar05"], ci_low=r["cvar05"], ci_high=r["cvar05"]
-        )
-        plots.plot_metric_by(r2, x, ax=axes[1], hue=hue, ylabel="CVaR 5 % of NPV (k€)")
-        doc.figure(fig, "npv_by_factor.png", f"Mean NPV (left) and CVaR 5 % (right) by {x}")
-
-    doc.heading("Risk and return")
-    fig, ax = plt.subplots(figsize=(7, 5))
-    plots.plot_risk_return(risk, ax=ax, label=by or None)
-    doc.figure(
-        fig, "risk_return.png", "Mean NPV against CVaR 5 % of NPV, one point per cell"
-    )
-    doc.table(risk, "risk_return.csv")
-
-    # paired comparisons ------------------------------------------------------------
-    comp = None
-    if "policy" in by:
-        levels = list(spec_levels.get("policy") or pd.unique(runs["policy"]))
-        base = (spec.get("report") or {}).get("baseline") or (
-            "uniform" if "uniform" in levels else levels[0]
-        )
-        others = [f for f in by if f != "policy"]
-        try:
-            comp = compare(runs, baseline=base, by=others)
-        except ParameterError as exc:  # a partial run without the baseline's results
-            comp = None
-            doc.heading(f"Paired differences against '{base}'")
-            doc.text(f"Not available for these (incomplete) results: {exc}.")
-    if "policy" in by and comp is not None:
-        comp.to_csv(folder / "comparisons.csv", index=False)
-        doc.heading(f"Paired differences against '{base}' (common random numbers)")
-        doc.text(
-            "Each policy is compared with the baseline on the same replication seeds; "
-            "diff is the mean paired difference with its 95 % CI; variance_reduction is "
-            "how much pairing shrinks the variance against independent samples."
-        )
-        npv_comp = comp[comp["metric"] == "npv"]
-        groups = (
-            list(npv_comp.groupby(others, observed=True)) if others else [("all", npv_comp)]
-        )
-        groups = groups[:MAX_PANELS]
-        fig, axes = _panels(len(groups))
-        for ax, (key, g) in zip(axes, groups, strict=False):
-            plots.plot_comparison(g, ax=ax, xlabel="Δ NPV vs " + base + " (k€)")
-            if others:
-                ax.set_title(_panel_title(others, key), fontsize=9)
-        fig.tight_layout()
-        doc.figure(fig, "comparisons.png", f"Paired NPV difference against {base}, 95 % CI")
-        cols = [
-            *others,
-            "policy",
-            "baseline_mean",
-            "mean",
-            "diff",
-            "ci_low",
-            "ci_high",
-            "variance_reduction",
-        ]
-        doc.table(npv_comp[cols], "comparisons.csv")
-
-    # stages over time --------------------------------------------------------------
-    if quarters is not None and not quarters.empty:
-        dist = metrics.stage_distribution(quarters, by=by or None)
-        dist.to_csv(folder / "stage_distribution.csv", index=False)
-        doc.heading("Stage distribution over time")
-        cells = list(dist.groupby(by, observed=True)) if by else [("all", dist)]
-        shown = cells[:MAX_PANELS]
-        fig, axes = _panels(len(shown))
-        for ax, (key, g) in zip(axes, shown, strict=False):
-            plots.plot_stage_distribution(g, ax=ax)
-            ax.set_title(_panel_title(by, key), fontsize=9)
-            if ax.get_legend() is not None and key != shown[0][0]:
-                ax.get_legend().remove()
-        fig.tight_layout()
-        note = f" (first {MAX_PANELS} cells)" if len(cells) > MAX_PANELS else ""
-        doc.figure(
-            fig, "stage_distribution.png", f"Mean relationships per stage by quarter{note}"
-        )
-        dep = metrics.account_dependency(quarters, by=by or None)
-        dep.to_csv(folder / "dependency.csv", index=False)
-        last = dep[dep["quarter"] == dep["quarter"].max()]
-        doc.heading("Account-side dependency at the end of the horizon")
-        doc.text(
-            "mean_share_of_wallet: average share of an account's spend placed with the "
-            "focal supplier; mean_dependence: average largest share an account gives "
-            "any supplier; share_top_stages: share of the focal supplier's live "
-            "relationships in the interdependent or strategic stage; "
-            "account_disruption_cost: k€ lost by accounts to supplier "
-            "disruptions in the last quarter (per-run totals are in summary.csv)."
-        )
-        doc.table(last, "dependency.csv")
-
-    # whale curve -------------------------------------------------------------------
-    if accounts is not None and not accounts.empty:
-        whale = metrics.whale_curve(accounts, by=by or None)
-        whale.to_csv(folder / "whale_curve.csv", index=False)
-        conc = metrics.profit_concentration(accounts, by=by or None)
-        conc_mean = (
-            conc.groupby(by, observed=True)[
-                ["top_fifth_profit_share", "whale_peak", "share_unprofitable"]
-            ]
-            .mean()
-            .reset_index()
-            if by
-            else conc[["top_fifth_profit_share", "whale_peak", "share_unprofitable"]]
-            .mean()
-            .to_frame()
-            .T
-        )
-        conc_mean.to_csv(folder / "profit_concentration.csv", index=False)
-        doc.heading("Customer profitability (whale curve)")
-        fig, ax = plt.subplots(figsize=(7, 5))
-        w = whale.copy()
-        if by:
-            w["cell"] = _label_col(w, by)
-            cells_w = list(pd.unique(w["cell"]))[:12]
-            w = w[w["cell"].isin(cells_w)]
-        plots.plot_whale_curve(w, ax=ax, group="cell" if by else None)
-        doc.figure(
-            fig, "whale_curve.png", "Cumulative share of lifetime profit by account rank"
-        )
-        doc.table(conc_mean, "profit_concentration.csv")
-
-    # time to stages and exits ------------------------------------------------------
-    times = metrics.stage_times(runs, by=by or None)
-    times.to_csv(folder / "stage_times.csv", index=False)
-    doc.heading("Time to reach each stage")
-    doc.table(times, "stage_times.csv")
-    exits = metrics.exits_by_cause(runs, by=by or None)
-    exits.to_csv(folder / "exits_by_cause.csv", index=False)
-    doc.heading("Exits by cause (mean per replication)")
-    doc.table(exits, "exits_by_cause.csv")
-    major = metrics.major_customer_risk(runs, by=by or None)
-    major.to_csv(folder / "major_customer_risk.csv", index=False)
-    doc.heading("Dependency on the largest account")
+        _tournament_section(doc, results)
+    doc.data = {
+        "name": name,
+        "value": d.value,
+        "factors": list(d.factors),
+        "levels": {f: [fmt_level(v) for v in lv] for f, lv in d.levels.items()},
+        "cells": [{k: fmt_level(v) for k, v in c.items()} for c in d.cells()],
+        "baseline": d.baseline,
+        "findings": [
+            {"topic": f.topic, "text": f.text, "numbers": f.numbers} for f in found
+        ],
+    }
+    doc.heading("Figures")
+    tables = all_figures(doc, ctx)
+    _tables(doc, ctx, tables)
     doc.text(
-        "p_major: share of replications whose largest account holds at least 10 % of "
-        "revenue at the end; mean_drop and q95_drop: fractional revenue drop if it left."
+        "All metrics with 95 % confidence intervals per cell: summary.csv.", css="note"
     )
-    doc.table(major, "major_customer_risk.csv")
-    doc.heading("All metrics: means with 95 % confidence intervals")
-    doc.text("See summary.csv (one row per cell and metric).")
     return doc.write(name)
-
-
-def _new_temp_dir(target: Path) -> Path:
-    """Create an empty sibling folder of ``target`` with the umask's permissions."""
-    while True:
-        tmp = target.parent / f".{target.name}-{secrets.token_hex(6)}"
-        try:
-            tmp.mkdir()
-        except FileExistsError:
-            continue
-        return tmp
 
 
 def write_report(
@@ -517,32 +307,34 @@ def write_report(
     """Write the report of one experiment into ``out_dir`` and return ``report.md``.
 
     ``out_dir`` is replaced as a whole: the report is built in a temporary sibling
-    folder and moved into place only when complete.
+    folder and moved into place only when complete (``report.html`` beside
+    ``report.md``).
 
     Args:
         results: the experiment's results; the factor columns named in
             ``spec["factors"]`` (plus ``n_accounts``/``policy``) define the cells.
         out_dir: the report folder to write (e.g. ``results/portfolio_size/report``).
         spec: the experiment spec as a dict (name, description, replications,
-            quarters, seed, factors, params).
+            quarters, seed, factors, params, report).
         missing: lines saying what the results lack (see :func:`missing_results`),
             shown first, under "Incomplete results".
 
     Raises:
         ParameterError: if ``results`` has no runs.
     """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _new_temp_dir(out_dir)
-    try:
-        _build(results, tmp, dict(spec), missing)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir / "report.md"
+    return write_folder(
+        out_dir, lambda folder: _build(results, folder, dict(spec), missing)
+    )
+
+
+def _sensitivity_report(res: Results, spec: dict[str, Any], target: Path) -> Path:
+    """Rebuild a sensitivity study's spec from its manifest, analyse and report it."""
+    from kamsim.sensitivity_analysis import analyse
+    from kamsim.sensitivity_report import write_sensitivity_report
+    from kamsim.sensitivity_spec import load_sensitivity_spec
+
+    sp = load_sensitivity_spec(spec.get("input") or {})
+    return write_sensitivity_report(analyse(sp, res), target)
 
 
 def find_experiments(results_root: Path) -> list[Path]:
@@ -630,8 +422,10 @@ def write_reports(
     """Write a report for every experiment folder at or under ``results_root``.
 
     Each experiment's report goes to ``<folder>/report/``, or to
-    ``<out>/<folder name>/report/`` when ``out`` is given. The report of a partial
-    or failed run covers what is stored and says first what is missing.
+    ``<out>/<folder name>/report/`` when ``out`` is given. Sensitivity studies
+    (``kind = "sensitivity"`` in their manifest's spec) get a sensitivity report. The
+    report of a partial or failed run covers what is stored and says first what is
+    missing.
 
     Args:
         results_root: an experiment folder, or a folder holding some.
@@ -639,7 +433,7 @@ def write_reports(
         warn: called with one line for each incomplete experiment.
 
     Returns:
-        The paths of the written ``report.md`` files.
+        The paths of the written ``report.md`` files (``report.html`` beside each).
 
     Raises:
         ParameterError: if no experiment folder is found, or one has no results yet.
@@ -662,7 +456,10 @@ def write_reports(
             raise ParameterError(f"'{folder}' has no results to report on yet{why}")
         spec = dict(res.meta.get("spec") or {"name": folder.name})
         target = (Path(out) / folder.name if out is not None else folder) / "report"
-        written.append(write_report(res, target, spec=spec, missing=missing))
+        if spec.get("kind") == "sensitivity":
+            written.append(_sensitivity_report(res, spec, target))
+        else:
+            written.append(write_report(res, target, spec=spec, missing=missing))
         if missing and warn is not None:
             warn(f"warning: {folder}: {missing[0]} See {written[-1]}.")
     return written

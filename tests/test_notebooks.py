@@ -24,7 +24,7 @@ def test_notebook_runs_without_error(name: str) -> None:
     path = NOTEBOOKS / name
     nb = nbformat.read(path, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
-        f"{name} must be committed with outputs cleared (scripts/make_notebooks.py)"
+        f"{name} must be committed with outputs cleared (`make notebooks`)"
     )
     client = NotebookClient(
         nb,
@@ -54,16 +54,17 @@ def test_notebook_runs_without_error(name: str) -> None:
     assert images >= 2  # the notebook's charts were drawn
 
 
-def test_generated_notebooks_match_their_generator() -> None:
-    """The committed notebooks hold exactly the cells of scripts/make_notebooks.py."""
-    import importlib.util
+def test_notebooks_are_paired_with_their_percent_scripts() -> None:
+    """Each .ipynb holds exactly the cells of its jupytext script (notebooks/*.py)."""
+    import jupytext
 
-    spec = importlib.util.spec_from_file_location(
-        "make_notebooks", NOTEBOOKS.parent / "scripts" / "make_notebooks.py"
-    )
-    assert spec is not None and spec.loader is not None
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    for name, cells in gen.NOTEBOOKS.items():
-        nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-        assert [c.source for c in nb.cells] == [src for _, src in cells], name
+    config = (NOTEBOOKS / "jupytext.toml").read_text()
+    assert 'formats = "ipynb,py:percent"' in config
+    scripts = sorted(NOTEBOOKS.glob("*.py"))
+    assert [s.stem for s in scripts] == sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
+    for script in scripts:
+        paired = jupytext.read(script)
+        nb = nbformat.read(script.with_suffix(".ipynb"), as_version=4)
+        assert [(c.cell_type, c.source) for c in nb.cells] == [
+            (c.cell_type, c.source) for c in paired.cells
+        ], f"{script.name}: run `make notebooks` (jupytext --sync) and commit both files"

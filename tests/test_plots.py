@@ -56,3 +56,49 @@ def test_whale_risk_comparison_plots() -> None:
     ax = plots.plot_comparison(comp)
     assert len(ax.patches) == 2 and "k€" in ax.get_xlabel()
     plt.close("all")
+
+
+def test_categorical_levels_are_points_and_quantities_lines() -> None:
+    """Categories are drawn as unjoined points; a quantity such as size as a line."""
+    summ = pd.DataFrame(
+        {
+            "policy": ["a", "b", "c", "a", "b", "c"],
+            "n_accounts": [5, 5, 5, 10, 10, 10],
+            "mean": [1.0, 2.0, 3.0, 2.0, 3.0, 4.0],
+            "ci_low": [0.5, 1.5, 2.5, 1.5, 2.5, 3.5],
+            "ci_high": [1.5, 2.5, 3.5, 2.5, 3.5, 4.5],
+        }
+    )
+    ax = plots.plot_metric_by(summ, "policy", hue="n_accounts")
+    assert all(
+        line.get_linestyle() == "None" for line in ax.lines if len(line.get_xdata()) > 1
+    )
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    assert ax.get_legend().get_title().get_text() == "n_accounts"
+    ax = plots.plot_metric_by(summ, "n_accounts", hue="policy")
+    assert any(line.get_linestyle() == "-" for line in ax.lines)
+    plt.close("all")
+
+
+def test_risk_return_labels_do_not_overlap() -> None:
+    """Twelve crowded point labels are placed without overlapping each other."""
+    risk = pd.DataFrame(
+        {
+            "cvar05": [100.0 + i for i in range(12)],
+            "mean": [1000.0 + 3 * i for i in range(12)],
+            "policy": [f"policy_{i}" for i in range(12)],
+        }
+    )
+    fig, ax = plt.subplots(figsize=(6, 4))
+    plots.plot_risk_return(risk, ax=ax, label="policy")
+    assert len(ax.texts) == 12
+    assert plots.label_overlaps(fig) == 0
+    plt.close(fig)
+
+
+def test_palette_gives_distinct_colours() -> None:
+    """Sixteen categories get sixteen different colours (no repeats after ten)."""
+    cols = plots.palette([f"c{i}" for i in range(16)])
+    assert len({tuple(c) for c in cols.values()}) == 16
+    ordered = plots.palette([5, 10, 20], ordered=True)
+    assert len({tuple(c) for c in ordered.values()}) == 3

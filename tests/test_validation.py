@@ -1,8 +1,8 @@
-"""Validation of model 2 against the stylized facts (docs/validation.md).
+"""Validation against the stylized facts of KAM practice (kamsim.facts, docs/validation.md).
 
-The figures come from :mod:`kamsim.facts` (default parameters, 400 replications, root
-seed 2026); each fact the model claims is asserted with the tolerance stated in its
-``target``, and the table of ``docs/validation.md`` must be the one the figures give.
+One registry serves the ``kamsim validate`` command, these tests and the table of
+``docs/validation.md``: each fact is asserted here with the tolerance it states, and
+the document's table must be exactly what the registry renders from the same runs.
 """
 
 from __future__ import annotations
@@ -13,44 +13,41 @@ from pathlib import Path
 
 import pytest
 
-from kamsim import facts
+from kamsim.facts import FACTS, MODEL1_CLASS_CHANGES, stage_table
+from kamsim.params import ModelParams, ParameterError
+from kamsim.validation import (
+    Fact,
+    FactResult,
+    Simulator,
+    check,
+    doc_section,
+    render_html,
+    render_markdown,
+    replace_doc_section,
+    results_table,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "validation.md"
 
 
 @cache
-def figures() -> dict[str, float]:
-    return facts.figures()
+def checked() -> dict[str, FactResult]:
+    """Every fact checked once on the default simulator (400 replications, seed 2026)."""
+    return {r.fact.id: r for r in check()}
 
 
-@pytest.mark.parametrize("fact", [f for f in facts.FACTS if f.claimed], ids=lambda f: f.key)
-def test_claimed_fact_holds(fact: facts.Fact) -> None:
-    """Each fact the model claims meets its stated target at the defaults."""
-    assert fact.holds(figures()), f"{fact.key}: {fact.figure(figures())}"
+@pytest.mark.parametrize("fact", FACTS, ids=[f"{f.id}-{f.name}" for f in FACTS])
+def test_stylized_fact_holds(fact: Fact) -> None:
+    """A claimed fact meets its target; an unclaimed one still does not (page says no)."""
+    result = checked()[fact.id]
+    assert result.held == fact.claimed, (
+        f"{fact.id} {fact.fact}: {result.model_text} (target {fact.target})"
+    )
 
 
-@pytest.mark.parametrize(
-    "fact", [f for f in facts.FACTS if not f.claimed], ids=lambda f: f.key
-)
-def test_unclaimed_fact_is_reported_as_not_holding(fact: facts.Fact) -> None:
-    """A fact documented as not reproduced really does not hold (else the page is wrong)."""
-    assert not fact.holds(figures())
-
-
-def test_validation_page_shows_the_computed_figures() -> None:
-    """docs/validation.md's table is exactly what kamsim.facts computes now."""
-    path = ROOT / "scripts" / "gen_validation.py"
-    spec = importlib.util.spec_from_file_location("gen_validation", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    text = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
-    assert mod.render(text, facts.table(figures()), "facts") == text
-    assert mod.render(text, facts.stage_table(), "stages") == text
-
-
-def test_required_properties_are_all_claimed() -> None:
-    """The eight properties of model 2 are facts the model claims (none dropped)."""
+def test_required_properties_of_model_2_are_claimed() -> None:
+    """The eight properties the market model must show are facts it claims."""
     required = {
         "exit_every_stage",
         "targeted_reaches_strategic",
@@ -61,18 +58,104 @@ def test_required_properties_are_all_claimed() -> None:
         "rivals_matter",
         "disruption_diversifies",
     }
-    claimed = {f.key for f in facts.FACTS if f.claimed}
-    assert required <= claimed
+    assert required <= {f.name for f in FACTS if f.claimed}
 
 
 def test_misjudgement_far_below_model_1() -> None:
     """Estimated classes change far less often than in model 1 (9.4 per ten years)."""
-    assert figures()["class_changes"] < facts.MODEL1_CLASS_CHANGES / 3
+    assert checked()["5"].figure["changes"] < MODEL1_CLASS_CHANGES / 3
 
 
 def test_terminal_retention_matches_measured_survival() -> None:
     """Terminal retention per stage is 1 - the measured exit rate (within 0.5 pp)."""
-    f = figures()
-    rho = facts.ModelParams().terminal_retention
+    rates = checked()["1"].figure
+    rho = ModelParams().terminal_retention
     for k, stage in enumerate(("tactical", "cooperative", "interdependent", "strategic")):
-        assert abs(rho[k] - (1 - f[f"exit_rate_{stage}"])) < 0.005, stage
+        assert abs(rho[k] - (1 - rates[stage])) < 0.005, stage
+
+
+def test_stage_table_in_docs_is_current() -> None:
+    """The stage distribution table of docs/validation.md is what the code computes."""
+    text = DOC.read_text(encoding="utf-8")
+    start, end = "<!-- stages:start -->\n", "\n<!-- stages:end -->"
+    assert text.split(start)[1].split(end)[0] == stage_table()
+
+
+def test_registry_is_well_formed() -> None:
+    """Fact ids and names are unique and every fact names its source and target."""
+    assert len({f.id for f in FACTS}) == len(FACTS)
+    assert len({f.name for f in FACTS}) == len(FACTS)
+    for f in FACTS:
+        assert f.fact and f.source and f.target and f.tolerance, f.id
+    assert any(f.by_construction for f in FACTS)  # fact 10 is marked as such
+
+
+def test_docs_table_is_the_registry_rendered() -> None:
+    """docs/validation.md shows exactly the table the registry renders from its runs."""
+    text = DOC.read_text(encoding="utf-8")
+    assert doc_section(text) == render_markdown(list(checked().values()))
+
+
+def test_table_has_one_row_per_fact_with_held_and_construction() -> None:
+    """The table has one row per fact, says held/by construction, and shows figures."""
+    table = results_table(list(checked().values()))
+    assert list(table["#"]) == [f.id for f in FACTS]
+    claimed = {f.id for f in FACTS if f.claimed}
+    assert set(table.loc[table["#"].isin(claimed), "held"]) == {"yes"}
+    assert set(table.loc[~table["#"].isin(claimed), "held"]) == {"NO"}
+    assert table.set_index("#").loc["10", "by construction"] == "yes"
+    assert "years" not in table.set_index("#").loc["10", "model"]
+    assert " y" in table.set_index("#").loc["10", "model"]
+    page = render_html(list(checked().values()))
+    assert page.count("<tr class=") == len(FACTS)
+
+
+def test_a_failing_fact_is_reported_not_raised() -> None:
+    """A fact whose target is missed comes back with held=False and its figure."""
+    impossible = Fact(
+        id="x",
+        name="impossible",
+        fact="NPV exceeds a billion",
+        source="none",
+        target="mean NPV > 1e9 k€",
+        tolerance="threshold",
+        compute=lambda sim: {"npv": float(sim.run(5).runs["npv"].mean())},
+        holds=lambda f: f["npv"] > 1e9,
+        show=lambda f: f"mean NPV {f['npv']:.0f} k€",
+    )
+    [res] = check([impossible], Simulator(replications=20, seed=1, quarters=8))
+    assert res.held is False and res.figure["npv"] < 1e9
+    assert "NO" in render_markdown([res])
+
+
+def test_unknown_fact_id_is_a_clear_error() -> None:
+    """Asking for an unknown fact names the allowed ids."""
+    with pytest.raises(ParameterError, match=r"'--fact' must be one of .*'1'"):
+        check(only=["9z"])
+
+
+def test_doc_markers_are_required() -> None:
+    """Replacing the table needs exactly one pair of markers."""
+    with pytest.raises(ValueError, match="marker"):
+        replace_doc_section("no markers\n", "| a |\n")
+    text = "a\n<!-- facts:start -->\nold\n<!-- facts:end -->\nb\n"
+    assert doc_section(replace_doc_section(text, "| new |\n")) == "| new |\n"
+
+
+def test_generator_script_check_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """scripts/gen_validation_table.py --check flags a stale table and rewrites it."""
+    spec = importlib.util.spec_from_file_location(
+        "gen_validation_table", ROOT / "scripts" / "gen_validation_table.py"
+    )
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    monkeypatch.setattr(gen, "check", lambda: list(checked().values()))  # same runs
+    doc = tmp_path / "v.md"
+    doc.write_text("intro\n<!-- facts:start -->\nold\n<!-- facts:end -->\n")
+    assert gen.main([str(doc), "--check"]) == 1
+    assert gen.main([str(doc)]) == 0
+    assert gen.main([str(doc), "--check"]) == 0
+    assert doc.read_text().startswith("intro\n<!-- facts:start -->\n| # |")

@@ -1,0 +1,73 @@
+"""Generate the stylized-facts table of docs/validation.md from kamsim.facts.FACTS.
+
+The table lives between the markers ``<!-- facts:start -->`` and
+``<!-- facts:end -->``; everything else in the file is left as it is. It is the same
+table ``kamsim validate`` prints, from the same runs (400 replications per
+configuration, root seed 2026)::
+
+    .venv/bin/python scripts/gen_validation_table.py          # rewrite the table
+    .venv/bin/python scripts/gen_validation_table.py --check  # exit 1 if it is stale
+
+``tests/test_validation.py`` runs the same check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from kamsim.facts import stage_table
+from kamsim.validation import check, render_markdown, replace_doc_section
+
+STAGES_START, STAGES_END = "<!-- stages:start -->\n", "\n<!-- stages:end -->"
+
+
+def replace_stage_table(text: str) -> str:
+    """``text`` with the stage-distribution table between its markers rewritten."""
+    if STAGES_START not in text or STAGES_END not in text:
+        return text
+    head, _, rest = text.partition(STAGES_START)
+    _, _, tail = rest.partition(STAGES_END)
+    return f"{head}{STAGES_START}{stage_table()}{STAGES_END}{tail}"
+
+
+DEFAULT_DOC = Path(__file__).resolve().parents[1] / "docs" / "validation.md"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite (or with ``--check`` verify) the facts table of the document."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("doc", nargs="?", type=Path, default=DEFAULT_DOC)
+    parser.add_argument(
+        "--check", action="store_true", help="only check; exit 1 if the table is stale"
+    )
+    args = parser.parse_args(argv)
+    doc: Path = args.doc
+    try:
+        text = doc.read_text(encoding="utf-8")
+        new = replace_stage_table(replace_doc_section(text, render_markdown(check())))
+    except (OSError, ValueError) as exc:
+        print(f"error: {doc}: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        if new != text:
+            print(f"{doc}: facts table is stale; run {__file__}", file=sys.stderr)
+            return 1
+        print(f"{doc}: facts table is up to date")
+        return 0
+    if new != text:
+        fd, tmp = tempfile.mkstemp(dir=doc.parent, prefix=".validation-", suffix=".md")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(new)
+        os.replace(tmp, doc)
+        print(f"{doc}: facts table rewritten")
+    else:
+        print(f"{doc}: facts table already up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
