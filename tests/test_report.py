@@ -17,6 +17,7 @@ from scipy import stats
 
 import kamsim
 from kamsim.design import Design
+from kamsim.findings import find
 from kamsim.formatting import fmt_money, fmt_signed
 from kamsim.params import ParameterError
 from kamsim.report import write_report, write_reports
@@ -181,6 +182,10 @@ def test_value_metric_prefers_npv_terminal(mini: kamsim.Results) -> None:
     d = Design.from_runs(runs, SPEC)
     assert d.value == "npv_terminal" and d.value_label == "NPV with terminal value"
     assert d.baseline == "none" and d.factors == ("n_accounts", "policy")
+    found = {f.topic: f for f in find(runs, d)}
+    best = runs.groupby(["policy", "replication"])["npv_terminal"].mean().groupby("policy")
+    assert "highest mean NPV with terminal value" in found["best_policy"].text
+    assert found["best_policy"].numbers["best_mean"] == pytest.approx(best.mean().max())
 
 
 def test_failed_report_leaves_nothing(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_browser import CHROMIUM, CHROMIUM_ARGS, require_chromium  # same Chromium set-up
 
 from kamsim.design import fmt_level
 from kamsim.experiments import load_results, run_experiment
@@ -32,26 +33,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = ["portfolio_size", "investment_policies", "dependency_risk"]
 ARTIFACTS = Path(os.environ.get("KAMSIM_ARTIFACTS", ROOT / "test-artifacts")) / "reports"
-CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/ensure_chromium.sh)
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def require_chromium() -> None:
-    """Skip without Chromium locally; in CI (env CI set) its absence is a failure."""
-    if os.path.exists(CHROMIUM):
-        return
-    msg = f"{CHROMIUM} not found; install it with `bash scripts/ensure_chromium.sh`"
-    if os.environ.get("CI"):
-        pytest.fail(msg)
-    pytest.skip(msg)
 
 
 def _spec(name: str, **changes: Any) -> dict[str, Any]:
