@@ -73,8 +73,9 @@ def headline_table(
         table = summ.merge(risk, on=keys, suffixes=("", "_r")).merge(means, on=keys)
     else:
         means = runs[extra].mean().to_frame().T
+        shared = {c: f"{c}_r" for c in risk.columns if c in summ.columns}
         table = pd.concat(
-            [summ.reset_index(drop=True), risk.add_suffix("_r"), means], axis=1
+            [summ.reset_index(drop=True), risk.rename(columns=shared), means], axis=1
         )
     out = pd.DataFrame({k: table[k] for k in keys})
     out["mean (k€)"] = table["mean"]

@@ -739,11 +739,11 @@ def test_report_of_failed_run_says_what_is_missing(
     assert res.exit_code == 0, res.output
     assert "warning:" in res.output and "INCOMPLETE: 1 of 2 cells" in res.output
     md = (tmp_path / "tiny" / "report" / "report.md").read_text()
-    assert md.index("INCOMPLETE") < md.index("## Headline")
+    assert md.index("INCOMPLETE") < md.index("## Findings")
     assert "Missing: cell 1" in md and "budget = 80.0" in md and "boom in the policy" in md
-    assert "| budget |" in md
+    assert "budget = 50" in md  # the stored cell is described by its factor
     page = (tmp_path / "tiny" / "report" / "report.html").read_text()
-    assert page.index('<div class="warning">') < page.index("Headline")
+    assert page.index('<div class="warning">') < page.index("Findings")
 
 
 def test_report_of_partial_run_says_what_is_missing(
@@ -769,7 +769,7 @@ def test_report_finds_an_experiment_named_report(tmp_path: Path) -> None:
     for _ in range(2):  # the second time, its own report/ folder is not an experiment
         res = CliRunner().invoke(cli, ["report", str(tmp_path)])
         assert res.exit_code == 0, res.output
-        assert res.output.split() == [str(tmp_path / "report" / "report" / "report.md")]
+        assert res.output.split() == [str(tmp_path / "report" / "report" / "report.html")]
 
 
 # --------------------------------------------------------------------------- simulate

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from test_browser import CHROMIUM, CHROMIUM_ARGS, require_chromium  # same Chromium set-up
 
-from kamsim.design import fmt_level
+from kamsim.design import fmt_level, value_column
 from kamsim.experiments import load_results, run_experiment
 from kamsim.formatting import fmt_money, fmt_number
 from kamsim.report import write_reports
@@ -118,15 +118,17 @@ def test_shipped_report_renders_with_its_findings_and_cells(
     runs = load_results(folder, frames=["runs"]).runs
     spec = json.loads((folder / "manifest.json").read_text())["spec"]
     factors = [f for f, lv in spec["factors"].items() if len(lv) > 1]
-    means = runs.groupby(factors)["npv"].mean()
-    assert f"highest mean NPV is {fmt_money(means.max())} k€" in items[0]
+    value = value_column(runs)
+    label = "NPV with terminal value" if value == "npv_terminal" else "NPV"
+    means = runs.groupby(factors)[value].mean()
+    assert f"highest mean {label} is {fmt_money(means.max())} k€" in items[0]
     assert f"lowest {fmt_money(means.min())} k€" in items[0]
     if "policy" in factors:
         by_pol = (
-            runs.groupby(["policy", "replication"])["npv"].mean().groupby("policy").mean()
+            runs.groupby(["policy", "replication"])[value].mean().groupby("policy").mean()
         )
-        best = next(i for i in items if "has the highest mean NPV" in i)
-        assert f"{by_pol.idxmax()} has the highest mean NPV" in best or (
+        best = next(i for i in items if f"has the highest mean {label}" in i)
+        assert f"{by_pol.idxmax()} has the highest mean {label}" in best or (
             f"baseline {by_pol.idxmax()} has the highest" in best
         )
         assert fmt_money(by_pol.max()) in best
@@ -179,6 +181,6 @@ def test_sensitivity_report_renders_with_its_findings(
     assert any("best policy" in i for i in items)
     assert any("best portfolio size" in i for i in items)
     panels = data["figures"][0]["panels"]
-    assert {p["title"] for p in panels} >= {"mean NPV (npv)"}
+    assert {p["title"] for p in panels} >= {"mean NPV with terminal value (npv_terminal)"}
     assert all(len(p["cells"]) == len(data["parameters"]) for p in panels)
     assert errors == []

@@ -11,7 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 import kamsim
+from kamsim import ModelParams
 from kamsim.cli import cli
+from kamsim.design import value_column
 from kamsim.experiments.spec import SpecError
 from kamsim.sensitivity_analysis import SensitivityResult, sensitivity
 from kamsim.sensitivity_report import write_sensitivity_report
@@ -118,7 +120,7 @@ def test_robustness_checks_policies_and_sizes() -> None:
     assert set(rob["best_size"]) <= {4, 8}
     runs = res.results.runs
     point0 = runs[(runs["point"] == 0) & (runs["design"] == "policy")]
-    means = point0.groupby("policy")["npv"].mean()
+    means = point0.groupby("policy")[value_column(point0)].mean()
     assert rob.loc[0, "best_policy"] == means.idxmax()
 
 
@@ -141,10 +143,13 @@ def test_report_findings_quote_the_indices(
 def test_default_ranges_and_per_stage_factors() -> None:
     """Default ranges are ±50 % of the default; per-stage factors keep allowed bounds."""
     r = default_range("trust_gain")
-    assert (r.lo, r.hi, r.origin) == (0.05, 0.15, "default ±50 %")
-    sow = default_range("share_of_wallet")
-    assert sow.per_stage and (sow.lo, sow.hi) == (0.5, 1.5)
-    assert sow.apply(1.5) == pytest.approx((0.225, 0.525, 0.9, 1.0))  # capped at 1
+    gain = ModelParams().trust_gain
+    assert (r.lo, r.hi) == pytest.approx((0.5 * gain, 1.5 * gain))
+    assert r.origin == "default ±50 %"
+    cap = default_range("share_cap")
+    assert cap.per_stage and (cap.lo, cap.hi) == (0.5, 1.5)
+    expected = tuple(min(1.0, 1.5 * v) for v in ModelParams().share_cap)
+    assert cap.apply(1.5) == pytest.approx(expected)  # capped at 1
     assert default_range("min_tenure").apply(4.4) == 4  # integers round
 
 
@@ -197,7 +202,7 @@ def test_cli_runs_reports_and_says_when_nothing_is_left(tmp_path: Path) -> None:
     args = ["sensitivity", str(spec), "--out", str(tmp_path / "res"), "--workers", "1"]
     res = CliRunner().invoke(cli, [*args, "--quiet"])
     assert res.exit_code == 0, res.output
-    assert "mean NPV (npv): gross_margin, trust_loss" in res.output
+    assert "(npv_terminal): gross_margin, trust_loss" in res.output
     report = tmp_path / "res" / "cli_gsa" / "report" / "report.html"
     assert f"report: {report}" in res.output and report.is_file()
     again = CliRunner().invoke(cli, [*args, "--quiet"])
