@@ -53,7 +53,7 @@ def main() -> None:
 
     n, quarters = 50, 40
     reps = 100 if args.quick else 1000
-    mesa_reps = 5 if args.quick else 30
+    mesa_reps = 3 if args.quick else 10
     repeats = args.repeats or (2 if args.quick else 3)
     seeds = replication_seeds(0, mesa_reps)
     m = 3  # suppliers: the focal one and the two default rivals
