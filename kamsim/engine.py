@@ -167,6 +167,14 @@ class Ledger:
         """Write ``values[mask]`` into column ``name`` of the masked relationships."""
         self.cols[name][self.position(generation, mask)] = values[mask]
 
+    def set_many(
+        self, generation: np.ndarray, mask: np.ndarray, values: dict[str, np.ndarray]
+    ) -> None:
+        """Write several columns of the masked relationships (one position lookup)."""
+        pos = self.position(generation, mask)
+        for name, v in values.items():
+            self.cols[name][pos] = v[mask]
+
     def add(
         self,
         live: np.ndarray,
@@ -188,10 +196,9 @@ class Ledger:
 
     def flush(self, generation: np.ndarray, mask: np.ndarray) -> None:
         """Write and reset the running values of the relationships in ``mask``."""
+        self.set_many(generation, mask, {**self.running, "max_stage": self.running_max})
         for k, v in self.running.items():
-            self.set(k, generation, mask, v)
             v[mask] = self.reset[k]
-        self.set("max_stage", generation, mask, self.running_max)
         self.running_max[mask] = self.reset_max
 
     def columns(self, n: int) -> dict[str, np.ndarray]:
@@ -571,11 +578,17 @@ class Recorder:
         led = self.ledger
         if t > 1:
             led.flush(gen - 1, mask)
-        led.set("exists", gen, mask, np.ones(mask.shape, dtype=bool))
-        led.set("arrived", gen, mask, np.full(mask.shape, t))
-        led.set("willing", gen, mask, np.broadcast_to(s.acc.willing[:, 0], mask.shape))
-        led.set("potential", gen, mask, s.potential[:, 0])
-        led.set("potential_class", gen, mask, s.potential_class[:, 0])
+        led.set_many(
+            gen,
+            mask,
+            {
+                "exists": np.ones(mask.shape, dtype=bool),
+                "arrived": np.full(mask.shape, t),
+                "willing": np.broadcast_to(s.acc.willing[:, 0], mask.shape),
+                "potential": s.potential[:, 0],
+                "potential_class": s.potential_class[:, 0],
+            },
+        )
 
     def quarter(
         self,
@@ -661,9 +674,15 @@ class Recorder:
                 cnt += np.sum(hit, axis=-1)
         ended = cause[:, 0] > 0
         if np.any(ended):
-            led.set("ended", gen, ended, np.full(ended.shape, t))
-            led.set("end_cause", gen, ended, cause[:, 0])
-            led.set("end_stage", gen, ended, stage0)
+            led.set_many(
+                gen,
+                ended,
+                {
+                    "ended": np.full(ended.shape, t),
+                    "end_cause": cause[:, 0],
+                    "end_stage": stage0,
+                },
+            )
 
     def output(self, s: MarketState, p: ModelParams) -> BatchOutput:
         """Close the ledger and gather the run's arrays."""

@@ -566,10 +566,15 @@ def enforce_budget(
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
-    """A read-only copy of ``a``: a policy cannot change the model through it."""
-    out = np.array(a, copy=True)
-    out.setflags(write=False)
-    return out
+    """``a`` made read-only: a policy cannot write to what it observes.
+
+    Every array :func:`observe` passes here is freshly computed (``np.where`` and
+    comparisons make new arrays), never a view of the model's state, so no copy is
+    needed; a policy's write raises ``ValueError: assignment destination is
+    read-only`` in both faces.
+    """
+    a.setflags(write=False)
+    return a
 
 
 def observe(
