@@ -234,6 +234,10 @@ def _tournament_section(doc: ReportDoc, results: Results) -> None:
         "column (same budgets, same markets: common random numbers)."
     )
     doc.table(ranks, "standings.csv", full=table, note="matchups.csv: every matchup")
+    cells = [
+        {"policy": fmt_level(p), "rival_policy": fmt_level(o)}
+        for p, o in zip(table["policy"], table["opponent"], strict=True)
+    ]
     fig, axes = plt.subplots(1, 2, figsize=(15, 6))
     tournament.plot_matchups(
         table, "npv_terminal", ax=axes[0], label="NPV with terminal value (k€)"
@@ -252,7 +256,7 @@ def _tournament_section(doc: ReportDoc, results: Results) -> None:
         fig,
         "tournament.png",
         "Every policy against every opponent",
-        [axes_record(ax) for ax in axes],
+        [axes_record(ax, cells) for ax in axes],
     )
 
 

@@ -184,3 +184,45 @@ def test_sensitivity_report_renders_with_its_findings(
     assert {p["title"] for p in panels} >= {"mean NPV with terminal value (npv_terminal)"}
     assert all(len(p["cells"]) == len(data["parameters"]) for p in panels)
     assert errors == []
+
+
+@pytest.fixture(scope="module")
+def tournament_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped policy tournament with 20 replications per matchup, and its report."""
+    out = tmp_path_factory.mktemp("tournament")
+    run_experiment(
+        _spec("policy_tournament", replications=20), out=out, workers=2, quiet=True
+    )
+    write_reports(out)
+    return out / "policy_tournament"
+
+
+def test_tournament_report_shows_every_matchup(
+    tournament_report: Path, browser: Any
+) -> None:
+    """The tournament report shows every matchup and recomputed standings.
+
+    Findings first, then who wins against whom; every matchup drawn in both heatmaps;
+    the best policy recomputed from the stored runs.
+    """
+    page, data, errors = render(browser, tournament_report / "report", "policy_tournament")
+    _first_screen(page)
+    headings = page.locator("h2").all_inner_texts()
+    assert "Tournament: which policy wins against which" in headings
+    sup = load_results(tournament_report).suppliers
+    focal = sup[sup["supplier"] == 0]
+    opp = sup[sup["supplier"] == 1][["cell", "replication", "supplier_policy"]]
+    pairs = focal.merge(opp, on=["cell", "replication"], suffixes=("", "_opp"))
+    expected = {
+        (("policy", p), ("rival_policy", o))
+        for p, o in zip(pairs["policy"], pairs["supplier_policy_opp"], strict=True)
+    }
+    assert len(expected) == 64
+    fig = next(f for f in data["figures"] if f["file"] == "tournament.png")
+    for panel in fig["panels"]:
+        assert {tuple(sorted(c.items())) for c in panel["cells"]} == expected
+    best = focal.groupby("policy")["npv_terminal"].mean().idxmax()
+    text = page.locator("p").all_inner_texts()
+    text = [t.replace("`", "") for t in text]
+    assert any(f"{best} earns the highest NPV with terminal value" in t for t in text)
+    assert errors == []
