@@ -39,6 +39,7 @@ __all__ = [
     "check",
     "console_lines",
     "doc_section",
+    "failed",
     "render_html",
     "render_markdown",
     "replace_doc_section",
@@ -308,12 +309,21 @@ def replace_doc_section(text: str, table: str) -> str:
 
 
 def summary_line(results: Sequence[FactResult], sim: Simulator) -> str:
-    """``"9 of 9 stylized facts held (400 replications ..., seed 2026)"``."""
-    held = sum(r.held for r in results)
+    """``"12 of 12 claimed stylized facts held; 1 documented as not reproduced (...)"``."""
+    claimed = [r for r in results if r.fact.claimed]
+    held = sum(r.held for r in claimed)
+    others = len(results) - len(claimed)
+    extra = f"; {others} documented as not reproduced" if others else ""
     return (
-        f"{held} of {len(results)} stylized facts held ({sim.replications} replications "
-        f"per configuration, {sim.quarters} quarters, root seed {sim.seed})"
+        f"{held} of {len(claimed)} claimed stylized facts held{extra} "
+        f"({sim.replications} replications per configuration, {sim.quarters} quarters, "
+        f"root seed {sim.seed})"
     )
+
+
+def failed(results: Sequence[FactResult]) -> list[FactResult]:
+    """The claimed facts whose targets were missed (the model does not do what it says)."""
+    return [r for r in results if r.fact.claimed and not r.held]
 
 
 def console_lines(results: Sequence[FactResult]) -> list[str]:
@@ -321,10 +331,13 @@ def console_lines(results: Sequence[FactResult]) -> list[str]:
     width = max((len(r.fact.id) for r in results), default=1)
     out = []
     for r in results:
-        held = "held" if r.held else "NOT HELD"
+        if r.fact.claimed:
+            held = "held" if r.held else "NOT HELD"
+        else:
+            held = "not claimed" if not r.held else "HOLDS (unclaimed)"
         construction = " (by construction)" if r.fact.by_construction else ""
         out.append(
-            f"{r.fact.id:<{width}}  {held:<8}  {r.fact.fact}{construction}: "
+            f"{r.fact.id:<{width}}  {held:<11}  {r.fact.fact}{construction}: "
             f"model {r.model_text}; target {r.fact.target}; source {r.fact.source}"
         )
     return out
