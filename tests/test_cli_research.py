@@ -31,7 +31,9 @@ def test_validate_prints_one_row_per_fact_and_writes_files(tmp_path: Path) -> No
     assert lines[0].split()[:2] == ["2", "held"]
     assert "target" in lines[0] and "source" in lines[0]
     assert lines[1].split()[:2] == ["10", "held"] and "(by construction)" in lines[1]
-    assert "2 of 2 claimed stylized facts held" in lines[2] and "(60 replications" in lines[2]
+    assert (
+        "2 of 2 claimed stylized facts held" in lines[2] and "(60 replications" in lines[2]
+    )
     assert (out / "validation.md").read_text().count("\n| ") == 3  # header + 2 facts
     assert "<table>" in (out / "validation.html").read_text()
 

@@ -36,7 +36,7 @@ from kamsim.experiments import (
     load_spec,
     run_experiment,
 )
-from kamsim.params import ParameterError
+from kamsim.params import ModelParams, ParameterError
 from kamsim.policies import Observation, enforce_budget
 from kamsim.report import missing_results
 
@@ -861,3 +861,37 @@ def test_read_only_results_folder_one_line(
     line = _one_error_line(res.output)
     assert str(folder) in line and "Permission denied" in line
     assert sorted((p.name, p.stat().st_mtime_ns) for p in folder.rglob("*")) == before
+
+
+# --------------------------------------------------------------------------- model side
+@pytest.mark.parametrize("engine", ["batched", "mesa"])
+def test_policy_cannot_write_what_it_observes(engine: str) -> None:
+    """Item 2: every array a policy sees is read-only, in both faces; a write is refused."""
+
+    def vandal(obs: Observation, budget: float) -> np.ndarray:
+        obs.active[:, 0] = False
+        return np.zeros(obs.active.shape)
+
+    with pytest.raises(ValueError, match="read-only"):
+        simulate(
+            n_accounts=4, policy=vandal, replications=2, quarters=3, seed=1, engine=engine
+        )
+
+    seen: list[bool] = []
+
+    def inspector(obs: Observation, budget: float) -> np.ndarray:
+        seen.extend(not a.flags.writeable for a in (obs.active, obs.stage, obs.trust))
+        return np.zeros(obs.active.shape)
+
+    simulate(
+        n_accounts=4, policy=inspector, replications=2, quarters=2, seed=1, engine=engine
+    )
+    assert seen and all(seen)
+
+
+def test_unknown_model_parameter_names_the_closest() -> None:
+    """ModelParams(unknown=1) is one clear error with a "did you mean"."""
+    with pytest.raises(
+        ParameterError, match=r"unknown parameter 'budgt' \(did you mean 'budget'\?\)"
+    ):
+        ModelParams(budgt=1.0)
