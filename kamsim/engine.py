@@ -161,12 +161,6 @@ class Ledger:
         cols = self.slots * self.g_max + generation
         return self.rows[mask], cols[mask]
 
-    def set(
-        self, name: str, generation: np.ndarray, mask: np.ndarray, values: np.ndarray
-    ) -> None:
-        """Write ``values[mask]`` into column ``name`` of the masked relationships."""
-        self.cols[name][self.position(generation, mask)] = values[mask]
-
     def set_many(
         self, generation: np.ndarray, mask: np.ndarray, values: dict[str, np.ndarray]
     ) -> None:
@@ -251,11 +245,6 @@ def _account_axis(a: np.ndarray) -> np.ndarray:
     return a[:, None, :]
 
 
-def initial_revenue(wallet: np.ndarray, p: ModelParams) -> np.ndarray:
-    """Revenue a new relationship is taken to have had: ``share_initial * W/4 * price``."""
-    return p.share_initial * (wallet / 4.0) * rules.stage_tables(p).price_level[0]
-
-
 def initial_state(env: StackedEnvironment, m: int, p: ModelParams) -> MarketState:
     """Every supplier starts a tactical relationship with every account."""
     a = env.initial
@@ -296,7 +285,7 @@ def initial_state(env: StackedEnvironment, m: int, p: ModelParams) -> MarketStat
         vacated_at=np.full((r_count, 1, n), -1, dtype=np.int64),
         ended_at=np.full(shape, -1, dtype=np.int64),
         last_revenue=np.broadcast_to(
-            initial_revenue(_account_axis(a.wallet), p), shape
+            rules.initial_revenue(_account_axis(a.wallet), p), shape
         ).copy(),
         arrived=np.ones(shape, dtype=np.int64),
         generation=zeros_i.copy(),
@@ -356,7 +345,9 @@ def renew(s: MarketState, env: StackedEnvironment, t: int, p: ModelParams) -> np
         s.arrived = np.where(start, t, s.arrived)
         s.generation = np.where(start, s.generation + 1, s.generation)
         s.max_stage = np.where(start, 1, s.max_stage)
-        s.last_revenue = np.where(start, initial_revenue(s.acc.wallet, p), s.last_revenue)
+        s.last_revenue = np.where(
+            start, rules.initial_revenue(s.acc.wallet, p), s.last_revenue
+        )
     return start
 
 
@@ -641,7 +632,6 @@ class Recorder:
             tr["investment"][:, i] = invest[:, 0]
             tr["cost_to_serve"][:, i] = np.where(ran, out.cost_to_serve[:, 0], 0.0)
             tr["shares"][:, i] = np.where(stage_end > 0, s.rel.share, 0.0)
-            tr["trust"][:, i] = np.where(ran, s.rel.trust[:, 0], 0.0)
 
     def seen(self, estimate: np.ndarray, t: int) -> None:
         """Keep the focal supplier's estimate of potential in quarter t (trajectories)."""

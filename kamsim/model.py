@@ -292,15 +292,12 @@ class KAMModel(mesa.Model):
         self.generation = np.zeros((m, n), dtype=np.int64)
         self.max_stage = np.ones((m, n), dtype=np.int64)
         wallet = np.array([[a.wallet for a in self.accounts]])
-        from kamsim.engine import initial_revenue
-
-        self.last_revenue = np.repeat(initial_revenue(wallet, self.params), m, axis=0)
+        self.last_revenue = np.repeat(rules.initial_revenue(wallet, self.params), m, axis=0)
         self.reach: dict[int, list[float]] = {2: [0.0, 0.0], 3: [0.0, 0.0], 4: [0.0, 0.0]}
         self.efficiency: Any = np.ones((m, 1))
         self.disrupted = np.zeros((m, 1), dtype=bool)
         self.relationships: list[dict[str, Any]] = []
         self.current: list[dict[str, Any]] = [self._open(j, 1) for j in range(n)]
-        self.terminal_values = np.zeros(m)
         self.last_cts = np.zeros((1, m, n))
         self.estimated_potential = np.zeros(n)
         self.history: dict[str, list[np.ndarray]] = {
@@ -438,9 +435,7 @@ class KAMModel(mesa.Model):
             self.arrived[s, j] = t
             self.generation[s, j] += 1
             self.max_stage[s, j] = 1
-            from kamsim.engine import initial_revenue
-
-            self.last_revenue[s, j] = initial_revenue(acc.wallet, p)
+            self.last_revenue[s, j] = rules.initial_revenue(acc.wallet, p)
             if s[0]:
                 self.relationships.append(self.current[j])
                 self.current[j] = self._open(j, t)
@@ -586,7 +581,6 @@ class KAMModel(mesa.Model):
             self.slots[gone] = None
             self.vacated_at[gone] = t
             acc.remove()
-        self._terminal_value()
 
     def _ledger(
         self,
@@ -617,7 +611,8 @@ class KAMModel(mesa.Model):
                 r["end_cause"] = int(cause[0, 0, j])
                 r["end_stage"] = st
 
-    def _terminal_value(self) -> None:
+    @property
+    def terminal_values(self) -> np.ndarray:
         """Value of each supplier's relationships in place if the run ended now (k€)."""
         stage = self._stack("stage", np.int64)
         tv = rules.terminal_value(
@@ -627,7 +622,7 @@ class KAMModel(mesa.Model):
             self._account_row("scale"),
             self.params,
         )
-        self.terminal_values = np.sum(tv, axis=-1)[0]
+        return np.sum(tv, axis=-1)[0]
 
     def ledger(self) -> list[dict[str, Any]]:
         """Every focal relationship so far (ended and current), one dict each."""

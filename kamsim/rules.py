@@ -40,6 +40,7 @@ __all__ = [
     "estimate_potential",
     "exit_barrier",
     "failure_probability",
+    "initial_revenue",
     "largest_relationship",
     "manager_efficiency",
     "market_quarter",
@@ -315,10 +316,7 @@ def move_stages(
     )
     down = live & (trust < t.trust_down[i])
     candidate = up & (stage == 3)
-    stays = np.asarray(live & (stage == 4) & ~down)
-    taken = stays[..., 0:1, :]
-    for k in range(1, stays.shape[-2]):
-        taken = taken | stays[..., k : k + 1, :]
+    taken = supplier_sum(live & (stage == 4) & ~down) > 0
     cand = np.asarray(candidate)
     tr = np.asarray(trust) * np.ones(cand.shape)
     best = np.full(taken.shape, -np.inf)
@@ -556,6 +554,15 @@ class QuarterOutcome(NamedTuple):
     vanished: Any  # bool per account
     demand: Any  # the account's demand this quarter, k€ (per account)
     disruption_cost: Any  # k€ the account lost to supplier disruptions (per account)
+
+
+def initial_revenue(wallet: Any, p: ModelParams) -> Any:
+    """Revenue a new relationship is taken to have had before its first quarter (k€).
+
+    ``share_initial * W/4 * price[tactical]``: what the supplier sees as "last
+    revenue" when it plans the relationship's first quarter.
+    """
+    return p.share_initial * (wallet / 4.0) * stage_tables(p).price_level[0]
 
 
 def start_relationships(
