@@ -1,42 +1,40 @@
-"""Batched face: R replications of a market of M suppliers x n accounts as NumPy arrays.
+"""Batched face: R replications of a market of M suppliers x n accounts at once.
 
-The engine calls the same functions as the Mesa face (:mod:`kamsim.rules` for the
-mechanisms, :func:`kamsim.policies.observe` for what each supplier sees,
-:func:`kamsim.metrics.market_record` for the per-quarter record) on arrays of shape
-(R, M, n), and draws each replication's random environment from its own seed with
-:mod:`kamsim.environment`. With the same seeds it reproduces :class:`kamsim.KAMModel`
-to the last bit; ``tests/test_equivalence.py`` proves it.
+The engine steps the same model as the Mesa face (:mod:`kamsim.rules`, one account
+at a time) for R markets at once: the state of all markets lives in stacked arrays
+(:class:`MarketState`, relationships (R, M, n), accounts (R, n)), and each quarter's
+arithmetic runs in compiled loops (:mod:`kamsim.kernel`, Numba) that evaluate the
+rules operation for operation. Each replication's random environment is drawn from
+its own seed by :mod:`kamsim.environment`. With the same seeds it reproduces
+:class:`kamsim.KAMModel` to the last bit; ``tests/test_equivalence.py`` proves it.
 
-The state of all R markets is one :class:`MarketState`. Each quarter t = 1..T is the
-ODD's process overview, one short function per step:
+Each quarter t = 1..T is the ODD's process overview:
 
-0. :func:`renew` — new accounts take vacant slots; suppliers court accounts again;
-   :func:`stress_test` — the scripted loss of the focal supplier's largest account;
-1. :func:`allocate` — every supplier observes its relationships and its policy
-   splits its budget;
-2-7. :func:`live_quarter` — service, trust, adaptation, stages, wallet split,
-   economics and endings (:func:`kamsim.rules.market_quarter`);
-8. :func:`settle` — ended relationships and vanished accounts leave; the quarter is
-   recorded.
+0. :func:`arrive` — new accounts take vacant slots (their attributes transformed in
+   NumPy); then :func:`kamsim.kernel.begin_quarter` — suppliers court accounts again,
+   the focal ledger opens the new relationships, and the stress test (the scripted
+   loss of the focal supplier's largest account);
+1. :func:`allocate` — every supplier observes its relationships
+   (:func:`kamsim.kernel.observe_quarter`) and its policy, a plain Python callable,
+   splits its budget (:func:`kamsim.policies.enforce_budget`);
+2-8. :func:`kamsim.kernel.end_quarter` — service, trust, adaptation, stages, wallet
+   split, economics and endings; ended relationships and vanished accounts leave;
+   the quarter is recorded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 
+from kamsim import kernel as kn
 from kamsim import rules
-from kamsim.environment import Accounts, StackedEnvironment, draw_many
-from kamsim.metrics import (
-    QUARTER_COLUMNS,
-    SUPPLIER_QUARTER_COLUMNS,
-    market_record,
-)
+from kamsim.environment import StackedEnvironment, draw_many
+from kamsim.metrics import QUARTER_COLUMNS, SUPPLIER_QUARTER_COLUMNS
 from kamsim.params import ModelParams
-from kamsim.policies import Observation, enforce_budget, observe, policy_name
+from kamsim.policies import Observation, enforce_budget, policy_name
 
 __all__ = [
     "ACCOUNT_COLUMNS",
@@ -50,7 +48,8 @@ __all__ = [
 
 PolicyFn = Callable[[Observation, float], np.ndarray]
 
-#: Per-slot trajectory arrays (R, T, n) of the focal supplier kept on request.
+#: Per-slot trajectory arrays (R, T, n) of the focal supplier kept on request (in the
+#: order of the kernel's trajectory rows).
 TRAJECTORY_KEYS = (
     "trust",
     "share_of_wallet",
@@ -206,248 +205,153 @@ class Ledger:
 
 @dataclass
 class MarketState:
-    """State of R markets: relationships (R, M, n), accounts (R, 1, n).
+    """State of R markets in stacked arrays (see :mod:`kamsim.kernel` for the rows).
 
     Attributes:
-        rel: every supplier's relationship with every account.
-        acc: the accounts' attributes and wariness.
-        potential: true three-year potential of each account (k€/yr).
-        potential_class: its class (0 low, 1 medium, 2 high).
-        present: the slot holds an account.
-        vacated_at: quarter the slot's account disappeared (-1 if present).
-        ended_at: quarter each relationship last ended (-1 if it has not).
-        last_revenue: each relationship's revenue last quarter (k€).
-        arrived: quarter each relationship started.
-        generation: number of relationships a supplier has had in the slot, minus 1.
-        max_stage: highest stage each relationship reached.
+        rel_int: integer relationship fields (8, R, M, n): stage (0 none), tenure,
+            age, loss streak, quarter it last ended (-1), quarter it started,
+            generation (relationships the supplier has had in the slot, minus 1),
+            highest stage reached.
+        rel_float: float relationship fields (8, R, M, n): trust, the supplier's
+            stock K (k€), the account's adaptation A (k€), share of wallet, the two
+            persistent biases, last quarter's revenue (k€) and cost to serve (k€).
+        acc_float: account fields (7, R, n): wallet (k€/yr), growth, sensitivity,
+            tolerance, effort scale (k€/quarter), wariness, three-year potential.
+        acc_int: account fields (4, R, n): willing, potential class, present,
+            quarter the slot's account disappeared (-1 if present).
     """
 
-    rel: rules.RelationshipState
-    acc: rules.AccountState
-    potential: np.ndarray
-    potential_class: np.ndarray
-    present: np.ndarray
-    vacated_at: np.ndarray
-    ended_at: np.ndarray
-    last_revenue: np.ndarray
-    arrived: np.ndarray
-    generation: np.ndarray
-    max_stage: np.ndarray
+    rel_int: np.ndarray
+    rel_float: np.ndarray
+    acc_float: np.ndarray
+    acc_int: np.ndarray
+
+    @classmethod
+    def initial(cls, env: StackedEnvironment, m: int, p: ModelParams) -> MarketState:
+        """Every supplier starts a tactical relationship with every account."""
+        a, s0 = env.initial, env.initial_starts
+        r_count, n = a.wallet.shape
+        ri = np.zeros((kn.REL_I, r_count, m, n), dtype=np.int64)
+        rf = np.zeros((kn.REL_F, r_count, m, n))
+        ri[kn.STAGE] = 1
+        ri[kn.ENDED_AT] = -1
+        ri[kn.ARRIVED] = 1
+        ri[kn.MAX_STAGE] = 1
+        rf[kn.TRUST] = s0.trust
+        rf[kn.SHARE] = p.share_initial
+        rf[kn.BIAS_P] = s0.bias_potential
+        rf[kn.BIAS_T] = s0.bias_trust
+        rf[kn.LAST_REVENUE] = rules.initial_revenue(a.wallet, p)[:, None, :]
+        af = np.zeros((kn.ACC_F, r_count, n))
+        for row, values in (
+            (kn.WALLET, a.wallet),
+            (kn.GROWTH, a.growth),
+            (kn.SENSITIVITY, a.sensitivity),
+            (kn.TOLERANCE, a.tolerance),
+            (kn.SCALE, a.scale),
+            (kn.POTENTIAL, a.potential),
+        ):
+            af[row] = values
+        ai = np.zeros((kn.ACC_I, r_count, n), dtype=np.int64)
+        ai[kn.WILLING] = a.willing
+        ai[kn.PCLASS] = a.potential_class
+        ai[kn.PRESENT] = 1
+        ai[kn.VACATED_AT] = -1
+        return cls(ri, rf, af, ai)
 
     @property
-    def live(self) -> np.ndarray:
-        """Relationships in place, (R, M, n)."""
-        return np.asarray(self.rel.stage > 0)
+    def stage(self) -> np.ndarray:
+        """Stage of every relationship (R, M, n), 0 where there is none."""
+        return self.rel_int[kn.STAGE]
 
 
-def _account_axis(a: np.ndarray) -> np.ndarray:
-    """(R, n) account array as (R, 1, n), broadcastable against relationships."""
-    return a[:, None, :]
+def arrive(s: MarketState, env: StackedEnvironment, t: int, p: ModelParams) -> None:
+    """Step 0a: a slot whose account disappeared more than ``replacement_delay``
+    quarters ago gets a new account (the newcomer drawn for that slot and quarter)."""
+    if p.replacement_delay is None:
+        return
+    ai, af = s.acc_int, s.acc_float
+    vacated = ai[kn.VACATED_AT]
+    arriving = (ai[kn.PRESENT] == 0) & (vacated >= 0) & (t - vacated > p.replacement_delay)
+    rows, slots = np.nonzero(arriving)
+    if rows.size == 0:
+        return
+    nc = env.newcomers(rows, slots, t - 1)
+    for row, values in (
+        (kn.WALLET, nc.wallet),
+        (kn.GROWTH, nc.growth),
+        (kn.SENSITIVITY, nc.sensitivity),
+        (kn.TOLERANCE, nc.tolerance),
+        (kn.SCALE, nc.scale),
+        (kn.WARINESS, 0.0),
+        (kn.POTENTIAL, nc.potential),
+    ):
+        af[row, rows, slots] = values
+    ai[kn.WILLING, rows, slots] = nc.willing
+    ai[kn.PCLASS, rows, slots] = nc.potential_class
+    ai[kn.PRESENT, rows, slots] = 1
+    ai[kn.VACATED_AT, rows, slots] = -1
 
 
-def initial_state(env: StackedEnvironment, m: int, p: ModelParams) -> MarketState:
-    """Every supplier starts a tactical relationship with every account."""
-    a = env.initial
-    r_count, n = a.wallet.shape
-    shape = (r_count, m, n)
-    zeros_i = np.zeros(shape, dtype=np.int64)
-    empty = rules.RelationshipState(
-        stage=zeros_i,
-        tenure=zeros_i,
-        age=zeros_i,
-        trust=np.zeros(shape),
-        stock=np.zeros(shape),
-        adaptation=np.zeros(shape),
-        share=np.zeros(shape),
-        bias_potential=np.zeros(shape),
-        bias_trust=np.zeros(shape),
-        loss_streak=zeros_i,
-    )
-    s0 = env.initial_starts
-    rel = rules.start_relationships(
-        empty, True, s0.trust, s0.bias_potential, s0.bias_trust, p
-    )
-    acc = rules.AccountState(
-        wallet=_account_axis(a.wallet),
-        growth=_account_axis(a.growth),
-        willing=_account_axis(a.willing),
-        sensitivity=_account_axis(a.sensitivity),
-        tolerance=_account_axis(a.tolerance),
-        scale=_account_axis(a.scale),
-        wariness=np.zeros((r_count, 1, n)),
-    )
-    return MarketState(
-        rel=rel,
-        acc=acc,
-        potential=_account_axis(a.potential),
-        potential_class=_account_axis(a.potential_class),
-        present=np.ones((r_count, 1, n), dtype=bool),
-        vacated_at=np.full((r_count, 1, n), -1, dtype=np.int64),
-        ended_at=np.full(shape, -1, dtype=np.int64),
-        last_revenue=np.broadcast_to(
-            rules.initial_revenue(_account_axis(a.wallet), p), shape
-        ).copy(),
-        arrived=np.ones(shape, dtype=np.int64),
-        generation=zeros_i.copy(),
-        max_stage=np.ones(shape, dtype=np.int64),
-    )
+class Quarter:
+    """Scratch arrays of one quarter shared by the kernel's three calls."""
 
-
-def _newcomers_at(env: StackedEnvironment, i: int) -> Accounts:
-    """Newcomer attributes of quarter index ``i`` as (R, 1, n) arrays."""
-    nc = env.newcomers_at(i)
-    return Accounts(*(_account_axis(getattr(nc, f)) for f in Accounts.__dataclass_fields__))
-
-
-def renew(s: MarketState, env: StackedEnvironment, t: int, p: ModelParams) -> np.ndarray:
-    """Step 0: new accounts take vacant slots; suppliers court accounts again.
-
-    A slot whose account disappeared more than ``replacement_delay`` quarters ago gets
-    a new account (the newcomer drawn for that slot and quarter). A supplier whose
-    relationship with a present account ended more than ``replacement_delay``
-    quarters ago starts a new tactical relationship with it, unless a rival holds the
-    account as its strategic partner. Returns the relationships started (R, M, n).
-    """
-    delay = p.replacement_delay
-    if delay is None:
-        return np.zeros(s.rel.stage.shape, dtype=bool)
-    i = t - 1
-    arriving = ~s.present & (s.vacated_at >= 0) & (t - s.vacated_at > delay)
-    if np.any(arriving):
-        nc = _newcomers_at(env, i)
-        s.acc = rules.AccountState(
-            wallet=np.where(arriving, nc.wallet, s.acc.wallet),
-            growth=np.where(arriving, nc.growth, s.acc.growth),
-            willing=np.where(arriving, nc.willing, s.acc.willing),
-            sensitivity=np.where(arriving, nc.sensitivity, s.acc.sensitivity),
-            tolerance=np.where(arriving, nc.tolerance, s.acc.tolerance),
-            scale=np.where(arriving, nc.scale, s.acc.scale),
-            wariness=np.where(arriving, 0.0, s.acc.wariness),
-        )
-        s.potential = np.where(arriving, nc.potential, s.potential)
-        s.potential_class = np.where(arriving, nc.potential_class, s.potential_class)
-        s.present = s.present | arriving
-        s.vacated_at = np.where(arriving, -1, s.vacated_at)
-    held = rules.supplier_sum(s.rel.stage == 4) > 0
-    start = (
-        s.present
-        & ~held
-        & (s.rel.stage == 0)
-        & (s.ended_at >= 0)
-        & (t - s.ended_at > delay)
-    )
-    if np.any(start):
-        st = env.starts_at(i)
-        s.rel = rules.start_relationships(
-            s.rel, start, st.trust, st.bias_potential, st.bias_trust, p
-        )
-        s.ended_at = np.where(start, -1, s.ended_at)
-        s.arrived = np.where(start, t, s.arrived)
-        s.generation = np.where(start, s.generation + 1, s.generation)
-        s.max_stage = np.where(start, 1, s.max_stage)
-        s.last_revenue = np.where(
-            start, rules.initial_revenue(s.acc.wallet, p), s.last_revenue
-        )
-    return start
-
-
-class Forced(NamedTuple):
-    """The stress test's forced ending of focal relationships, (R, n) arrays."""
-
-    mask: np.ndarray  # the relationship ended by the stress test
-    stage: np.ndarray  # its stage when it ended
-    trust: np.ndarray  # its trust when it ended
-
-
-def stress_test(s: MarketState, t: int, p: ModelParams) -> Forced:
-    """The focal supplier's largest relationship ends now, if ``lose_largest_at == t``.
-
-    It ends before the quarter's allocation (as a switch), so it does not live through
-    the quarter and its share of wallet is free for the others at once.
-    """
-    r_count, _, n = s.rel.stage.shape
-    mask = np.zeros((r_count, n), dtype=bool)
-    if p.lose_largest_at is not None and t == p.lose_largest_at:
-        j = rules.largest_relationship(s.last_revenue[:, 0], s.live[:, 0])
-        mask = (np.arange(n) == j[:, None]) & (j[:, None] >= 0)
-    forced = Forced(mask, np.where(mask, s.rel.stage[:, 0], 0), s.rel.trust[:, 0].copy())
-    if np.any(mask):
-        full = np.zeros(s.rel.stage.shape, dtype=bool)
-        full[:, 0] = mask
-        s.rel = rules.close_relationships(s.rel, full)
-    return forced
+    def __init__(self, r_count: int, m: int, n: int) -> None:
+        self.started = np.zeros((r_count, m, n), dtype=bool)
+        self.forced = np.zeros((r_count, n), dtype=bool)
+        self.forced_stage = np.zeros((r_count, n), dtype=np.int64)
+        self.forced_trust = np.zeros((r_count, n))
+        self.new_focal = np.zeros(r_count, dtype=np.int64)
+        self.arg = np.zeros((r_count, m, n))
+        self.seen = np.zeros((r_count, n))
+        self.alloc = np.zeros((r_count, m, n))
 
 
 def allocate(
     s: MarketState,
     env: StackedEnvironment,
+    q: Quarter,
     t: int,
     policies: Sequence[PolicyFn],
     budgets: Sequence[float],
     names: Sequence[str],
-    p: ModelParams,
-) -> tuple[np.ndarray, np.ndarray]:
+    packed: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> None:
     """Step 1: each supplier observes its relationships and its policy allocates.
 
-    Returns the allocations (R, M, n) in k€, each supplier's within its budget, and
-    the focal supplier's estimates of potential (R, n).
+    The persistent factor of each potential estimate, ``exp(potential_bias *
+    clarity[stage] * b)``, is taken with NumPy's ``exp`` (as in
+    :func:`kamsim.rules.estimate_potential`); the rest of the observation is compiled.
+    Writes the allocations (k€, each supplier's within its budget) to ``q.alloc``.
     """
+    pf, _, tab = packed
+    m, r_count, n = len(policies), *s.acc_float.shape[1:]
+    obs_f = np.empty((5, m, r_count, n))
+    obs_i = np.empty((2, m, r_count, n), dtype=np.int64)
+    active = np.empty((m, r_count, n), dtype=bool)
+    pclass = np.empty((m, r_count, n), dtype=np.int8)
     i = t - 1
-    est_p = rules.estimate_potential(
-        s.potential, s.rel.bias_potential, env.z_potential[:, i], s.rel.stage, p
-    )
-    est_t = rules.read_trust(
-        s.rel.trust, s.rel.bias_trust, env.z_trust[:, i], s.rel.stage, p
-    )
-    alloc = np.zeros(s.rel.stage.shape)
+    kn.observe_quarter(
+        s.rel_int, s.rel_float, s.acc_float, np.exp(q.arg),
+        env.normal_rel[:, i, 0], env.normal_rel[:, i, 1], pf, tab,
+        obs_f, obs_i, active, pclass, q.seen,
+    )  # fmt: skip
+    for a in (obs_f, obs_i, active, pclass):
+        a.setflags(write=False)
     for k, (policy, budget, name) in enumerate(zip(policies, budgets, names, strict=True)):
-        obs = observe(
+        obs = Observation(
             quarter=t,
-            stage=s.rel.stage[:, k],
-            tenure=s.rel.tenure[:, k],
-            last_revenue=s.last_revenue[:, k],
-            share=s.rel.share[:, k],
-            potential=est_p[:, k],
-            trust=est_t[:, k],
-            stock=s.rel.stock[:, k],
-            p=p,
+            active=active[k],
+            stage=obs_i[kn.O_STAGE, k],
+            tenure=obs_i[kn.O_TENURE, k],
+            revenue=obs_f[kn.O_REVENUE, k],
+            share_of_wallet=obs_f[kn.O_SHARE, k],
+            potential=obs_f[kn.O_POTENTIAL, k],
+            potential_class=pclass[k],
+            trust=obs_f[kn.O_TRUST, k],
+            stock=obs_f[kn.O_STOCK, k],
         )
-        alloc[:, k] = enforce_budget(policy(obs, budget), obs, budget, name)
-    return alloc, np.where(s.live[:, 0], est_p[:, 0], 0.0)
-
-
-def live_quarter(
-    s: MarketState,
-    env: StackedEnvironment,
-    t: int,
-    alloc: np.ndarray,
-    disrupted: np.ndarray,
-    p: ModelParams,
-) -> rules.QuarterOutcome:
-    """Steps 2-7: every relationship of every market lives through the quarter."""
-    i = t - 1
-    n_live = np.sum(s.live, axis=-1, keepdims=True)
-    eff = rules.manager_efficiency(n_live, p.manager_capacity, p.overload_penalty)
-    return rules.market_quarter(
-        s.rel,
-        s.acc,
-        alloc,
-        eff,
-        env.downturn[:, i, None, None],
-        disrupted,
-        env.u_failure[:, i],
-        env.u_offer[:, i],
-        _account_axis(env.u_vanish[:, i]),
-        p,
-    )
-
-
-def disruptions(env: StackedEnvironment, t: int, p: ModelParams) -> np.ndarray:
-    """Suppliers disrupted in quarter t, (R, M, 1): random, plus the scripted one."""
-    d = env.disruption[:, t - 1].copy()
-    if p.disruption_at is not None and t == p.disruption_at:
-        d[:, 0] = True
-    return d[:, :, None]
+        q.alloc[:, k] = enforce_budget(policy(obs, budget), obs, budget, name)
 
 
 def run_batch(
@@ -482,59 +386,59 @@ def run_batch(
     names = [policy_name(f) for f in policies]
     r_count, n, big_t = len(seeds), n_accounts, quarters
     env = draw_many(list(seeds), m, n, big_t, p)
-    s = initial_state(env, m, p)
+    s = MarketState.initial(env, m, p)
     rec = Recorder(r_count, m, n, big_t, p, keep_trajectories)
-    rec.open(s, np.ones((r_count, n), dtype=bool), 1)
+    rec.open_initial(s)
+    q = Quarter(r_count, m, n)
+    packed = kn.pack_params(p)
     for t in range(1, big_t + 1):
-        started = renew(s, env, t, p)
-        rec.open(s, started[:, 0], t)
-        forced = stress_test(s, t, p)
-        alloc, seen = allocate(s, env, t, policies, budgets, names, p)
-        disrupted = disruptions(env, t, p)
-        out = live_quarter(s, env, t, alloc, disrupted, p)
-        settle(s, out, alloc, started, forced, disrupted, t, rec, env, p)
-        rec.seen(seen, t)
+        arrive(s, env, t, p)
+        begin_quarter(s, env, q, t, rec, packed)
+        allocate(s, env, q, t, policies, budgets, names, packed)
+        end_quarter(s, env, q, t, rec, packed)
     return rec.output(s, p)
 
 
-def settle(
+def begin_quarter(
     s: MarketState,
-    out: rules.QuarterOutcome,
-    alloc: np.ndarray,
-    started: np.ndarray,
-    forced: Forced,
-    disrupted: np.ndarray,
+    env: StackedEnvironment,
+    q: Quarter,
     t: int,
     rec: Recorder,
-    env: StackedEnvironment,
-    p: ModelParams,
+    packed: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> None:
-    """Step 8: apply the quarter, record it, end relationships, remove vanished accounts.
+    """Step 0b: relationships start again, the ledger opens them, the stress test."""
+    pf, pi, tab = packed
+    i = t - 1
+    u, z = env.uniform_rel, env.normal_rel
+    kn.begin_quarter(
+        t, s.rel_int, s.rel_float, s.acc_float, s.acc_int,
+        u[:, i, 2], z[:, i, 2], z[:, i, 3], pf, pi, tab,
+        q.started, q.forced, q.forced_stage, q.forced_trust, q.new_focal,
+        *rec.ledger_arrays(), q.arg,
+    )  # fmt: skip
 
-    The stress test's forced ending is recorded as a switch of the focal supplier's
-    relationship in the stage it was in.
-    """
-    ran = s.live
-    revenue = np.where(ran, out.revenue, 0.0)
-    profit = np.where(ran, out.profit, 0.0) - np.where(started, p.acquisition_cost, 0.0)
-    invest = np.where(ran, alloc, 0.0)
-    cause = np.where(ran, out.end_cause, 0)
-    cause[:, 0] = np.where(forced.mask, rules.EndCause.SWITCHED.value, cause[:, 0])
-    s.rel = out.relationships
-    s.acc = out.accounts
-    stage_end = np.asarray(s.rel.stage).copy()
-    stage_end[:, 0] = np.where(forced.mask, forced.stage, stage_end[:, 0])
-    rec.quarter(
-        s, t, revenue, profit, invest, cause, stage_end, disrupted, out, forced, env
-    )
-    ended = cause > 0
-    s.last_revenue = revenue
-    s.max_stage = np.where(ran, np.maximum(s.max_stage, s.rel.stage), s.max_stage)
-    s.rel = rules.close_relationships(s.rel, ended)
-    s.ended_at = np.where(ended, t, s.ended_at)
-    vanished = np.asarray(out.vanished) & s.present
-    s.present = s.present & ~vanished
-    s.vacated_at = np.where(vanished, t, s.vacated_at)
+
+def end_quarter(
+    s: MarketState,
+    env: StackedEnvironment,
+    q: Quarter,
+    t: int,
+    rec: Recorder,
+    packed: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> None:
+    """Steps 2-8: the quarter lives, settles and is recorded."""
+    pf, pi, tab = packed
+    i = t - 1
+    lf, li, _, _, run_f, run_max, g_max = rec.ledger_arrays()
+    kn.end_quarter(
+        t, s.rel_int, s.rel_float, s.acc_float, s.acc_int, q.alloc,
+        env.uniform_rel[:, i, 0], env.uniform_rel[:, i, 1], env.uniform_acc[:, i, 0],
+        env.downturn[:, i], env.disruption[:, i], pf, pi, tab,
+        q.started, q.forced, q.forced_stage, q.forced_trust, q.new_focal,
+        rec.record, rec.sup_record, rec.reach, lf, li, run_f, run_max, g_max,
+        rec.traj, rec.traj_stage, rec.traj_shares, q.seen,
+    )  # fmt: skip
 
 
 class Recorder:
@@ -543,154 +447,94 @@ class Recorder:
     def __init__(
         self, r_count: int, m: int, n: int, big_t: int, p: ModelParams, keep: bool
     ) -> None:
-        self.p = p
         self.n = n
-        self.quarters = {c: np.empty((r_count, big_t)) for c in QUARTER_COLUMNS}
-        self.suppliers = {
-            c: np.empty((r_count, m, big_t)) for c in SUPPLIER_QUARTER_COLUMNS
+        self.record = np.zeros((len(QUARTER_COLUMNS), r_count, big_t))
+        self.sup_record = np.zeros((len(SUPPLIER_QUARTER_COLUMNS), r_count, m, big_t))
+        self.reach = np.zeros((3, 2, r_count))
+        g_max = max_generations(big_t, p.replacement_delay)
+        self.g_max = g_max
+        width = n * g_max
+        self.lf = np.zeros((5, r_count, width))
+        self.li = np.zeros((5, r_count, width), dtype=np.int64)
+        self.li[kn.L_ENDED] = -1
+        self.lb = np.zeros((2, r_count, width), dtype=bool)
+        self.lpc = np.zeros((r_count, width), dtype=np.int8)
+        self.run_f = np.zeros((4, r_count, n))
+        self.run_max = np.ones((r_count, n), dtype=np.int64)
+        size = (r_count, big_t, n) if keep else (0, 0, 0)
+        self.traj = np.zeros((len(TRAJECTORY_KEYS), *size))
+        self.traj_stage = np.zeros(size, dtype=np.int64)
+        self.traj_shares = np.zeros((size[0], size[1], m if keep else 0, size[2]))
+        self.keep = keep
+
+    def ledger_arrays(self) -> tuple:  # type: ignore[type-arg]
+        """The ledger's arrays in the kernel's argument order."""
+        return (self.lf, self.li, self.lb, self.lpc, self.run_f, self.run_max, self.g_max)
+
+    def open_initial(self, s: MarketState) -> None:
+        """Open the ledger entries of the focal relationships of the first quarter."""
+        cols = np.arange(self.n) * self.g_max
+        self.lb[kn.L_EXISTS][:, cols] = True
+        self.li[kn.L_ARRIVED][:, cols] = 1
+        self.lb[kn.L_WILLING][:, cols] = s.acc_int[kn.WILLING] != 0
+        self.lf[kn.L_POTENTIAL][:, cols] = s.acc_float[kn.POTENTIAL]
+        self.lpc[:, cols] = s.acc_int[kn.PCLASS]
+
+    def ledger_columns(self) -> dict[str, np.ndarray]:
+        """The ledger as named columns (R, n * G), with ``slot`` and ``generation``."""
+        lf, li, lb = self.lf, self.li, self.lb
+        shape = lb[0].shape
+        g = self.g_max
+        return {
+            "revenue": lf[kn.L_REVENUE],
+            "profit": lf[kn.L_PROFIT],
+            "investment": lf[kn.L_INVESTMENT],
+            "trust": lf[kn.L_TRUST],
+            "potential": lf[kn.L_POTENTIAL],
+            "arrived": li[kn.L_ARRIVED],
+            "ended": li[kn.L_ENDED],
+            "end_cause": li[kn.L_END_CAUSE],
+            "end_stage": li[kn.L_END_STAGE],
+            "max_stage": li[kn.L_MAX_STAGE],
+            "willing": lb[kn.L_WILLING],
+            "exists": lb[kn.L_EXISTS],
+            "potential_class": self.lpc,
+            "slot": np.broadcast_to(np.repeat(np.arange(self.n), g), shape).copy(),
+            "generation": np.broadcast_to(np.tile(np.arange(g), self.n), shape).copy(),
         }
-        self.reach = {k: (np.zeros(r_count), np.zeros(r_count)) for k in (2, 3, 4)}
-        self.ledger = Ledger(r_count, n, max_generations(big_t, p.replacement_delay))
-        self.new_focal = np.zeros(r_count, dtype=np.int64)
-        self.last_cts = np.zeros((r_count, m, n))
-        self.traj: dict[str, np.ndarray] = {}
-        if keep:
-            for k in TRAJECTORY_KEYS:
-                self.traj[k] = np.zeros((r_count, big_t, n))
-            self.traj["stage"] = np.zeros((r_count, big_t, n), dtype=np.int64)
-            self.traj["shares"] = np.zeros((r_count, big_t, m, n))
-
-    def open(self, s: MarketState, mask: np.ndarray, t: int) -> None:
-        """Open ledger entries for the focal relationships started in ``mask`` (R, n)."""
-        self.new_focal = np.sum(mask, axis=-1) if t > 1 else np.zeros(len(mask), np.int64)
-        if not np.any(mask):
-            return
-        gen = s.generation[:, 0]
-        led = self.ledger
-        if t > 1:
-            led.flush(gen - 1, mask)
-        led.set_many(
-            gen,
-            mask,
-            {
-                "exists": np.ones(mask.shape, dtype=bool),
-                "arrived": np.full(mask.shape, t),
-                "willing": np.broadcast_to(s.acc.willing[:, 0], mask.shape),
-                "potential": s.potential[:, 0],
-                "potential_class": s.potential_class[:, 0],
-            },
-        )
-
-    def quarter(
-        self,
-        s: MarketState,
-        t: int,
-        revenue: np.ndarray,
-        profit: np.ndarray,
-        invest: np.ndarray,
-        cause: np.ndarray,
-        stage_end: np.ndarray,
-        disrupted: np.ndarray,
-        out: rules.QuarterOutcome,
-        forced: Forced,
-        env: StackedEnvironment,
-    ) -> None:
-        """Record quarter t (before endings take effect)."""
-        i = t - 1
-        trust = np.asarray(s.rel.trust).copy()
-        trust[:, 0] = np.where(forced.mask, forced.trust, trust[:, 0])
-        r, per_supplier = market_record(
-            stage=stage_end,
-            live_end=(stage_end > 0) & (cause == 0),
-            trust=trust,
-            share=s.rel.share,
-            revenue=revenue,
-            profit=profit,
-            investment=invest,
-            end_cause=cause,
-            demand=out.demand,
-            present=s.present,
-            new_relationships=self.new_focal,
-            disruption_cost=out.disruption_cost,
-            downturn=env.downturn[:, i],
-            disrupted=disrupted[:, :, 0],
-        )
-        for c in QUARTER_COLUMNS:
-            self.quarters[c][:, i] = r[c]
-        for c in SUPPLIER_QUARTER_COLUMNS:
-            self.suppliers[c][:, :, i] = per_supplier[c]
-        self.last_cts = np.where(cause == 0, out.cost_to_serve, 0.0)
-        self._focal(s, t, revenue, profit, invest, cause, stage_end, trust)
-        if self.traj:
-            tr = self.traj
-            ran = np.asarray(s.rel.stage[:, 0] > 0)
-            tr["stage"][:, i] = np.where(ran, s.rel.stage[:, 0], 0)
-            tr["trust"][:, i] = np.where(ran, trust[:, 0], 0.0)
-            tr["share_of_wallet"][:, i] = np.where(ran, s.rel.share[:, 0], 0.0)
-            tr["revenue"][:, i] = revenue[:, 0]
-            tr["profit"][:, i] = profit[:, 0]
-            tr["investment"][:, i] = invest[:, 0]
-            tr["cost_to_serve"][:, i] = np.where(ran, out.cost_to_serve[:, 0], 0.0)
-            tr["shares"][:, i] = np.where(stage_end > 0, s.rel.share, 0.0)
-
-    def seen(self, estimate: np.ndarray, t: int) -> None:
-        """Keep the focal supplier's estimate of potential in quarter t (trajectories)."""
-        if self.traj:
-            self.traj["estimated_potential"][:, t - 1] = estimate
-
-    def _focal(
-        self,
-        s: MarketState,
-        t: int,
-        revenue: np.ndarray,
-        profit: np.ndarray,
-        invest: np.ndarray,
-        cause: np.ndarray,
-        stage_end: np.ndarray,
-        trust: np.ndarray,
-    ) -> None:
-        led = self.ledger
-        gen = s.generation[:, 0]
-        stage0 = stage_end[:, 0]
-        ran0 = stage0 > 0
-        led.add(ran0, revenue[:, 0], profit[:, 0], invest[:, 0], stage0, trust[:, 0])
-        first = ran0 & (stage0 > s.max_stage[:, 0])
-        if np.any(first):
-            took = (t - s.arrived[:, 0] + 1).astype(np.float64)
-            for k in (2, 3, 4):
-                hit = first & (stage0 == k)
-                tot, cnt = self.reach[k]
-                tot += np.sum(np.where(hit, took, 0.0), axis=-1)
-                cnt += np.sum(hit, axis=-1)
-        ended = cause[:, 0] > 0
-        if np.any(ended):
-            led.set_many(
-                gen,
-                ended,
-                {
-                    "ended": np.full(ended.shape, t),
-                    "end_cause": cause[:, 0],
-                    "end_stage": stage0,
-                },
-            )
 
     def output(self, s: MarketState, p: ModelParams) -> BatchOutput:
         """Close the ledger and gather the run's arrays."""
-        gen = s.generation[:, 0]
-        self.ledger.flush(gen, np.ones(gen.shape, dtype=bool))
-        final = np.stack([np.sum(s.rel.stage == k, axis=-1) for k in (1, 2, 3, 4)], axis=-1)
+        kn.close_ledger(s.rel_int, self.lf, self.li, self.run_f, self.run_max, self.g_max)
+        stage = s.stage
+        final = np.stack([np.sum(stage == k, axis=-1) for k in (1, 2, 3, 4)], axis=-1)
+        rf = s.rel_float
         tv = rules.terminal_value(
-            s.rel.stage, s.last_revenue, self.last_cts, s.acc.scale, p
+            stage,
+            rf[kn.LAST_REVENUE],
+            rf[kn.LAST_CTS],
+            s.acc_float[kn.SCALE][:, None, :],
+            p,
         )
+        traj: dict[str, np.ndarray] = {}
+        if self.keep:
+            traj = dict(zip(TRAJECTORY_KEYS, self.traj, strict=True))
+            traj["stage"] = self.traj_stage
+            traj["shares"] = self.traj_shares
         return BatchOutput(
-            quarters=self.quarters,
-            suppliers=self.suppliers,
+            quarters=dict(zip(QUARTER_COLUMNS, self.record, strict=True)),
+            suppliers=dict(zip(SUPPLIER_QUARTER_COLUMNS, self.sup_record, strict=True)),
             final_stages=final,
             terminal_value=np.sum(tv, axis=-1),
-            reach=self.reach,
-            accounts=self.ledger.columns(self.n),
-            final=final_relationships(s.rel),
-            trajectories=self.traj,
+            reach={k: (self.reach[k - 2, 0], self.reach[k - 2, 1]) for k in (2, 3, 4)},
+            accounts=self.ledger_columns(),
+            final={
+                "stage": stage.copy(),
+                "trust": rf[kn.TRUST].copy(),
+                "age": s.rel_int[kn.AGE].copy(),
+                "share": rf[kn.SHARE].copy(),
+            },
+            trajectories=traj,
         )
 
 

@@ -238,37 +238,40 @@ def draw_block(
 class StackedEnvironment:
     """The environments of R replications stacked for the batched engine.
 
-    Relationship arrays have shape (R, T, M, n), account arrays (R, T, n), indexed
-    ``[:, t]``; ``downturn`` is (R, T) and ``disruption`` (R, T, M). ``initial``
-    (accounts, (R, n)) and ``initial_starts`` (relationships, (R, M, n)) describe the
-    market before the first quarter. The variates of newcomers and of relationships
-    starting in a quarter are kept raw and turned into attributes only for the
-    quarters that use them (:meth:`newcomers_at`, :meth:`starts_at`): the same
-    elementwise transforms as :func:`draw_block`, so the values are identical.
+    The raw variates of all replications and quarters, in the arrays the generators
+    wrote them to (quarter axis second, the draw order's axes after it):
+
+    - ``uniform_rel`` (R, T, 3, M, n): service failure, offer, initial trust of a
+      relationship starting that quarter;
+    - ``normal_rel`` (R, T, 4, M, n): potential-estimate noise, trust-reading noise,
+      potential bias and trust bias of a relationship starting that quarter;
+    - ``uniform_acc`` (R, T, 4, n): account disappearance, newcomer willingness,
+      sensitivity, tolerance;
+    - ``normal_acc`` (R, T, 2, n): newcomer log-wallet and growth;
+
+    and the quarter's shocks, ``downturn`` (R, T) and ``disruption`` (R, T, M).
+    ``initial`` (accounts, (R, n)) and ``initial_starts`` (relationships, (R, M, n))
+    describe the market before the first quarter. Newcomer attributes are computed
+    only for the slots that are refilled (:meth:`newcomers`), by the same elementwise
+    transforms as :func:`draw_block`, so the values are identical.
     """
 
     initial: Accounts
     initial_starts: Starts
-    u_failure: np.ndarray
-    u_offer: np.ndarray
-    z_potential: np.ndarray
-    z_trust: np.ndarray
-    u_vanish: np.ndarray
+    uniform_rel: np.ndarray
+    normal_rel: np.ndarray
+    uniform_acc: np.ndarray
+    normal_acc: np.ndarray
     downturn: np.ndarray
     disruption: np.ndarray
-    raw_starts: tuple[np.ndarray, np.ndarray, np.ndarray]
-    raw_newcomers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     p: ModelParams
 
-    def starts_at(self, i: int) -> Starts:
-        """Starting values of relationships that start in quarter index ``i`` (R, M, n)."""
-        u, zp, zt = (a[:, i] for a in self.raw_starts)
-        return make_starts(u, zp, zt, self.p)
-
-    def newcomers_at(self, i: int) -> Accounts:
-        """The accounts that would take each slot in quarter index ``i`` (R, n)."""
-        zw, zg, uw, us, ut = (a[:, i] for a in self.raw_newcomers)
-        return make_accounts(zw, zg, uw, us, ut, self.p)
+    def newcomers(self, rows: np.ndarray, slots: np.ndarray, i: int) -> Accounts:
+        """The accounts that take slots ``slots`` of replications ``rows`` in quarter
+        index ``i`` (1-d arrays, one entry per refilled slot)."""
+        u = self.uniform_acc[rows, i, :, slots]
+        z = self.normal_acc[rows, i, :, slots]
+        return make_accounts(z[:, 0], z[:, 1], u[:, 1], u[:, 2], u[:, 3], self.p)
 
 
 def draw_many(
@@ -280,8 +283,8 @@ def draw_many(
     the stream of :func:`draw_accounts`, :func:`draw_starts` and ``ceil(T / BLOCK)``
     calls of :func:`draw_block` (the raw variates are written straight into stacked
     arrays with ``out=``), so replication r sees the same numbers as a
-    :class:`kamsim.KAMModel` with ``rng=seeds[r]``. The transforms into attributes
-    are then applied to all replications at once.
+    :class:`kamsim.KAMModel` with ``rng=seeds[r]``. The transforms of the initial
+    market and the downturn path are applied to all replications at once.
     """
     r_count = len(seeds)
     n_blocks = -(-quarters // BLOCK)
@@ -307,33 +310,15 @@ def draw_many(
             rng.standard_normal(out=za[r, b])
             rng.random(out=c[r, b])
     t_all = n_blocks * BLOCK
-    urq = ur.reshape(r_count, t_all, 3, m, n)
-    zrq = zr.reshape(r_count, t_all, 4, m, n)
-    uaq = ua.reshape(r_count, t_all, 4, n)
-    zaq = za.reshape(r_count, t_all, 2, n)
     cq = c.reshape(r_count, t_all, 1 + m)
-
-    def part(a: np.ndarray, k: int) -> np.ndarray:
-        return np.ascontiguousarray(a[:, :, k])
-
-    initial = make_accounts(za0[:, 0], za0[:, 1], ua0[:, 0], ua0[:, 1], ua0[:, 2], p)
     return StackedEnvironment(
-        initial=initial,
+        initial=make_accounts(za0[:, 0], za0[:, 1], ua0[:, 0], ua0[:, 1], ua0[:, 2], p),
         initial_starts=make_starts(ur0[:, 0], zr0[:, 0], zr0[:, 1], p),
-        u_failure=part(urq, 0),
-        u_offer=part(urq, 1),
-        z_potential=part(zrq, 0),
-        z_trust=part(zrq, 1),
-        u_vanish=part(uaq, 0),
+        uniform_rel=ur.reshape(r_count, t_all, 3, m, n),
+        normal_rel=zr.reshape(r_count, t_all, 4, m, n),
+        uniform_acc=ua.reshape(r_count, t_all, 4, n),
+        normal_acc=za.reshape(r_count, t_all, 2, n),
         downturn=downturn_path(cq[:, :, 0], False, p),
         disruption=cq[:, :, 1:] < p.disruption_probability,
-        raw_starts=(urq[:, :, 2], zrq[:, :, 2], zrq[:, :, 3]),
-        raw_newcomers=(
-            zaq[:, :, 0],
-            zaq[:, :, 1],
-            uaq[:, :, 1],
-            uaq[:, :, 2],
-            uaq[:, :, 3],
-        ),
         p=p,
     )

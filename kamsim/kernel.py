@@ -1,0 +1,1239 @@
+"""Compiled quarter step of the batched engine (Numba), bit-identical to :mod:`kamsim.rules`.
+
+The batched engine (:mod:`kamsim.engine`) spends a quarter of R markets in three
+compiled calls around the suppliers' policies, which stay plain Python callables:
+
+1. :func:`begin_quarter` — step 0 (suppliers court accounts again: relationships
+   start), the focal ledger opens the new relationships, the stress test, and the
+   argument ``potential_bias * clarity[stage] * b`` of each estimate's persistent
+   factor (the engine takes its ``exp`` with NumPy, see below);
+2. :func:`observe_quarter` — step 1: every supplier's noisy estimates of potential
+   and trust, and its observation arrays;
+3. :func:`end_quarter` — steps 2-8: service, trust, adaptation, stages, wallet split,
+   economics, endings, settlement, the quarter's record, the focal ledger and the
+   trajectories.
+
+Each function loops over replications, accounts and suppliers and evaluates the
+equations of :func:`kamsim.rules.market_quarter` element by element, operation for
+operation in the same order (``a * b * c`` is ``(a * b) * c`` as in NumPy), with IEEE
+double arithmetic only: no fast-math and no fused multiply-add (Numba's default), so
+every result has the same bits as the Mesa face. Sums over suppliers are taken in
+supplier order (as :func:`kamsim.rules.supplier_sum`); sums over the accounts of a
+record replicate NumPy's pairwise summation (:func:`pairwise_sum`), because the
+reference record (:func:`kamsim.metrics.market_record`) uses ``np.sum``.
+
+Transcendental functions (``exp``, ``pow``) are the one thing a compiler may evaluate
+differently from NumPy (NumPy has its own SIMD ``exp``), so none is evaluated here:
+the engine applies ``np.exp`` to the arguments this module prepares, and newcomer
+accounts are transformed by :func:`kamsim.environment.make_accounts` in NumPy. The
+compiled code is cached on disk (``cache=True``), so it is compiled once per machine.
+
+Array layouts (C order): relationships (R, M, n); accounts (R, n); the state is held
+in a few stacked arrays indexed by the constants below (``REL_I``, ``REL_F``,
+``ACC_F``, ``ACC_I``), parameters in a float vector and an int vector
+(:func:`pack_params`) and the per-stage tables in a (14, 4) matrix.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from kamsim import rules
+from kamsim.metrics import QUARTER_COLUMNS
+from kamsim.params import ModelParams
+
+# --- stacked state arrays ------------------------------------------------------------
+# integer relationship fields, (8, R, M, n)
+STAGE, TENURE, AGE, STREAK, ENDED_AT, ARRIVED, GENERATION, MAX_STAGE = range(8)
+REL_I = 8
+# float relationship fields, (8, R, M, n)
+TRUST, STOCK, ADAPTATION, SHARE, BIAS_P, BIAS_T, LAST_REVENUE, LAST_CTS = range(8)
+REL_F = 8
+# float account fields, (7, R, n)
+WALLET, GROWTH, SENSITIVITY, TOLERANCE, SCALE, WARINESS, POTENTIAL = range(7)
+ACC_F = 7
+# integer account fields, (4, R, n)
+WILLING, PCLASS, PRESENT, VACATED_AT = range(4)
+ACC_I = 4
+
+# --- parameters ------------------------------------------------------------------------
+_FLOAT_PARAMS = (
+    "potential_noise",
+    "trust_bias",
+    "trust_noise",
+    "manager_capacity",
+    "overload_penalty",
+    "stock_weight",
+    "service_scale",
+    "failure_base",
+    "complacency_failure",
+    "trust_base",
+    "trust_gain",
+    "trust_loss",
+    "complacency_drift",
+    "depreciation",
+    "adaptation_depreciation",
+    "wariness_decay",
+    "wariness_gain",
+    "trust_value",
+    "offer_probability",
+    "offer_discount_max",
+    "switch_horizon",
+    "hazard",
+    "trust_floor",
+    "share_floor",
+    "gross_margin",
+    "downturn_depth",
+    "disruption_dependency",
+    "share_initial",
+    "acquisition_cost",
+    "trust_initial",
+    "trust_initial_spread",
+    "service_attraction",
+    "potential_low",
+    "potential_high",
+    "potential_bias",
+)
+(
+    P_POT_NOISE,
+    P_TRUST_BIAS,
+    P_TRUST_NOISE,
+    P_CAPACITY,
+    P_OVERLOAD,
+    P_STOCK_WEIGHT,
+    P_SERVICE_SCALE,
+    P_FAILURE_BASE,
+    P_COMPLACENCY_FAILURE,
+    P_TRUST_BASE,
+    P_TRUST_GAIN,
+    P_TRUST_LOSS,
+    P_COMPLACENCY_DRIFT,
+    P_DEPRECIATION,
+    P_ADAPT_DEPRECIATION,
+    P_WARINESS_DECAY,
+    P_WARINESS_GAIN,
+    P_TRUST_VALUE,
+    P_OFFER_PROB,
+    P_OFFER_MAX,
+    P_SWITCH_HORIZON,
+    P_HAZARD,
+    P_TRUST_FLOOR,
+    P_SHARE_FLOOR,
+    P_MARGIN,
+    P_DOWNTURN_DEPTH,
+    P_DISRUPTION_DEP,
+    P_SHARE_INITIAL,
+    P_ACQUISITION,
+    P_TRUST_INITIAL,
+    P_TRUST_SPREAD,
+    P_SERVICE_ATTRACTION,
+    P_POTENTIAL_LOW,
+    P_POTENTIAL_HIGH,
+    P_POTENTIAL_BIAS,
+) = range(len(_FLOAT_PARAMS))
+# integer parameters (-1 stands for None)
+I_MIN_TENURE, I_DROP_AFTER, I_DELAY, I_LOSE_AT, I_DISRUPT_AT = range(5)
+
+# per-stage tables, rows of the (14, 4) matrix (same order as rules.StageTables)
+(
+    T_TRUST_UP,
+    T_JOINT_UP,
+    T_TRUST_DOWN,
+    T_ATTRACTION,
+    T_SHARE_CAP,
+    T_ADJUSTMENT,
+    T_ADAPTATION,
+    T_PRICE,
+    T_CTS,
+    T_FIXED,
+    T_MAINTENANCE,
+    T_EXIT_COST,
+    T_CLARITY,
+    T_RETENTION,
+) = range(14)
+
+# quarter record columns (kamsim.metrics.QUARTER_COLUMNS), in that order
+(
+    Q_TACTICAL,
+    Q_COOPERATIVE,
+    Q_INTERDEPENDENT,
+    Q_STRATEGIC,
+    Q_ACTIVE,
+    Q_SWITCHED,
+    Q_VANISHED,
+    Q_DROPPED,
+    Q_BREACH,
+    Q_FADED,
+    Q_FROM_TACTICAL,
+    Q_FROM_COOPERATIVE,
+    Q_FROM_INTERDEPENDENT,
+    Q_FROM_STRATEGIC,
+    Q_NEW,
+    Q_RIVAL_STRATEGIC,
+    Q_REVENUE,
+    Q_PROFIT,
+    Q_INVESTMENT,
+    Q_MEAN_TRUST,
+    Q_HHI,
+    Q_LARGEST,
+    Q_TOP_FIFTH,
+    Q_MARKET_SHARE,
+    Q_MEAN_SHARE,
+    Q_MEAN_DEPENDENCE,
+    Q_DISRUPTION_COST,
+    Q_DOWNTURN,
+    Q_DISRUPTION,
+) = range(29)
+_RECORD = (
+    "n_tactical n_cooperative n_interdependent n_strategic n_active exits_switched "
+    "exits_vanished exits_dropped exits_breach exits_faded exits_from_tactical "
+    "exits_from_cooperative exits_from_interdependent exits_from_strategic "
+    "new_accounts rival_strategic revenue profit investment mean_trust hhi "
+    "largest_share top_fifth_share market_share mean_share_of_wallet mean_dependence "
+    "account_disruption_cost downturn disruption"
+).split()
+assert tuple(_RECORD) == QUARTER_COLUMNS, "kernel record order out of step with metrics"
+
+# supplier record columns (kamsim.metrics.SUPPLIER_QUARTER_COLUMNS)
+S_REVENUE, S_PROFIT, S_INVESTMENT, S_MARKET_SHARE, S_ACTIVE = range(5)
+
+# focal ledger: float, int and bool columns, (k, R, n * G)
+L_REVENUE, L_PROFIT, L_INVESTMENT, L_TRUST, L_POTENTIAL = range(5)
+L_ARRIVED, L_ENDED, L_END_CAUSE, L_END_STAGE, L_MAX_STAGE = range(5)
+L_WILLING, L_EXISTS = range(2)
+# running values of the relationship in each slot, (4, R, n) float and (R, n) int
+RUN_REVENUE, RUN_PROFIT, RUN_INVESTMENT, RUN_TRUST = range(4)
+
+# trajectories (k, R, T, n) float: trust, share_of_wallet, revenue, profit,
+# investment, cost_to_serve, estimated_potential (engine.TRAJECTORY_KEYS order)
+TR_TRUST, TR_SHARE, TR_REVENUE, TR_PROFIT, TR_INVESTMENT, TR_CTS, TR_ESTIMATE = range(7)
+
+# observation arrays: float (5, M, R, n), int (2, M, R, n)
+O_REVENUE, O_SHARE, O_POTENTIAL, O_TRUST, O_STOCK = range(5)
+O_STAGE, O_TENURE = range(2)
+
+_SWITCHED = rules.EndCause.SWITCHED.value
+_VANISHED = rules.EndCause.VANISHED.value
+_DROPPED = rules.EndCause.DROPPED.value
+_BREACH = rules.EndCause.BREACH.value
+_FADED = rules.EndCause.FADED.value
+
+
+def pack_params(p: ModelParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kernel's view of ``p``: float parameters, int parameters, stage tables."""
+    pf = np.array([float(getattr(p, name)) for name in _FLOAT_PARAMS])
+
+    def opt(v: int | None) -> int:
+        return -1 if v is None else int(v)
+
+    pi = np.array(
+        [
+            p.min_tenure,
+            p.drop_after_losses,
+            opt(p.replacement_delay),
+            opt(p.lose_largest_at),
+            opt(p.disruption_at),
+        ],
+        dtype=np.int64,
+    )
+    tables = np.ascontiguousarray(np.stack(list(rules.stage_tables(p))), dtype=np.float64)
+    return pf, pi, tables
+
+
+def quarterly_discount(p: ModelParams) -> float:
+    """``(1 + discount_rate)^(1/4) - 1``, as :func:`kamsim.rules.terminal_value`."""
+    return float((1.0 + p.discount_rate) ** 0.25 - 1.0)
+
+
+# --- sums that reproduce NumPy's ---------------------------------------------------------
+
+
+@njit(cache=True)
+def pairwise_sum(a: np.ndarray) -> float:  # pragma: no cover - compiled
+    """Sum of a 1-d float array in exactly the order of NumPy's ``np.sum``.
+
+    NumPy reduces a contiguous axis by pairwise summation: below 8 elements a plain
+    loop from 0.0; up to 128 elements eight running sums combined as
+    ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`` plus the remainder; above
+    128 the two halves (split at a multiple of 8) summed recursively. Reproducing it
+    keeps the record bit-identical to :func:`kamsim.metrics.market_record`.
+    """
+    n = a.shape[0]
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[i]
+        return res
+    if n <= 128:
+        r0, r1, r2, r3 = a[0], a[1], a[2], a[3]
+        r4, r5, r6, r7 = a[4], a[5], a[6], a[7]
+        i = 8
+        stop = n - (n % 8)
+        while i < stop:
+            r0 += a[i]
+            r1 += a[i + 1]
+            r2 += a[i + 2]
+            r3 += a[i + 3]
+            r4 += a[i + 4]
+            r5 += a[i + 5]
+            r6 += a[i + 6]
+            r7 += a[i + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += a[i]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return pairwise_sum(a[:n2]) + pairwise_sum(a[n2:])
+
+
+@njit(cache=True, inline="always")
+def _idx(stage: int) -> int:  # pragma: no cover - compiled
+    """Table index of a stage (stage 0 reads the tactical entry)."""
+    return max(stage, 1) - 1
+
+
+@njit(cache=True, inline="always")
+def _clip01(x: float) -> float:  # pragma: no cover - compiled
+    """``np.minimum(1.0, np.maximum(0.0, x))``."""
+    return min(1.0, max(0.0, x))
+
+
+# --- step 0 and the stress test -------------------------------------------------------------
+
+
+@njit(cache=True)
+def begin_quarter(  # pragma: no cover - compiled
+    t: int,
+    ri: np.ndarray,
+    rf: np.ndarray,
+    af: np.ndarray,
+    ai: np.ndarray,
+    u_start: np.ndarray,
+    z_bias_p: np.ndarray,
+    z_bias_t: np.ndarray,
+    pf: np.ndarray,
+    pi: np.ndarray,
+    tab: np.ndarray,
+    started: np.ndarray,
+    forced: np.ndarray,
+    forced_stage: np.ndarray,
+    forced_trust: np.ndarray,
+    new_focal: np.ndarray,
+    lf: np.ndarray,
+    li: np.ndarray,
+    lb: np.ndarray,
+    lpc: np.ndarray,
+    run_f: np.ndarray,
+    run_max: np.ndarray,
+    g_max: int,
+    arg: np.ndarray,
+) -> None:
+    """Step 0 (starts; arrivals are applied before), ledger entries, stress test.
+
+    Mirrors :func:`kamsim.engine.renew` after the arrivals, ``Recorder.open`` and
+    :func:`kamsim.engine.stress_test`. ``u_start``, ``z_bias_p`` and ``z_bias_t`` are
+    the quarter's start variates (R, M, n). Writes ``started`` (R, M, n), the forced
+    ending (``forced``, ``forced_stage``, ``forced_trust``, (R, n)), the focal
+    supplier's new relationships ``new_focal`` (R,) and ``arg`` (R, M, n), the
+    argument of the persistent factor of each potential estimate.
+    """
+    r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
+    delay = pi[I_DELAY]
+    lo = pf[P_TRUST_INITIAL] - pf[P_TRUST_SPREAD]
+    width = 2.0 * pf[P_TRUST_SPREAD]
+    share0 = pf[P_SHARE_INITIAL]
+    price0 = tab[T_PRICE, 0]
+    for r in range(r_count):
+        count = 0
+        for j in range(n):
+            held = False
+            for k in range(m):
+                if ri[STAGE, r, k, j] == 4:
+                    held = True
+            for k in range(m):
+                go = (
+                    delay >= 0
+                    and ai[PRESENT, r, j] != 0
+                    and not held
+                    and ri[STAGE, r, k, j] == 0
+                    and ri[ENDED_AT, r, k, j] >= 0
+                    and t - ri[ENDED_AT, r, k, j] > delay
+                )
+                started[r, k, j] = go
+                if not go:
+                    continue
+                ri[STAGE, r, k, j] = 1
+                ri[TENURE, r, k, j] = 0
+                ri[AGE, r, k, j] = 0
+                rf[TRUST, r, k, j] = _clip01(lo + width * u_start[r, k, j])
+                rf[STOCK, r, k, j] = 0.0
+                rf[ADAPTATION, r, k, j] = 0.0
+                rf[SHARE, r, k, j] = share0
+                rf[BIAS_P, r, k, j] = z_bias_p[r, k, j]
+                rf[BIAS_T, r, k, j] = z_bias_t[r, k, j]
+                ri[STREAK, r, k, j] = 0
+                ri[ENDED_AT, r, k, j] = -1
+                ri[ARRIVED, r, k, j] = t
+                ri[GENERATION, r, k, j] += 1
+                ri[MAX_STAGE, r, k, j] = 1
+                rf[LAST_REVENUE, r, k, j] = share0 * (af[WALLET, r, j] / 4.0) * price0
+                if k == 0:
+                    count += 1
+                    _open_entry(r, j, t, ri, af, ai, lf, li, lb, lpc, run_f, run_max, g_max)
+        new_focal[r] = count
+        _stress_test(r, t, ri, rf, pi, forced, forced_stage, forced_trust)
+        for k in range(m):
+            for j in range(n):
+                c = tab[T_CLARITY, _idx(ri[STAGE, r, k, j])]
+                arg[r, k, j] = pf[P_POTENTIAL_BIAS] * c * rf[BIAS_P, r, k, j]
+
+
+@njit(cache=True)
+def _open_entry(  # pragma: no cover - compiled
+    r: int,
+    j: int,
+    t: int,
+    ri: np.ndarray,
+    af: np.ndarray,
+    ai: np.ndarray,
+    lf: np.ndarray,
+    li: np.ndarray,
+    lb: np.ndarray,
+    lpc: np.ndarray,
+    run_f: np.ndarray,
+    run_max: np.ndarray,
+    g_max: int,
+) -> None:
+    """Close the slot's previous focal relationship in the ledger and open the new one."""
+    gen = ri[GENERATION, r, 0, j]
+    _flush(r, j, j * g_max + gen - 1, lf, li, run_f, run_max)
+    col = j * g_max + gen
+    lb[L_EXISTS, r, col] = True
+    li[L_ARRIVED, r, col] = t
+    lb[L_WILLING, r, col] = ai[WILLING, r, j] != 0
+    lf[L_POTENTIAL, r, col] = af[POTENTIAL, r, j]
+    lpc[r, col] = ai[PCLASS, r, j]
+
+
+@njit(cache=True)
+def _flush(  # pragma: no cover - compiled
+    r: int,
+    j: int,
+    col: int,
+    lf: np.ndarray,
+    li: np.ndarray,
+    run_f: np.ndarray,
+    run_max: np.ndarray,
+) -> None:
+    """Write the running values of slot j to ledger column ``col`` and reset them."""
+    lf[L_REVENUE, r, col] = run_f[RUN_REVENUE, r, j]
+    lf[L_PROFIT, r, col] = run_f[RUN_PROFIT, r, j]
+    lf[L_INVESTMENT, r, col] = run_f[RUN_INVESTMENT, r, j]
+    lf[L_TRUST, r, col] = run_f[RUN_TRUST, r, j]
+    li[L_MAX_STAGE, r, col] = run_max[r, j]
+    for f in range(4):
+        run_f[f, r, j] = 0.0
+    run_max[r, j] = 1
+
+
+@njit(cache=True)
+def close_ledger(  # pragma: no cover - compiled
+    ri: np.ndarray,
+    lf: np.ndarray,
+    li: np.ndarray,
+    run_f: np.ndarray,
+    run_max: np.ndarray,
+    g_max: int,
+) -> None:
+    """Write the running values of every slot's current focal relationship (horizon)."""
+    for r in range(ri.shape[1]):
+        for j in range(ri.shape[3]):
+            _flush(r, j, j * g_max + ri[GENERATION, r, 0, j], lf, li, run_f, run_max)
+
+
+@njit(cache=True)
+def _stress_test(  # pragma: no cover - compiled
+    r: int,
+    t: int,
+    ri: np.ndarray,
+    rf: np.ndarray,
+    pi: np.ndarray,
+    forced: np.ndarray,
+    forced_stage: np.ndarray,
+    forced_trust: np.ndarray,
+) -> None:
+    """The focal supplier's largest relationship ends now if ``lose_largest_at == t``."""
+    n = ri.shape[3]
+    for j in range(n):
+        forced[r, j] = False
+        forced_stage[r, j] = 0
+        forced_trust[r, j] = rf[TRUST, r, 0, j]
+    if pi[I_LOSE_AT] != t:
+        return
+    best = -np.inf
+    jmax = -1
+    for j in range(n):
+        if ri[STAGE, r, 0, j] > 0:
+            v = rf[LAST_REVENUE, r, 0, j]
+            if jmax < 0 or v > best:
+                best = v
+                jmax = j
+    if jmax < 0:
+        return
+    forced[r, jmax] = True
+    forced_stage[r, jmax] = ri[STAGE, r, 0, jmax]
+    _close(r, 0, jmax, ri, rf)
+
+
+@njit(cache=True, inline="always")
+def _close(r: int, k: int, j: int, ri: np.ndarray, rf: np.ndarray) -> None:  # pragma: no cover
+    """End one relationship (:func:`kamsim.rules.close_relationships`)."""
+    ri[STAGE, r, k, j] = 0
+    ri[TENURE, r, k, j] = 0
+    ri[AGE, r, k, j] = 0
+    rf[TRUST, r, k, j] = 0.0
+    rf[STOCK, r, k, j] = 0.0
+    rf[ADAPTATION, r, k, j] = 0.0
+    rf[SHARE, r, k, j] = 0.0
+    ri[STREAK, r, k, j] = 0
+
+
+# --- step 1: observations ---------------------------------------------------------------------
+
+
+@njit(cache=True)
+def observe_quarter(  # pragma: no cover - compiled
+    ri: np.ndarray,
+    rf: np.ndarray,
+    af: np.ndarray,
+    persistent: np.ndarray,
+    z_potential: np.ndarray,
+    z_trust: np.ndarray,
+    pf: np.ndarray,
+    tab: np.ndarray,
+    obs_f: np.ndarray,
+    obs_i: np.ndarray,
+    obs_active: np.ndarray,
+    obs_class: np.ndarray,
+    seen: np.ndarray,
+) -> None:
+    """Every supplier's observation: :func:`kamsim.policies.observe` of the estimates.
+
+    ``est_p = P * persistent * max(0, 1 + potential_noise * c * z)`` and
+    ``est_t = clip(trust + c * (trust_bias * b + trust_noise * z), 0, 1)`` with c the
+    stage's clarity (:func:`kamsim.rules.estimate_potential`,
+    :func:`kamsim.rules.read_trust`); vacant slots show zeros. ``seen`` (R, n) is the
+    focal supplier's estimate of potential (0 where it has no relationship).
+    """
+    r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
+    noise = pf[P_POT_NOISE]
+    tbias = pf[P_TRUST_BIAS]
+    tnoise = pf[P_TRUST_NOISE]
+    low = pf[P_POTENTIAL_LOW]
+    high = pf[P_POTENTIAL_HIGH]
+    for r in range(r_count):
+        for k in range(m):
+            for j in range(n):
+                stage = ri[STAGE, r, k, j]
+                c = tab[T_CLARITY, _idx(stage)]
+                est_p = (
+                    af[POTENTIAL, r, j]
+                    * persistent[r, k, j]
+                    * max(0.0, 1.0 + noise * c * z_potential[r, k, j])
+                )
+                trust = rf[TRUST, r, k, j]
+                est_t = _clip01(
+                    trust
+                    + c * (tbias * rf[BIAS_T, r, k, j] + tnoise * z_trust[r, k, j])
+                )
+                active = stage > 0
+                obs_active[k, r, j] = active
+                if active:
+                    obs_i[O_STAGE, k, r, j] = stage
+                    obs_i[O_TENURE, k, r, j] = ri[TENURE, r, k, j]
+                    obs_f[O_REVENUE, k, r, j] = rf[LAST_REVENUE, r, k, j]
+                    obs_f[O_SHARE, k, r, j] = rf[SHARE, r, k, j]
+                    obs_f[O_POTENTIAL, k, r, j] = est_p
+                    obs_f[O_TRUST, k, r, j] = est_t
+                    obs_f[O_STOCK, k, r, j] = rf[STOCK, r, k, j]
+                    obs_class[k, r, j] = (1 if est_p >= low else 0) + (
+                        1 if est_p >= high else 0
+                    )
+                else:
+                    obs_i[O_STAGE, k, r, j] = 0
+                    obs_i[O_TENURE, k, r, j] = 0
+                    for f in range(5):
+                        obs_f[f, k, r, j] = 0.0
+                    obs_class[k, r, j] = 0
+                if k == 0:
+                    seen[r, j] = est_p if active else 0.0
+
+
+# --- steps 2-8 ----------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def end_quarter(  # pragma: no cover - compiled
+    t: int,
+    ri: np.ndarray,
+    rf: np.ndarray,
+    af: np.ndarray,
+    ai: np.ndarray,
+    alloc: np.ndarray,
+    u_failure: np.ndarray,
+    u_offer: np.ndarray,
+    u_vanish: np.ndarray,
+    downturn: np.ndarray,
+    disruption: np.ndarray,
+    pf: np.ndarray,
+    pi: np.ndarray,
+    tab: np.ndarray,
+    started: np.ndarray,
+    forced: np.ndarray,
+    forced_stage: np.ndarray,
+    forced_trust: np.ndarray,
+    new_focal: np.ndarray,
+    record: np.ndarray,
+    sup_record: np.ndarray,
+    reach: np.ndarray,
+    lf: np.ndarray,
+    li: np.ndarray,
+    run_f: np.ndarray,
+    run_max: np.ndarray,
+    g_max: int,
+    traj: np.ndarray,
+    traj_stage: np.ndarray,
+    traj_shares: np.ndarray,
+    seen: np.ndarray,
+) -> None:
+    """Steps 2-8 of quarter t for every market (:func:`kamsim.rules.market_quarter`,
+    :func:`kamsim.engine.settle` and the record of ``Recorder.quarter``).
+
+    ``alloc`` (R, M, n) are the allocations (k€) after the budget check, the variates
+    are the quarter's (``u_failure``, ``u_offer`` (R, M, n), ``u_vanish`` (R, n),
+    ``downturn`` (R,), ``disruption`` (R, M)). ``record`` (C, R, T) and
+    ``sup_record`` (5, R, M, T) receive the quarter's record in column ``t - 1``;
+    ``traj`` has no replications (axis 1 of length 0) when trajectories are not kept.
+    """
+    r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
+    i = t - 1
+    eff = np.empty(m)
+    disrupted = np.empty(m, dtype=np.bool_)
+    # per-market scratch, (M, n) relationships and (n,) accounts
+    live = np.empty((m, n), dtype=np.bool_)
+    invest = np.empty((m, n))
+    quality = np.empty((m, n))
+    neg = np.empty((m, n), dtype=np.bool_)
+    trust = np.empty((m, n))
+    stock = np.empty((m, n))
+    adaptation = np.empty((m, n))
+    stage = np.empty((m, n), dtype=np.int64)
+    tenure = np.empty((m, n), dtype=np.int64)
+    share = np.empty((m, n))
+    revenue = np.empty((m, n))
+    profit = np.empty((m, n))
+    invest_rec = np.empty((m, n))
+    cts = np.empty((m, n))
+    cause = np.empty((m, n), dtype=np.int64)
+    stage_end = np.empty((m, n), dtype=np.int64)
+    live_end = np.empty((m, n), dtype=np.bool_)
+    trust_rec = np.empty((m, n))
+    demand = np.empty(n)
+    dcost = np.empty(n)
+    present_rec = np.empty(n, dtype=np.bool_)
+    vanished = np.empty(n, dtype=np.bool_)
+    scratch = np.empty(n)
+    for r in range(r_count):
+        _efficiency(r, ri, pf, eff)
+        for k in range(m):
+            disrupted[k] = disruption[r, k] or (pi[I_DISRUPT_AT] == t and k == 0)
+        for j in range(n):
+            _account_quarter(
+                r, j, ri, rf, af, ai, alloc, eff, disrupted, u_failure, u_offer,
+                u_vanish, downturn, pf, pi, tab, live, invest, quality, neg, trust,
+                stock, adaptation, stage, tenure, share, revenue, profit, cts, cause,
+                demand, dcost, vanished,
+            )  # fmt: skip
+        _settle(
+            r, t, ri, rf, ai, alloc, pf, started, forced, forced_stage, forced_trust,
+            live, trust, stock, adaptation, stage, tenure, share, revenue, profit,
+            invest_rec, cts, cause, stage_end, live_end, trust_rec, present_rec,
+        )  # fmt: skip
+        _record_quarter(
+            r, i, m, n, stage_end, live_end, trust_rec, share, revenue, profit,
+            invest_rec, cause, demand, present_rec, new_focal, dcost, downturn,
+            disrupted, record, sup_record, scratch,
+        )  # fmt: skip
+        _focal_ledger(
+            r, t, ri, stage_end, cause, revenue, profit, invest_rec, trust_rec, reach,
+            lf, li, run_f, run_max, g_max,
+        )  # fmt: skip
+        if traj.shape[1] > 0:
+            _trajectory(
+                r, i, stage, stage_end, trust_rec, share, revenue, profit, invest_rec,
+                cts, seen, traj, traj_stage, traj_shares,
+            )  # fmt: skip
+        _end_relationships(r, t, ri, rf, ai, live, stage, revenue, cause, vanished)
+
+
+@njit(cache=True)
+def _efficiency(r: int, ri: np.ndarray, pf: np.ndarray, eff: np.ndarray) -> None:  # pragma: no cover
+    """:func:`kamsim.rules.manager_efficiency` of each supplier's live relationships."""
+    capacity = pf[P_CAPACITY]
+    penalty = pf[P_OVERLOAD]
+    for k in range(ri.shape[2]):
+        count = 0
+        for j in range(ri.shape[3]):
+            if ri[STAGE, r, k, j] > 0:
+                count += 1
+        over = max(0.0, float(count) - capacity)
+        eff[k] = 1.0 / (1.0 + penalty * over / capacity)
+
+
+@njit(cache=True)
+def _account_quarter(  # pragma: no cover - compiled
+    r: int,
+    j: int,
+    ri: np.ndarray,
+    rf: np.ndarray,
+    af: np.ndarray,
+    ai: np.ndarray,
+    alloc: np.ndarray,
+    eff: np.ndarray,
+    disrupted: np.ndarray,
+    u_failure: np.ndarray,
+    u_offer: np.ndarray,
+    u_vanish: np.ndarray,
+    downturn: np.ndarray,
+    pf: np.ndarray,
+    pi: np.ndarray,
+    tab: np.ndarray,
+    live: np.ndarray,
+    invest: np.ndarray,
+    quality: np.ndarray,
+    neg: np.ndarray,
+    trust: np.ndarray,
+    stock: np.ndarray,
+    adaptation: np.ndarray,
+    stage: np.ndarray,
+    tenure: np.ndarray,
+    share: np.ndarray,
+    revenue: np.ndarray,
+    profit: np.ndarray,
+    cts: np.ndarray,
+    cause: np.ndarray,
+    demand: np.ndarray,
+    dcost: np.ndarray,
+    vanished: np.ndarray,
+) -> None:
+    """:func:`kamsim.rules.market_quarter` for account j of market r (all suppliers)."""
+    m = ri.shape[2]
+    scale = af[SCALE, r, j]
+    wallet = af[WALLET, r, j] * (1.0 + af[GROWTH, r, j] / 4.0)
+    wallet_q = wallet / 4.0
+    demand_q = wallet_q * (1.0 - pf[P_DOWNTURN_DEPTH] * downturn[r])
+    # 2. service and trust; 3. investment and adaptation
+    for k in range(m):
+        s0 = ri[STAGE, r, k, j]
+        lv = s0 > 0
+        live[k, j] = lv
+        e = alloc[r, k, j] * eff[k]
+        invest[k, j] = e
+        st = rf[STOCK, r, k, j]
+        q = 0.0
+        if lv:
+            z = (e + pf[P_STOCK_WEIGHT] * st) / (pf[P_SERVICE_SCALE] * scale)
+            q = z / (1.0 + z)
+        quality[k, j] = q
+        ng = lv and e < tab[T_MAINTENANCE, _idx(s0)] * scale
+        neg[k, j] = ng
+        ngf = 1.0 if ng else 0.0
+        old = rf[TRUST, r, k, j]
+        tr = old
+        if lv:
+            p_fail = min(
+                1.0,
+                pf[P_FAILURE_BASE] * (1.0 - q) + pf[P_COMPLACENCY_FAILURE] * ngf,
+            )
+            failed = (u_failure[r, k, j] < p_fail) or disrupted[k]
+            if failed:
+                new = old * (1.0 - pf[P_TRUST_LOSS])
+            else:
+                warranted = pf[P_TRUST_BASE] + (1.0 - pf[P_TRUST_BASE]) * q
+                new = old + pf[P_TRUST_GAIN] * (warranted - old)
+            tr = _clip01(new - pf[P_COMPLACENCY_DRIFT] * ngf)
+        trust[k, j] = tr
+        stock[k, j] = (1.0 - pf[P_DEPRECIATION]) * st + e
+        if lv:
+            rate = tab[T_ADAPTATION, _idx(s0)]
+            adaptation[k, j] = (1.0 - pf[P_ADAPT_DEPRECIATION]) * rf[
+                ADAPTATION, r, k, j
+            ] + rate * tr * scale
+        else:
+            adaptation[k, j] = 0.0
+    _move_stages(r, j, ri, af, ai, pi, tab, live, trust, stock, adaptation, stage, tenure)
+    # 5. wallet split
+    hit = 0.0
+    total_a = 0.0
+    for k in range(m):
+        x = rf[SHARE, r, k, j] if (disrupted[k] and live[k, j]) else 0.0
+        hit = x if k == 0 else hit + x
+    wariness = pf[P_WARINESS_DECAY] * af[WARINESS, r, j] + pf[P_WARINESS_GAIN] * hit
+    af[WARINESS, r, j] = wariness
+    sa = pf[P_SERVICE_ATTRACTION]
+    for k in range(m):
+        s1 = stage[k, j]
+        a = 0.0
+        if s1 > 0:
+            a = tab[T_ATTRACTION, _idx(s1)] * trust[k, j] * (1.0 + sa * quality[k, j])
+        revenue[k, j] = a  # attraction, kept in the revenue scratch until step 6
+        total_a = a if k == 0 else total_a + a
+    tolerance = af[TOLERANCE, r, j]
+    total_moved = 0.0
+    for k in range(m):
+        s1 = stage[k, j]
+        target = 0.0
+        if s1 > 0:
+            raw = revenue[k, j] / (1.0 + total_a)
+            if s1 < 4:
+                limit = min(tab[T_SHARE_CAP, _idx(s1)], tolerance)
+            else:
+                limit = 1.0
+            cap = max(0.0, limit - wariness)
+            target = min(raw, cap)
+        old = rf[SHARE, r, k, j]
+        moved = old + tab[T_ADJUSTMENT, _idx(s1)] * (target - old)
+        if s1 <= 0:
+            moved = 0.0
+        share[k, j] = moved
+        total_moved = moved if k == 0 else total_moved + moved
+    if total_moved > 1.0:
+        for k in range(m):
+            share[k, j] = share[k, j] / max(total_moved, 1.0)
+    # 6. economics; 7. endings
+    margin = pf[P_MARGIN]
+    prob = pf[P_OFFER_PROB]
+    gone = u_vanish[r, j] < pf[P_HAZARD]
+    vanished[j] = gone
+    lost_total = 0.0
+    drop_after = pi[I_DROP_AFTER]
+    for k in range(m):
+        lv = live[k, j]
+        s1 = stage[k, j]
+        x = _idx(s1)
+        sh = share[k, j]
+        rev = demand_q * sh * tab[T_PRICE, x] if lv else 0.0
+        cost = tab[T_CTS, x] * wallet_q + tab[T_FIXED, x] if lv else 0.0
+        prof = margin * rev - cost - alloc[r, k, j]
+        revenue[k, j] = rev
+        cts[k, j] = cost
+        profit[k, j] = prof
+        lost = pf[P_DISRUPTION_DEP] * sh * demand_q if (disrupted[k] and lv) else 0.0
+        lost_total = lost if k == 0 else lost_total + lost
+        spend_q = sh * demand_q
+        tr = trust[k, j]
+        barrier = (tab[T_EXIT_COST, x] + pf[P_TRUST_VALUE] * tr) * spend_q + adaptation[
+            k, j
+        ]
+        u = u_offer[r, k, j]
+        arrived = u < prob
+        discount = 0.0
+        if prob > 0.0 and arrived:
+            discount = pf[P_OFFER_MAX] * u / prob
+        gain = af[SENSITIVITY, r, j] * discount * spend_q * pf[P_SWITCH_HORIZON]
+        switched = arrived and gain > barrier
+        streak = ri[STREAK, r, k, j] + 1 if (lv and prof < 0.0) else 0
+        dropped = streak >= drop_after and drop_after > 0
+        c = 0
+        if lv:
+            if gone:
+                c = _VANISHED
+            elif switched:
+                c = _SWITCHED
+            elif tr < pf[P_TRUST_FLOOR]:
+                c = _BREACH
+            elif sh < pf[P_SHARE_FLOOR]:
+                c = _FADED
+            elif dropped:
+                c = _DROPPED
+        cause[k, j] = c
+        ri[STREAK, r, k, j] = streak
+    af[WALLET, r, j] = wallet
+    demand[j] = demand_q
+    dcost[j] = lost_total
+
+
+@njit(cache=True)
+def _move_stages(  # pragma: no cover - compiled
+    r: int,
+    j: int,
+    ri: np.ndarray,
+    af: np.ndarray,
+    ai: np.ndarray,
+    pi: np.ndarray,
+    tab: np.ndarray,
+    live: np.ndarray,
+    trust: np.ndarray,
+    stock: np.ndarray,
+    adaptation: np.ndarray,
+    stage: np.ndarray,
+    tenure: np.ndarray,
+) -> None:
+    """:func:`kamsim.rules.move_stages` for account j (one strategic partner at most).
+
+    ``stage`` first holds each relationship's wish (1 up, 2 down, 3 both), then its
+    new stage.
+    """
+    m = ri.shape[2]
+    scale = af[SCALE, r, j]
+    willing = ai[WILLING, r, j] != 0
+    min_tenure = pi[I_MIN_TENURE]
+    taken = False
+    for k in range(m):
+        s0 = ri[STAGE, r, k, j]
+        x = _idx(s0)
+        tenure1 = ri[TENURE, r, k, j] + 1
+        lv = live[k, j]
+        up = (
+            lv
+            and tenure1 >= min_tenure
+            and trust[k, j] >= tab[T_TRUST_UP, x]
+            and stock[k, j] + adaptation[k, j] >= tab[T_JOINT_UP, x] * scale
+            and willing
+        )
+        down = lv and trust[k, j] < tab[T_TRUST_DOWN, x]
+        stage[k, j] = (1 if up else 0) + (2 if down else 0)
+        tenure[k, j] = tenure1
+        if lv and s0 == 4 and not down:
+            taken = True
+    best = -np.inf
+    winner = -1
+    for k in range(m):
+        if stage[k, j] & 1 and ri[STAGE, r, k, j] == 3 and not taken and trust[k, j] > best:
+            best = trust[k, j]
+            winner = k
+    for k in range(m):
+        s0 = ri[STAGE, r, k, j]
+        up = (stage[k, j] & 1) != 0 and (s0 < 3 or k == winner)
+        down = (stage[k, j] & 2) != 0
+        stage[k, j] = s0 + (1 if up else 0) - (1 if down else 0)
+        if up or down:
+            tenure[k, j] = 0
+
+
+@njit(cache=True)
+def _settle(  # pragma: no cover - compiled
+    r: int,
+    t: int,
+    ri: np.ndarray,
+    rf: np.ndarray,
+    ai: np.ndarray,
+    alloc: np.ndarray,
+    pf: np.ndarray,
+    started: np.ndarray,
+    forced: np.ndarray,
+    forced_stage: np.ndarray,
+    forced_trust: np.ndarray,
+    live: np.ndarray,
+    trust: np.ndarray,
+    stock: np.ndarray,
+    adaptation: np.ndarray,
+    stage: np.ndarray,
+    tenure: np.ndarray,
+    share: np.ndarray,
+    revenue: np.ndarray,
+    profit: np.ndarray,
+    invest_rec: np.ndarray,
+    cts: np.ndarray,
+    cause: np.ndarray,
+    stage_end: np.ndarray,
+    live_end: np.ndarray,
+    trust_rec: np.ndarray,
+    present_rec: np.ndarray,
+) -> None:
+    """Step 8 before the endings: the quarter's outcome becomes the state (engine.settle)."""
+    m, n = ri.shape[2], ri.shape[3]
+    acquisition = pf[P_ACQUISITION]
+    for j in range(n):
+        present_rec[j] = ai[PRESENT, r, j] != 0
+    for k in range(m):
+        for j in range(n):
+            lv = live[k, j]
+            revenue[k, j] = revenue[k, j] if lv else 0.0
+            profit[k, j] = (profit[k, j] if lv else 0.0) - (
+                acquisition if started[r, k, j] else 0.0
+            )
+            invest_rec[k, j] = alloc[r, k, j] if lv else 0.0
+            c = cause[k, j] if lv else 0
+            s1 = stage[k, j]
+            tr = trust[k, j]
+            se = s1
+            if k == 0 and forced[r, j]:
+                c = _SWITCHED
+                se = forced_stage[r, j]
+                tr = forced_trust[r, j]
+            cause[k, j] = c
+            stage_end[k, j] = se
+            live_end[k, j] = se > 0 and c == 0
+            trust_rec[k, j] = tr
+            # the relationship state at the end of the quarter (before endings)
+            ri[STAGE, r, k, j] = s1
+            if lv:
+                ri[TENURE, r, k, j] = tenure[k, j]
+                ri[AGE, r, k, j] += 1
+            rf[TRUST, r, k, j] = trust[k, j]
+            rf[STOCK, r, k, j] = stock[k, j]
+            rf[ADAPTATION, r, k, j] = adaptation[k, j]
+            rf[SHARE, r, k, j] = share[k, j]
+            rf[LAST_CTS, r, k, j] = cts[k, j] if c == 0 else 0.0
+
+
+@njit(cache=True)
+def _record_quarter(  # pragma: no cover - compiled
+    r: int,
+    i: int,
+    m: int,
+    n: int,
+    stage_end: np.ndarray,
+    live_end: np.ndarray,
+    trust_rec: np.ndarray,
+    share: np.ndarray,
+    revenue: np.ndarray,
+    profit: np.ndarray,
+    invest_rec: np.ndarray,
+    cause: np.ndarray,
+    demand: np.ndarray,
+    present: np.ndarray,
+    new_focal: np.ndarray,
+    dcost: np.ndarray,
+    downturn: np.ndarray,
+    disrupted: np.ndarray,
+    record: np.ndarray,
+    sup_record: np.ndarray,
+    scratch: np.ndarray,
+) -> None:
+    """:func:`kamsim.metrics.market_record` of market r, quarter index i."""
+    counts = np.zeros(16, dtype=np.int64)
+    n_present = 0
+    rival_strategic = 0
+    for j in range(n):
+        st = stage_end[0, j] if live_end[0, j] else 0
+        if st > 0:
+            counts[st - 1] += 1
+            counts[4] += 1
+        c = cause[0, j]
+        if c > 0:
+            counts[4 + c] += 1
+            se = stage_end[0, j]
+            if se > 0:
+                counts[9 + se] += 1
+        if present[j]:
+            n_present += 1
+            rs = False
+            for k in range(1, m):
+                if live_end[k, j] and stage_end[k, j] == 4:
+                    rs = True
+            if rs:
+                rival_strategic += 1
+    for c in range(14):
+        record[c, r, i] = counts[c]
+    record[Q_NEW, r, i] = new_focal[r]
+    record[Q_RIVAL_STRATEGIC, r, i] = rival_strategic
+    # market shares of every supplier
+    for j in range(n):
+        scratch[j] = demand[j] if present[j] else 0.0
+    total_demand = pairwise_sum(scratch)
+    for k in range(m):
+        for j in range(n):
+            scratch[j] = share[k, j] * demand[j]
+        wallet_share = pairwise_sum(scratch)
+        ms = wallet_share / total_demand if total_demand > 0 else np.nan
+        sup_record[S_MARKET_SHARE, r, k, i] = ms
+        sup_record[S_REVENUE, r, k, i] = pairwise_sum(revenue[k])
+        sup_record[S_PROFIT, r, k, i] = pairwise_sum(profit[k])
+        sup_record[S_INVESTMENT, r, k, i] = pairwise_sum(invest_rec[k])
+        active = 0
+        for j in range(n):
+            if live_end[k, j]:
+                active += 1
+        sup_record[S_ACTIVE, r, k, i] = active
+    record[Q_REVENUE, r, i] = sup_record[S_REVENUE, r, 0, i]
+    record[Q_PROFIT, r, i] = sup_record[S_PROFIT, r, 0, i]
+    record[Q_INVESTMENT, r, i] = sup_record[S_INVESTMENT, r, 0, i]
+    record[Q_MARKET_SHARE, r, i] = sup_record[S_MARKET_SHARE, r, 0, i]
+    # means over live relationships / present accounts
+    for j in range(n):
+        scratch[j] = trust_rec[0, j] if live_end[0, j] else 0.0
+    record[Q_MEAN_TRUST, r, i] = _mean(pairwise_sum(scratch), counts[4])
+    for j in range(n):
+        scratch[j] = share[0, j] if present[j] else 0.0
+    record[Q_MEAN_SHARE, r, i] = _mean(pairwise_sum(scratch), n_present)
+    for j in range(n):
+        dep = 0.0
+        for k in range(m):
+            v = share[k, j] if live_end[k, j] else 0.0
+            dep = v if k == 0 else max(dep, v)
+        scratch[j] = dep if present[j] else 0.0
+    record[Q_MEAN_DEPENDENCE, r, i] = _mean(pairwise_sum(scratch), n_present)
+    for j in range(n):
+        scratch[j] = dcost[j] if present[j] else 0.0
+    record[Q_DISRUPTION_COST, r, i] = pairwise_sum(scratch)
+    _concentration(r, i, n, revenue[0], record, scratch)
+    record[Q_DOWNTURN, r, i] = downturn[r]
+    record[Q_DISRUPTION, r, i] = 1.0 if disrupted[0] else 0.0
+
+
+@njit(cache=True, inline="always")
+def _mean(total: float, count: int) -> float:  # pragma: no cover - compiled
+    """``metrics._mean_over``: total / count, NaN for an empty mask."""
+    return total / max(count, 1) if count > 0 else np.nan
+
+
+@njit(cache=True)
+def _concentration(  # pragma: no cover - compiled
+    r: int, i: int, n: int, rev0: np.ndarray, record: np.ndarray, scratch: np.ndarray
+) -> None:
+    """HHI, largest share and top-fifth share of the focal revenue (kamsim.metrics)."""
+    total = pairwise_sum(rev0)
+    if not total > 0:
+        record[Q_HHI, r, i] = np.nan
+        record[Q_LARGEST, r, i] = np.nan
+        record[Q_TOP_FIFTH, r, i] = np.nan
+        return
+    positive = 0
+    largest = 0.0
+    for j in range(n):
+        s = rev0[j] / total
+        scratch[j] = s * s
+        largest = s if j == 0 else max(largest, s)
+        if rev0[j] > 0:
+            positive += 1
+    record[Q_HHI, r, i] = pairwise_sum(scratch)
+    record[Q_LARGEST, r, i] = largest
+    for j in range(n):
+        scratch[j] = rev0[j] / total
+    ordered = np.sort(scratch)
+    top = max(1, -(-positive // 5))
+    k = min(max(top - 1, 0), n - 1)
+    acc = ordered[n - 1]
+    for q in range(1, k + 1):
+        acc = acc + ordered[n - 1 - q]
+    record[Q_TOP_FIFTH, r, i] = acc
+
+
+@njit(cache=True)
+def _focal_ledger(  # pragma: no cover - compiled
+    r: int,
+    t: int,
+    ri: np.ndarray,
+    stage_end: np.ndarray,
+    cause: np.ndarray,
+    revenue: np.ndarray,
+    profit: np.ndarray,
+    invest_rec: np.ndarray,
+    trust_rec: np.ndarray,
+    reach: np.ndarray,
+    lf: np.ndarray,
+    li: np.ndarray,
+    run_f: np.ndarray,
+    run_max: np.ndarray,
+    g_max: int,
+) -> None:
+    """Running values, stage reach times and endings of the focal relationships."""
+    for j in range(ri.shape[3]):
+        s = stage_end[0, j]
+        ran = s > 0
+        run_f[RUN_REVENUE, r, j] += revenue[0, j]
+        run_f[RUN_PROFIT, r, j] += profit[0, j]
+        run_f[RUN_INVESTMENT, r, j] += invest_rec[0, j]
+        if ran:
+            run_f[RUN_TRUST, r, j] = trust_rec[0, j]
+            run_max[r, j] = max(run_max[r, j], s)
+            if s > ri[MAX_STAGE, r, 0, j] and s >= 2:
+                reach[s - 2, 0, r] += float(t - ri[ARRIVED, r, 0, j] + 1)
+                reach[s - 2, 1, r] += 1.0
+        if cause[0, j] > 0:
+            col = j * g_max + ri[GENERATION, r, 0, j]
+            li[L_ENDED, r, col] = t
+            li[L_END_CAUSE, r, col] = cause[0, j]
+            li[L_END_STAGE, r, col] = s
+
+
+@njit(cache=True)
+def _trajectory(  # pragma: no cover - compiled
+    r: int,
+    i: int,
+    stage: np.ndarray,
+    stage_end: np.ndarray,
+    trust_rec: np.ndarray,
+    share: np.ndarray,
+    revenue: np.ndarray,
+    profit: np.ndarray,
+    invest_rec: np.ndarray,
+    cts: np.ndarray,
+    seen: np.ndarray,
+    traj: np.ndarray,
+    traj_stage: np.ndarray,
+    traj_shares: np.ndarray,
+) -> None:
+    """The focal supplier's per-slot trajectories and every supplier's share."""
+    m, n = stage.shape
+    for j in range(n):
+        ran = stage[0, j] > 0
+        traj_stage[r, i, j] = stage[0, j] if ran else 0
+        traj[TR_TRUST, r, i, j] = trust_rec[0, j] if ran else 0.0
+        traj[TR_SHARE, r, i, j] = share[0, j] if ran else 0.0
+        traj[TR_REVENUE, r, i, j] = revenue[0, j]
+        traj[TR_PROFIT, r, i, j] = profit[0, j]
+        traj[TR_INVESTMENT, r, i, j] = invest_rec[0, j]
+        traj[TR_CTS, r, i, j] = cts[0, j] if ran else 0.0
+        traj[TR_ESTIMATE, r, i, j] = seen[r, j]
+        for k in range(m):
+            traj_shares[r, i, k, j] = share[k, j] if stage_end[k, j] > 0 else 0.0
+
+
+@njit(cache=True)
+def _end_relationships(  # pragma: no cover - compiled
+    r: int,
+    t: int,
+    ri: np.ndarray,
+    rf: np.ndarray,
+    ai: np.ndarray,
+    live: np.ndarray,
+    stage: np.ndarray,
+    revenue: np.ndarray,
+    cause: np.ndarray,
+    vanished: np.ndarray,
+) -> None:
+    """Step 8: ended relationships close, vanished accounts leave their slots."""
+    m, n = stage.shape
+    for k in range(m):
+        for j in range(n):
+            rf[LAST_REVENUE, r, k, j] = revenue[k, j]
+            if live[k, j]:
+                ri[MAX_STAGE, r, k, j] = max(ri[MAX_STAGE, r, k, j], stage[k, j])
+            if cause[k, j] > 0:
+                _close(r, k, j, ri, rf)
+                ri[ENDED_AT, r, k, j] = t
+    for j in range(n):
+        if vanished[j] and ai[PRESENT, r, j] != 0:
+            ai[PRESENT, r, j] = 0
+            ai[VACATED_AT, r, j] = t
+
+
+__all__ = [
+    "begin_quarter",
+    "close_ledger",
+    "end_quarter",
+    "math",
+    "observe_quarter",
+    "pack_params",
+    "pairwise_sum",
+    "quarterly_discount",
+]
