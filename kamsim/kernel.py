@@ -1,4 +1,4 @@
-"""Compiled quarter step of the batched engine (Numba), bit-identical to :mod:`kamsim.rules`.
+"""Compiled quarter of the batched engine (Numba), bit-identical to :mod:`kamsim.rules`.
 
 The batched engine (:mod:`kamsim.engine`) spends a quarter of R markets in three
 compiled calls around the suppliers' policies, which stay plain Python callables:
@@ -45,7 +45,7 @@ from kamsim import rules
 from kamsim.metrics import QUARTER_COLUMNS
 from kamsim.params import ModelParams
 
-# --- stacked state arrays ------------------------------------------------------------
+# --- stacked state arrays -------------------------------------------------------------
 # integer relationship fields, (8, R, M, n)
 STAGE, TENURE, AGE, STREAK, ENDED_AT, ARRIVED, GENERATION, MAX_STAGE = range(8)
 REL_I = 8
@@ -59,7 +59,7 @@ ACC_F = 7
 WILLING, PCLASS, PRESENT, VACATED_AT = range(4)
 ACC_I = 4
 
-# --- parameters ------------------------------------------------------------------------
+# --- parameters -----------------------------------------------------------------------
 _FLOAT_PARAMS = (
     "potential_noise",
     "trust_bias",
@@ -248,10 +248,10 @@ def quarterly_discount(p: ModelParams) -> float:
     return float((1.0 + p.discount_rate) ** 0.25 - 1.0)
 
 
-# --- sums that reproduce NumPy's ---------------------------------------------------------
+# --- sums that reproduce NumPy's ------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def pairwise_sum(a: np.ndarray) -> float:  # pragma: no cover - compiled
     """Sum of a 1-d float array in exactly the order of NumPy's ``np.sum``.
 
@@ -292,22 +292,22 @@ def pairwise_sum(a: np.ndarray) -> float:  # pragma: no cover - compiled
     return pairwise_sum(a[:n2]) + pairwise_sum(a[n2:])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _idx(stage: int) -> int:  # pragma: no cover - compiled
     """Table index of a stage (stage 0 reads the tactical entry)."""
     return max(stage, 1) - 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _clip01(x: float) -> float:  # pragma: no cover - compiled
     """``np.minimum(1.0, np.maximum(0.0, x))``."""
     return min(1.0, max(0.0, x))
 
 
-# --- step 0 and the stress test -------------------------------------------------------------
+# --- step 0 and the stress test -------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def begin_quarter(  # pragma: no cover - compiled
     t: int,
     ri: np.ndarray,
@@ -394,7 +394,7 @@ def begin_quarter(  # pragma: no cover - compiled
                 arg[r, k, j] = pf[P_POTENTIAL_BIAS] * c * rf[BIAS_P, r, k, j]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _open_entry(  # pragma: no cover - compiled
     r: int,
     j: int,
@@ -421,7 +421,7 @@ def _open_entry(  # pragma: no cover - compiled
     lpc[r, col] = ai[PCLASS, r, j]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _flush(  # pragma: no cover - compiled
     r: int,
     j: int,
@@ -442,7 +442,7 @@ def _flush(  # pragma: no cover - compiled
     run_max[r, j] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def close_ledger(  # pragma: no cover - compiled
     ri: np.ndarray,
     lf: np.ndarray,
@@ -457,7 +457,7 @@ def close_ledger(  # pragma: no cover - compiled
             _flush(r, j, j * g_max + ri[GENERATION, r, 0, j], lf, li, run_f, run_max)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _stress_test(  # pragma: no cover - compiled
     r: int,
     t: int,
@@ -491,8 +491,10 @@ def _stress_test(  # pragma: no cover - compiled
     _close(r, 0, jmax, ri, rf)
 
 
-@njit(cache=True, inline="always")
-def _close(r: int, k: int, j: int, ri: np.ndarray, rf: np.ndarray) -> None:  # pragma: no cover
+@njit(cache=True, error_model="numpy", inline="always")
+def _close(
+    r: int, k: int, j: int, ri: np.ndarray, rf: np.ndarray
+) -> None:  # pragma: no cover
     """End one relationship (:func:`kamsim.rules.close_relationships`)."""
     ri[STAGE, r, k, j] = 0
     ri[TENURE, r, k, j] = 0
@@ -504,10 +506,10 @@ def _close(r: int, k: int, j: int, ri: np.ndarray, rf: np.ndarray) -> None:  # p
     ri[STREAK, r, k, j] = 0
 
 
-# --- step 1: observations ---------------------------------------------------------------------
+# --- step 1: observations -------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def observe_quarter(  # pragma: no cover - compiled
     ri: np.ndarray,
     rf: np.ndarray,
@@ -549,8 +551,7 @@ def observe_quarter(  # pragma: no cover - compiled
                 )
                 trust = rf[TRUST, r, k, j]
                 est_t = _clip01(
-                    trust
-                    + c * (tbias * rf[BIAS_T, r, k, j] + tnoise * z_trust[r, k, j])
+                    trust + c * (tbias * rf[BIAS_T, r, k, j] + tnoise * z_trust[r, k, j])
                 )
                 active = stage > 0
                 obs_active[k, r, j] = active
@@ -575,10 +576,10 @@ def observe_quarter(  # pragma: no cover - compiled
                     seen[r, j] = est_p if active else 0.0
 
 
-# --- steps 2-8 ----------------------------------------------------------------------------------
+# --- steps 2-8 ------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def end_quarter(  # pragma: no cover - compiled
     t: int,
     ri: np.ndarray,
@@ -612,8 +613,10 @@ def end_quarter(  # pragma: no cover - compiled
     traj_shares: np.ndarray,
     seen: np.ndarray,
 ) -> None:
-    """Steps 2-8 of quarter t for every market (:func:`kamsim.rules.market_quarter`,
-    :func:`kamsim.engine.settle` and the record of ``Recorder.quarter``).
+    """Steps 2-8 of quarter t for every market.
+
+    :func:`kamsim.rules.market_quarter`, then the settlement and the quarter's
+    record (:func:`kamsim.metrics.market_record`).
 
     ``alloc`` (R, M, n) are the allocations (k€) after the budget check, the variates
     are the quarter's (``u_failure``, ``u_offer`` (R, M, n), ``u_vanish`` (R, n),
@@ -653,13 +656,21 @@ def end_quarter(  # pragma: no cover - compiled
         _efficiency(r, ri, pf, eff)
         for k in range(m):
             disrupted[k] = disruption[r, k] or (pi[I_DISRUPT_AT] == t and k == 0)
-        for j in range(n):
-            _account_quarter(
-                r, j, ri, rf, af, ai, alloc, eff, disrupted, u_failure, u_offer,
-                u_vanish, downturn, pf, pi, tab, live, invest, quality, neg, trust,
-                stock, adaptation, stage, tenure, share, revenue, profit, cts, cause,
-                demand, dcost, vanished,
-            )  # fmt: skip
+        _service_quarter(
+            r,
+            ri, rf, af, ai, alloc, eff, disrupted, u_failure, u_offer,
+            u_vanish, downturn, pf, pi, tab, live, invest, quality, neg,
+            trust, stock, adaptation, stage, tenure, share, revenue, profit,
+            cts, cause, demand, dcost, vanished,
+        )  # fmt: skip
+        _move_stages(r, ri, af, ai, pi, tab, live, trust, stock, adaptation, stage, tenure)
+        _wallet_quarter(
+            r,
+            ri, rf, af, ai, alloc, eff, disrupted, u_failure, u_offer,
+            u_vanish, downturn, pf, pi, tab, live, invest, quality, neg,
+            trust, stock, adaptation, stage, tenure, share, revenue, profit,
+            cts, cause, demand, dcost, vanished,
+        )  # fmt: skip
         _settle(
             r, t, ri, rf, ai, alloc, pf, started, forced, forced_stage, forced_trust,
             live, trust, stock, adaptation, stage, tenure, share, revenue, profit,
@@ -682,8 +693,10 @@ def end_quarter(  # pragma: no cover - compiled
         _end_relationships(r, t, ri, rf, ai, live, stage, revenue, cause, vanished)
 
 
-@njit(cache=True)
-def _efficiency(r: int, ri: np.ndarray, pf: np.ndarray, eff: np.ndarray) -> None:  # pragma: no cover
+@njit(cache=True, error_model="numpy")
+def _efficiency(
+    r: int, ri: np.ndarray, pf: np.ndarray, eff: np.ndarray
+) -> None:  # pragma: no cover
     """:func:`kamsim.rules.manager_efficiency` of each supplier's live relationships."""
     capacity = pf[P_CAPACITY]
     penalty = pf[P_OVERLOAD]
@@ -696,10 +709,9 @@ def _efficiency(r: int, ri: np.ndarray, pf: np.ndarray, eff: np.ndarray) -> None
         eff[k] = 1.0 / (1.0 + penalty * over / capacity)
 
 
-@njit(cache=True)
-def _account_quarter(  # pragma: no cover - compiled
+@njit(cache=True, error_model="numpy")
+def _service_quarter(  # pragma: no cover - compiled
     r: int,
-    j: int,
     ri: np.ndarray,
     rf: np.ndarray,
     af: np.ndarray,
@@ -732,147 +744,57 @@ def _account_quarter(  # pragma: no cover - compiled
     dcost: np.ndarray,
     vanished: np.ndarray,
 ) -> None:
-    """:func:`kamsim.rules.market_quarter` for account j of market r (all suppliers)."""
-    m = ri.shape[2]
-    scale = af[SCALE, r, j]
-    wallet = af[WALLET, r, j] * (1.0 + af[GROWTH, r, j] / 4.0)
-    wallet_q = wallet / 4.0
-    demand_q = wallet_q * (1.0 - pf[P_DOWNTURN_DEPTH] * downturn[r])
-    # 2. service and trust; 3. investment and adaptation
-    for k in range(m):
-        s0 = ri[STAGE, r, k, j]
-        lv = s0 > 0
-        live[k, j] = lv
-        e = alloc[r, k, j] * eff[k]
-        invest[k, j] = e
-        st = rf[STOCK, r, k, j]
-        q = 0.0
-        if lv:
-            z = (e + pf[P_STOCK_WEIGHT] * st) / (pf[P_SERVICE_SCALE] * scale)
-            q = z / (1.0 + z)
-        quality[k, j] = q
-        ng = lv and e < tab[T_MAINTENANCE, _idx(s0)] * scale
-        neg[k, j] = ng
-        ngf = 1.0 if ng else 0.0
-        old = rf[TRUST, r, k, j]
-        tr = old
-        if lv:
-            p_fail = min(
-                1.0,
-                pf[P_FAILURE_BASE] * (1.0 - q) + pf[P_COMPLACENCY_FAILURE] * ngf,
-            )
-            failed = (u_failure[r, k, j] < p_fail) or disrupted[k]
-            if failed:
-                new = old * (1.0 - pf[P_TRUST_LOSS])
-            else:
-                warranted = pf[P_TRUST_BASE] + (1.0 - pf[P_TRUST_BASE]) * q
-                new = old + pf[P_TRUST_GAIN] * (warranted - old)
-            tr = _clip01(new - pf[P_COMPLACENCY_DRIFT] * ngf)
-        trust[k, j] = tr
-        stock[k, j] = (1.0 - pf[P_DEPRECIATION]) * st + e
-        if lv:
-            rate = tab[T_ADAPTATION, _idx(s0)]
-            adaptation[k, j] = (1.0 - pf[P_ADAPT_DEPRECIATION]) * rf[
-                ADAPTATION, r, k, j
-            ] + rate * tr * scale
-        else:
-            adaptation[k, j] = 0.0
-    _move_stages(r, j, ri, af, ai, pi, tab, live, trust, stock, adaptation, stage, tenure)
-    # 5. wallet split
-    hit = 0.0
-    total_a = 0.0
-    for k in range(m):
-        x = rf[SHARE, r, k, j] if (disrupted[k] and live[k, j]) else 0.0
-        hit = x if k == 0 else hit + x
-    wariness = pf[P_WARINESS_DECAY] * af[WARINESS, r, j] + pf[P_WARINESS_GAIN] * hit
-    af[WARINESS, r, j] = wariness
-    sa = pf[P_SERVICE_ATTRACTION]
-    for k in range(m):
-        s1 = stage[k, j]
-        a = 0.0
-        if s1 > 0:
-            a = tab[T_ATTRACTION, _idx(s1)] * trust[k, j] * (1.0 + sa * quality[k, j])
-        revenue[k, j] = a  # attraction, kept in the revenue scratch until step 6
-        total_a = a if k == 0 else total_a + a
-    tolerance = af[TOLERANCE, r, j]
-    total_moved = 0.0
-    for k in range(m):
-        s1 = stage[k, j]
-        target = 0.0
-        if s1 > 0:
-            raw = revenue[k, j] / (1.0 + total_a)
-            if s1 < 4:
-                limit = min(tab[T_SHARE_CAP, _idx(s1)], tolerance)
-            else:
-                limit = 1.0
-            cap = max(0.0, limit - wariness)
-            target = min(raw, cap)
-        old = rf[SHARE, r, k, j]
-        moved = old + tab[T_ADJUSTMENT, _idx(s1)] * (target - old)
-        if s1 <= 0:
-            moved = 0.0
-        share[k, j] = moved
-        total_moved = moved if k == 0 else total_moved + moved
-    if total_moved > 1.0:
+    """Steps 2-3 of :func:`kamsim.rules.market_quarter` for every account of market r.
+
+    Service, trust, the supplier's stock and the account's adaptation.
+    """
+    for j in range(ri.shape[3]):
+        m = ri.shape[2]
+        scale = af[SCALE, r, j]
+        # 2. service and trust; 3. investment and adaptation
         for k in range(m):
-            share[k, j] = share[k, j] / max(total_moved, 1.0)
-    # 6. economics; 7. endings
-    margin = pf[P_MARGIN]
-    prob = pf[P_OFFER_PROB]
-    gone = u_vanish[r, j] < pf[P_HAZARD]
-    vanished[j] = gone
-    lost_total = 0.0
-    drop_after = pi[I_DROP_AFTER]
-    for k in range(m):
-        lv = live[k, j]
-        s1 = stage[k, j]
-        x = _idx(s1)
-        sh = share[k, j]
-        rev = demand_q * sh * tab[T_PRICE, x] if lv else 0.0
-        cost = tab[T_CTS, x] * wallet_q + tab[T_FIXED, x] if lv else 0.0
-        prof = margin * rev - cost - alloc[r, k, j]
-        revenue[k, j] = rev
-        cts[k, j] = cost
-        profit[k, j] = prof
-        lost = pf[P_DISRUPTION_DEP] * sh * demand_q if (disrupted[k] and lv) else 0.0
-        lost_total = lost if k == 0 else lost_total + lost
-        spend_q = sh * demand_q
-        tr = trust[k, j]
-        barrier = (tab[T_EXIT_COST, x] + pf[P_TRUST_VALUE] * tr) * spend_q + adaptation[
-            k, j
-        ]
-        u = u_offer[r, k, j]
-        arrived = u < prob
-        discount = 0.0
-        if prob > 0.0 and arrived:
-            discount = pf[P_OFFER_MAX] * u / prob
-        gain = af[SENSITIVITY, r, j] * discount * spend_q * pf[P_SWITCH_HORIZON]
-        switched = arrived and gain > barrier
-        streak = ri[STREAK, r, k, j] + 1 if (lv and prof < 0.0) else 0
-        dropped = streak >= drop_after and drop_after > 0
-        c = 0
-        if lv:
-            if gone:
-                c = _VANISHED
-            elif switched:
-                c = _SWITCHED
-            elif tr < pf[P_TRUST_FLOOR]:
-                c = _BREACH
-            elif sh < pf[P_SHARE_FLOOR]:
-                c = _FADED
-            elif dropped:
-                c = _DROPPED
-        cause[k, j] = c
-        ri[STREAK, r, k, j] = streak
-    af[WALLET, r, j] = wallet
-    demand[j] = demand_q
-    dcost[j] = lost_total
+            s0 = ri[STAGE, r, k, j]
+            lv = s0 > 0
+            live[k, j] = lv
+            e = alloc[r, k, j] * eff[k]
+            invest[k, j] = e
+            st = rf[STOCK, r, k, j]
+            q = 0.0
+            if lv:
+                z = (e + pf[P_STOCK_WEIGHT] * st) / (pf[P_SERVICE_SCALE] * scale)
+                q = z / (1.0 + z)
+            quality[k, j] = q
+            ng = lv and e < tab[T_MAINTENANCE, _idx(s0)] * scale
+            neg[k, j] = ng
+            ngf = 1.0 if ng else 0.0
+            old = rf[TRUST, r, k, j]
+            tr = old
+            if lv:
+                p_fail = min(
+                    1.0,
+                    pf[P_FAILURE_BASE] * (1.0 - q) + pf[P_COMPLACENCY_FAILURE] * ngf,
+                )
+                failed = (u_failure[r, k, j] < p_fail) or disrupted[k]
+                if failed:
+                    new = old * (1.0 - pf[P_TRUST_LOSS])
+                else:
+                    warranted = pf[P_TRUST_BASE] + (1.0 - pf[P_TRUST_BASE]) * q
+                    new = old + pf[P_TRUST_GAIN] * (warranted - old)
+                tr = _clip01(new - pf[P_COMPLACENCY_DRIFT] * ngf)
+            trust[k, j] = tr
+            stock[k, j] = (1.0 - pf[P_DEPRECIATION]) * st + e
+            if lv:
+                rate = tab[T_ADAPTATION, _idx(s0)]
+                adaptation[k, j] = (1.0 - pf[P_ADAPT_DEPRECIATION]) * rf[
+                    ADAPTATION, r, k, j
+                ] + rate * tr * scale
+            else:
+                adaptation[k, j] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _move_stages(  # pragma: no cover - compiled
     r: int,
-    j: int,
     ri: np.ndarray,
     af: np.ndarray,
     ai: np.ndarray,
@@ -885,49 +807,190 @@ def _move_stages(  # pragma: no cover - compiled
     stage: np.ndarray,
     tenure: np.ndarray,
 ) -> None:
-    """:func:`kamsim.rules.move_stages` for account j (one strategic partner at most).
+    """:func:`kamsim.rules.move_stages` for every account of market r.
 
     ``stage`` first holds each relationship's wish (1 up, 2 down, 3 both), then its
     new stage.
     """
-    m = ri.shape[2]
-    scale = af[SCALE, r, j]
-    willing = ai[WILLING, r, j] != 0
-    min_tenure = pi[I_MIN_TENURE]
-    taken = False
-    for k in range(m):
-        s0 = ri[STAGE, r, k, j]
-        x = _idx(s0)
-        tenure1 = ri[TENURE, r, k, j] + 1
-        lv = live[k, j]
-        up = (
-            lv
-            and tenure1 >= min_tenure
-            and trust[k, j] >= tab[T_TRUST_UP, x]
-            and stock[k, j] + adaptation[k, j] >= tab[T_JOINT_UP, x] * scale
-            and willing
-        )
-        down = lv and trust[k, j] < tab[T_TRUST_DOWN, x]
-        stage[k, j] = (1 if up else 0) + (2 if down else 0)
-        tenure[k, j] = tenure1
-        if lv and s0 == 4 and not down:
-            taken = True
-    best = -np.inf
-    winner = -1
-    for k in range(m):
-        if stage[k, j] & 1 and ri[STAGE, r, k, j] == 3 and not taken and trust[k, j] > best:
-            best = trust[k, j]
-            winner = k
-    for k in range(m):
-        s0 = ri[STAGE, r, k, j]
-        up = (stage[k, j] & 1) != 0 and (s0 < 3 or k == winner)
-        down = (stage[k, j] & 2) != 0
-        stage[k, j] = s0 + (1 if up else 0) - (1 if down else 0)
-        if up or down:
-            tenure[k, j] = 0
+    for j in range(ri.shape[3]):
+        m = ri.shape[2]
+        scale = af[SCALE, r, j]
+        willing = ai[WILLING, r, j] != 0
+        min_tenure = pi[I_MIN_TENURE]
+        taken = False
+        for k in range(m):
+            s0 = ri[STAGE, r, k, j]
+            x = _idx(s0)
+            tenure1 = ri[TENURE, r, k, j] + 1
+            lv = live[k, j]
+            up = (
+                lv
+                and tenure1 >= min_tenure
+                and trust[k, j] >= tab[T_TRUST_UP, x]
+                and stock[k, j] + adaptation[k, j] >= tab[T_JOINT_UP, x] * scale
+                and willing
+            )
+            down = lv and trust[k, j] < tab[T_TRUST_DOWN, x]
+            stage[k, j] = (1 if up else 0) + (2 if down else 0)
+            tenure[k, j] = tenure1
+            if lv and s0 == 4 and not down:
+                taken = True
+        best = -np.inf
+        winner = -1
+        for k in range(m):
+            if (
+                stage[k, j] & 1
+                and ri[STAGE, r, k, j] == 3
+                and not taken
+                and trust[k, j] > best
+            ):
+                best = trust[k, j]
+                winner = k
+        for k in range(m):
+            s0 = ri[STAGE, r, k, j]
+            up = (stage[k, j] & 1) != 0 and (s0 < 3 or k == winner)
+            down = (stage[k, j] & 2) != 0
+            stage[k, j] = s0 + (1 if up else 0) - (1 if down else 0)
+            if up or down:
+                tenure[k, j] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def _wallet_quarter(  # pragma: no cover - compiled
+    r: int,
+    ri: np.ndarray,
+    rf: np.ndarray,
+    af: np.ndarray,
+    ai: np.ndarray,
+    alloc: np.ndarray,
+    eff: np.ndarray,
+    disrupted: np.ndarray,
+    u_failure: np.ndarray,
+    u_offer: np.ndarray,
+    u_vanish: np.ndarray,
+    downturn: np.ndarray,
+    pf: np.ndarray,
+    pi: np.ndarray,
+    tab: np.ndarray,
+    live: np.ndarray,
+    invest: np.ndarray,
+    quality: np.ndarray,
+    neg: np.ndarray,
+    trust: np.ndarray,
+    stock: np.ndarray,
+    adaptation: np.ndarray,
+    stage: np.ndarray,
+    tenure: np.ndarray,
+    share: np.ndarray,
+    revenue: np.ndarray,
+    profit: np.ndarray,
+    cts: np.ndarray,
+    cause: np.ndarray,
+    demand: np.ndarray,
+    dcost: np.ndarray,
+    vanished: np.ndarray,
+) -> None:
+    """Steps 1 and 5-7 of :func:`kamsim.rules.market_quarter` for every account of r.
+
+    Demand, wariness, wallet split, economics and endings.
+    """
+    for j in range(ri.shape[3]):
+        wallet = af[WALLET, r, j] * (1.0 + af[GROWTH, r, j] / 4.0)
+        wallet_q = wallet / 4.0
+        demand_q = wallet_q * (1.0 - pf[P_DOWNTURN_DEPTH] * downturn[r])
+        m = ri.shape[2]
+        # 5. wallet split
+        hit = 0.0
+        total_a = 0.0
+        for k in range(m):
+            x = rf[SHARE, r, k, j] if (disrupted[k] and live[k, j]) else 0.0
+            hit = x if k == 0 else hit + x
+        wariness = pf[P_WARINESS_DECAY] * af[WARINESS, r, j] + pf[P_WARINESS_GAIN] * hit
+        af[WARINESS, r, j] = wariness
+        sa = pf[P_SERVICE_ATTRACTION]
+        for k in range(m):
+            s1 = stage[k, j]
+            a = 0.0
+            if s1 > 0:
+                a = tab[T_ATTRACTION, _idx(s1)] * trust[k, j] * (1.0 + sa * quality[k, j])
+            revenue[k, j] = a  # attraction, kept in the revenue scratch until step 6
+            total_a = a if k == 0 else total_a + a
+        tolerance = af[TOLERANCE, r, j]
+        total_moved = 0.0
+        for k in range(m):
+            s1 = stage[k, j]
+            target = 0.0
+            if s1 > 0:
+                raw = revenue[k, j] / (1.0 + total_a)
+                if s1 < 4:
+                    limit = min(tab[T_SHARE_CAP, _idx(s1)], tolerance)
+                else:
+                    limit = 1.0
+                cap = max(0.0, limit - wariness)
+                target = min(raw, cap)
+            old = rf[SHARE, r, k, j]
+            moved = old + tab[T_ADJUSTMENT, _idx(s1)] * (target - old)
+            if s1 <= 0:
+                moved = 0.0
+            share[k, j] = moved
+            total_moved = moved if k == 0 else total_moved + moved
+        if total_moved > 1.0:
+            for k in range(m):
+                share[k, j] = share[k, j] / max(total_moved, 1.0)
+        # 6. economics; 7. endings
+        margin = pf[P_MARGIN]
+        prob = pf[P_OFFER_PROB]
+        gone = u_vanish[r, j] < pf[P_HAZARD]
+        vanished[j] = gone
+        lost_total = 0.0
+        drop_after = pi[I_DROP_AFTER]
+        for k in range(m):
+            lv = live[k, j]
+            s1 = stage[k, j]
+            x = _idx(s1)
+            sh = share[k, j]
+            rev = demand_q * sh * tab[T_PRICE, x] if lv else 0.0
+            cost = tab[T_CTS, x] * wallet_q + tab[T_FIXED, x] if lv else 0.0
+            prof = margin * rev - cost - alloc[r, k, j]
+            revenue[k, j] = rev
+            cts[k, j] = cost
+            profit[k, j] = prof
+            lost = pf[P_DISRUPTION_DEP] * sh * demand_q if (disrupted[k] and lv) else 0.0
+            lost_total = lost if k == 0 else lost_total + lost
+            spend_q = sh * demand_q
+            tr = trust[k, j]
+            barrier = (tab[T_EXIT_COST, x] + pf[P_TRUST_VALUE] * tr) * spend_q + adaptation[
+                k, j
+            ]
+            u = u_offer[r, k, j]
+            arrived = u < prob
+            discount = 0.0
+            if prob > 0.0 and arrived:
+                discount = pf[P_OFFER_MAX] * u / prob
+            gain = af[SENSITIVITY, r, j] * discount * spend_q * pf[P_SWITCH_HORIZON]
+            switched = arrived and gain > barrier
+            streak = ri[STREAK, r, k, j] + 1 if (lv and prof < 0.0) else 0
+            dropped = streak >= drop_after and drop_after > 0
+            c = 0
+            if lv:
+                if gone:
+                    c = _VANISHED
+                elif switched:
+                    c = _SWITCHED
+                elif tr < pf[P_TRUST_FLOOR]:
+                    c = _BREACH
+                elif sh < pf[P_SHARE_FLOOR]:
+                    c = _FADED
+                elif dropped:
+                    c = _DROPPED
+            cause[k, j] = c
+            ri[STREAK, r, k, j] = streak
+        af[WALLET, r, j] = wallet
+        demand[j] = demand_q
+        dcost[j] = lost_total
+
+
+@njit(cache=True, error_model="numpy")
 def _settle(  # pragma: no cover - compiled
     r: int,
     t: int,
@@ -957,7 +1020,7 @@ def _settle(  # pragma: no cover - compiled
     trust_rec: np.ndarray,
     present_rec: np.ndarray,
 ) -> None:
-    """Step 8 before the endings: the quarter's outcome becomes the state (engine.settle)."""
+    """Step 8 before the endings: the quarter's outcome becomes the state."""
     m, n = ri.shape[2], ri.shape[3]
     acquisition = pf[P_ACQUISITION]
     for j in range(n):
@@ -994,7 +1057,7 @@ def _settle(  # pragma: no cover - compiled
             rf[LAST_CTS, r, k, j] = cts[k, j] if c == 0 else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _record_quarter(  # pragma: no cover - compiled
     r: int,
     i: int,
@@ -1019,7 +1082,7 @@ def _record_quarter(  # pragma: no cover - compiled
     scratch: np.ndarray,
 ) -> None:
     """:func:`kamsim.metrics.market_record` of market r, quarter index i."""
-    counts = np.zeros(16, dtype=np.int64)
+    counts = np.zeros(16, dtype=np.int64)  # hoisted out of the replication loop by LLVM
     n_present = 0
     rival_strategic = 0
     for j in range(n):
@@ -1089,13 +1152,13 @@ def _record_quarter(  # pragma: no cover - compiled
     record[Q_DISRUPTION, r, i] = 1.0 if disrupted[0] else 0.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _mean(total: float, count: int) -> float:  # pragma: no cover - compiled
     """``metrics._mean_over``: total / count, NaN for an empty mask."""
     return total / max(count, 1) if count > 0 else np.nan
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _concentration(  # pragma: no cover - compiled
     r: int, i: int, n: int, rev0: np.ndarray, record: np.ndarray, scratch: np.ndarray
 ) -> None:
@@ -1118,16 +1181,16 @@ def _concentration(  # pragma: no cover - compiled
     record[Q_LARGEST, r, i] = largest
     for j in range(n):
         scratch[j] = rev0[j] / total
-    ordered = np.sort(scratch)
+    scratch.sort()
     top = max(1, -(-positive // 5))
     k = min(max(top - 1, 0), n - 1)
-    acc = ordered[n - 1]
+    acc = scratch[n - 1]
     for q in range(1, k + 1):
-        acc = acc + ordered[n - 1 - q]
+        acc = acc + scratch[n - 1 - q]
     record[Q_TOP_FIFTH, r, i] = acc
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _focal_ledger(  # pragma: no cover - compiled
     r: int,
     t: int,
@@ -1165,7 +1228,7 @@ def _focal_ledger(  # pragma: no cover - compiled
             li[L_END_STAGE, r, col] = s
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _trajectory(  # pragma: no cover - compiled
     r: int,
     i: int,
@@ -1198,7 +1261,7 @@ def _trajectory(  # pragma: no cover - compiled
             traj_shares[r, i, k, j] = share[k, j] if stage_end[k, j] > 0 else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _end_relationships(  # pragma: no cover - compiled
     r: int,
     t: int,
