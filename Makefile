@@ -27,6 +27,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e .
+	$(PY) -c 'from kamsim.engine import warm_up; print(f"kamsim: compiled kernel ready in {warm_up():.1f} s")'
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.installed pyproject.toml

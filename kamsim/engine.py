@@ -266,8 +266,11 @@ class MarketState:
 
 
 def arrive(s: MarketState, env: StackedEnvironment, t: int, p: ModelParams) -> None:
-    """Step 0a: a slot whose account disappeared more than ``replacement_delay``
-    quarters ago gets a new account (the newcomer drawn for that slot and quarter)."""
+    """Step 0a: new accounts take the slots vacated long enough ago.
+
+    A slot whose account disappeared more than ``replacement_delay`` quarters ago
+    gets a new account (the newcomer drawn for that slot and quarter).
+    """
     if p.replacement_delay is None:
         return
     ai, af = s.acc_int, s.acc_float
@@ -333,7 +336,7 @@ def allocate(
     i = t - 1
     kn.observe_quarter(
         s.rel_int, s.rel_float, s.acc_float, np.exp(q.arg),
-        env.normal_rel[:, i, 0], env.normal_rel[:, i, 1], pf, tab,
+        env.normal_rel, i, pf, tab,
         obs_f, obs_i, active, pclass, q.seen,
     )  # fmt: skip
     for a in (obs_f, obs_i, active, pclass):
@@ -409,13 +412,11 @@ def begin_quarter(
 ) -> None:
     """Step 0b: relationships start again, the ledger opens them, the stress test."""
     pf, pi, tab = packed
-    i = t - 1
-    u, z = env.uniform_rel, env.normal_rel
     kn.begin_quarter(
         t, s.rel_int, s.rel_float, s.acc_float, s.acc_int,
-        u[:, i, 2], z[:, i, 2], z[:, i, 3], pf, pi, tab,
+        env.uniform_rel, env.normal_rel, pf, pi, tab,
         q.started, q.forced, q.forced_stage, q.forced_trust, q.new_focal,
-        *rec.ledger_arrays(), q.arg,
+        rec.lf, rec.li, rec.lb, rec.lpc, rec.run_f, rec.run_max, rec.g_max, q.arg,
     )  # fmt: skip
 
 
@@ -429,14 +430,12 @@ def end_quarter(
 ) -> None:
     """Steps 2-8: the quarter lives, settles and is recorded."""
     pf, pi, tab = packed
-    i = t - 1
-    lf, li, _, _, run_f, run_max, g_max = rec.ledger_arrays()
     kn.end_quarter(
         t, s.rel_int, s.rel_float, s.acc_float, s.acc_int, q.alloc,
-        env.uniform_rel[:, i, 0], env.uniform_rel[:, i, 1], env.uniform_acc[:, i, 0],
-        env.downturn[:, i], env.disruption[:, i], pf, pi, tab,
+        env.uniform_rel, env.uniform_acc, env.downturn, env.disruption, pf, pi, tab,
         q.started, q.forced, q.forced_stage, q.forced_trust, q.new_focal,
-        rec.record, rec.sup_record, rec.reach, lf, li, run_f, run_max, g_max,
+        rec.record, rec.sup_record, rec.reach, rec.lf, rec.li, rec.run_f, rec.run_max,
+        rec.g_max,
         rec.traj, rec.traj_stage, rec.traj_shares, q.seen,
     )  # fmt: skip
 
@@ -466,10 +465,6 @@ class Recorder:
         self.traj_stage = np.zeros(size, dtype=np.int64)
         self.traj_shares = np.zeros((size[0], size[1], m if keep else 0, size[2]))
         self.keep = keep
-
-    def ledger_arrays(self) -> tuple:  # type: ignore[type-arg]
-        """The ledger's arrays in the kernel's argument order."""
-        return (self.lf, self.li, self.lb, self.lpc, self.run_f, self.run_max, self.g_max)
 
     def open_initial(self, s: MarketState) -> None:
         """Open the ledger entries of the focal relationships of the first quarter."""
@@ -545,3 +540,27 @@ FINAL_FIELDS = ("stage", "trust", "age", "share")
 def final_relationships(rel: rules.RelationshipState) -> dict[str, np.ndarray]:
     """Every relationship's stage, trust, age and share at the horizon (copies)."""
     return {f: np.array(getattr(rel, f), copy=True) for f in FINAL_FIELDS}
+
+
+def warm_up() -> float:
+    """Compile the kernel (or load it from Numba's on-disk cache); returns seconds.
+
+    The first run on a machine compiles :mod:`kamsim.kernel` (about 10-20 s) and
+    caches the machine code beside the module; later runs load it in a fraction of
+    a second. ``make`` calls this once after installing, so neither the test suite
+    nor the first ``kamsim simulate`` waits for the compiler.
+    """
+    import time
+
+    from kamsim.policies import resolve_policy
+
+    started = time.perf_counter()
+    run_batch(
+        [0],
+        n_accounts=2,
+        quarters=2,
+        policy=resolve_policy("uniform"),
+        params=ModelParams(),
+        rival_policies=[resolve_policy("uniform")],
+    )
+    return time.perf_counter() - started

@@ -267,8 +267,10 @@ class StackedEnvironment:
     p: ModelParams
 
     def newcomers(self, rows: np.ndarray, slots: np.ndarray, i: int) -> Accounts:
-        """The accounts that take slots ``slots`` of replications ``rows`` in quarter
-        index ``i`` (1-d arrays, one entry per refilled slot)."""
+        """The accounts that take refilled slots in quarter index ``i``.
+
+        ``rows`` and ``slots`` name the replication and slot of each (1-d arrays).
+        """
         u = self.uniform_acc[rows, i, :, slots]
         z = self.normal_acc[rows, i, :, slots]
         return make_accounts(z[:, 0], z[:, 1], u[:, 1], u[:, 2], u[:, 3], self.p)

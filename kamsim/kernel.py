@@ -314,9 +314,8 @@ def begin_quarter(  # pragma: no cover - compiled
     rf: np.ndarray,
     af: np.ndarray,
     ai: np.ndarray,
-    u_start: np.ndarray,
-    z_bias_p: np.ndarray,
-    z_bias_t: np.ndarray,
+    uniform_rel: np.ndarray,
+    normal_rel: np.ndarray,
     pf: np.ndarray,
     pi: np.ndarray,
     tab: np.ndarray,
@@ -336,14 +335,16 @@ def begin_quarter(  # pragma: no cover - compiled
 ) -> None:
     """Step 0 (starts; arrivals are applied before), ledger entries, stress test.
 
-    Mirrors :func:`kamsim.engine.renew` after the arrivals, ``Recorder.open`` and
-    :func:`kamsim.engine.stress_test`. ``u_start``, ``z_bias_p`` and ``z_bias_t`` are
-    the quarter's start variates (R, M, n). Writes ``started`` (R, M, n), the forced
+    Step 0 after the arrivals (:func:`kamsim.engine.arrive`), the focal ledger's
+    new entries and the stress test. The start variates are read from the
+    environment's ``uniform_rel`` and ``normal_rel`` (R, T, k, M, n) at quarter t.
+    Writes ``started`` (R, M, n), the forced
     ending (``forced``, ``forced_stage``, ``forced_trust``, (R, n)), the focal
     supplier's new relationships ``new_focal`` (R,) and ``arg`` (R, M, n), the
     argument of the persistent factor of each potential estimate.
     """
     r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
+    i = t - 1
     delay = pi[I_DELAY]
     lo = pf[P_TRUST_INITIAL] - pf[P_TRUST_SPREAD]
     width = 2.0 * pf[P_TRUST_SPREAD]
@@ -371,12 +372,12 @@ def begin_quarter(  # pragma: no cover - compiled
                 ri[STAGE, r, k, j] = 1
                 ri[TENURE, r, k, j] = 0
                 ri[AGE, r, k, j] = 0
-                rf[TRUST, r, k, j] = _clip01(lo + width * u_start[r, k, j])
+                rf[TRUST, r, k, j] = _clip01(lo + width * uniform_rel[r, i, 2, k, j])
                 rf[STOCK, r, k, j] = 0.0
                 rf[ADAPTATION, r, k, j] = 0.0
                 rf[SHARE, r, k, j] = share0
-                rf[BIAS_P, r, k, j] = z_bias_p[r, k, j]
-                rf[BIAS_T, r, k, j] = z_bias_t[r, k, j]
+                rf[BIAS_P, r, k, j] = normal_rel[r, i, 2, k, j]
+                rf[BIAS_T, r, k, j] = normal_rel[r, i, 3, k, j]
                 ri[STREAK, r, k, j] = 0
                 ri[ENDED_AT, r, k, j] = -1
                 ri[ARRIVED, r, k, j] = t
@@ -515,8 +516,8 @@ def observe_quarter(  # pragma: no cover - compiled
     rf: np.ndarray,
     af: np.ndarray,
     persistent: np.ndarray,
-    z_potential: np.ndarray,
-    z_trust: np.ndarray,
+    normal_rel: np.ndarray,
+    i: int,
     pf: np.ndarray,
     tab: np.ndarray,
     obs_f: np.ndarray,
@@ -547,12 +548,11 @@ def observe_quarter(  # pragma: no cover - compiled
                 est_p = (
                     af[POTENTIAL, r, j]
                     * persistent[r, k, j]
-                    * max(0.0, 1.0 + noise * c * z_potential[r, k, j])
+                    * max(0.0, 1.0 + noise * c * normal_rel[r, i, 0, k, j])
                 )
                 trust = rf[TRUST, r, k, j]
-                est_t = _clip01(
-                    trust + c * (tbias * rf[BIAS_T, r, k, j] + tnoise * z_trust[r, k, j])
-                )
+                z_t = normal_rel[r, i, 1, k, j]
+                est_t = _clip01(trust + c * (tbias * rf[BIAS_T, r, k, j] + tnoise * z_t))
                 active = stage > 0
                 obs_active[k, r, j] = active
                 if active:
@@ -587,9 +587,8 @@ def end_quarter(  # pragma: no cover - compiled
     af: np.ndarray,
     ai: np.ndarray,
     alloc: np.ndarray,
-    u_failure: np.ndarray,
-    u_offer: np.ndarray,
-    u_vanish: np.ndarray,
+    uniform_rel: np.ndarray,
+    uniform_acc: np.ndarray,
     downturn: np.ndarray,
     disruption: np.ndarray,
     pf: np.ndarray,
@@ -619,10 +618,12 @@ def end_quarter(  # pragma: no cover - compiled
     record (:func:`kamsim.metrics.market_record`).
 
     ``alloc`` (R, M, n) are the allocations (k€) after the budget check, the variates
-    are the quarter's (``u_failure``, ``u_offer`` (R, M, n), ``u_vanish`` (R, n),
-    ``downturn`` (R,), ``disruption`` (R, M)). ``record`` (C, R, T) and
-    ``sup_record`` (5, R, M, T) receive the quarter's record in column ``t - 1``;
-    ``traj`` has no replications (axis 1 of length 0) when trajectories are not kept.
+    are the environment's whole arrays (``uniform_rel`` (R, T, 3, M, n),
+    ``uniform_acc`` (R, T, 4, n), ``downturn`` (R, T), ``disruption`` (R, T, M)),
+    read at quarter t, so their layout never changes between runs (one compile).
+    ``record`` (C, R, T) and ``sup_record`` (5, R, M, T) receive the quarter's
+    record in column ``t - 1``; ``traj`` has no replications (axis 1 of length 0)
+    when trajectories are not kept.
     """
     r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
     i = t - 1
@@ -655,19 +656,19 @@ def end_quarter(  # pragma: no cover - compiled
     for r in range(r_count):
         _efficiency(r, ri, pf, eff)
         for k in range(m):
-            disrupted[k] = disruption[r, k] or (pi[I_DISRUPT_AT] == t and k == 0)
+            disrupted[k] = disruption[r, i, k] or (pi[I_DISRUPT_AT] == t and k == 0)
         _service_quarter(
             r,
-            ri, rf, af, ai, alloc, eff, disrupted, u_failure, u_offer,
-            u_vanish, downturn, pf, pi, tab, live, invest, quality, neg,
+            ri, rf, af, ai, alloc, eff, disrupted, i, uniform_rel,
+            uniform_acc, downturn, pf, pi, tab, live, invest, quality, neg,
             trust, stock, adaptation, stage, tenure, share, revenue, profit,
             cts, cause, demand, dcost, vanished,
         )  # fmt: skip
         _move_stages(r, ri, af, ai, pi, tab, live, trust, stock, adaptation, stage, tenure)
         _wallet_quarter(
             r,
-            ri, rf, af, ai, alloc, eff, disrupted, u_failure, u_offer,
-            u_vanish, downturn, pf, pi, tab, live, invest, quality, neg,
+            ri, rf, af, ai, alloc, eff, disrupted, i, uniform_rel,
+            uniform_acc, downturn, pf, pi, tab, live, invest, quality, neg,
             trust, stock, adaptation, stage, tenure, share, revenue, profit,
             cts, cause, demand, dcost, vanished,
         )  # fmt: skip
@@ -719,9 +720,9 @@ def _service_quarter(  # pragma: no cover - compiled
     alloc: np.ndarray,
     eff: np.ndarray,
     disrupted: np.ndarray,
-    u_failure: np.ndarray,
-    u_offer: np.ndarray,
-    u_vanish: np.ndarray,
+    i: int,
+    uniform_rel: np.ndarray,
+    uniform_acc: np.ndarray,
     downturn: np.ndarray,
     pf: np.ndarray,
     pi: np.ndarray,
@@ -774,7 +775,7 @@ def _service_quarter(  # pragma: no cover - compiled
                     1.0,
                     pf[P_FAILURE_BASE] * (1.0 - q) + pf[P_COMPLACENCY_FAILURE] * ngf,
                 )
-                failed = (u_failure[r, k, j] < p_fail) or disrupted[k]
+                failed = (uniform_rel[r, i, 0, k, j] < p_fail) or disrupted[k]
                 if failed:
                     new = old * (1.0 - pf[P_TRUST_LOSS])
                 else:
@@ -865,9 +866,9 @@ def _wallet_quarter(  # pragma: no cover - compiled
     alloc: np.ndarray,
     eff: np.ndarray,
     disrupted: np.ndarray,
-    u_failure: np.ndarray,
-    u_offer: np.ndarray,
-    u_vanish: np.ndarray,
+    i: int,
+    uniform_rel: np.ndarray,
+    uniform_acc: np.ndarray,
     downturn: np.ndarray,
     pf: np.ndarray,
     pi: np.ndarray,
@@ -897,7 +898,7 @@ def _wallet_quarter(  # pragma: no cover - compiled
     for j in range(ri.shape[3]):
         wallet = af[WALLET, r, j] * (1.0 + af[GROWTH, r, j] / 4.0)
         wallet_q = wallet / 4.0
-        demand_q = wallet_q * (1.0 - pf[P_DOWNTURN_DEPTH] * downturn[r])
+        demand_q = wallet_q * (1.0 - pf[P_DOWNTURN_DEPTH] * downturn[r, i])
         m = ri.shape[2]
         # 5. wallet split
         hit = 0.0
@@ -940,7 +941,7 @@ def _wallet_quarter(  # pragma: no cover - compiled
         # 6. economics; 7. endings
         margin = pf[P_MARGIN]
         prob = pf[P_OFFER_PROB]
-        gone = u_vanish[r, j] < pf[P_HAZARD]
+        gone = uniform_acc[r, i, 0, j] < pf[P_HAZARD]
         vanished[j] = gone
         lost_total = 0.0
         drop_after = pi[I_DROP_AFTER]
@@ -962,7 +963,7 @@ def _wallet_quarter(  # pragma: no cover - compiled
             barrier = (tab[T_EXIT_COST, x] + pf[P_TRUST_VALUE] * tr) * spend_q + adaptation[
                 k, j
             ]
-            u = u_offer[r, k, j]
+            u = uniform_rel[r, i, 1, k, j]
             arrived = u < prob
             discount = 0.0
             if prob > 0.0 and arrived:
@@ -1148,7 +1149,7 @@ def _record_quarter(  # pragma: no cover - compiled
         scratch[j] = dcost[j] if present[j] else 0.0
     record[Q_DISRUPTION_COST, r, i] = pairwise_sum(scratch)
     _concentration(r, i, n, revenue[0], record, scratch)
-    record[Q_DOWNTURN, r, i] = downturn[r]
+    record[Q_DOWNTURN, r, i] = downturn[r, i]
     record[Q_DISRUPTION, r, i] = 1.0 if disrupted[0] else 0.0
 
 

@@ -33,6 +33,13 @@ STAGE_NAMES = {s.value: s.name.lower() for s in Stage}
 END_CAUSES = {c.value: c.name.lower() for c in EndCause}
 
 
+def constant_column(value: Any, rows: int) -> Any:
+    """A column of ``rows`` copies of a factor's value, built without a Python loop."""
+    if isinstance(value, (str, bool, int, float, np.generic)):
+        return np.full(rows, value, dtype=object if isinstance(value, str) else None)
+    return [value] * rows
+
+
 def to_frames(
     out: BatchOutput,
     *,
@@ -59,7 +66,7 @@ def to_frames(
             "seed": np.repeat(seeds_arr, n_rows_each),
         }
         for k, v in factors.items():
-            cols[k] = [v] * (r_count * n_rows_each)
+            cols[k] = constant_column(v, r_count * n_rows_each)
         return cols
 
     # quarters -----------------------------------------------------------------
@@ -129,21 +136,19 @@ def to_frames(
             "seed": seeds_arr[rr[0]],
         }
         for k, v in factors.items():
-            acols[k] = [v] * len(rr[0])
+            acols[k] = constant_column(v, len(rr[0]))
         acols["slot"] = a["slot"][rr]
         acols["generation"] = a["generation"][rr]
         acols["arrived"] = a["arrived"][rr]
         ended = a["ended"][rr].astype(np.float64)
         acols["ended"] = np.where(ended < 0, np.nan, ended)
-        acols["end_cause"] = pd.Categorical(
-            [END_CAUSES[int(c)] for c in a["end_cause"][rr]],
-            categories=list(END_CAUSES.values()),
+        acols["end_cause"] = pd.Categorical.from_codes(
+            a["end_cause"][rr], categories=pd.Index(list(END_CAUSES.values()))
         )
         acols["willing"] = a["willing"][rr]
         acols["potential"] = a["potential"][rr]
-        acols["potential_class"] = pd.Categorical(
-            [("low", "medium", "high")[int(c)] for c in a["potential_class"][rr]],
-            categories=["low", "medium", "high"],
+        acols["potential_class"] = pd.Categorical.from_codes(
+            a["potential_class"][rr], categories=pd.Index(["low", "medium", "high"])
         )
         acols["end_stage"] = a["end_stage"][rr].astype(np.int64)
         acols["max_stage"] = a["max_stage"][rr].astype(np.int64)

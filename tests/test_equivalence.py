@@ -48,6 +48,16 @@ CONFIGS: list[tuple[str, int, int, int, int, int, Any, dict[str, Any]]] = [
     ),
     ("no-renewal", 5, 20, 4, 2, 1, "quadrant", {"replacement_delay": None, "hazard": 0.08}),
     ("two-blocks", 7, 85, 5, 1, 2, None, {"offer_probability": 0.1}),
+    (
+        "alone-shocks",
+        6,
+        30,
+        6,
+        2,
+        0,
+        None,
+        {"downturn_probability": 0.2, "disruption_probability": 0.1, "disruption_at": 4},
+    ),
 ]
 
 CASES = [

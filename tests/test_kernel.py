@@ -1,0 +1,84 @@
+"""The compiled kernel: NumPy's summation order, parameter packing, one specialization.
+
+The kernel's equivalence with the Mesa face is proved end to end in
+``tests/test_equivalence.py``; these tests pin the pieces that make it possible.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from kamsim import ModelParams, kernel
+from kamsim.engine import run_batch
+from kamsim.metrics import QUARTER_COLUMNS
+from kamsim.policies import resolve_policy
+
+FLOATS = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_subnormal=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(hnp.arrays(np.float64, st.integers(0, 600), elements=FLOATS))
+def test_pairwise_sum_is_numpys_sum_to_the_bit(a: np.ndarray) -> None:
+    # A plain left-to-right loop differs from np.sum in the last bits for most
+    # arrays longer than 8 (pairwise blocks of 8 and halving above 128).
+    assert kernel.pairwise_sum(a) == np.sum(a)
+
+
+def test_pairwise_sum_differs_from_a_plain_loop() -> None:
+    # The property above is not vacuous: on such data the order of additions shows.
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal(200) * np.exp(rng.standard_normal(200) * 8)
+    plain = 0.0
+    for x in a:
+        plain += x
+    assert kernel.pairwise_sum(a) == np.sum(a)
+    assert plain != np.sum(a)
+
+
+def test_every_float_parameter_reaches_the_kernel() -> None:
+    base = ModelParams()
+    pf, _, tables = kernel.pack_params(base)
+    assert pf.shape == (len(kernel._FLOAT_PARAMS),)
+    assert tables.shape == (14, 4)
+    for k, name in enumerate(kernel._FLOAT_PARAMS):
+        value = getattr(base, name)
+        changed = dataclasses.replace(base, **{name: value * 0.5 if value else 0.25})
+        assert kernel.pack_params(changed)[0][k] != pf[k], name
+
+
+def test_none_parameters_become_minus_one() -> None:
+    p = ModelParams(replacement_delay=None, lose_largest_at=7, disruption_at=None)
+    _, pi, _ = kernel.pack_params(p)
+    assert pi[kernel.I_DELAY] == -1
+    assert pi[kernel.I_LOSE_AT] == 7
+    assert pi[kernel.I_DISRUPT_AT] == -1
+
+
+def test_record_rows_follow_metrics_columns() -> None:
+    assert kernel._RECORD == list(QUARTER_COLUMNS)
+    assert QUARTER_COLUMNS[kernel.Q_TOP_FIFTH] == "top_fifth_share"
+    assert QUARTER_COLUMNS[kernel.Q_DISRUPTION] == "disruption"
+
+
+def test_one_compiled_specialization_serves_every_run() -> None:
+    # Different sizes, rivals, trajectories or renewal must not trigger a new compile
+    # (each would cost seconds): the kernel sees the same array types every time.
+    uniform = resolve_policy("uniform")
+    gated = resolve_policy("stage_gated")
+    for n, rivals, keep, delay in ((5, 0, False, 1), (12, 2, True, None), (7, 1, True, 0)):
+        run_batch(
+            [1, 2, 3],
+            n_accounts=n,
+            quarters=6,
+            policy=uniform,
+            params=ModelParams(replacement_delay=delay),
+            rival_policies=[gated] * rivals,
+            keep_trajectories=keep,
+        )
+    for fn in (kernel.begin_quarter, kernel.observe_quarter, kernel.end_quarter):
+        assert len(fn.signatures) == 1, (fn.__name__, fn.signatures)
