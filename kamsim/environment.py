@@ -14,19 +14,29 @@ contract; changing it changes every result):
    ``rng.random((3, n))`` (willingness, price sensitivity, dependency tolerance);
 2. initial relationships: ``rng.random((1, M, n))`` (initial trust) and
    ``rng.standard_normal((2, M, n))`` (potential bias, trust bias);
-3. quarters in blocks of :data:`BLOCK`, each block, in this order:
-   ``rng.random((BLOCK, 3, M, n))`` (service failure, offer, initial trust of a
-   relationship starting that quarter), ``rng.standard_normal((BLOCK, 4, M, n))``
-   (potential-estimate noise, trust-reading noise, potential bias and trust bias of a
-   relationship starting that quarter), ``rng.random((BLOCK, 4, n))`` (account
-   disappearance, newcomer willingness, sensitivity, tolerance),
-   ``rng.standard_normal((BLOCK, 2, n))`` (newcomer log-wallet and growth) and
+3. the replication's event key: ``rng.integers(0, 2**64, dtype=np.uint64)``;
+4. quarters in blocks of :data:`BLOCK`, each block, in this order:
+   ``rng.random((BLOCK, 2, M, n))`` (service failure, offer),
+   ``rng.standard_normal((BLOCK, 2, M, n))`` (potential-estimate noise, trust-reading
+   noise), ``rng.random((BLOCK, 1, n))`` (account disappearance) and
    ``rng.random((BLOCK, 1 + M))`` (downturn, one disruption variate per supplier).
 
-Every variate is drawn whether or not it is used (a newcomer's attributes for every
-slot and quarter, say), so what one supplier does never shifts another's numbers.
-Both faces (the Mesa agents and the batched engine) draw through this module, so the
-same seed gives the same numbers to the last bit.
+These are used every quarter by every relationship. The variates of *events* — a
+relationship starting (its initial trust, potential bias and trust bias) and a
+newcomer account taking a slot (log-wallet, growth, willingness, sensitivity,
+tolerance) — are rare, so they are not drawn in bulk: each is a counter-based variate,
+the SplitMix64 output (Steele, Lea & Flood 2014) of the event key and a counter made of
+the quarter index, supplier, slot and purpose (:func:`event_bits`); uniforms take its
+top 53 bits, normals ``ndtri`` of the open-interval uniform. An event's variates thus
+depend only on the seed and on *where and when* it happens, never on how many other
+events happened, so what one supplier does never shifts another's numbers, and only
+the events that happen are computed. Both faces (the Mesa agents and the batched
+engine) draw through this module, so the same seed gives the same numbers to the last
+bit.
+
+References:
+    Steele, G. L., Lea, D., & Flood, C. H. (2014). Fast splittable pseudorandom number
+    generators. OOPSLA 2014, 453-472. https://doi.org/10.1145/2660193.2660195
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 
 from kamsim.params import ModelParams
 
@@ -46,8 +57,14 @@ __all__ = [
     "downturn_path",
     "draw_accounts",
     "draw_block",
+    "draw_key",
     "draw_many",
     "draw_starts",
+    "event_accounts",
+    "event_bits",
+    "event_normal",
+    "event_starts",
+    "event_uniform",
     "make_accounts",
     "make_starts",
 ]
@@ -167,10 +184,11 @@ class QuarterBlock:
         z_potential: standard normal transient noise of potential estimates (B, M, n).
         z_trust: standard normal transient noise of trust readings (B, M, n).
         starts: starting values of a relationship that starts in that quarter
-            (B, M, n).
+            (B, M, n), event variates (:func:`event_starts`).
         u_vanish: uniform, the account disappears when ``u < hazard``. (B, n)
         newcomers: the account that would take each slot if it is refilled in that
-            quarter (attributes of shape (B, n)).
+            quarter (attributes of shape (B, n)), event variates
+            (:func:`event_accounts`).
         downturn: 1.0 in quarters with a correlated demand downturn, else 0.0 (see
             :func:`downturn_path`). (B,)
         disruption: True where a supplier suffers a disruption. (B, M)
@@ -205,30 +223,110 @@ def downturn_path(u: np.ndarray, previous: np.ndarray | bool, p: ModelParams) ->
     return out
 
 
+def draw_key(rng: np.random.Generator) -> np.uint64:
+    """Draw a replication's event key (step 3 of the draw order)."""
+    return np.uint64(rng.integers(0, 2**64, dtype=np.uint64))
+
+
+#: Purposes of event variates (the low bits of an event's counter).
+START_TRUST, START_BIAS_P, START_BIAS_T = 0, 1, 2
+NEW_WALLET, NEW_GROWTH, NEW_WILLING, NEW_SENSITIVITY, NEW_TOLERANCE = 3, 4, 5, 6, 7
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment (golden ratio)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def event_bits(key: object, i: object, k: object, j: object, purpose: int) -> np.ndarray:
+    """64 random bits of an event: SplitMix64 of the key and the event's counter.
+
+    ``counter = i * 2**36 + k * 2**28 + j * 2**4 + purpose`` (quarter index ``i``,
+    supplier ``k`` < 256, slot ``j`` < 2**24, ``purpose`` < 16) is the position in
+    the key's SplitMix64 sequence: ``z = key + (counter + 1) * gamma`` then the
+    SplitMix64 finalizer. Integer arithmetic modulo 2**64 only, so the bits are the
+    same on every machine and for any array shape (arguments broadcast).
+    """
+    with np.errstate(over="ignore"):
+        counter = (
+            (np.asarray(i, dtype=np.uint64) << np.uint64(36))
+            | (np.asarray(k, dtype=np.uint64) << np.uint64(28))
+            | (np.asarray(j, dtype=np.uint64) << np.uint64(4))
+            | np.uint64(purpose)
+        )
+        z = np.asarray(key, dtype=np.uint64) + (counter + np.uint64(1)) * _GAMMA
+        z = (z ^ (z >> np.uint64(30))) * _MIX1
+        z = (z ^ (z >> np.uint64(27))) * _MIX2
+        return np.asarray(z ^ (z >> np.uint64(31)))
+
+
+def event_uniform(key: object, i: object, k: object, j: object, purpose: int) -> np.ndarray:
+    """Uniform on [0, 1) of an event: its top 53 bits times 2**-53."""
+    bits = event_bits(key, i, k, j, purpose) >> np.uint64(11)
+    return bits.astype(np.float64) * 2.0**-53
+
+
+def event_normal(key: object, i: object, k: object, j: object, purpose: int) -> np.ndarray:
+    """Standard normal of an event: ``ndtri`` of the uniform ``(bits53 + 0.5) / 2**53``."""
+    bits = event_bits(key, i, k, j, purpose) >> np.uint64(11)
+    return np.asarray(ndtri((bits.astype(np.float64) + 0.5) * 2.0**-53))
+
+
+def event_starts(key: object, i: object, k: object, j: object, p: ModelParams) -> Starts:
+    """Starting values of relationships that start in quarter index ``i``.
+
+    Suppliers ``k`` with slots ``j``; the arguments broadcast.
+    """
+    return make_starts(
+        event_uniform(key, i, k, j, START_TRUST),
+        event_normal(key, i, k, j, START_BIAS_P),
+        event_normal(key, i, k, j, START_BIAS_T),
+        p,
+    )
+
+
+def event_accounts(key: object, i: object, j: object, p: ModelParams) -> Accounts:
+    """The newcomer accounts that take slots ``j`` in quarter index ``i``."""
+    return make_accounts(
+        event_normal(key, i, 0, j, NEW_WALLET),
+        event_normal(key, i, 0, j, NEW_GROWTH),
+        event_uniform(key, i, 0, j, NEW_WILLING),
+        event_uniform(key, i, 0, j, NEW_SENSITIVITY),
+        event_uniform(key, i, 0, j, NEW_TOLERANCE),
+        p,
+    )
+
+
 def draw_block(
     rng: np.random.Generator,
     m: int,
     n: int,
     p: ModelParams,
     previous_downturn: bool = False,
+    *,
+    key: np.uint64,
+    first_quarter: int = 0,
 ) -> QuarterBlock:
-    """Draw the next :data:`BLOCK` quarters of variates (step 3 of the draw order).
+    """Draw the next :data:`BLOCK` quarters of variates (step 4 of the draw order).
 
-    ``previous_downturn`` is whether the quarter before the block was in a downturn.
+    ``previous_downturn`` is whether the quarter before the block was in a downturn;
+    ``key`` is the replication's event key and ``first_quarter`` the index of the
+    block's first quarter: the block's event variates (every possible start and
+    newcomer) are computed from them for the Mesa face, which reads them by slot.
     """
-    ur = rng.random((BLOCK, 3, m, n))
-    zr = rng.standard_normal((BLOCK, 4, m, n))
-    ua = rng.random((BLOCK, 4, n))
-    za = rng.standard_normal((BLOCK, 2, n))
+    ur = rng.random((BLOCK, 2, m, n))
+    zr = rng.standard_normal((BLOCK, 2, m, n))
+    ua = rng.random((BLOCK, 1, n))
     c = rng.random((BLOCK, 1 + m))
+    i = first_quarter + np.arange(BLOCK)
+    slots = np.arange(n)
     return QuarterBlock(
         u_failure=np.ascontiguousarray(ur[:, 0]),
         u_offer=np.ascontiguousarray(ur[:, 1]),
         z_potential=np.ascontiguousarray(zr[:, 0]),
         z_trust=np.ascontiguousarray(zr[:, 1]),
-        starts=make_starts(ur[:, 2], zr[:, 2], zr[:, 3], p),
+        starts=event_starts(key, i[:, None, None], np.arange(m)[:, None], slots, p),
         u_vanish=np.ascontiguousarray(ua[:, 0]),
-        newcomers=make_accounts(za[:, 0], za[:, 1], ua[:, 1], ua[:, 2], ua[:, 3], p),
+        newcomers=event_accounts(key, i[:, None], slots, p),
         downturn=downturn_path(c[:, 0], previous_downturn, p),
         disruption=c[:, 1:] < p.disruption_probability,
     )
@@ -240,20 +338,14 @@ class StackedEnvironment:
 
     The raw variates of all replications and quarters, in the arrays the generators
     wrote them to (quarter axis second, the draw order's axes after it):
-
-    - ``uniform_rel`` (R, T, 3, M, n): service failure, offer, initial trust of a
-      relationship starting that quarter;
-    - ``normal_rel`` (R, T, 4, M, n): potential-estimate noise, trust-reading noise,
-      potential bias and trust bias of a relationship starting that quarter;
-    - ``uniform_acc`` (R, T, 4, n): account disappearance, newcomer willingness,
-      sensitivity, tolerance;
-    - ``normal_acc`` (R, T, 2, n): newcomer log-wallet and growth;
-
-    and the quarter's shocks, ``downturn`` (R, T) and ``disruption`` (R, T, M).
-    ``initial`` (accounts, (R, n)) and ``initial_starts`` (relationships, (R, M, n))
-    describe the market before the first quarter. Newcomer attributes are computed
-    only for the slots that are refilled (:meth:`newcomers`), by the same elementwise
-    transforms as :func:`draw_block`, so the values are identical.
+    ``uniform_rel`` (R, T, 2, M, n): service failure, offer; ``normal_rel``
+    (R, T, 2, M, n): potential-estimate noise, trust-reading noise; ``uniform_acc``
+    (R, T, 1, n): account disappearance; and the quarter's shocks, ``downturn``
+    (R, T) and ``disruption`` (R, T, M). ``initial`` (accounts, (R, n)) and
+    ``initial_starts`` (relationships, (R, M, n)) describe the market before the
+    first quarter; ``keys`` (R,) are the replications' event keys, from which the
+    variates of the starts and newcomers that happen are computed
+    (:meth:`starts`, :meth:`newcomers`).
     """
 
     initial: Accounts
@@ -261,19 +353,24 @@ class StackedEnvironment:
     uniform_rel: np.ndarray
     normal_rel: np.ndarray
     uniform_acc: np.ndarray
-    normal_acc: np.ndarray
     downturn: np.ndarray
     disruption: np.ndarray
+    keys: np.ndarray
     p: ModelParams
+
+    def starts(self, rows: np.ndarray, k: np.ndarray, j: np.ndarray, i: int) -> Starts:
+        """Starting values of the relationships that start in quarter index ``i``.
+
+        ``(rows, k, j)`` name each one's replication, supplier and slot (1-d arrays).
+        """
+        return event_starts(self.keys[rows], i, k, j, self.p)
 
     def newcomers(self, rows: np.ndarray, slots: np.ndarray, i: int) -> Accounts:
         """The accounts that take refilled slots in quarter index ``i``.
 
         ``rows`` and ``slots`` name the replication and slot of each (1-d arrays).
         """
-        u = self.uniform_acc[rows, i, :, slots]
-        z = self.normal_acc[rows, i, :, slots]
-        return make_accounts(z[:, 0], z[:, 1], u[:, 1], u[:, 2], u[:, 3], self.p)
+        return event_accounts(self.keys[rows], i, slots, self.p)
 
 
 def draw_many(
@@ -282,11 +379,11 @@ def draw_many(
     """Draw the environments of several replications at once, one generator each.
 
     Each replication's generator ``numpy.random.default_rng(seed)`` produces exactly
-    the stream of :func:`draw_accounts`, :func:`draw_starts` and ``ceil(T / BLOCK)``
-    calls of :func:`draw_block` (the raw variates are written straight into stacked
-    arrays with ``out=``), so replication r sees the same numbers as a
-    :class:`kamsim.KAMModel` with ``rng=seeds[r]``. The transforms of the initial
-    market and the downturn path are applied to all replications at once.
+    the stream of :func:`draw_accounts`, :func:`draw_starts`, :func:`draw_key` and
+    ``ceil(T / BLOCK)`` calls of :func:`draw_block` (the raw variates are written
+    straight into stacked arrays with ``out=``), so replication r sees the same
+    numbers as a :class:`kamsim.KAMModel` with ``rng=seeds[r]``. The transforms of
+    the initial market and the downturn path are applied to all replications at once.
     """
     r_count = len(seeds)
     n_blocks = -(-quarters // BLOCK)
@@ -294,10 +391,10 @@ def draw_many(
     ua0 = np.empty((r_count, 3, n))
     ur0 = np.empty((r_count, 1, m, n))
     zr0 = np.empty((r_count, 2, m, n))
-    ur = np.empty((r_count, n_blocks, BLOCK, 3, m, n))
-    zr = np.empty((r_count, n_blocks, BLOCK, 4, m, n))
-    ua = np.empty((r_count, n_blocks, BLOCK, 4, n))
-    za = np.empty((r_count, n_blocks, BLOCK, 2, n))
+    keys = np.empty(r_count, dtype=np.uint64)
+    ur = np.empty((r_count, n_blocks, BLOCK, 2, m, n))
+    zr = np.empty((r_count, n_blocks, BLOCK, 2, m, n))
+    ua = np.empty((r_count, n_blocks, BLOCK, 1, n))
     c = np.empty((r_count, n_blocks, BLOCK, 1 + m))
     for r, seed in enumerate(seeds):
         rng = np.random.default_rng(seed)
@@ -305,22 +402,22 @@ def draw_many(
         rng.random(out=ua0[r])
         rng.random(out=ur0[r])
         rng.standard_normal(out=zr0[r])
+        keys[r] = draw_key(rng)
         for b in range(n_blocks):
             rng.random(out=ur[r, b])
             rng.standard_normal(out=zr[r, b])
             rng.random(out=ua[r, b])
-            rng.standard_normal(out=za[r, b])
             rng.random(out=c[r, b])
     t_all = n_blocks * BLOCK
     cq = c.reshape(r_count, t_all, 1 + m)
     return StackedEnvironment(
         initial=make_accounts(za0[:, 0], za0[:, 1], ua0[:, 0], ua0[:, 1], ua0[:, 2], p),
         initial_starts=make_starts(ur0[:, 0], zr0[:, 0], zr0[:, 1], p),
-        uniform_rel=ur.reshape(r_count, t_all, 3, m, n),
-        normal_rel=zr.reshape(r_count, t_all, 4, m, n),
-        uniform_acc=ua.reshape(r_count, t_all, 4, n),
-        normal_acc=za.reshape(r_count, t_all, 2, n),
+        uniform_rel=ur.reshape(r_count, t_all, 2, m, n),
+        normal_rel=zr.reshape(r_count, t_all, 2, m, n),
+        uniform_acc=ua.reshape(r_count, t_all, 1, n),
         downturn=downturn_path(cq[:, :, 0], False, p),
         disruption=cq[:, :, 1:] < p.disruption_probability,
+        keys=keys,
         p=p,
     )

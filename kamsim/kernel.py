@@ -3,8 +3,9 @@
 The batched engine (:mod:`kamsim.engine`) spends a quarter of R markets in three
 compiled calls around the suppliers' policies, which stay plain Python callables:
 
-1. :func:`begin_quarter` — step 0 (suppliers court accounts again: relationships
-   start), the focal ledger opens the new relationships, the stress test, and the
+1. :func:`plan_starts` and :func:`begin_quarter` — step 0 (suppliers court accounts
+   again: relationships start; their event variates are computed in NumPy between
+   the two calls), the focal ledger opens the new relationships, the stress test, the
    argument ``potential_bias * clarity[stage] * b`` of each estimate's persistent
    factor (the engine takes its ``exp`` with NumPy, see below);
 2. :func:`observe_quarter` — step 1: every supplier's noisy estimates of potential
@@ -308,14 +309,48 @@ def _clip01(x: float) -> float:  # pragma: no cover - compiled
 
 
 @njit(cache=True, error_model="numpy")
+def plan_starts(  # pragma: no cover - compiled
+    t: int, ri: np.ndarray, ai: np.ndarray, pi: np.ndarray, started: np.ndarray
+) -> int:
+    """Step 0: which suppliers court an account again this quarter; returns how many.
+
+    A supplier whose relationship with a present account ended more than
+    ``replacement_delay`` quarters ago starts a new one, unless a rival holds the
+    account as its strategic partner (:func:`kamsim.engine.renew` of the ODD).
+    Writes ``started`` (R, M, n).
+    """
+    r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
+    delay = pi[I_DELAY]
+    total = 0
+    for r in range(r_count):
+        for j in range(n):
+            held = False
+            for k in range(m):
+                if ri[STAGE, r, k, j] == 4:
+                    held = True
+            for k in range(m):
+                go = (
+                    delay >= 0
+                    and ai[PRESENT, r, j] != 0
+                    and not held
+                    and ri[STAGE, r, k, j] == 0
+                    and ri[ENDED_AT, r, k, j] >= 0
+                    and t - ri[ENDED_AT, r, k, j] > delay
+                )
+                started[r, k, j] = go
+                if go:
+                    total += 1
+    return total
+
+
+@njit(cache=True, error_model="numpy")
 def begin_quarter(  # pragma: no cover - compiled
     t: int,
     ri: np.ndarray,
     rf: np.ndarray,
     af: np.ndarray,
     ai: np.ndarray,
-    uniform_rel: np.ndarray,
-    normal_rel: np.ndarray,
+    start_values: np.ndarray,
     pf: np.ndarray,
     pi: np.ndarray,
     tab: np.ndarray,
@@ -333,51 +368,33 @@ def begin_quarter(  # pragma: no cover - compiled
     g_max: int,
     arg: np.ndarray,
 ) -> None:
-    """Step 0 (starts; arrivals are applied before), ledger entries, stress test.
+    """The planned starts begin, the focal ledger opens them, and the stress test.
 
-    Step 0 after the arrivals (:func:`kamsim.engine.arrive`), the focal ledger's
-    new entries and the stress test. The start variates are read from the
-    environment's ``uniform_rel`` and ``normal_rel`` (R, T, k, M, n) at quarter t.
-    Writes ``started`` (R, M, n), the forced
-    ending (``forced``, ``forced_stage``, ``forced_trust``, (R, n)), the focal
-    supplier's new relationships ``new_focal`` (R,) and ``arg`` (R, M, n), the
-    argument of the persistent factor of each potential estimate.
+    ``start_values`` (3, R, M, n) holds the initial trust, potential bias and trust
+    bias of the relationships in ``started`` (:func:`plan_starts`;
+    :func:`kamsim.environment.event_starts`). Writes the forced ending (``forced``,
+    ``forced_stage``, ``forced_trust``, (R, n)), the focal supplier's new
+    relationships ``new_focal`` (R,) and ``arg`` (R, M, n), the argument
+    ``potential_bias * clarity[stage] * b`` of each estimate's persistent factor.
     """
     r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
-    i = t - 1
-    delay = pi[I_DELAY]
-    lo = pf[P_TRUST_INITIAL] - pf[P_TRUST_SPREAD]
-    width = 2.0 * pf[P_TRUST_SPREAD]
     share0 = pf[P_SHARE_INITIAL]
     price0 = tab[T_PRICE, 0]
     for r in range(r_count):
         count = 0
-        for j in range(n):
-            held = False
-            for k in range(m):
-                if ri[STAGE, r, k, j] == 4:
-                    held = True
-            for k in range(m):
-                go = (
-                    delay >= 0
-                    and ai[PRESENT, r, j] != 0
-                    and not held
-                    and ri[STAGE, r, k, j] == 0
-                    and ri[ENDED_AT, r, k, j] >= 0
-                    and t - ri[ENDED_AT, r, k, j] > delay
-                )
-                started[r, k, j] = go
-                if not go:
+        for k in range(m):
+            for j in range(n):
+                if not started[r, k, j]:
                     continue
                 ri[STAGE, r, k, j] = 1
                 ri[TENURE, r, k, j] = 0
                 ri[AGE, r, k, j] = 0
-                rf[TRUST, r, k, j] = _clip01(lo + width * uniform_rel[r, i, 2, k, j])
+                rf[TRUST, r, k, j] = start_values[0, r, k, j]
                 rf[STOCK, r, k, j] = 0.0
                 rf[ADAPTATION, r, k, j] = 0.0
                 rf[SHARE, r, k, j] = share0
-                rf[BIAS_P, r, k, j] = normal_rel[r, i, 2, k, j]
-                rf[BIAS_T, r, k, j] = normal_rel[r, i, 3, k, j]
+                rf[BIAS_P, r, k, j] = start_values[1, r, k, j]
+                rf[BIAS_T, r, k, j] = start_values[2, r, k, j]
                 ri[STREAK, r, k, j] = 0
                 ri[ENDED_AT, r, k, j] = -1
                 ri[ARRIVED, r, k, j] = t
@@ -1299,5 +1316,6 @@ __all__ = [
     "observe_quarter",
     "pack_params",
     "pairwise_sum",
+    "plan_starts",
     "quarterly_discount",
 ]

@@ -25,7 +25,14 @@ import numpy as np
 
 from kamsim import rules
 from kamsim.agents import KeyAccount, Supplier
-from kamsim.environment import BLOCK, QuarterBlock, draw_accounts, draw_block, draw_starts
+from kamsim.environment import (
+    BLOCK,
+    QuarterBlock,
+    draw_accounts,
+    draw_block,
+    draw_key,
+    draw_starts,
+)
 from kamsim.metrics import QUARTER_COLUMNS, market_record
 from kamsim.params import ModelParams, ParameterError, suggest
 from kamsim.policies import Observation, resolve_policy
@@ -249,7 +256,10 @@ class KAMModel(mesa.Model):
         ]
         initial = draw_accounts(self.rng, n, p)
         starts = draw_starts(self.rng, m, n, p)
-        self._blocks: list[QuarterBlock] = [draw_block(self.rng, m, n, p)]
+        self._event_key = draw_key(self.rng)
+        self._blocks: list[QuarterBlock] = [
+            draw_block(self.rng, m, n, p, key=self._event_key)
+        ]
         self.slots: list[KeyAccount | None] = []
         for j in range(n):
             acc = KeyAccount(self, slot=j, accounts=initial, index=j)
@@ -383,7 +393,17 @@ class KAMModel(mesa.Model):
         m, n, p = self.n_suppliers, self.n_accounts, self.params
         while (t - 1) // BLOCK >= len(self._blocks):
             last = bool(self._blocks[-1].downturn[-1])
-            self._blocks.append(draw_block(self.rng, m, n, p, previous_downturn=last))
+            self._blocks.append(
+                draw_block(
+                    self.rng,
+                    m,
+                    n,
+                    p,
+                    previous_downturn=last,
+                    key=self._event_key,
+                    first_quarter=len(self._blocks) * BLOCK,
+                )
+            )
         started = self._renew(t)
         forced = self._stress_test(t)
         self._allocate(t)
