@@ -4,9 +4,13 @@ Work: R replications of a market of 3 suppliers (the focal one with ``uniform``,
 ``stage_gated`` rivals) x 50 accounts x 40 quarters (R = 1 000; the Mesa face and
 ``mesa.batch_run`` run a subset and are extrapolated per replication). Speed is in
 relationship-quarters (supplier x account x quarter) per second.
-Each timing is repeated and the median reported. Then the study "10 portfolio sizes x
-8 policies x 1 000 replications x 40 quarters" runs through ``run_experiment`` with
-two local workers.
+Each timing is repeated and the median reported. The RNG floor is the time to draw
+the same work's random numbers alone (``kamsim.environment.draw_many``); a profile
+splits one engine run into draws, compiled kernel, policies and Python glue. The
+time of the Sobol study of the issue (20 parameters, N = 1024, 200 replications per
+point, 20 accounts, 40 quarters, 3 suppliers) is projected from the measured rate.
+Then the study "10 portfolio sizes x 8 policies x 1 000 replications x 40 quarters"
+runs through ``run_experiment`` with two local workers.
 
     python benchmarks/bench_engine.py            # full benchmark (a few minutes)
     python benchmarks/bench_engine.py --quick    # a small version (seconds)
@@ -26,13 +30,83 @@ from typing import Any
 import mesa
 
 import kamsim
-from kamsim import KAMModel, simulate
+from kamsim import KAMModel, ModelParams, simulate
+from kamsim import engine as engine_module
+from kamsim import kernel as kernel_module
+from kamsim import simulation as simulation_module
+from kamsim.environment import draw_many
 from kamsim.experiments import run_experiment
-from kamsim.simulation import replication_seeds
+from kamsim.simulation import CHUNK, replication_seeds
 
 #: Model 1's batched engine on this machine (account-quarters/s/core = relationship-
 #: quarters, one supplier), the floor model 2 must not fall below (issue "Model 2").
 MODEL1_RATE = 2_800_000
+#: Model 2's NumPy engine before the compiled kernel (kamsim 2.0.0 on this machine).
+NUMPY_ENGINE_RATE = 2_820_000
+
+
+def sobol_relationship_quarters(
+    d: int = 20, n_base: int = 1024, reps: int = 200, n: int = 20, t: int = 40, m: int = 3
+) -> int:
+    """Work of a Sobol study (first and total order, N (D + 2) points, Saltelli)."""
+    return n_base * (d + 2) * reps * n * t * m
+
+
+def profile_run(reps: int, n: int, quarters: int) -> dict[str, float]:
+    """Seconds of one batched run by part: draws, kernel, policies, glue, frames."""
+    parts = dict.fromkeys(("draws", "kernel", "policies", "frames"), 0.0)
+    patched: list[tuple[object, str, Any]] = []
+
+    def timed(owner: object, name: str, part: str) -> None:
+        original = getattr(owner, name)
+
+        def wrapper(*a: Any, **k: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return original(*a, **k)
+            finally:
+                parts[part] += time.perf_counter() - t0
+
+        patched.append((owner, name, original))
+        setattr(owner, name, wrapper)
+
+    timed(engine_module, "draw_many", "draws")
+    for fn in ("plan_starts", "begin_quarter", "observe_quarter", "end_quarter"):
+        timed(kernel_module, fn, "kernel")
+    timed(engine_module, "enforce_budget", "policies")
+    timed(simulation_module, "to_frames", "frames")
+    policy = kamsim.policies.resolve_policy("uniform")
+    rival = kamsim.policies.resolve_policy("stage_gated")
+
+    def timed_policy(fn: Any) -> Any:
+        def call(obs: Any, budget: float) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(obs, budget)
+            finally:
+                parts["policies"] += time.perf_counter() - t0
+
+        call.__name__ = getattr(fn, "__name__", "policy")
+        return call
+
+    try:
+        t0 = time.perf_counter()
+        simulate(
+            n_accounts=n,
+            policy=timed_policy(policy),
+            rival_policy=[timed_policy(rival)] * 2,
+            replications=reps,
+            quarters=quarters,
+            seed=0,
+            keep_accounts=False,
+        )
+        total = time.perf_counter() - t0
+    finally:
+        for owner, name, original in patched:
+            setattr(owner, name, original)
+    parts["python glue"] = total - sum(parts.values())
+    parts["total"] = total
+    return parts
 
 
 def median_time(fn: Callable[[], Any], repeats: int) -> float:
@@ -100,8 +174,19 @@ def main() -> None:
             display_progress=False,
         )
 
-    batched()  # warm-up (imports, caches)
+    def rng_floor() -> None:
+        p = ModelParams()
+        all_seeds = replication_seeds(0, reps)
+        for lo in range(0, reps, CHUNK):
+            draw_many(all_seeds[lo : lo + CHUNK], m, n, quarters, p)
+
+    def batched_20() -> None:
+        simulate(n_accounts=20, replications=reps, quarters=quarters, seed=0)
+
+    batched()  # warm-up (imports, compiled kernel from its cache)
     t_b = median_time(batched, repeats)
+    t_floor = median_time(rng_floor, repeats)
+    t_b20 = median_time(batched_20, repeats)
     t_m = median_time(mesa_face, repeats) * reps / mesa_reps
     t_r = median_time(batch_run, repeats) * reps / mesa_reps
 
@@ -113,9 +198,40 @@ def main() -> None:
     print(f"{'face':<38}{'seconds':>10}{'ms/replication':>16}{'rel.-quarters/s/core':>22}")
     for name, t in rows:
         print(f"{name:<38}{t:>10.2f}{1000 * t / reps:>16.3f}{aq / t:>22,.0f}")
-    print(f"model 1's batched engine, for reference (README): {MODEL1_RATE:,.0f}/s")
+    print(
+        f"{'RNG floor (draws only)':<38}{t_floor:>10.2f}{1000 * t_floor / reps:>16.3f}",
+        end="",
+    )
+    print(f"{aq / t_floor:>22,.0f}")
+    print(
+        f"for reference: model 1's batched engine {MODEL1_RATE:,.0f}/s, model 2's NumPy "
+        f"engine before the kernel {NUMPY_ENGINE_RATE:,.0f}/s (README)"
+    )
     print(f"\nbatched / Mesa face speed-up:     {t_m / t_b:8.1f}x")
     print(f"batched / mesa.batch_run speed-up: {t_r / t_b:8.1f}x")
+    print(f"batched / NumPy engine (model 2):  {aq / t_b / NUMPY_ENGINE_RATE:8.1f}x")
+    print(
+        f"RNG floor {aq / t_floor / 1e6:.1f} M relationship-quarters/s: drawing the "
+        f"random numbers is {100 * t_floor / t_b:.0f} % of the batched engine's time"
+    )
+
+    prof = profile_run(reps, n, quarters)
+    print(f"\nwhere one batched run's {prof['total']:.2f} s go:")
+    for part in ("draws", "kernel", "policies", "python glue", "frames"):
+        share = 100 * prof[part] / prof["total"]
+        print(f"  {part:<34}{prof[part]:>8.2f} s {share:>5.0f} %")
+
+    rate20 = reps * 3 * 20 * quarters / t_b20
+    work = sobol_relationship_quarters()
+    print(
+        f"\nSobol study (20 parameters, N = 1024, 200 replications per point, 20 "
+        f"accounts, 3 suppliers, 40 quarters = {work / 1e9:.1f} G relationship-quarters)"
+    )
+    print(
+        f"  at {rate20 / 1e6:.2f} M relationship-quarters/s/core (measured at 20 "
+        f"accounts): {work / rate20 / 3600:.2f} h on one core, "
+        f"{work / rate20 / 3600 / 2:.2f} h on two workers"
+    )
 
     if args.no_study:
         return

@@ -171,8 +171,9 @@ def test_sources_cited(source: str) -> None:
 def test_draw_order_matches_environment() -> None:
     """The documented block size of the random environment is the code's."""
     assert f"`BLOCK = {BLOCK}`" in TEXT
-    assert f"rng.random(({BLOCK}, 3, M, n))" in TEXT
-    assert f"rng.standard_normal(({BLOCK}, 4, M, n))" in TEXT
+    assert f"rng.random(({BLOCK}, 2, M, n))" in TEXT
+    assert f"rng.standard_normal(({BLOCK}, 2, M, n))" in TEXT
+    assert "rng.integers(0, 2**64, dtype=np.uint64)" in TEXT
 
 
 def test_stage_names_match_code() -> None:
