@@ -670,6 +670,7 @@ def end_quarter(  # pragma: no cover - compiled
     present_rec = np.empty(n, dtype=np.bool_)
     vanished = np.empty(n, dtype=np.bool_)
     scratch = np.empty(n)
+    counts = np.empty(16, dtype=np.int64)
     for r in range(r_count):
         _efficiency(r, ri, pf, eff)
         for k in range(m):
@@ -697,7 +698,7 @@ def end_quarter(  # pragma: no cover - compiled
         _record_quarter(
             r, i, m, n, stage_end, live_end, trust_rec, share, revenue, profit,
             invest_rec, cause, demand, present_rec, new_focal, dcost, downturn,
-            disrupted, record, sup_record, scratch,
+            disrupted, record, sup_record, scratch, counts,
         )  # fmt: skip
         _focal_ledger(
             r, t, ri, stage_end, cause, revenue, profit, invest_rec, trust_rec, reach,
@@ -1098,9 +1099,10 @@ def _record_quarter(  # pragma: no cover - compiled
     record: np.ndarray,
     sup_record: np.ndarray,
     scratch: np.ndarray,
+    counts: np.ndarray,
 ) -> None:
     """:func:`kamsim.metrics.market_record` of market r, quarter index i."""
-    counts = np.zeros(16, dtype=np.int64)  # hoisted out of the replication loop by LLVM
+    counts[:] = 0
     n_present = 0
     rival_strategic = 0
     for j in range(n):
@@ -1197,14 +1199,25 @@ def _concentration(  # pragma: no cover - compiled
             positive += 1
     record[Q_HHI, r, i] = pairwise_sum(scratch)
     record[Q_LARGEST, r, i] = largest
+    # the k largest shares in descending order (an insertion buffer: most shares are
+    # below the k-th and cost one comparison), summed from the largest as NumPy's
+    # cumsum of the descending sort does
+    k = min(max(1, -(-positive // 5)), n)
+    count = 0
     for j in range(n):
-        scratch[j] = rev0[j] / total
-    scratch.sort()
-    top = max(1, -(-positive // 5))
-    k = min(max(top - 1, 0), n - 1)
-    acc = scratch[n - 1]
-    for q in range(1, k + 1):
-        acc = acc + scratch[n - 1 - q]
+        v = rev0[j] / total
+        if count == k and not v > scratch[k - 1]:
+            continue
+        pos = count if count < k else k - 1
+        while pos > 0 and scratch[pos - 1] < v:
+            scratch[pos] = scratch[pos - 1]
+            pos -= 1
+        scratch[pos] = v
+        if count < k:
+            count += 1
+    acc = scratch[0]
+    for q in range(1, k):
+        acc = acc + scratch[q]
     record[Q_TOP_FIFTH, r, i] = acc
 
 
