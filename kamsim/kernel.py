@@ -671,6 +671,7 @@ def end_quarter(  # pragma: no cover - compiled
     vanished = np.empty(n, dtype=np.bool_)
     scratch = np.empty(n)
     counts = np.empty(16, dtype=np.int64)
+    acc_tmp = np.empty((4, n))
     for r in range(r_count):
         _efficiency(r, ri, pf, eff)
         for k in range(m):
@@ -682,13 +683,15 @@ def end_quarter(  # pragma: no cover - compiled
             trust, stock, adaptation, stage, tenure, share, revenue, profit,
             cts, cause, demand, dcost, vanished,
         )  # fmt: skip
-        _move_stages(r, ri, af, ai, pi, tab, live, trust, stock, adaptation, stage, tenure)
+        _move_stages(
+            r, ri, af, ai, pi, tab, live, trust, stock, adaptation, stage, tenure, acc_tmp
+        )
         _wallet_quarter(
             r,
             ri, rf, af, ai, alloc, eff, disrupted, i, uniform_rel,
             uniform_acc, downturn, pf, pi, tab, live, invest, quality, neg,
             trust, stock, adaptation, stage, tenure, share, revenue, profit,
-            cts, cause, demand, dcost, vanished,
+            cts, cause, demand, dcost, vanished, acc_tmp,
         )  # fmt: skip
         _settle(
             r, t, ri, rf, ai, alloc, pf, started, forced, forced_stage, forced_trust,
@@ -767,48 +770,53 @@ def _service_quarter(  # pragma: no cover - compiled
 
     Service, trust, the supplier's stock and the account's adaptation.
     """
-    for j in range(ri.shape[3]):
-        m = ri.shape[2]
-        scale = af[SCALE, r, j]
-        # 2. service and trust; 3. investment and adaptation
-        for k in range(m):
-            s0 = ri[STAGE, r, k, j]
+    m, n = ri.shape[2], ri.shape[3]
+    stock_weight = pf[P_STOCK_WEIGHT]
+    service_scale = pf[P_SERVICE_SCALE]
+    failure_base = pf[P_FAILURE_BASE]
+    complacency_failure = pf[P_COMPLACENCY_FAILURE]
+    keep_on_failure = 1.0 - pf[P_TRUST_LOSS]
+    base = pf[P_TRUST_BASE]
+    gain = pf[P_TRUST_GAIN]
+    drift = pf[P_COMPLACENCY_DRIFT]
+    keep_stock = 1.0 - pf[P_DEPRECIATION]
+    keep_adaptation = 1.0 - pf[P_ADAPT_DEPRECIATION]
+    scale = af[SCALE, r]
+    # supplier by supplier over contiguous account rows, without branches, so the
+    # compiler can vectorise; every value is the same expression as in the rules
+    for k in range(m):
+        stage0 = ri[STAGE, r, k]
+        stock0 = rf[STOCK, r, k]
+        trust0 = rf[TRUST, r, k]
+        adaptation0 = rf[ADAPTATION, r, k]
+        alloc_k = alloc[r, k]
+        u_fail = uniform_rel[r, i, 0, k]
+        eff_k = eff[k]
+        hit = disrupted[k]
+        for j in range(n):
+            s0 = stage0[j]
             lv = s0 > 0
-            live[k, j] = lv
-            e = alloc[r, k, j] * eff[k]
-            invest[k, j] = e
-            st = rf[STOCK, r, k, j]
-            q = 0.0
-            if lv:
-                z = (e + pf[P_STOCK_WEIGHT] * st) / (pf[P_SERVICE_SCALE] * scale)
-                q = z / (1.0 + z)
-            quality[k, j] = q
-            ng = lv and e < tab[T_MAINTENANCE, _idx(s0)] * scale
-            neg[k, j] = ng
+            x = max(s0, 1) - 1
+            e = alloc_k[j] * eff_k
+            st = stock0[j]
+            z = (e + stock_weight * st) / (service_scale * scale[j])
+            q = z / (1.0 + z) if lv else 0.0
+            ng = lv & (e < tab[T_MAINTENANCE, x] * scale[j])
             ngf = 1.0 if ng else 0.0
-            old = rf[TRUST, r, k, j]
-            tr = old
-            if lv:
-                p_fail = min(
-                    1.0,
-                    pf[P_FAILURE_BASE] * (1.0 - q) + pf[P_COMPLACENCY_FAILURE] * ngf,
-                )
-                failed = (uniform_rel[r, i, 0, k, j] < p_fail) or disrupted[k]
-                if failed:
-                    new = old * (1.0 - pf[P_TRUST_LOSS])
-                else:
-                    warranted = pf[P_TRUST_BASE] + (1.0 - pf[P_TRUST_BASE]) * q
-                    new = old + pf[P_TRUST_GAIN] * (warranted - old)
-                tr = _clip01(new - pf[P_COMPLACENCY_DRIFT] * ngf)
+            p_fail = min(1.0, failure_base * (1.0 - q) + complacency_failure * ngf)
+            failed = (u_fail[j] < p_fail) | hit
+            old = trust0[j]
+            bad = old * keep_on_failure
+            good = old + gain * ((base + (1.0 - base) * q) - old)
+            tr = _clip01((bad if failed else good) - drift * ngf) if lv else old
+            live[k, j] = lv
+            invest[k, j] = e
+            quality[k, j] = q
+            neg[k, j] = ng
             trust[k, j] = tr
-            stock[k, j] = (1.0 - pf[P_DEPRECIATION]) * st + e
-            if lv:
-                rate = tab[T_ADAPTATION, _idx(s0)]
-                adaptation[k, j] = (1.0 - pf[P_ADAPT_DEPRECIATION]) * rf[
-                    ADAPTATION, r, k, j
-                ] + rate * tr * scale
-            else:
-                adaptation[k, j] = 0.0
+            stock[k, j] = keep_stock * st + e
+            grown = keep_adaptation * adaptation0[j] + tab[T_ADAPTATION, x] * tr * scale[j]
+            adaptation[k, j] = grown if lv else 0.0
 
 
 @njit(cache=True, error_model="numpy")
@@ -825,53 +833,62 @@ def _move_stages(  # pragma: no cover - compiled
     adaptation: np.ndarray,
     stage: np.ndarray,
     tenure: np.ndarray,
+    acc_tmp: np.ndarray,
 ) -> None:
     """:func:`kamsim.rules.move_stages` for every account of market r.
 
     ``stage`` first holds each relationship's wish (1 up, 2 down, 3 both), then its
     new stage.
     """
-    for j in range(ri.shape[3]):
-        m = ri.shape[2]
-        scale = af[SCALE, r, j]
-        willing = ai[WILLING, r, j] != 0
-        min_tenure = pi[I_MIN_TENURE]
-        taken = False
-        for k in range(m):
-            s0 = ri[STAGE, r, k, j]
-            x = _idx(s0)
-            tenure1 = ri[TENURE, r, k, j] + 1
+    m, n = ri.shape[2], ri.shape[3]
+    scale = af[SCALE, r]
+    willing = ai[WILLING, r]
+    min_tenure = pi[I_MIN_TENURE]
+    best, taken, winner = acc_tmp[0], acc_tmp[1], acc_tmp[2]
+    for j in range(n):
+        best[j] = -np.inf
+        taken[j] = 0.0
+        winner[j] = -1.0
+    for k in range(m):
+        stage0 = ri[STAGE, r, k]
+        tenure0 = ri[TENURE, r, k]
+        for j in range(n):
+            s0 = stage0[j]
+            x = max(s0, 1) - 1
+            tenure1 = tenure0[j] + 1
             lv = live[k, j]
+            tr = trust[k, j]
             up = (
                 lv
-                and tenure1 >= min_tenure
-                and trust[k, j] >= tab[T_TRUST_UP, x]
-                and stock[k, j] + adaptation[k, j] >= tab[T_JOINT_UP, x] * scale
-                and willing
+                & (tenure1 >= min_tenure)
+                & (tr >= tab[T_TRUST_UP, x])
+                & (stock[k, j] + adaptation[k, j] >= tab[T_JOINT_UP, x] * scale[j])
+                & (willing[j] != 0)
             )
-            down = lv and trust[k, j] < tab[T_TRUST_DOWN, x]
+            down = lv & (tr < tab[T_TRUST_DOWN, x])
             stage[k, j] = (1 if up else 0) + (2 if down else 0)
             tenure[k, j] = tenure1
-            if lv and s0 == 4 and not down:
-                taken = True
-        best = -np.inf
-        winner = -1
-        for k in range(m):
-            if (
-                stage[k, j] & 1
-                and ri[STAGE, r, k, j] == 3
-                and not taken
-                and trust[k, j] > best
-            ):
-                best = trust[k, j]
-                winner = k
-        for k in range(m):
-            s0 = ri[STAGE, r, k, j]
-            up = (stage[k, j] & 1) != 0 and (s0 < 3 or k == winner)
+            taken[j] = 1.0 if (lv & (s0 == 4) & ~down) else taken[j]
+    # of several candidates for strategic the most trusted wins (lowest index on a tie)
+    for k in range(m):
+        stage0 = ri[STAGE, r, k]
+        for j in range(n):
+            better = (
+                ((stage[k, j] & 1) != 0)
+                & (stage0[j] == 3)
+                & (taken[j] == 0.0)
+                & (trust[k, j] > best[j])
+            )
+            best[j] = trust[k, j] if better else best[j]
+            winner[j] = float(k) if better else winner[j]
+    for k in range(m):
+        stage0 = ri[STAGE, r, k]
+        for j in range(n):
+            s0 = stage0[j]
+            up = ((stage[k, j] & 1) != 0) & ((s0 < 3) | (winner[j] == float(k)))
             down = (stage[k, j] & 2) != 0
             stage[k, j] = s0 + (1 if up else 0) - (1 if down else 0)
-            if up or down:
-                tenure[k, j] = 0
+            tenure[k, j] = 0 if (up | down) else tenure[k, j]
 
 
 @njit(cache=True, error_model="numpy")
@@ -908,105 +925,110 @@ def _wallet_quarter(  # pragma: no cover - compiled
     demand: np.ndarray,
     dcost: np.ndarray,
     vanished: np.ndarray,
+    acc_tmp: np.ndarray,
 ) -> None:
     """Steps 1 and 5-7 of :func:`kamsim.rules.market_quarter` for every account of r.
 
     Demand, wariness, wallet split, economics and endings.
     """
-    for j in range(ri.shape[3]):
-        wallet = af[WALLET, r, j] * (1.0 + af[GROWTH, r, j] / 4.0)
-        wallet_q = wallet / 4.0
-        demand_q = wallet_q * (1.0 - pf[P_DOWNTURN_DEPTH] * downturn[r, i])
-        m = ri.shape[2]
-        # 5. wallet split
-        hit = 0.0
-        total_a = 0.0
-        for k in range(m):
-            x = rf[SHARE, r, k, j] if (disrupted[k] and live[k, j]) else 0.0
-            hit = x if k == 0 else hit + x
-        wariness = pf[P_WARINESS_DECAY] * af[WARINESS, r, j] + pf[P_WARINESS_GAIN] * hit
-        af[WARINESS, r, j] = wariness
-        sa = pf[P_SERVICE_ATTRACTION]
-        for k in range(m):
+    m, n = ri.shape[2], ri.shape[3]
+    wallet = af[WALLET, r]
+    growth = af[GROWTH, r]
+    wariness = af[WARINESS, r]
+    tolerance = af[TOLERANCE, r]
+    sensitivity = af[SENSITIVITY, r]
+    depth = pf[P_DOWNTURN_DEPTH] * downturn[r, i]
+    decay = pf[P_WARINESS_DECAY]
+    wary_gain = pf[P_WARINESS_GAIN]
+    sa = pf[P_SERVICE_ATTRACTION]
+    margin = pf[P_MARGIN]
+    prob = pf[P_OFFER_PROB]
+    offer_max = pf[P_OFFER_MAX]
+    horizon = pf[P_SWITCH_HORIZON]
+    trust_value = pf[P_TRUST_VALUE]
+    dependency = pf[P_DISRUPTION_DEP]
+    trust_floor = pf[P_TRUST_FLOOR]
+    share_floor = pf[P_SHARE_FLOOR]
+    hazard = pf[P_HAZARD]
+    drop_after = pi[I_DROP_AFTER]
+    # per-account running sums over suppliers (supplier order, as supplier_sum)
+    wallet_q, hit, total_a, total_moved = acc_tmp[0], acc_tmp[1], acc_tmp[2], acc_tmp[3]
+    for j in range(n):
+        grown = wallet[j] * (1.0 + growth[j] / 4.0)
+        wallet[j] = grown
+        wallet_q[j] = grown / 4.0
+        demand[j] = wallet_q[j] * (1.0 - depth)
+        vanished[j] = uniform_acc[r, i, 0, j] < hazard
+    # 5. wallet split: wariness, attraction, targets, partial adjustment
+    for k in range(m):
+        share0 = rf[SHARE, r, k]
+        hit_k = disrupted[k]
+        for j in range(n):
+            x = share0[j] if (hit_k & live[k, j]) else 0.0
+            hit[j] = x if k == 0 else hit[j] + x
+    for j in range(n):
+        wariness[j] = decay * wariness[j] + wary_gain * hit[j]
+    for k in range(m):
+        for j in range(n):
             s1 = stage[k, j]
-            a = 0.0
-            if s1 > 0:
-                a = tab[T_ATTRACTION, _idx(s1)] * trust[k, j] * (1.0 + sa * quality[k, j])
+            a = tab[T_ATTRACTION, max(s1, 1) - 1] * trust[k, j] * (1.0 + sa * quality[k, j])
+            a = a if s1 > 0 else 0.0
             revenue[k, j] = a  # attraction, kept in the revenue scratch until step 6
-            total_a = a if k == 0 else total_a + a
-        tolerance = af[TOLERANCE, r, j]
-        total_moved = 0.0
-        for k in range(m):
+            total_a[j] = a if k == 0 else total_a[j] + a
+    for k in range(m):
+        share0 = rf[SHARE, r, k]
+        for j in range(n):
             s1 = stage[k, j]
-            target = 0.0
-            if s1 > 0:
-                raw = revenue[k, j] / (1.0 + total_a)
-                if s1 < 4:
-                    limit = min(tab[T_SHARE_CAP, _idx(s1)], tolerance)
-                else:
-                    limit = 1.0
-                cap = max(0.0, limit - wariness)
-                target = min(raw, cap)
-            old = rf[SHARE, r, k, j]
-            moved = old + tab[T_ADJUSTMENT, _idx(s1)] * (target - old)
-            if s1 <= 0:
-                moved = 0.0
+            x = max(s1, 1) - 1
+            raw = revenue[k, j] / (1.0 + total_a[j])
+            limit = min(tab[T_SHARE_CAP, x], tolerance[j]) if s1 < 4 else 1.0
+            target = min(raw, max(0.0, limit - wariness[j])) if s1 > 0 else 0.0
+            old = share0[j]
+            moved = old + tab[T_ADJUSTMENT, x] * (target - old)
+            moved = moved if s1 > 0 else 0.0
             share[k, j] = moved
-            total_moved = moved if k == 0 else total_moved + moved
-        if total_moved > 1.0:
-            for k in range(m):
-                share[k, j] = share[k, j] / max(total_moved, 1.0)
-        # 6. economics; 7. endings
-        margin = pf[P_MARGIN]
-        prob = pf[P_OFFER_PROB]
-        gone = uniform_acc[r, i, 0, j] < pf[P_HAZARD]
-        vanished[j] = gone
-        lost_total = 0.0
-        drop_after = pi[I_DROP_AFTER]
-        for k in range(m):
+            total_moved[j] = moved if k == 0 else total_moved[j] + moved
+    for k in range(m):
+        for j in range(n):
+            if total_moved[j] > 1.0:
+                share[k, j] = share[k, j] / max(total_moved[j], 1.0)
+    # 6. economics; 7. endings
+    for k in range(m):
+        alloc_k = alloc[r, k]
+        streak0 = ri[STREAK, r, k]
+        u_offer = uniform_rel[r, i, 1, k]
+        hit_k = disrupted[k]
+        for j in range(n):
             lv = live[k, j]
             s1 = stage[k, j]
-            x = _idx(s1)
+            x = max(s1, 1) - 1
             sh = share[k, j]
-            rev = demand_q * sh * tab[T_PRICE, x] if lv else 0.0
-            cost = tab[T_CTS, x] * wallet_q + tab[T_FIXED, x] if lv else 0.0
-            prof = margin * rev - cost - alloc[r, k, j]
+            dq = demand[j]
+            rev = dq * sh * tab[T_PRICE, x] if lv else 0.0
+            cost = tab[T_CTS, x] * wallet_q[j] + tab[T_FIXED, x] if lv else 0.0
+            prof = margin * rev - cost - alloc_k[j]
             revenue[k, j] = rev
             cts[k, j] = cost
             profit[k, j] = prof
-            lost = pf[P_DISRUPTION_DEP] * sh * demand_q if (disrupted[k] and lv) else 0.0
-            lost_total = lost if k == 0 else lost_total + lost
-            spend_q = sh * demand_q
+            lost = dependency * sh * dq if (hit_k & lv) else 0.0
+            dcost[j] = lost if k == 0 else dcost[j] + lost
+            spend_q = sh * dq
             tr = trust[k, j]
-            barrier = (tab[T_EXIT_COST, x] + pf[P_TRUST_VALUE] * tr) * spend_q + adaptation[
-                k, j
-            ]
-            u = uniform_rel[r, i, 1, k, j]
+            barrier = (tab[T_EXIT_COST, x] + trust_value * tr) * spend_q + adaptation[k, j]
+            u = u_offer[j]
             arrived = u < prob
-            discount = 0.0
-            if prob > 0.0 and arrived:
-                discount = pf[P_OFFER_MAX] * u / prob
-            gain = af[SENSITIVITY, r, j] * discount * spend_q * pf[P_SWITCH_HORIZON]
-            switched = arrived and gain > barrier
-            streak = ri[STREAK, r, k, j] + 1 if (lv and prof < 0.0) else 0
-            dropped = streak >= drop_after and drop_after > 0
-            c = 0
-            if lv:
-                if gone:
-                    c = _VANISHED
-                elif switched:
-                    c = _SWITCHED
-                elif tr < pf[P_TRUST_FLOOR]:
-                    c = _BREACH
-                elif sh < pf[P_SHARE_FLOOR]:
-                    c = _FADED
-                elif dropped:
-                    c = _DROPPED
-            cause[k, j] = c
-            ri[STREAK, r, k, j] = streak
-        af[WALLET, r, j] = wallet
-        demand[j] = demand_q
-        dcost[j] = lost_total
+            discount = offer_max * u / prob if arrived else 0.0
+            gain = sensitivity[j] * discount * spend_q * horizon
+            switched = arrived & (gain > barrier)
+            streak = streak0[j] + 1 if (lv & (prof < 0.0)) else 0
+            dropped = (streak >= drop_after) & (drop_after > 0)
+            c = _DROPPED if dropped else 0
+            c = _FADED if sh < share_floor else c
+            c = _BREACH if tr < trust_floor else c
+            c = _SWITCHED if switched else c
+            c = _VANISHED if vanished[j] else c
+            cause[k, j] = c if lv else 0
+            streak0[j] = streak
 
 
 @njit(cache=True, error_model="numpy")
