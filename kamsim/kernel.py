@@ -1066,36 +1066,44 @@ def _settle(  # pragma: no cover - compiled
     acquisition = pf[P_ACQUISITION]
     for j in range(n):
         present_rec[j] = ai[PRESENT, r, j] != 0
+    forced_r = forced[r]
     for k in range(m):
+        stage_r = ri[STAGE, r, k]
+        tenure_r = ri[TENURE, r, k]
+        age_r = ri[AGE, r, k]
+        started_k = started[r, k]
+        alloc_k = alloc[r, k]
+        focal = k == 0
         for j in range(n):
             lv = live[k, j]
+            f = focal & forced_r[j]
             revenue[k, j] = revenue[k, j] if lv else 0.0
             profit[k, j] = (profit[k, j] if lv else 0.0) - (
-                acquisition if started[r, k, j] else 0.0
+                acquisition if started_k[j] else 0.0
             )
-            invest_rec[k, j] = alloc[r, k, j] if lv else 0.0
-            c = cause[k, j] if lv else 0
+            invest_rec[k, j] = alloc_k[j] if lv else 0.0
+            c = _SWITCHED if f else (cause[k, j] if lv else 0)
             s1 = stage[k, j]
-            tr = trust[k, j]
-            se = s1
-            if k == 0 and forced[r, j]:
-                c = _SWITCHED
-                se = forced_stage[r, j]
-                tr = forced_trust[r, j]
+            se = forced_stage[r, j] if f else s1
             cause[k, j] = c
             stage_end[k, j] = se
-            live_end[k, j] = se > 0 and c == 0
-            trust_rec[k, j] = tr
+            live_end[k, j] = (se > 0) & (c == 0)
+            trust_rec[k, j] = forced_trust[r, j] if f else trust[k, j]
             # the relationship state at the end of the quarter (before endings)
-            ri[STAGE, r, k, j] = s1
-            if lv:
-                ri[TENURE, r, k, j] = tenure[k, j]
-                ri[AGE, r, k, j] += 1
-            rf[TRUST, r, k, j] = trust[k, j]
-            rf[STOCK, r, k, j] = stock[k, j]
-            rf[ADAPTATION, r, k, j] = adaptation[k, j]
-            rf[SHARE, r, k, j] = share[k, j]
-            rf[LAST_CTS, r, k, j] = cts[k, j] if c == 0 else 0.0
+            stage_r[j] = s1
+            tenure_r[j] = tenure[k, j] if lv else tenure_r[j]
+            age_r[j] = age_r[j] + 1 if lv else age_r[j]
+        trust_r = rf[TRUST, r, k]
+        stock_r = rf[STOCK, r, k]
+        adaptation_r = rf[ADAPTATION, r, k]
+        share_r = rf[SHARE, r, k]
+        cts_r = rf[LAST_CTS, r, k]
+        for j in range(n):
+            trust_r[j] = trust[k, j]
+            stock_r[j] = stock[k, j]
+            adaptation_r[j] = adaptation[k, j]
+            share_r[j] = share[k, j]
+            cts_r[j] = cts[k, j] if cause[k, j] == 0 else 0.0
 
 
 @njit(cache=True, error_model="numpy")
