@@ -553,47 +553,41 @@ def observe_quarter(  # pragma: no cover - compiled
     """
     r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
     noise = pf[P_POT_NOISE]
-    tbias = pf[P_TRUST_BIAS]
     tnoise = pf[P_TRUST_NOISE]
     low = pf[P_POTENTIAL_LOW]
     high = pf[P_POTENTIAL_HIGH]
+    tbias = pf[P_TRUST_BIAS]
     for r in range(r_count):
+        potential = af[POTENTIAL, r]
         for k in range(m):
+            stage_r = ri[STAGE, r, k]
+            tenure_r = ri[TENURE, r, k]
+            trust_r = rf[TRUST, r, k]
+            bias_r = rf[BIAS_T, r, k]
+            revenue_r = rf[LAST_REVENUE, r, k]
+            share_r = rf[SHARE, r, k]
+            stock_r = rf[STOCK, r, k]
+            pers_r = persistent[r, k]
+            z_p = normal_rel[r, i, 0, k]
+            z_t = normal_rel[r, i, 1, k]
             for j in range(n):
-                stage = ri[STAGE, r, k, j]
-                c = tab[T_CLARITY, _idx(stage)]
-                est_p = (
-                    af[POTENTIAL, r, j]
-                    * persistent[r, k, j]
-                    * max(0.0, 1.0 + noise * c * normal_rel[r, i, 0, k, j])
-                )
-                trust = rf[TRUST, r, k, j]
-                z_t = normal_rel[r, i, 1, k, j]
-                est_t = _clip01(trust + c * (tbias * rf[BIAS_T, r, k, j] + tnoise * z_t))
+                stage = stage_r[j]
+                c = tab[T_CLARITY, max(stage, 1) - 1]
+                est_p = potential[j] * pers_r[j] * max(0.0, 1.0 + noise * c * z_p[j])
+                est_t = _clip01(trust_r[j] + c * (tbias * bias_r[j] + tnoise * z_t[j]))
                 active = stage > 0
                 obs_active[k, r, j] = active
-                if active:
-                    obs_i[O_STAGE, k, r, j] = stage
-                    obs_i[O_TENURE, k, r, j] = ri[TENURE, r, k, j]
-                    obs_f[O_REVENUE, k, r, j] = rf[LAST_REVENUE, r, k, j]
-                    obs_f[O_SHARE, k, r, j] = rf[SHARE, r, k, j]
-                    obs_f[O_POTENTIAL, k, r, j] = est_p
-                    obs_f[O_TRUST, k, r, j] = est_t
-                    obs_f[O_STOCK, k, r, j] = rf[STOCK, r, k, j]
-                    obs_class[k, r, j] = (1 if est_p >= low else 0) + (
-                        1 if est_p >= high else 0
-                    )
-                else:
-                    obs_i[O_STAGE, k, r, j] = 0
-                    obs_i[O_TENURE, k, r, j] = 0
-                    for f in range(5):
-                        obs_f[f, k, r, j] = 0.0
-                    obs_class[k, r, j] = 0
+                obs_i[O_STAGE, k, r, j] = stage if active else 0
+                obs_i[O_TENURE, k, r, j] = tenure_r[j] if active else 0
+                obs_f[O_REVENUE, k, r, j] = revenue_r[j] if active else 0.0
+                obs_f[O_SHARE, k, r, j] = share_r[j] if active else 0.0
+                obs_f[O_POTENTIAL, k, r, j] = est_p if active else 0.0
+                obs_f[O_TRUST, k, r, j] = est_t if active else 0.0
+                obs_f[O_STOCK, k, r, j] = stock_r[j] if active else 0.0
+                pclass = (1 if est_p >= low else 0) + (1 if est_p >= high else 0)
+                obs_class[k, r, j] = pclass if active else 0
                 if k == 0:
                     seen[r, j] = est_p if active else 0.0
-
-
-# --- steps 2-8 ------------------------------------------------------------------------
 
 
 @njit(cache=True, error_model="numpy")
