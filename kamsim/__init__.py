@@ -3,7 +3,7 @@
 Relationships move through the four stages of key account management (tactical,
 cooperative, interdependent, strategic) according to investment, trust and exit
 costs. Two faces share one set of rules: :class:`KAMModel` (Mesa agents, for teaching
-and inspection) and :func:`simulate` (a batched NumPy engine for Monte Carlo).
+and inspection) and :func:`simulate` (a batched, compiled engine for Monte Carlo).
 """
 
 from kamsim._version import __version__

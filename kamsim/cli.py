@@ -350,7 +350,7 @@ def _check_memory(replications: int, probe: Any) -> None:
     default="batched",
     show_default=True,
     type=click.Choice(["batched", "mesa"]),
-    help="batched (fast NumPy engine) or mesa (one KAMModel per replication); "
+    help="batched (fast compiled engine) or mesa (one KAMModel per replication); "
     "identical numbers.",
 )
 @click.option(

@@ -1,6 +1,6 @@
 """Monte Carlo entry point: :func:`simulate` runs replications on either face.
 
-``engine="batched"`` (default) steps all replications at once in NumPy;
+``engine="batched"`` (default) steps all replications at once in compiled loops;
 ``engine="mesa"`` steps one :class:`kamsim.KAMModel` per replication. Both draw each
 replication's environment from the same seed and return identical numbers.
 """
