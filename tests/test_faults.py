@@ -439,6 +439,21 @@ def test_foreign_manifest_is_refused(tiny_spec: dict[str, Any], tmp_path: Path) 
     assert res.exit_code == 2 and "not a kamsim results manifest" in res.output
 
 
+def test_results_of_another_kamsim_version_are_not_resumed(
+    tiny_spec: dict[str, Any], tmp_path: Path
+) -> None:
+    """A folder made by another kamsim version is refused (its draws may differ)."""
+    run_experiment(tiny_spec, out=tmp_path, workers=1, quiet=True)
+    manifest_path = tmp_path / "tiny" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["versions"]["kamsim"] = "0.2.0"
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(StoreError, match=r"made with kamsim 0\.2\.0; this is kamsim"):
+        run_experiment(tiny_spec, out=tmp_path, workers=1, quiet=True)
+    # the folder's results stay readable
+    assert len(load_results(tmp_path / "tiny").runs) > 0
+
+
 def test_files_and_folders_honour_the_umask(
     tiny_spec: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -479,6 +479,14 @@ def _open_folder(folder: Path, spec: ExperimentSpec) -> dict[str, Any]:
                 f"{spec.spec_hash()[:12]}). Results are never mixed: choose another "
                 "--out folder, or delete this one to start over."
             )
+        made_with = manifest.get("versions", {}).get("kamsim")
+        if made_with != __version__:
+            raise StoreError(
+                f"'{folder}' holds results made with kamsim {made_with}; this is kamsim "
+                f"{__version__}, whose numbers for the same seeds may differ. Results are "
+                "never mixed: choose another --out folder, or delete this one to start "
+                "over."
+            )
         for session in manifest.get("sessions", []):
             if session.get("status") == "running":  # its process died holding the lock
                 session["status"] = "interrupted"
