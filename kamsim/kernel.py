@@ -671,26 +671,22 @@ def end_quarter(  # pragma: no cover - compiled
         for k in range(m):
             disrupted[k] = disruption[r, i, k] or (pi[I_DISRUPT_AT] == t and k == 0)
         _service_quarter(
-            r,
-            ri, rf, af, ai, alloc, eff, disrupted, i, uniform_rel,
-            uniform_acc, downturn, pf, pi, tab, live, invest, quality, neg,
-            trust, stock, adaptation, stage, tenure, share, revenue, profit,
-            cts, cause, demand, dcost, vanished,
+            r, ri, rf, af, alloc, eff, disrupted, i, uniform_rel, pf, tab, live,
+            invest, quality, neg, trust, stock, adaptation,
         )  # fmt: skip
         _move_stages(
             r, ri, af, ai, pi, tab, live, trust, stock, adaptation, stage, tenure, acc_tmp
         )
         _wallet_quarter(
-            r,
-            ri, rf, af, ai, alloc, eff, disrupted, i, uniform_rel,
-            uniform_acc, downturn, pf, pi, tab, live, invest, quality, neg,
-            trust, stock, adaptation, stage, tenure, share, revenue, profit,
-            cts, cause, demand, dcost, vanished, acc_tmp,
+            r, ri, rf, af, alloc, disrupted, i, uniform_rel, uniform_acc,
+            downturn, pf, pi, tab, live, quality, trust, adaptation, stage,
+            share, revenue, profit, cts, cause, demand, dcost, vanished, acc_tmp,
         )  # fmt: skip
         _settle(
-            r, t, ri, rf, ai, alloc, pf, started, forced, forced_stage, forced_trust,
-            live, trust, stock, adaptation, stage, tenure, share, revenue, profit,
-            invest_rec, cts, cause, stage_end, live_end, trust_rec, present_rec,
+            r, ri, rf, ai, alloc, pf, started, forced, forced_stage,
+            forced_trust, live, trust, stock, adaptation, stage, tenure, share,
+            revenue, profit, invest_rec, cts, cause, stage_end, live_end,
+            trust_rec, present_rec,
         )  # fmt: skip
         _record_quarter(
             r, i, m, n, stage_end, live_end, trust_rec, share, revenue, profit,
@@ -698,8 +694,8 @@ def end_quarter(  # pragma: no cover - compiled
             disrupted, record, sup_record, scratch, counts,
         )  # fmt: skip
         _focal_ledger(
-            r, t, ri, stage_end, cause, revenue, profit, invest_rec, trust_rec, reach,
-            lf, li, run_f, run_max, g_max,
+            r, t, ri, stage_end, cause, revenue, profit, invest_rec, trust_rec,
+            reach, li, run_f, run_max, g_max,
         )  # fmt: skip
         if traj.shape[1] > 0:
             _trajectory(
@@ -731,16 +727,12 @@ def _service_quarter(  # pragma: no cover - compiled
     ri: np.ndarray,
     rf: np.ndarray,
     af: np.ndarray,
-    ai: np.ndarray,
     alloc: np.ndarray,
     eff: np.ndarray,
     disrupted: np.ndarray,
     i: int,
     uniform_rel: np.ndarray,
-    uniform_acc: np.ndarray,
-    downturn: np.ndarray,
     pf: np.ndarray,
-    pi: np.ndarray,
     tab: np.ndarray,
     live: np.ndarray,
     invest: np.ndarray,
@@ -749,16 +741,6 @@ def _service_quarter(  # pragma: no cover - compiled
     trust: np.ndarray,
     stock: np.ndarray,
     adaptation: np.ndarray,
-    stage: np.ndarray,
-    tenure: np.ndarray,
-    share: np.ndarray,
-    revenue: np.ndarray,
-    profit: np.ndarray,
-    cts: np.ndarray,
-    cause: np.ndarray,
-    demand: np.ndarray,
-    dcost: np.ndarray,
-    vanished: np.ndarray,
 ) -> None:
     """Steps 2-3 of :func:`kamsim.rules.market_quarter` for every account of market r.
 
@@ -891,9 +873,7 @@ def _wallet_quarter(  # pragma: no cover - compiled
     ri: np.ndarray,
     rf: np.ndarray,
     af: np.ndarray,
-    ai: np.ndarray,
     alloc: np.ndarray,
-    eff: np.ndarray,
     disrupted: np.ndarray,
     i: int,
     uniform_rel: np.ndarray,
@@ -903,14 +883,10 @@ def _wallet_quarter(  # pragma: no cover - compiled
     pi: np.ndarray,
     tab: np.ndarray,
     live: np.ndarray,
-    invest: np.ndarray,
     quality: np.ndarray,
-    neg: np.ndarray,
     trust: np.ndarray,
-    stock: np.ndarray,
     adaptation: np.ndarray,
     stage: np.ndarray,
-    tenure: np.ndarray,
     share: np.ndarray,
     revenue: np.ndarray,
     profit: np.ndarray,
@@ -1028,7 +1004,6 @@ def _wallet_quarter(  # pragma: no cover - compiled
 @njit(cache=True, error_model="numpy")
 def _settle(  # pragma: no cover - compiled
     r: int,
-    t: int,
     ri: np.ndarray,
     rf: np.ndarray,
     ai: np.ndarray,
@@ -1257,7 +1232,6 @@ def _focal_ledger(  # pragma: no cover - compiled
     invest_rec: np.ndarray,
     trust_rec: np.ndarray,
     reach: np.ndarray,
-    lf: np.ndarray,
     li: np.ndarray,
     run_f: np.ndarray,
     run_max: np.ndarray,
