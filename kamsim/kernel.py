@@ -1,6 +1,6 @@
 """Compiled quarter of the batched engine (Numba), bit-identical to :mod:`kamsim.rules`.
 
-The batched engine (:mod:`kamsim.engine`) spends a quarter of R markets in three
+The batched engine (:mod:`kamsim.engine`) spends a quarter of R markets in four
 compiled calls around the suppliers' policies, which stay plain Python callables:
 
 1. :func:`plan_starts` and :func:`begin_quarter` — step 0 (suppliers court accounts
@@ -36,8 +36,6 @@ in a few stacked arrays indexed by the constants below (``REL_I``, ``REL_F``,
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from numba import njit
@@ -316,7 +314,7 @@ def plan_starts(  # pragma: no cover - compiled
 
     A supplier whose relationship with a present account ended more than
     ``replacement_delay`` quarters ago starts a new one, unless a rival holds the
-    account as its strategic partner (:func:`kamsim.engine.renew` of the ODD).
+    account as its strategic partner (step 0 of the ODD, `docs/odd.md`).
     Writes ``started`` (R, M, n).
     """
     r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
@@ -1323,7 +1321,6 @@ __all__ = [
     "begin_quarter",
     "close_ledger",
     "end_quarter",
-    "math",
     "observe_quarter",
     "pack_params",
     "pairwise_sum",
