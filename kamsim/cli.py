@@ -39,6 +39,11 @@ class _InputError(click.ClickException):
     exit_code = 2
 
 
+def _say(message: str) -> None:
+    """A one-line notice on stderr (results stay alone on stdout)."""
+    click.echo(message, err=True)
+
+
 def _usage_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn ParameterError/SpecError into one ``Error:`` line and exit 2, no traceback."""
 
@@ -397,6 +402,7 @@ def simulate(
       kamsim simulate --set budget=200 --set lose_largest_at=20 --figure stages.png
       kamsim simulate --engine mesa --replications 20
     """  # noqa: D301
+    from kamsim.engine import ensure_compiled
     from kamsim.simulation import simulate as run
 
     params = ModelParams().evolve(**parse_set(sets)) if sets else ModelParams()
@@ -404,6 +410,8 @@ def simulate(
         if figure.suffix.lower() != ".png":
             raise ParameterError(f"'--figure' must be a .png file: {str(figure)!r}")
         _check_writable(figure, "--figure")
+    if engine == "batched":
+        ensure_compiled(_say)
     rival_spec: str | list[str] = rival_policy
     if "," in rival_policy:
         rival_spec = [x.strip() for x in rival_policy.split(",")]
@@ -551,6 +559,7 @@ def run(
       kamsim run experiments/*.toml --out results --workers 2
       kamsim run experiments/portfolio_size.toml --scheduler tcp://10.0.0.5:8786
     """  # noqa: D301
+    from kamsim.engine import ensure_compiled
     from kamsim.experiments import ExperimentError, load_spec, run_experiment
     from kamsim.experiments.runner import describe_run
 
@@ -559,6 +568,7 @@ def run(
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ParameterError(f"'name' must differ between specs run together: {dup}")
+    ensure_compiled(None if quiet else _say)
     failed = 0
     for sp in loaded:
         folder = out / sp.name

@@ -105,6 +105,7 @@ def sensitivity(
       kamsim sensitivity experiments/sensitivity.toml
       kamsim sensitivity experiments/sensitivity.toml --out results --workers 2
     """  # noqa: D301
+    from kamsim.engine import ensure_compiled
     from kamsim.experiments import ExperimentError
     from kamsim.sensitivity_analysis import sensitivity as run
     from kamsim.sensitivity_report import output_label, write_sensitivity_report
@@ -112,6 +113,7 @@ def sensitivity(
 
     started = time.perf_counter()
     sp = load_sensitivity_spec(spec)
+    ensure_compiled(None if quiet else lambda message: click.echo(message, err=True))
     try:
         res = run(sp, out=out, workers=workers, scheduler=scheduler, quiet=quiet)
     except ExperimentError as exc:

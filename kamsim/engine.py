@@ -551,6 +551,33 @@ def final_relationships(rel: rules.RelationshipState) -> dict[str, np.ndarray]:
     return {f: np.array(getattr(rel, f), copy=True) for f in FINAL_FIELDS}
 
 
+#: What the CLI says when the engine is being compiled (a first run on a machine).
+COMPILING = "compiling kamsim's engine (once per machine, about 15 s)..."
+
+
+def ensure_compiled(
+    notify: Callable[[str], None] | None = None, after: float = 1.0
+) -> None:
+    """Compile or load the kernel now; call ``notify(COMPILING)`` if it takes a while.
+
+    Loading the cached kernel takes a fraction of a second, so ``notify`` is only
+    called when compiling takes longer than ``after`` seconds (the first run on a
+    machine). Before starting worker processes, this compiles once in the parent so
+    that the workers load the cache instead of each compiling.
+    """
+    import threading
+
+    timer = threading.Timer(after, notify, args=(COMPILING,)) if notify else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        warm_up()
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
 def warm_up() -> float:
     """Compile the kernel (or load it from Numba's on-disk cache); returns seconds.
 

@@ -253,3 +253,32 @@ def test_python_dash_m(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert "n_accounts" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_slow_first_compile_is_announced(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first compile is announced on stderr; a cached engine says nothing.
+
+    When the engine takes over a second to get ready (it is being compiled) the CLI
+    says so instead of sitting silent.
+    """
+    import time
+
+    from kamsim import engine
+
+    args = ["simulate", "--replications", "3", "--quarters", "2"]
+    quick = runner.invoke(cli, args)
+    assert quick.exit_code == 0 and engine.COMPILING not in quick.output
+
+    real = engine.warm_up
+
+    def slow() -> float:
+        time.sleep(1.3)
+        return real()
+
+    monkeypatch.setattr(engine, "warm_up", slow)
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 0
+    assert engine.COMPILING in res.stderr
+    assert engine.COMPILING not in res.stdout
