@@ -1,10 +1,10 @@
 """The random environment of one replication (common random numbers).
 
-Everything random in a kamsim run is drawn here, from one NumPy ``Generator`` per
-replication, in a fixed order that does not depend on any supplier's investment
-policy. Two policies run on the same replication seed therefore face the same
-accounts, the same offers, the same service-failure variates and the same shocks, so
-their difference is measured *paired* (common random numbers).
+Everything random in a kamsim run comes from here and flows from one NumPy
+``Generator`` per replication, drawn in a fixed order that does not depend on any
+supplier's investment policy. Two policies run on the same replication seed therefore
+face the same accounts, the same offers, the same service-failure variates and the
+same shocks, so their difference is measured *paired* (common random numbers).
 
 A market has ``M`` suppliers (the focal one and ``M - 1`` rivals) and ``n`` account
 slots. Draw order for a generator ``rng`` (this order is part of the reproducibility
