@@ -26,12 +26,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from kamsim import kernel as kn
 from kamsim import rules
-from kamsim.environment import StackedEnvironment, draw_many
+from kamsim.environment import Accounts, StackedEnvironment, draw_many
 from kamsim.metrics import QUARTER_COLUMNS, SUPPLIER_QUARTER_COLUMNS
 from kamsim.params import ModelParams
 from kamsim.policies import Observation, enforce_budget, policy_name
@@ -121,12 +122,20 @@ def max_generations(quarters: int, delay: int | None) -> int:
     return 1 + (quarters // (delay + 1) + 1 if delay is not None else 0)
 
 
+def index_columns(n: int, g_max: int, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """The ``slot`` and ``generation`` of every ledger column ``slot * G + gen``."""
+    return {
+        "slot": np.broadcast_to(np.repeat(np.arange(n), g_max), shape).copy(),
+        "generation": np.broadcast_to(np.tile(np.arange(g_max), n), shape).copy(),
+    }
+
+
 class Ledger:
     """The focal supplier's relationships, one column per (slot, generation).
 
-    Arrays (R, n * G); relationship (slot, gen) is at column ``slot * G + gen``.
-    Running totals of the relationship in each slot are written when it is replaced
-    and at the end of the run.
+    Arrays (R, n * G); relationship (slot, gen) is at column ``slot * G + gen``. The
+    Mesa face fills it from each model's ledger (``run_mesa_batch``); the engine
+    keeps the same columns in its :class:`Recorder`.
     """
 
     def __init__(self, r_count: int, n: int, g_max: int) -> None:
@@ -147,60 +156,10 @@ class Ledger:
             "max_stage": np.zeros(shape, dtype=np.int64),
             "exists": np.zeros(shape, dtype=bool),
         }
-        self.rows = np.broadcast_to(np.arange(r_count)[:, None], (r_count, n))
-        self.slots = np.broadcast_to(np.arange(n), (r_count, n))
-        #: running values of the relationship in each slot and what they restart at
-        self.reset = {"revenue": 0.0, "profit": 0.0, "investment": 0.0, "trust": 0.0}
-        self.running = {k: np.zeros((r_count, n)) for k in self.reset}
-        self.reset_max = 1
-        self.running_max = np.ones((r_count, n), dtype=np.int64)
-
-    def position(self, generation: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Ledger (row, column) of the relationships in ``mask`` (R, n)."""
-        cols = self.slots * self.g_max + generation
-        return self.rows[mask], cols[mask]
-
-    def set_many(
-        self, generation: np.ndarray, mask: np.ndarray, values: dict[str, np.ndarray]
-    ) -> None:
-        """Write several columns of the masked relationships (one position lookup)."""
-        pos = self.position(generation, mask)
-        for name, v in values.items():
-            self.cols[name][pos] = v[mask]
-
-    def add(
-        self,
-        live: np.ndarray,
-        revenue: np.ndarray,
-        profit: np.ndarray,
-        investment: np.ndarray,
-        stage: np.ndarray,
-        trust: np.ndarray,
-    ) -> None:
-        """Add a quarter to the running values of the relationships in each slot."""
-        run = self.running
-        run["revenue"] += revenue
-        run["profit"] += profit
-        run["investment"] += investment
-        run["trust"] = np.where(live, trust, run["trust"])
-        self.running_max = np.where(
-            live, np.maximum(self.running_max, stage), self.running_max
-        )
-
-    def flush(self, generation: np.ndarray, mask: np.ndarray) -> None:
-        """Write and reset the running values of the relationships in ``mask``."""
-        self.set_many(generation, mask, {**self.running, "max_stage": self.running_max})
-        for k, v in self.running.items():
-            v[mask] = self.reset[k]
-        self.running_max[mask] = self.reset_max
 
     def columns(self, n: int) -> dict[str, np.ndarray]:
         """The ledger with its ``slot`` and ``generation`` columns."""
-        out = dict(self.cols)
-        shape = out["exists"].shape
-        out["slot"] = np.broadcast_to(np.repeat(np.arange(n), self.g_max), shape).copy()
-        out["generation"] = np.broadcast_to(np.tile(np.arange(self.g_max), n), shape).copy()
-        return out
+        return {**self.cols, **index_columns(n, self.g_max, self.cols["exists"].shape)}
 
 
 @dataclass
@@ -243,21 +202,31 @@ class MarketState:
         rf[kn.BIAS_T] = s0.bias_trust
         rf[kn.LAST_REVENUE] = rules.initial_revenue(a.wallet, p)[:, None, :]
         af = np.zeros((kn.ACC_F, r_count, n))
+        ai = np.zeros((kn.ACC_I, r_count, n), dtype=np.int64)
+        s = cls(ri, rf, af, ai)
+        s.place_accounts(a, np.s_[:, :])
+        return s
+
+    def place_accounts(self, a: Accounts, where: tuple[Any, ...]) -> None:
+        """Put accounts ``a`` into the slots ``where`` (an index of (R, n) arrays).
+
+        A placed account is present, not wary, and has its attributes from ``a``.
+        """
+        af, ai = self.acc_float, self.acc_int
         for row, values in (
             (kn.WALLET, a.wallet),
             (kn.GROWTH, a.growth),
             (kn.SENSITIVITY, a.sensitivity),
             (kn.TOLERANCE, a.tolerance),
             (kn.SCALE, a.scale),
+            (kn.WARINESS, 0.0),
             (kn.POTENTIAL, a.potential),
         ):
-            af[row] = values
-        ai = np.zeros((kn.ACC_I, r_count, n), dtype=np.int64)
-        ai[kn.WILLING] = a.willing
-        ai[kn.PCLASS] = a.potential_class
-        ai[kn.PRESENT] = 1
-        ai[kn.VACATED_AT] = -1
-        return cls(ri, rf, af, ai)
+            af[row][where] = values
+        ai[kn.WILLING][where] = a.willing
+        ai[kn.PCLASS][where] = a.potential_class
+        ai[kn.PRESENT][where] = 1
+        ai[kn.VACATED_AT][where] = -1
 
     @property
     def stage(self) -> np.ndarray:
@@ -273,31 +242,16 @@ def arrive(s: MarketState, env: StackedEnvironment, t: int, p: ModelParams) -> N
     """
     if p.replacement_delay is None:
         return
-    ai, af = s.acc_int, s.acc_float
+    ai = s.acc_int
     vacated = ai[kn.VACATED_AT]
     arriving = (ai[kn.PRESENT] == 0) & (vacated >= 0) & (t - vacated > p.replacement_delay)
     rows, slots = np.nonzero(arriving)
-    if rows.size == 0:
-        return
-    nc = env.newcomers(rows, slots, t - 1)
-    for row, values in (
-        (kn.WALLET, nc.wallet),
-        (kn.GROWTH, nc.growth),
-        (kn.SENSITIVITY, nc.sensitivity),
-        (kn.TOLERANCE, nc.tolerance),
-        (kn.SCALE, nc.scale),
-        (kn.WARINESS, 0.0),
-        (kn.POTENTIAL, nc.potential),
-    ):
-        af[row, rows, slots] = values
-    ai[kn.WILLING, rows, slots] = nc.willing
-    ai[kn.PCLASS, rows, slots] = nc.potential_class
-    ai[kn.PRESENT, rows, slots] = 1
-    ai[kn.VACATED_AT, rows, slots] = -1
+    if rows.size:
+        s.place_accounts(env.newcomers(rows, slots, t - 1), (rows, slots))
 
 
 class Quarter:
-    """Scratch arrays of one quarter shared by the kernel's three calls."""
+    """Scratch arrays of one quarter shared by the kernel's four calls."""
 
     def __init__(self, r_count: int, m: int, n: int) -> None:
         self.started = np.zeros((r_count, m, n), dtype=bool)
@@ -487,8 +441,6 @@ class Recorder:
     def ledger_columns(self) -> dict[str, np.ndarray]:
         """The ledger as named columns (R, n * G), with ``slot`` and ``generation``."""
         lf, li, lb = self.lf, self.li, self.lb
-        shape = lb[0].shape
-        g = self.g_max
         return {
             "revenue": lf[kn.L_REVENUE],
             "profit": lf[kn.L_PROFIT],
@@ -503,8 +455,7 @@ class Recorder:
             "willing": lb[kn.L_WILLING],
             "exists": lb[kn.L_EXISTS],
             "potential_class": self.lpc,
-            "slot": np.broadcast_to(np.repeat(np.arange(self.n), g), shape).copy(),
-            "generation": np.broadcast_to(np.tile(np.arange(g), self.n), shape).copy(),
+            **index_columns(self.n, self.g_max, self.lpc.shape),
         }
 
     def output(self, s: MarketState, p: ModelParams) -> BatchOutput:
@@ -544,11 +495,6 @@ class Recorder:
 
 #: Relationship fields reported at the horizon (:attr:`BatchOutput.final`).
 FINAL_FIELDS = ("stage", "trust", "age", "share")
-
-
-def final_relationships(rel: rules.RelationshipState) -> dict[str, np.ndarray]:
-    """Every relationship's stage, trust, age and share at the horizon (copies)."""
-    return {f: np.array(getattr(rel, f), copy=True) for f in FINAL_FIELDS}
 
 
 #: What the CLI says when the engine is being compiled (a first run on a machine).

@@ -242,11 +242,6 @@ def pack_params(p: ModelParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return pf, pi, tables
 
 
-def quarterly_discount(p: ModelParams) -> float:
-    """``(1 + discount_rate)^(1/4) - 1``, as :func:`kamsim.rules.terminal_value`."""
-    return float((1.0 + p.discount_rate) ** 0.25 - 1.0)
-
-
 # --- sums that reproduce NumPy's ------------------------------------------------------
 
 
@@ -484,12 +479,14 @@ def _stress_test(  # pragma: no cover - compiled
     forced_stage: np.ndarray,
     forced_trust: np.ndarray,
 ) -> None:
-    """The focal supplier's largest relationship ends now if ``lose_largest_at == t``."""
+    """The focal supplier's largest relationship ends now if ``lose_largest_at == t``.
+
+    ``forced_stage`` and ``forced_trust`` are written (and read) only where
+    ``forced`` is True: the stage and trust the relationship had when it ended.
+    """
     n = ri.shape[3]
     for j in range(n):
         forced[r, j] = False
-        forced_stage[r, j] = 0
-        forced_trust[r, j] = rf[TRUST, r, 0, j]
     if pi[I_LOSE_AT] != t:
         return
     best = -np.inf
@@ -504,6 +501,7 @@ def _stress_test(  # pragma: no cover - compiled
         return
     forced[r, jmax] = True
     forced_stage[r, jmax] = ri[STAGE, r, 0, jmax]
+    forced_trust[r, jmax] = rf[TRUST, r, 0, jmax]
     _close(r, 0, jmax, ri, rf)
 
 
@@ -570,7 +568,7 @@ def observe_quarter(  # pragma: no cover - compiled
             z_t = normal_rel[r, i, 1, k]
             for j in range(n):
                 stage = stage_r[j]
-                c = tab[T_CLARITY, max(stage, 1) - 1]
+                c = tab[T_CLARITY, _idx(stage)]
                 est_p = potential[j] * pers_r[j] * max(0.0, 1.0 + noise * c * z_p[j])
                 est_t = _clip01(trust_r[j] + c * (tbias * bias_r[j] + tnoise * z_t[j]))
                 active = stage > 0
@@ -770,7 +768,7 @@ def _service_quarter(  # pragma: no cover - compiled
         for j in range(n):
             s0 = stage0[j]
             lv = s0 > 0
-            x = max(s0, 1) - 1
+            x = _idx(s0)
             e = alloc_k[j] * eff_k
             st = stock0[j]
             z = (e + stock_weight * st) / (service_scale * scale[j])
@@ -828,7 +826,7 @@ def _move_stages(  # pragma: no cover - compiled
         tenure0 = ri[TENURE, r, k]
         for j in range(n):
             s0 = stage0[j]
-            x = max(s0, 1) - 1
+            x = _idx(s0)
             tenure1 = tenure0[j] + 1
             lv = live[k, j]
             tr = trust[k, j]
@@ -939,7 +937,7 @@ def _wallet_quarter(  # pragma: no cover - compiled
     for k in range(m):
         for j in range(n):
             s1 = stage[k, j]
-            a = tab[T_ATTRACTION, max(s1, 1) - 1] * trust[k, j] * (1.0 + sa * quality[k, j])
+            a = tab[T_ATTRACTION, _idx(s1)] * trust[k, j] * (1.0 + sa * quality[k, j])
             a = a if s1 > 0 else 0.0
             revenue[k, j] = a  # attraction, kept in the revenue scratch until step 6
             total_a[j] = a if k == 0 else total_a[j] + a
@@ -947,7 +945,7 @@ def _wallet_quarter(  # pragma: no cover - compiled
         share0 = rf[SHARE, r, k]
         for j in range(n):
             s1 = stage[k, j]
-            x = max(s1, 1) - 1
+            x = _idx(s1)
             raw = revenue[k, j] / (1.0 + total_a[j])
             limit = min(tab[T_SHARE_CAP, x], tolerance[j]) if s1 < 4 else 1.0
             target = min(raw, max(0.0, limit - wariness[j])) if s1 > 0 else 0.0
@@ -969,7 +967,7 @@ def _wallet_quarter(  # pragma: no cover - compiled
         for j in range(n):
             lv = live[k, j]
             s1 = stage[k, j]
-            x = max(s1, 1) - 1
+            x = _idx(s1)
             sh = share[k, j]
             dq = demand[j]
             rev = dq * sh * tab[T_PRICE, x] if lv else 0.0
@@ -1325,5 +1323,4 @@ __all__ = [
     "pack_params",
     "pairwise_sum",
     "plan_starts",
-    "quarterly_discount",
 ]
