@@ -44,6 +44,25 @@ def _say(message: str) -> None:
     click.echo(message, err=True)
 
 
+def pool_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--workers``, ``--scheduler`` and ``--quiet`` to a command.
+
+    Shared by the commands that run work units through the experiment runner
+    (``run`` and ``sensitivity``).
+    """
+    fn = click.option("--quiet", is_flag=True, help="No progress bar.")(fn)
+    fn = click.option(
+        "--scheduler",
+        metavar="ADDR",
+        help="Dask scheduler address, e.g. tcp://host:8786 (instead of local processes).",
+    )(fn)
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        help="Local worker processes (default: all cores; 1 = no pool).",
+    )(fn)
+
+
 def _usage_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn ParameterError/SpecError into one ``Error:`` line and exit 2, no traceback."""
 
@@ -522,17 +541,7 @@ def _sigterm_as_interrupt(fn: Callable[..., Any]) -> Callable[..., Any]:
     type=click.Path(file_okay=False, path_type=Path),
     help="Parent folder; each experiment goes to OUT/<name>/.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    help="Local worker processes (default: all cores; 1 = no pool).",
-)
-@click.option(
-    "--scheduler",
-    metavar="ADDR",
-    help="Dask scheduler address, e.g. tcp://host:8786 (instead of local processes).",
-)
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@pool_options
 @_usage_errors
 @_sigterm_as_interrupt
 def run(

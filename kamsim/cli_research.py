@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from kamsim.cli import _CONTEXT, _usage_errors, cli
+from kamsim.cli import _CONTEXT, _say, _usage_errors, cli, pool_options
 
 __all__ = ["sensitivity", "validate"]
 
@@ -77,17 +77,7 @@ def validate(replications: int, seed: int, only: tuple[str, ...], out: Path | No
     type=click.Path(file_okay=False, path_type=Path),
     help="Parent folder; the study goes to OUT/<name>/, its report to OUT/<name>/report/.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    help="Local worker processes (default: all cores; 1 = no pool).",
-)
-@click.option(
-    "--scheduler",
-    metavar="ADDR",
-    help="Dask scheduler address, e.g. tcp://host:8786 (instead of local processes).",
-)
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@pool_options
 @_usage_errors
 def sensitivity(
     spec: Path, out: Path, workers: int | None, scheduler: str | None, quiet: bool
@@ -113,7 +103,7 @@ def sensitivity(
 
     started = time.perf_counter()
     sp = load_sensitivity_spec(spec)
-    ensure_compiled(None if quiet else lambda message: click.echo(message, err=True))
+    ensure_compiled(None if quiet else _say)
     try:
         res = run(sp, out=out, workers=workers, scheduler=scheduler, quiet=quiet)
     except ExperimentError as exc:
