@@ -16,8 +16,6 @@ swaps that list and keeps this machinery.
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -351,6 +349,8 @@ def write_files(
     Returns:
         The paths of the Markdown and HTML files.
     """
+    from kamsim.experiments.store import write_text
+
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     notes = "\n".join(
@@ -363,9 +363,6 @@ def write_files(
     page = render_html(results, summary=summary_line(results, sim))
     paths = []
     for name, text in (("validation.md", md), ("validation.html", page)):
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, folder / name)
+        write_text(folder / name, text)
         paths.append(folder / name)
     return paths[0], paths[1]

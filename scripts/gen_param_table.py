@@ -14,12 +14,11 @@ document fails the test suite.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from kamsim.experiments.store import write_text
 from kamsim.params import describe_params
 
 START = "<!-- params:start -->"
@@ -96,11 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{doc}: parameter table is up to date")
         return 0
     if new != text:
-        # write to a temporary file and rename: never a half-written document
-        fd, tmp = tempfile.mkstemp(dir=doc.parent, prefix=".odd-", suffix=".md")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(new)
-        os.replace(tmp, doc)
+        # a temporary file renamed into place: never a half-written document
+        write_text(doc, new)
         print(f"{doc}: parameter table rewritten ({len(describe_params())} parameters)")
     else:
         print(f"{doc}: parameter table already up to date")

@@ -14,11 +14,10 @@ configuration, root seed 2026)::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from kamsim.experiments.store import write_text
 from kamsim.facts import stage_table
 from kamsim.validation import check, render_markdown, replace_doc_section
 
@@ -59,10 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{doc}: facts table is up to date")
         return 0
     if new != text:
-        fd, tmp = tempfile.mkstemp(dir=doc.parent, prefix=".validation-", suffix=".md")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(new)
-        os.replace(tmp, doc)
+        write_text(doc, new)
         print(f"{doc}: facts table rewritten")
     else:
         print(f"{doc}: facts table already up to date")

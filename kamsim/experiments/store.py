@@ -58,6 +58,7 @@ __all__ = [
     "unit_file",
     "write_frame",
     "write_json",
+    "write_text",
 ]
 
 MANIFEST = "manifest.json"
@@ -129,6 +130,11 @@ def atomic_write(path: Path, write: Callable[[str], object]) -> str:
 def write_frame(frame: pd.DataFrame, path: Path) -> str:
     """Write a DataFrame to Parquet atomically and return the file's SHA-256."""
     return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a UTF-8 text file atomically (a generated document or page)."""
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def write_json(data: Mapping[str, Any], path: Path) -> None:
