@@ -291,7 +291,7 @@ def allocate(
     i = t - 1
     kn.observe_quarter(
         s.rel_int, s.rel_float, s.acc_float, np.exp(q.arg),
-        env.normal_rel, i, pf, tab,
+        env.keys, i, pf, tab,
         obs_f, obs_i, active, pclass, q.seen,
     )  # fmt: skip
     for a in (obs_f, obs_i, active, pclass):
@@ -395,7 +395,7 @@ def end_quarter(
     pf, pi, tab = packed
     kn.end_quarter(
         t, s.rel_int, s.rel_float, s.acc_float, s.acc_int, q.alloc,
-        env.uniform_rel, env.uniform_acc, env.downturn, env.disruption, pf, pi, tab,
+        env.keys, env.downturn, env.disruption, pf, pi, tab,
         q.started, q.forced, q.forced_stage, q.forced_trust, q.new_focal,
         rec.record, rec.sup_record, rec.reach, rec.lf, rec.li, rec.run_f, rec.run_max,
         rec.g_max,

@@ -14,25 +14,23 @@ contract; changing it changes every result):
    ``rng.random((3, n))`` (willingness, price sensitivity, dependency tolerance);
 2. initial relationships: ``rng.random((1, M, n))`` (initial trust) and
    ``rng.standard_normal((2, M, n))`` (potential bias, trust bias);
-3. the replication's event key: ``rng.integers(0, 2**64, dtype=np.uint64)``;
-4. quarters in blocks of :data:`BLOCK`, each block, in this order:
-   ``rng.random((BLOCK, 2, M, n))`` (service failure, offer),
-   ``rng.standard_normal((BLOCK, 2, M, n))`` (potential-estimate noise, trust-reading
-   noise), ``rng.random((BLOCK, 1, n))`` (account disappearance) and
-   ``rng.random((BLOCK, 1 + M))`` (downturn, one disruption variate per supplier).
+3. the replication's key: ``rng.integers(0, 2**64, dtype=np.uint64)``.
 
-These are used every quarter by every relationship. The variates of *events* — a
-relationship starting (its initial trust, potential bias and trust bias) and a
-newcomer account taking a slot (log-wallet, growth, willingness, sensitivity,
-tolerance) — are rare, so they are not drawn in bulk: each is a counter-based variate,
-the SplitMix64 output (Steele, Lea & Flood 2014) of the event key and a counter made of
-the quarter index, supplier, slot and purpose (:func:`event_bits`); uniforms take its
-top 53 bits, normals ``ndtri`` of the open-interval uniform. An event's variates thus
-depend only on the seed and on *where and when* it happens, never on how many other
-events happened, so what one supplier does never shifts another's numbers, and only
-the events that happen are computed. Both faces (the Mesa agents and the batched
-engine) draw through this module, so the same seed gives the same numbers to the last
-bit.
+Every later variate is counter-based (:mod:`kamsim.variates`): the SplitMix64 output
+(Steele, Lea & Flood 2014) of the key at a counter made of the quarter index, supplier,
+slot and purpose. That covers the quarterly variates of every relationship (service
+failure and offer uniforms, the normal noise of potential estimates and trust
+readings), of every account (disappearance) and of the market (the downturn chain's
+uniform and one disruption uniform per supplier), and the variates of *events* — a
+relationship starting (its initial trust, potential bias and trust bias) and a newcomer
+account taking a slot (log-wallet, growth, willingness, sensitivity, tolerance).
+Uniforms take the top 53 bits; the quarterly normals use the ziggurat
+(:func:`kamsim.variates.normal`), the events' normals ``ndtri`` of the open-interval
+uniform. A variate thus depends only on the seed and on *where and when* it is used,
+never on how many others were used before it: what one supplier does never shifts
+another's numbers, and only what is used is computed. Both faces (the Mesa agents and
+the batched engine) compute them with the same functions, so the same seed gives the
+same numbers to the last bit.
 
 References:
     Steele, G. L., Lea, D., & Flood, C. H. (2014). Fast splittable pseudorandom number
@@ -46,7 +44,23 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
+from kamsim import variates as vr
 from kamsim.params import ModelParams
+from kamsim.variates import (
+    DISRUPTION,
+    DOWNTURN,
+    GAMMA,
+    MIX1,
+    MIX2,
+    NEW_GROWTH,
+    NEW_SENSITIVITY,
+    NEW_TOLERANCE,
+    NEW_WALLET,
+    NEW_WILLING,
+    START_BIAS_P,
+    START_BIAS_T,
+    START_TRUST,
+)
 
 __all__ = [
     "BLOCK",
@@ -67,9 +81,10 @@ __all__ = [
     "event_uniform",
     "make_accounts",
     "make_starts",
+    "shock_uniforms",
 ]
 
-#: Quarters drawn per block; a run of T quarters draws ceil(T / BLOCK) blocks.
+#: Quarters per block of the Mesa face's variates (it computes ceil(T / BLOCK) blocks).
 BLOCK = 40
 
 
@@ -228,23 +243,15 @@ def draw_key(rng: np.random.Generator) -> np.uint64:
     return np.uint64(rng.integers(0, 2**64, dtype=np.uint64))
 
 
-#: Purposes of event variates (the low bits of an event's counter).
-START_TRUST, START_BIAS_P, START_BIAS_T = 0, 1, 2
-NEW_WALLET, NEW_GROWTH, NEW_WILLING, NEW_SENSITIVITY, NEW_TOLERANCE = 3, 4, 5, 6, 7
-
-_GAMMA = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment (golden ratio)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-
-
 def event_bits(key: object, i: object, k: object, j: object, purpose: int) -> np.ndarray:
-    """64 random bits of an event: SplitMix64 of the key and the event's counter.
+    """64 random bits at a counter, in NumPy: :func:`kamsim.variates.random_bits`.
 
     ``counter = i * 2**36 + k * 2**28 + j * 2**4 + purpose`` (quarter index ``i``,
     supplier ``k`` < 256, slot ``j`` < 2**24, ``purpose`` < 16) is the position in
     the key's SplitMix64 sequence: ``z = key + (counter + 1) * gamma`` then the
     SplitMix64 finalizer. Integer arithmetic modulo 2**64 only, so the bits are the
-    same on every machine and for any array shape (arguments broadcast).
+    same on every machine, for any array shape (arguments broadcast) and as the
+    compiled function's.
     """
     with np.errstate(over="ignore"):
         counter = (
@@ -253,9 +260,9 @@ def event_bits(key: object, i: object, k: object, j: object, purpose: int) -> np
             | (np.asarray(j, dtype=np.uint64) << np.uint64(4))
             | np.uint64(purpose)
         )
-        z = np.asarray(key, dtype=np.uint64) + (counter + np.uint64(1)) * _GAMMA
-        z = (z ^ (z >> np.uint64(30))) * _MIX1
-        z = (z ^ (z >> np.uint64(27))) * _MIX2
+        z = np.asarray(key, dtype=np.uint64) + (counter + np.uint64(1)) * GAMMA
+        z = (z ^ (z >> np.uint64(30))) * MIX1
+        z = (z ^ (z >> np.uint64(27))) * MIX2
         return np.asarray(z ^ (z >> np.uint64(31)))
 
 
@@ -296,39 +303,52 @@ def event_accounts(key: object, i: object, j: object, p: ModelParams) -> Account
     )
 
 
+def shock_uniforms(key: object, i: object, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The market's uniforms of quarters ``i``: downturn (...), disruption (..., M).
+
+    ``key`` and ``i`` broadcast (e.g. keys (R, 1) and quarters (T,) give (R, T)).
+    """
+    k = np.arange(m)
+    u_down = event_uniform(key, i, 0, 0, DOWNTURN)
+    u_disrupt = event_uniform(
+        np.asarray(key)[..., None], np.asarray(i)[..., None], k, 0, DISRUPTION
+    )
+    return u_down, u_disrupt
+
+
 def draw_block(
-    rng: np.random.Generator,
+    key: np.uint64,
     m: int,
     n: int,
     p: ModelParams,
     previous_downturn: bool = False,
-    *,
-    key: np.uint64,
     first_quarter: int = 0,
 ) -> QuarterBlock:
-    """Draw the next :data:`BLOCK` quarters of variates (step 4 of the draw order).
+    """The variates of the :data:`BLOCK` quarters from index ``first_quarter`` on.
 
-    ``previous_downturn`` is whether the quarter before the block was in a downturn;
-    ``key`` is the replication's event key and ``first_quarter`` the index of the
-    block's first quarter: the block's event variates (every possible start and
-    newcomer) are computed from them for the Mesa face, which reads them by slot.
+    Computed from the replication's ``key`` (:mod:`kamsim.variates`) for every
+    relationship, account and possible event of those quarters, as the Mesa face reads
+    them; ``previous_downturn`` is whether the quarter before the block was in a
+    downturn.
     """
-    ur = rng.random((BLOCK, 2, m, n))
-    zr = rng.standard_normal((BLOCK, 2, m, n))
-    ua = rng.random((BLOCK, 1, n))
-    c = rng.random((BLOCK, 1 + m))
+    shape = (BLOCK, m, n)
+    u_failure, u_offer = np.empty(shape), np.empty(shape)
+    z_potential, z_trust = np.empty(shape), np.empty(shape)
+    u_vanish = np.empty((BLOCK, n))
+    vr.fill_block(key, first_quarter, u_failure, u_offer, z_potential, z_trust, u_vanish)
     i = first_quarter + np.arange(BLOCK)
     slots = np.arange(n)
+    u_down, u_disrupt = shock_uniforms(key, i, m)
     return QuarterBlock(
-        u_failure=np.ascontiguousarray(ur[:, 0]),
-        u_offer=np.ascontiguousarray(ur[:, 1]),
-        z_potential=np.ascontiguousarray(zr[:, 0]),
-        z_trust=np.ascontiguousarray(zr[:, 1]),
+        u_failure=u_failure,
+        u_offer=u_offer,
+        z_potential=z_potential,
+        z_trust=z_trust,
         starts=event_starts(key, i[:, None, None], np.arange(m)[:, None], slots, p),
-        u_vanish=np.ascontiguousarray(ua[:, 0]),
+        u_vanish=u_vanish,
         newcomers=event_accounts(key, i[:, None], slots, p),
-        downturn=downturn_path(c[:, 0], previous_downturn, p),
-        disruption=c[:, 1:] < p.disruption_probability,
+        downturn=downturn_path(u_down, previous_downturn, p),
+        disruption=u_disrupt < p.disruption_probability,
     )
 
 
@@ -336,23 +356,16 @@ def draw_block(
 class StackedEnvironment:
     """The environments of R replications stacked for the batched engine.
 
-    The raw variates of all replications and quarters, in the arrays the generators
-    wrote them to (quarter axis second, the draw order's axes after it):
-    ``uniform_rel`` (R, T, 2, M, n): service failure, offer; ``normal_rel``
-    (R, T, 2, M, n): potential-estimate noise, trust-reading noise; ``uniform_acc``
-    (R, T, 1, n): account disappearance; and the quarter's shocks, ``downturn``
-    (R, T) and ``disruption`` (R, T, M). ``initial`` (accounts, (R, n)) and
-    ``initial_starts`` (relationships, (R, M, n)) describe the market before the
-    first quarter; ``keys`` (R,) are the replications' event keys, from which the
-    variates of the starts and newcomers that happen are computed
-    (:meth:`starts`, :meth:`newcomers`).
+    ``initial`` (accounts, (R, n)) and ``initial_starts`` (relationships, (R, M, n))
+    describe the market before the first quarter; ``keys`` (R,) are the replications'
+    keys, from which the kernel computes the quarterly variates of every relationship
+    and account (:mod:`kamsim.variates`) and the engine those of the starts and
+    newcomers that happen (:meth:`starts`, :meth:`newcomers`); ``downturn`` (R, T) and
+    ``disruption`` (R, T, M) are the market's shocks.
     """
 
     initial: Accounts
     initial_starts: Starts
-    uniform_rel: np.ndarray
-    normal_rel: np.ndarray
-    uniform_acc: np.ndarray
     downturn: np.ndarray
     disruption: np.ndarray
     keys: np.ndarray
@@ -379,23 +392,18 @@ def draw_many(
     """Draw the environments of several replications at once, one generator each.
 
     Each replication's generator ``numpy.random.default_rng(seed)`` produces exactly
-    the stream of :func:`draw_accounts`, :func:`draw_starts`, :func:`draw_key` and
-    ``ceil(T / BLOCK)`` calls of :func:`draw_block` (the raw variates are written
-    straight into stacked arrays with ``out=``), so replication r sees the same
-    numbers as a :class:`kamsim.KAMModel` with ``rng=seeds[r]``. The transforms of
-    the initial market and the downturn path are applied to all replications at once.
+    the stream of :func:`draw_accounts`, :func:`draw_starts` and :func:`draw_key`
+    (written straight into stacked arrays with ``out=``), so replication r sees the
+    same numbers as a :class:`kamsim.KAMModel` with ``rng=seeds[r]``. The transforms
+    of the initial market and the shocks of every quarter are computed for all
+    replications at once.
     """
     r_count = len(seeds)
-    n_blocks = -(-quarters // BLOCK)
     za0 = np.empty((r_count, 2, n))
     ua0 = np.empty((r_count, 3, n))
     ur0 = np.empty((r_count, 1, m, n))
     zr0 = np.empty((r_count, 2, m, n))
     keys = np.empty(r_count, dtype=np.uint64)
-    ur = np.empty((r_count, n_blocks, BLOCK, 2, m, n))
-    zr = np.empty((r_count, n_blocks, BLOCK, 2, m, n))
-    ua = np.empty((r_count, n_blocks, BLOCK, 1, n))
-    c = np.empty((r_count, n_blocks, BLOCK, 1 + m))
     for r, seed in enumerate(seeds):
         rng = np.random.default_rng(seed)
         rng.standard_normal(out=za0[r])
@@ -403,21 +411,12 @@ def draw_many(
         rng.random(out=ur0[r])
         rng.standard_normal(out=zr0[r])
         keys[r] = draw_key(rng)
-        for b in range(n_blocks):
-            rng.random(out=ur[r, b])
-            rng.standard_normal(out=zr[r, b])
-            rng.random(out=ua[r, b])
-            rng.random(out=c[r, b])
-    t_all = n_blocks * BLOCK
-    cq = c.reshape(r_count, t_all, 1 + m)
+    u_down, u_disrupt = shock_uniforms(keys[:, None], np.arange(quarters), m)
     return StackedEnvironment(
         initial=make_accounts(za0[:, 0], za0[:, 1], ua0[:, 0], ua0[:, 1], ua0[:, 2], p),
         initial_starts=make_starts(ur0[:, 0], zr0[:, 0], zr0[:, 1], p),
-        uniform_rel=ur.reshape(r_count, t_all, 2, m, n),
-        normal_rel=zr.reshape(r_count, t_all, 2, m, n),
-        uniform_acc=ua.reshape(r_count, t_all, 1, n),
-        downturn=downturn_path(cq[:, :, 0], False, p),
-        disruption=cq[:, :, 1:] < p.disruption_probability,
+        downturn=downturn_path(u_down, False, p),
+        disruption=u_disrupt < p.disruption_probability,
         keys=keys,
         p=p,
     )

@@ -43,6 +43,16 @@ from numba import njit
 from kamsim import rules
 from kamsim.metrics import QUARTER_COLUMNS
 from kamsim.params import ModelParams
+from kamsim.variates import (
+    FAILURE,
+    NOISE_POTENTIAL,
+    NOISE_TRUST,
+    OFFER,
+    VANISH,
+    counter,
+    normal,
+    uniform,
+)
 
 # --- stacked state arrays -------------------------------------------------------------
 # integer relationship fields, (8, R, M, n)
@@ -529,7 +539,7 @@ def observe_quarter(  # pragma: no cover - compiled
     rf: np.ndarray,
     af: np.ndarray,
     persistent: np.ndarray,
-    normal_rel: np.ndarray,
+    keys: np.ndarray,
     i: int,
     pf: np.ndarray,
     tab: np.ndarray,
@@ -544,8 +554,10 @@ def observe_quarter(  # pragma: no cover - compiled
     ``est_p = P * persistent * max(0, 1 + potential_noise * c * z)`` and
     ``est_t = clip(trust + c * (trust_bias * b + trust_noise * z), 0, 1)`` with c the
     stage's clarity (:func:`kamsim.rules.estimate_potential`,
-    :func:`kamsim.rules.read_trust`); vacant slots show zeros. ``seen`` (R, n) is the
-    focal supplier's estimate of potential (0 where it has no relationship).
+    :func:`kamsim.rules.read_trust`) and the z the relationship's normals of quarter
+    index i (:mod:`kamsim.variates`, computed only for live relationships); vacant
+    slots show zeros. ``seen`` (R, n) is the focal supplier's estimate of potential
+    (0 where it has no relationship).
     """
     r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
     noise = pf[P_POT_NOISE]
@@ -554,36 +566,39 @@ def observe_quarter(  # pragma: no cover - compiled
     high = pf[P_POTENTIAL_HIGH]
     tbias = pf[P_TRUST_BIAS]
     for r in range(r_count):
-        potential = af[POTENTIAL, r]
+        key = keys[r]
         for k in range(m):
-            stage_r = ri[STAGE, r, k]
-            tenure_r = ri[TENURE, r, k]
-            trust_r = rf[TRUST, r, k]
-            bias_r = rf[BIAS_T, r, k]
-            revenue_r = rf[LAST_REVENUE, r, k]
-            share_r = rf[SHARE, r, k]
-            stock_r = rf[STOCK, r, k]
-            pers_r = persistent[r, k]
-            z_p = normal_rel[r, i, 0, k]
-            z_t = normal_rel[r, i, 1, k]
             for j in range(n):
-                stage = stage_r[j]
-                c = tab[T_CLARITY, _idx(stage)]
-                est_p = potential[j] * pers_r[j] * max(0.0, 1.0 + noise * c * z_p[j])
-                est_t = _clip01(trust_r[j] + c * (tbias * bias_r[j] + tnoise * z_t[j]))
-                active = stage > 0
-                obs_active[k, r, j] = active
-                obs_i[O_STAGE, k, r, j] = stage if active else 0
-                obs_i[O_TENURE, k, r, j] = tenure_r[j] if active else 0
-                obs_f[O_REVENUE, k, r, j] = revenue_r[j] if active else 0.0
-                obs_f[O_SHARE, k, r, j] = share_r[j] if active else 0.0
-                obs_f[O_POTENTIAL, k, r, j] = est_p if active else 0.0
-                obs_f[O_TRUST, k, r, j] = est_t if active else 0.0
-                obs_f[O_STOCK, k, r, j] = stock_r[j] if active else 0.0
+                stage = ri[STAGE, r, k, j]
+                if stage <= 0:
+                    obs_active[k, r, j] = False
+                    obs_i[O_STAGE, k, r, j] = 0
+                    obs_i[O_TENURE, k, r, j] = 0
+                    for f in range(5):
+                        obs_f[f, k, r, j] = 0.0
+                    obs_class[k, r, j] = 0
+                    if k == 0:
+                        seen[r, j] = 0.0
+                    continue
+                z_p = normal(key, counter(i, k, j, NOISE_POTENTIAL))
+                z_t = normal(key, counter(i, k, j, NOISE_TRUST))
+                c = tab[T_CLARITY, stage - 1]
+                factor = max(0.0, 1.0 + noise * c * z_p)
+                est_p = af[POTENTIAL, r, j] * persistent[r, k, j] * factor
+                bias = tbias * rf[BIAS_T, r, k, j]
+                est_t = _clip01(rf[TRUST, r, k, j] + c * (bias + tnoise * z_t))
+                obs_active[k, r, j] = True
+                obs_i[O_STAGE, k, r, j] = stage
+                obs_i[O_TENURE, k, r, j] = ri[TENURE, r, k, j]
+                obs_f[O_REVENUE, k, r, j] = rf[LAST_REVENUE, r, k, j]
+                obs_f[O_SHARE, k, r, j] = rf[SHARE, r, k, j]
+                obs_f[O_POTENTIAL, k, r, j] = est_p
+                obs_f[O_TRUST, k, r, j] = est_t
+                obs_f[O_STOCK, k, r, j] = rf[STOCK, r, k, j]
                 pclass = (1 if est_p >= low else 0) + (1 if est_p >= high else 0)
-                obs_class[k, r, j] = pclass if active else 0
+                obs_class[k, r, j] = pclass
                 if k == 0:
-                    seen[r, j] = est_p if active else 0.0
+                    seen[r, j] = est_p
 
 
 @njit(cache=True, error_model="numpy")
@@ -594,8 +609,7 @@ def end_quarter(  # pragma: no cover - compiled
     af: np.ndarray,
     ai: np.ndarray,
     alloc: np.ndarray,
-    uniform_rel: np.ndarray,
-    uniform_acc: np.ndarray,
+    keys: np.ndarray,
     downturn: np.ndarray,
     disruption: np.ndarray,
     pf: np.ndarray,
@@ -624,10 +638,11 @@ def end_quarter(  # pragma: no cover - compiled
     :func:`kamsim.rules.market_quarter`, then the settlement and the quarter's
     record (:func:`kamsim.metrics.market_record`).
 
-    ``alloc`` (R, M, n) are the allocations (k€) after the budget check, the variates
-    are the environment's whole arrays (``uniform_rel`` (R, T, 3, M, n),
-    ``uniform_acc`` (R, T, 4, n), ``downturn`` (R, T), ``disruption`` (R, T, M)),
-    read at quarter t, so their layout never changes between runs (one compile).
+    ``alloc`` (R, M, n) are the allocations (k€) after the budget check; the
+    uniforms of failures, offers and disappearances are computed from the
+    replications' ``keys`` (R,) (:mod:`kamsim.variates`); the shocks are the
+    environment's whole arrays (``downturn`` (R, T), ``disruption`` (R, T, M)), read
+    at quarter t, so their layout never changes between runs (one compile).
     ``record`` (C, R, T) and ``sup_record`` (5, R, M, T) receive the quarter's
     record in column ``t - 1``; ``traj`` has no replications (axis 1 of length 0)
     when trajectories are not kept.
@@ -667,16 +682,16 @@ def end_quarter(  # pragma: no cover - compiled
         for k in range(m):
             disrupted[k] = disruption[r, i, k] or (pi[I_DISRUPT_AT] == t and k == 0)
         _service_quarter(
-            r, ri, rf, af, alloc, eff, disrupted, i, uniform_rel, pf, tab, live,
+            r, ri, rf, af, alloc, eff, disrupted, i, keys[r], pf, tab, live,
             invest, quality, neg, trust, stock, adaptation,
         )  # fmt: skip
         _move_stages(
             r, ri, af, ai, pi, tab, live, trust, stock, adaptation, stage, tenure, acc_tmp
         )
         _wallet_quarter(
-            r, ri, rf, af, alloc, disrupted, i, uniform_rel, uniform_acc,
-            downturn, pf, pi, tab, live, quality, trust, adaptation, stage,
-            share, revenue, profit, cts, cause, demand, dcost, vanished, acc_tmp,
+            r, ri, rf, af, alloc, disrupted, i, keys[r], downturn, pf, pi, tab,
+            live, quality, trust, adaptation, stage, share, revenue, profit, cts,
+            cause, demand, dcost, vanished, acc_tmp,
         )  # fmt: skip
         _settle(
             r, ri, rf, ai, alloc, pf, started, forced, forced_stage,
@@ -727,7 +742,7 @@ def _service_quarter(  # pragma: no cover - compiled
     eff: np.ndarray,
     disrupted: np.ndarray,
     i: int,
-    uniform_rel: np.ndarray,
+    key: np.uint64,
     pf: np.ndarray,
     tab: np.ndarray,
     live: np.ndarray,
@@ -762,7 +777,6 @@ def _service_quarter(  # pragma: no cover - compiled
         trust0 = rf[TRUST, r, k]
         adaptation0 = rf[ADAPTATION, r, k]
         alloc_k = alloc[r, k]
-        u_fail = uniform_rel[r, i, 0, k]
         eff_k = eff[k]
         hit = disrupted[k]
         for j in range(n):
@@ -776,7 +790,7 @@ def _service_quarter(  # pragma: no cover - compiled
             ng = lv & (e < tab[T_MAINTENANCE, x] * scale[j])
             ngf = 1.0 if ng else 0.0
             p_fail = min(1.0, failure_base * (1.0 - q) + complacency_failure * ngf)
-            failed = (u_fail[j] < p_fail) | hit
+            failed = (uniform(key, counter(i, k, j, FAILURE)) < p_fail) | hit
             old = trust0[j]
             bad = old * keep_on_failure
             good = old + gain * ((base + (1.0 - base) * q) - old)
@@ -872,8 +886,7 @@ def _wallet_quarter(  # pragma: no cover - compiled
     alloc: np.ndarray,
     disrupted: np.ndarray,
     i: int,
-    uniform_rel: np.ndarray,
-    uniform_acc: np.ndarray,
+    key: np.uint64,
     downturn: np.ndarray,
     pf: np.ndarray,
     pi: np.ndarray,
@@ -924,7 +937,7 @@ def _wallet_quarter(  # pragma: no cover - compiled
         wallet[j] = grown
         wallet_q[j] = grown / 4.0
         demand[j] = wallet_q[j] * (1.0 - depth)
-        vanished[j] = uniform_acc[r, i, 0, j] < hazard
+        vanished[j] = uniform(key, counter(i, 0, j, VANISH)) < hazard
     # 5. wallet split: wariness, attraction, targets, partial adjustment
     for k in range(m):
         share0 = rf[SHARE, r, k]
@@ -962,7 +975,6 @@ def _wallet_quarter(  # pragma: no cover - compiled
     for k in range(m):
         alloc_k = alloc[r, k]
         streak0 = ri[STREAK, r, k]
-        u_offer = uniform_rel[r, i, 1, k]
         hit_k = disrupted[k]
         for j in range(n):
             lv = live[k, j]
@@ -981,7 +993,7 @@ def _wallet_quarter(  # pragma: no cover - compiled
             spend_q = sh * dq
             tr = trust[k, j]
             barrier = (tab[T_EXIT_COST, x] + trust_value * tr) * spend_q + adaptation[k, j]
-            u = u_offer[j]
+            u = uniform(key, counter(i, k, j, OFFER))
             arrived = u < prob
             discount = offer_max * u / prob if arrived else 0.0
             gain = sensitivity[j] * discount * spend_q * horizon

@@ -257,9 +257,7 @@ class KAMModel(mesa.Model):
         initial = draw_accounts(self.rng, n, p)
         starts = draw_starts(self.rng, m, n, p)
         self._event_key = draw_key(self.rng)
-        self._blocks: list[QuarterBlock] = [
-            draw_block(self.rng, m, n, p, key=self._event_key)
-        ]
+        self._blocks: list[QuarterBlock] = [draw_block(self._event_key, m, n, p)]
         self.slots: list[KeyAccount | None] = []
         for j in range(n):
             acc = KeyAccount(self, slot=j, accounts=initial, index=j)
@@ -395,12 +393,11 @@ class KAMModel(mesa.Model):
             last = bool(self._blocks[-1].downturn[-1])
             self._blocks.append(
                 draw_block(
-                    self.rng,
+                    self._event_key,
                     m,
                     n,
                     p,
                     previous_downturn=last,
-                    key=self._event_key,
                     first_quarter=len(self._blocks) * BLOCK,
                 )
             )

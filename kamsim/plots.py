@@ -96,7 +96,7 @@ def adjust_labels(fig: Any) -> None:
                 y=ys,
                 ax=ax,
                 ensure_inside_axes=True,
-                iter_lim=150,
+                iter_lim=500,
                 arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.5},
             )
     finally:

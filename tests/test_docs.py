@@ -169,11 +169,17 @@ def test_sources_cited(source: str) -> None:
 
 
 def test_draw_order_matches_environment() -> None:
-    """The documented block size of the random environment is the code's."""
+    """The documented draw order and counter layout are the code's."""
+    from kamsim import variates
+
     assert f"`BLOCK = {BLOCK}`" in TEXT
-    assert f"rng.random(({BLOCK}, 2, M, n))" in TEXT
-    assert f"rng.standard_normal(({BLOCK}, 2, M, n))" in TEXT
+    assert "rng.random((1, M, n))" in TEXT
+    assert "rng.standard_normal((2, M, n))" in TEXT
     assert "rng.integers(0, 2**64, dtype=np.uint64)" in TEXT
+    assert "*i*·2³⁶ + *k*·2²⁸ + *j*·2⁴ + purpose" in TEXT
+    assert f"one of {len(variates.PURPOSES)} purposes" in TEXT
+    assert "256-layer ziggurat" in TEXT and len(variates._ZK) == 256
+    assert variates.counter(1, 2, 3, 4) == (1 << 36) | (2 << 28) | (3 << 4) | 4
 
 
 def test_stage_names_match_code() -> None:

@@ -334,7 +334,7 @@ def test_wallets_and_potentials_never_negative(
     p = ModelParams(growth_mean=growth_mean, growth_sd=growth_sd)
     rng = np.random.default_rng(seed)
     initial = draw_accounts(rng, 50, p)
-    newcomers = draw_block(rng, 3, 50, p, key=draw_key(rng)).newcomers
+    newcomers = draw_block(draw_key(rng), 3, 50, p).newcomers
     for acc in (initial, newcomers):
         assert np.all(acc.growth >= -1.0)
         assert np.all(acc.potential >= 0.0)
