@@ -410,8 +410,9 @@ class Recorder:
         self, r_count: int, m: int, n: int, big_t: int, p: ModelParams, keep: bool
     ) -> None:
         self.n = n
-        self.record = np.zeros((len(QUARTER_COLUMNS), r_count, big_t))
-        self.sup_record = np.zeros((len(SUPPLIER_QUARTER_COLUMNS), r_count, m, big_t))
+        # one market's quarter is contiguous (the kernel writes it market by market)
+        self.record = np.zeros((r_count, big_t, len(QUARTER_COLUMNS)))
+        self.sup_record = np.zeros((r_count, m, big_t, len(SUPPLIER_QUARTER_COLUMNS)))
         self.reach = np.zeros((3, 2, r_count))
         g_max = max_generations(big_t, p.replacement_delay)
         self.g_max = g_max
@@ -477,8 +478,10 @@ class Recorder:
             traj["stage"] = self.traj_stage
             traj["shares"] = self.traj_shares
         return BatchOutput(
-            quarters=dict(zip(QUARTER_COLUMNS, self.record, strict=True)),
-            suppliers=dict(zip(SUPPLIER_QUARTER_COLUMNS, self.sup_record, strict=True)),
+            quarters={c: self.record[..., k] for k, c in enumerate(QUARTER_COLUMNS)},
+            suppliers={
+                c: self.sup_record[..., k] for k, c in enumerate(SUPPLIER_QUARTER_COLUMNS)
+            },
             final_stages=final,
             terminal_value=np.sum(tv, axis=-1),
             reach={k: (self.reach[k - 2, 0], self.reach[k - 2, 1]) for k in (2, 3, 4)},

@@ -297,6 +297,78 @@ def pairwise_sum(a: np.ndarray) -> float:  # pragma: no cover - compiled
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _row_sum(a: np.ndarray, k: int, n: int) -> float:  # pragma: no cover - compiled
+    """``pairwise_sum(a[k, :n])`` of a 2-d array, inlined for n <= 128 (no view)."""
+    if n > 128:
+        return pairwise_sum(a[k, :n])
+    if n < 8:
+        res = 0.0
+        for j in range(n):
+            res += a[k, j]
+        return res
+    r0, r1, r2, r3 = a[k, 0], a[k, 1], a[k, 2], a[k, 3]
+    r4, r5, r6, r7 = a[k, 4], a[k, 5], a[k, 6], a[k, 7]
+    j = 8
+    stop = n - (n % 8)
+    while j < stop:
+        r0 += a[k, j]
+        r1 += a[k, j + 1]
+        r2 += a[k, j + 2]
+        r3 += a[k, j + 3]
+        r4 += a[k, j + 4]
+        r5 += a[k, j + 5]
+        r6 += a[k, j + 6]
+        r7 += a[k, j + 7]
+        j += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while j < n:
+        res += a[k, j]
+        j += 1
+    return res
+
+
+@njit(cache=True, error_model="numpy")
+def keep_within_budget(  # pragma: no cover - compiled
+    a: np.ndarray, active: np.ndarray, budget: float
+) -> int:
+    """:func:`kamsim.policies.enforce_budget` in place on ``a`` (R, n); returns a code.
+
+    0: done — vacant slots set to 0; a row whose total (NumPy's pairwise sum)
+    exceeds ``budget`` scaled by ``budget / total``, and any rounding excess left
+    then taken from its first largest entry (``max(top - excess, 0)``), as the NumPy
+    reference does. 1: some entry is negative or not finite (nothing changed).
+    2: some row's total overflows (the caller takes the NumPy path).
+    """
+    r_count, n = a.shape
+    for r in range(r_count):
+        for j in range(n):
+            x = a[r, j]
+            if not np.isfinite(x) or x < 0.0:
+                return 1
+    for r in range(r_count):
+        row = a[r]
+        for j in range(n):
+            if not active[r, j]:
+                row[j] = 0.0
+        total = pairwise_sum(row)
+        if not np.isfinite(total):
+            return 2
+        if not total > budget:
+            continue
+        factor = budget / total
+        for j in range(n):
+            row[j] = row[j] * factor
+        excess = max(pairwise_sum(row) - budget, 0.0)
+        if excess > 0.0:
+            top = 0
+            for j in range(1, n):
+                if row[j] > row[top]:
+                    top = j
+            row[top] = max(row[top] - excess, 0.0)
+    return 0
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _idx(stage: int) -> int:  # pragma: no cover - compiled
     """Table index of a stage (stage 0 reads the tactical entry)."""
     return max(stage, 1) - 1
@@ -643,8 +715,8 @@ def end_quarter(  # pragma: no cover - compiled
     replications' ``keys`` (R,) (:mod:`kamsim.variates`); the shocks are the
     environment's whole arrays (``downturn`` (R, T), ``disruption`` (R, T, M)), read
     at quarter t, so their layout never changes between runs (one compile).
-    ``record`` (C, R, T) and ``sup_record`` (5, R, M, T) receive the quarter's
-    record in column ``t - 1``; ``traj`` has no replications (axis 1 of length 0)
+    ``record`` (R, T, C) and ``sup_record`` (R, M, T, 5) receive the quarter's
+    record at quarter index ``t - 1`` (one market's record is contiguous); ``traj`` has no replications (axis 1 of length 0)
     when trajectories are not kept.
     """
     r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
@@ -674,7 +746,7 @@ def end_quarter(  # pragma: no cover - compiled
     dcost = np.empty(n)
     present_rec = np.empty(n, dtype=np.bool_)
     vanished = np.empty(n, dtype=np.bool_)
-    scratch = np.empty(n)
+    scratch = np.empty((S_ROWS + m, n))
     counts = np.empty(16, dtype=np.int64)
     acc_tmp = np.empty((4, n))
     for r in range(r_count):
@@ -1083,6 +1155,12 @@ def _settle(  # pragma: no cover - compiled
             cts_r[j] = cts[k, j] if cause[k, j] == 0 else 0.0
 
 
+# rows of the record's summands (scratch (S_ROWS + M, n)): each is summed over the
+# accounts by NumPy's pairwise order; rows S_ROWS.. hold each supplier's wallet share
+S_DEMAND, S_TRUST, S_SHARE, S_DEPENDENCE, S_DCOST, S_SQUARES, S_SHARES = range(7)
+S_ROWS = 7
+
+
 @njit(cache=True, error_model="numpy")
 def _record_quarter(  # pragma: no cover - compiled
     r: int,
@@ -1108,12 +1186,17 @@ def _record_quarter(  # pragma: no cover - compiled
     scratch: np.ndarray,
     counts: np.ndarray,
 ) -> None:
-    """:func:`kamsim.metrics.market_record` of market r, quarter index i."""
+    """:func:`kamsim.metrics.market_record` of market r, quarter index i.
+
+    One pass over the accounts counts and writes every summand to a row of
+    ``scratch``; each row is then summed in NumPy's pairwise order.
+    """
     counts[:] = 0
     n_present = 0
     rival_strategic = 0
     for j in range(n):
-        st = stage_end[0, j] if live_end[0, j] else 0
+        live0 = live_end[0, j]
+        st = stage_end[0, j] if live0 else 0
         if st > 0:
             counts[st - 1] += 1
             counts[4] += 1
@@ -1123,60 +1206,56 @@ def _record_quarter(  # pragma: no cover - compiled
             se = stage_end[0, j]
             if se > 0:
                 counts[9 + se] += 1
-        if present[j]:
+        here = present[j]
+        dep = 0.0
+        rs = False
+        for k in range(m):
+            lv = live_end[k, j]
+            v = share[k, j] if lv else 0.0
+            dep = v if k == 0 else max(dep, v)
+            if k > 0 and lv and stage_end[k, j] == 4:
+                rs = True
+            scratch[S_ROWS + k, j] = share[k, j] * demand[j]
+        if here:
             n_present += 1
-            rs = False
-            for k in range(1, m):
-                if live_end[k, j] and stage_end[k, j] == 4:
-                    rs = True
             if rs:
                 rival_strategic += 1
+        scratch[S_DEMAND, j] = demand[j] if here else 0.0
+        scratch[S_TRUST, j] = trust_rec[0, j] if live0 else 0.0
+        scratch[S_SHARE, j] = share[0, j] if here else 0.0
+        scratch[S_DEPENDENCE, j] = dep if here else 0.0
+        scratch[S_DCOST, j] = dcost[j] if here else 0.0
     for c in range(14):
-        record[c, r, i] = counts[c]
-    record[Q_NEW, r, i] = new_focal[r]
-    record[Q_RIVAL_STRATEGIC, r, i] = rival_strategic
-    # market shares of every supplier
-    for j in range(n):
-        scratch[j] = demand[j] if present[j] else 0.0
-    total_demand = pairwise_sum(scratch)
+        record[r, i, c] = counts[c]
+    record[r, i, Q_NEW] = new_focal[r]
+    record[r, i, Q_RIVAL_STRATEGIC] = rival_strategic
+    # market shares and sums of every supplier
+    total_demand = _row_sum(scratch, S_DEMAND, n)
     for k in range(m):
-        for j in range(n):
-            scratch[j] = share[k, j] * demand[j]
-        wallet_share = pairwise_sum(scratch)
+        wallet_share = _row_sum(scratch, S_ROWS + k, n)
         ms = wallet_share / total_demand if total_demand > 0 else np.nan
-        sup_record[S_MARKET_SHARE, r, k, i] = ms
-        sup_record[S_REVENUE, r, k, i] = pairwise_sum(revenue[k])
-        sup_record[S_PROFIT, r, k, i] = pairwise_sum(profit[k])
-        sup_record[S_INVESTMENT, r, k, i] = pairwise_sum(invest_rec[k])
+        sup_record[r, k, i, S_MARKET_SHARE] = ms
+        sup_record[r, k, i, S_REVENUE] = _row_sum(revenue, k, n)
+        sup_record[r, k, i, S_PROFIT] = _row_sum(profit, k, n)
+        sup_record[r, k, i, S_INVESTMENT] = _row_sum(invest_rec, k, n)
         active = 0
         for j in range(n):
             if live_end[k, j]:
                 active += 1
-        sup_record[S_ACTIVE, r, k, i] = active
-    record[Q_REVENUE, r, i] = sup_record[S_REVENUE, r, 0, i]
-    record[Q_PROFIT, r, i] = sup_record[S_PROFIT, r, 0, i]
-    record[Q_INVESTMENT, r, i] = sup_record[S_INVESTMENT, r, 0, i]
-    record[Q_MARKET_SHARE, r, i] = sup_record[S_MARKET_SHARE, r, 0, i]
+        sup_record[r, k, i, S_ACTIVE] = active
+    record[r, i, Q_REVENUE] = sup_record[r, 0, i, S_REVENUE]
+    record[r, i, Q_PROFIT] = sup_record[r, 0, i, S_PROFIT]
+    record[r, i, Q_INVESTMENT] = sup_record[r, 0, i, S_INVESTMENT]
+    record[r, i, Q_MARKET_SHARE] = sup_record[r, 0, i, S_MARKET_SHARE]
     # means over live relationships / present accounts
-    for j in range(n):
-        scratch[j] = trust_rec[0, j] if live_end[0, j] else 0.0
-    record[Q_MEAN_TRUST, r, i] = _mean(pairwise_sum(scratch), counts[4])
-    for j in range(n):
-        scratch[j] = share[0, j] if present[j] else 0.0
-    record[Q_MEAN_SHARE, r, i] = _mean(pairwise_sum(scratch), n_present)
-    for j in range(n):
-        dep = 0.0
-        for k in range(m):
-            v = share[k, j] if live_end[k, j] else 0.0
-            dep = v if k == 0 else max(dep, v)
-        scratch[j] = dep if present[j] else 0.0
-    record[Q_MEAN_DEPENDENCE, r, i] = _mean(pairwise_sum(scratch), n_present)
-    for j in range(n):
-        scratch[j] = dcost[j] if present[j] else 0.0
-    record[Q_DISRUPTION_COST, r, i] = pairwise_sum(scratch)
-    _concentration(r, i, n, revenue[0], record, scratch)
-    record[Q_DOWNTURN, r, i] = downturn[r, i]
-    record[Q_DISRUPTION, r, i] = 1.0 if disrupted[0] else 0.0
+    record[r, i, Q_MEAN_TRUST] = _mean(_row_sum(scratch, S_TRUST, n), counts[4])
+    record[r, i, Q_MEAN_SHARE] = _mean(_row_sum(scratch, S_SHARE, n), n_present)
+    dependence = _row_sum(scratch, S_DEPENDENCE, n)
+    record[r, i, Q_MEAN_DEPENDENCE] = _mean(dependence, n_present)
+    record[r, i, Q_DISRUPTION_COST] = _row_sum(scratch, S_DCOST, n)
+    _concentration(r, i, n, revenue, sup_record[r, 0, i, S_REVENUE], record, scratch)
+    record[r, i, Q_DOWNTURN] = downturn[r, i]
+    record[r, i, Q_DISRUPTION] = 1.0 if disrupted[0] else 0.0
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -1185,47 +1264,57 @@ def _mean(total: float, count: int) -> float:  # pragma: no cover - compiled
     return total / max(count, 1) if count > 0 else np.nan
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _concentration(  # pragma: no cover - compiled
-    r: int, i: int, n: int, rev0: np.ndarray, record: np.ndarray, scratch: np.ndarray
+    r: int,
+    i: int,
+    n: int,
+    revenue: np.ndarray,
+    total: float,
+    record: np.ndarray,
+    scratch: np.ndarray,
 ) -> None:
-    """HHI, largest share and top-fifth share of the focal revenue (kamsim.metrics)."""
-    total = pairwise_sum(rev0)
+    """HHI, largest share and top-fifth share of the focal revenue (kamsim.metrics).
+
+    ``total`` is the focal revenue's pairwise sum; the shares go to row
+    ``S_SHARES`` of ``scratch``, their squares to row ``S_SQUARES``.
+    """
     if not total > 0:
-        record[Q_HHI, r, i] = np.nan
-        record[Q_LARGEST, r, i] = np.nan
-        record[Q_TOP_FIFTH, r, i] = np.nan
+        record[r, i, Q_HHI] = np.nan
+        record[r, i, Q_LARGEST] = np.nan
+        record[r, i, Q_TOP_FIFTH] = np.nan
         return
     positive = 0
     largest = 0.0
     for j in range(n):
-        s = rev0[j] / total
-        scratch[j] = s * s
+        s = revenue[0, j] / total
+        scratch[S_SHARES, j] = s
+        scratch[S_SQUARES, j] = s * s
         largest = s if j == 0 else max(largest, s)
-        if rev0[j] > 0:
+        if revenue[0, j] > 0:
             positive += 1
-    record[Q_HHI, r, i] = pairwise_sum(scratch)
-    record[Q_LARGEST, r, i] = largest
-    # the k largest shares in descending order (an insertion buffer: most shares are
-    # below the k-th and cost one comparison), summed from the largest as NumPy's
-    # cumsum of the descending sort does
+    record[r, i, Q_HHI] = _row_sum(scratch, S_SQUARES, n)
+    record[r, i, Q_LARGEST] = largest
+    # the k largest shares in descending order (an insertion buffer, row S_SQUARES
+    # reused: most shares are below the k-th and cost one comparison), summed from
+    # the largest as NumPy's cumsum of the descending sort does
     k = min(max(1, -(-positive // 5)), n)
     count = 0
     for j in range(n):
-        v = rev0[j] / total
-        if count == k and not v > scratch[k - 1]:
+        v = scratch[S_SHARES, j]
+        if count == k and not v > scratch[S_SQUARES, k - 1]:
             continue
         pos = count if count < k else k - 1
-        while pos > 0 and scratch[pos - 1] < v:
-            scratch[pos] = scratch[pos - 1]
+        while pos > 0 and scratch[S_SQUARES, pos - 1] < v:
+            scratch[S_SQUARES, pos] = scratch[S_SQUARES, pos - 1]
             pos -= 1
-        scratch[pos] = v
+        scratch[S_SQUARES, pos] = v
         if count < k:
             count += 1
-    acc = scratch[0]
+    acc = scratch[S_SQUARES, 0]
     for q in range(1, k):
-        acc = acc + scratch[q]
-    record[Q_TOP_FIFTH, r, i] = acc
+        acc = acc + scratch[S_SQUARES, q]
+    record[r, i, Q_TOP_FIFTH] = acc
 
 
 @njit(cache=True, error_model="numpy")
@@ -1331,6 +1420,7 @@ __all__ = [
     "begin_quarter",
     "close_ledger",
     "end_quarter",
+    "keep_within_budget",
     "observe_quarter",
     "pack_params",
     "pairwise_sum",

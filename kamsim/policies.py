@@ -530,20 +530,35 @@ def enforce_budget(
     a = _as_allocation(allocation, name)
     if a.shape != obs.active.shape:
         try:
-            a = np.broadcast_to(a, obs.active.shape).copy()
+            a = np.broadcast_to(a, obs.active.shape)
         except ValueError:
             raise ParameterError(
                 f"policy '{name}' returned shape {a.shape}, expected "
                 f"{obs.active.shape} (replications, accounts)"
             ) from None
-    finite = np.isfinite(a)
-    if not np.all(finite) or np.any(a < 0):
-        bad = a[~finite | (a < 0)]
+    from kamsim.kernel import keep_within_budget
+
+    out = np.array(a, dtype=np.float64, order="C")  # a copy: the policy's is untouched
+    code = keep_within_budget(out, np.ascontiguousarray(obs.active), float(budget))
+    if code == 0:
+        return out
+    if code == 1:
+        bad = a[~np.isfinite(a) | (a < 0)]
         raise ParameterError(
             f"policy '{name}' returned a negative or non-finite allocation "
             f"({bad.size} value(s), e.g. {bad.flat[0]!r}); allocations must be >= 0 k€"
         )
-    a = np.where(obs.active, a, 0.0)
+    return _budget_reference(a, obs.active, budget)
+
+
+def _budget_reference(a: np.ndarray, active: np.ndarray, budget: float) -> np.ndarray:
+    """:func:`enforce_budget`'s arithmetic in NumPy (after the checks).
+
+    The compiled :func:`kamsim.kernel.keep_within_budget` does the same operation
+    for operation; this reference also handles rows whose total overflows, by
+    scaling through their largest entry.
+    """
+    a = np.where(active, a, 0.0)
     with np.errstate(over="ignore"):
         total = np.sum(a, axis=-1, keepdims=True)
     over = total > budget

@@ -82,3 +82,31 @@ def test_one_compiled_specialization_serves_every_run() -> None:
         )
     for fn in (kernel.begin_quarter, kernel.observe_quarter, kernel.end_quarter):
         assert len(fn.signatures) == 1, (fn.__name__, fn.signatures)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 4),
+    st.integers(1, 300),
+    st.floats(min_value=0.0, max_value=1e4),
+    st.integers(0, 2**32 - 1),
+)
+def test_compiled_budget_check_is_the_numpy_reference_to_the_bit(
+    rows: int, n: int, budget: float, seed: int
+) -> None:
+    """keep_within_budget == policies._budget_reference for (R, n) allocations.
+
+    Rows are drawn over, at and under the budget (scaled, rounding excess, unchanged)
+    with vacant slots; rows of up to 300 slots take NumPy's pairwise-sum recursion.
+    """
+    from kamsim.policies import _budget_reference
+
+    rng = np.random.default_rng(seed)
+    a = rng.exponential(size=(rows, n)) * rng.choice([0.0, 1e-3, 1.0, 50.0], size=(rows, 1))
+    a[rng.random((rows, n)) < 0.1] = 0.0
+    active = rng.random((rows, n)) < 0.9
+    out = a.copy()
+    assert kernel.keep_within_budget(out, active, budget) == 0
+    ref = _budget_reference(a, active, budget)
+    assert np.array_equal(out, ref)
+    assert np.all(np.sum(out, axis=-1) <= budget)
