@@ -327,6 +327,10 @@ def _row_sum(a: np.ndarray, k: int, n: int) -> float:  # pragma: no cover - comp
     return res
 
 
+#: Rounds of taking a rounding excess from the largest entry (one almost always does).
+_EXCESS_ROUNDS = 8
+
+
 @njit(cache=True, error_model="numpy")
 def keep_within_budget(  # pragma: no cover - compiled
     a: np.ndarray, active: np.ndarray, budget: float
@@ -335,8 +339,8 @@ def keep_within_budget(  # pragma: no cover - compiled
 
     0: done — vacant slots set to 0; a row whose total (NumPy's pairwise sum)
     exceeds ``budget`` scaled by ``budget / total``, and any rounding excess left
-    then taken from its first largest entry (``max(top - excess, 0)``), as the NumPy
-    reference does. 1: some entry is negative or not finite (nothing changed).
+    then taken from its first largest entry (``max(top - excess, 0)``, repeated while
+    the re-summed total still rounds above the budget), as the NumPy reference does. 1: some entry is negative or not finite (nothing changed).
     2: some row's total overflows (the caller takes the NumPy path).
     """
     r_count, n = a.shape
@@ -358,8 +362,10 @@ def keep_within_budget(  # pragma: no cover - compiled
         factor = budget / total
         for j in range(n):
             row[j] = row[j] * factor
-        excess = max(pairwise_sum(row) - budget, 0.0)
-        if excess > 0.0:
+        for _ in range(_EXCESS_ROUNDS):
+            excess = max(pairwise_sum(row) - budget, 0.0)
+            if not excess > 0.0:
+                break
             top = 0
             for j in range(1, n):
                 if row[j] > row[top]:
@@ -716,8 +722,8 @@ def end_quarter(  # pragma: no cover - compiled
     environment's whole arrays (``downturn`` (R, T), ``disruption`` (R, T, M)), read
     at quarter t, so their layout never changes between runs (one compile).
     ``record`` (R, T, C) and ``sup_record`` (R, M, T, 5) receive the quarter's
-    record at quarter index ``t - 1`` (one market's record is contiguous); ``traj`` has no replications (axis 1 of length 0)
-    when trajectories are not kept.
+    record at quarter index ``t - 1`` (one market's record is contiguous); ``traj``
+    has no replications (axis 1 of length 0) when trajectories are not kept.
     """
     r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
     i = t - 1

@@ -516,7 +516,8 @@ def enforce_budget(
 
     Vacant slots get nothing. If a row's total exceeds the budget it is scaled down
     proportionally (``a * budget / total``), and any rounding excess is taken from
-    the largest entry, so the total never exceeds the budget. A row whose total
+    the largest entry (again while the total still rounds above the budget), so the
+    total never exceeds the budget. A row whose total
     overflows (entries near the largest float) is scaled through its largest entry,
     ``(a / max a) * budget / sum(a / max a)``, so it keeps its proportions instead of
     collapsing to zero.
@@ -571,12 +572,15 @@ def _budget_reference(a: np.ndarray, active: np.ndarray, budget: float) -> np.nd
             a = np.where(huge, unit * np.where(huge, budget / size, 1.0), a)
             over = over & ~huge
         a = np.where(over, a * (budget / np.where(over, total, 1.0)), a)
-        total = np.sum(a, axis=-1, keepdims=True)
-        excess = np.maximum(total - budget, 0.0)
-        if np.any(excess > 0):
+        for _ in range(8):  # as kamsim.kernel._EXCESS_ROUNDS
+            excess = np.maximum(np.sum(a, axis=-1, keepdims=True) - budget, 0.0)
+            if not np.any(excess > 0):
+                break
             j = np.argmax(a, axis=-1)[..., None]
             top = np.take_along_axis(a, j, axis=-1)
-            np.put_along_axis(a, j, np.maximum(top - excess, 0.0), axis=-1)
+            np.put_along_axis(
+                a, j, np.where(excess > 0, np.maximum(top - excess, 0.0), top), axis=-1
+            )
     return a
 
 
