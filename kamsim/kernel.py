@@ -340,7 +340,8 @@ def keep_within_budget(  # pragma: no cover - compiled
     0: done — vacant slots set to 0; a row whose total (NumPy's pairwise sum)
     exceeds ``budget`` scaled by ``budget / total``, and any rounding excess left
     then taken from its first largest entry (``max(top - excess, 0)``, repeated while
-    the re-summed total still rounds above the budget), as the NumPy reference does. 1: some entry is negative or not finite (nothing changed).
+    the re-summed total still rounds above the budget), as the NumPy reference does.
+    1: some entry is negative or not finite (nothing changed).
     2: some row's total overflows (the caller takes the NumPy path).
     """
     r_count, n = a.shape
