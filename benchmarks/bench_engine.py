@@ -76,7 +76,7 @@ def profile_run(reps: int, n: int, quarters: int) -> dict[str, float]:
         setattr(owner, name, wrapper)
 
     timed(engine_module, "draw_many", "draws")
-    for fn in ("plan_starts", "begin_quarter", "observe_quarter", "end_quarter"):
+    for fn in ("begin_quarter", "observe_quarter", "end_quarter"):
         timed(kernel_module, fn, "kernel")
     timed(engine_module, "enforce_budget", "policies")
     timed(simulation_module, "to_frames", "frames")

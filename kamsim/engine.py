@@ -255,7 +255,6 @@ class Quarter:
 
     def __init__(self, r_count: int, m: int, n: int) -> None:
         self.started = np.zeros((r_count, m, n), dtype=bool)
-        self.start_values = np.zeros((3, r_count, m, n))
         self.forced = np.zeros((r_count, n), dtype=bool)
         self.forced_stage = np.zeros((r_count, n), dtype=np.int64)
         self.forced_trust = np.zeros((r_count, n))
@@ -367,17 +366,12 @@ def begin_quarter(
 ) -> None:
     """Step 0b: relationships start again, the ledger opens them, the stress test.
 
-    The kernel plans the starts; their event variates (initial trust and biases)
-    are computed for exactly those relationships (:meth:`StackedEnvironment.starts`).
+    One compiled call (:func:`kamsim.kernel.begin_quarter`); the starts' variates
+    (initial trust and biases) are computed there for exactly those relationships.
     """
     pf, pi, tab = packed
-    if kn.plan_starts(t, s.rel_int, s.acc_int, pi, q.started) > 0:
-        rows, ks, js = np.nonzero(q.started)
-        st = env.starts(rows, ks, js, t - 1)
-        for row, values in enumerate((st.trust, st.bias_potential, st.bias_trust)):
-            q.start_values[row, rows, ks, js] = values
     kn.begin_quarter(
-        t, s.rel_int, s.rel_float, s.acc_float, s.acc_int, q.start_values, pf, pi, tab,
+        t, s.rel_int, s.rel_float, s.acc_float, s.acc_int, env.keys, pf, pi, tab,
         q.started, q.forced, q.forced_stage, q.forced_trust, q.new_focal,
         rec.lf, rec.li, rec.lb, rec.lpc, rec.run_f, rec.run_max, rec.g_max, q.arg,
     )  # fmt: skip

@@ -24,13 +24,12 @@ readings), of every account (disappearance) and of the market (the downturn chai
 uniform and one disruption uniform per supplier), and the variates of *events* — a
 relationship starting (its initial trust, potential bias and trust bias) and a newcomer
 account taking a slot (log-wallet, growth, willingness, sensitivity, tolerance).
-Uniforms take the top 53 bits; the quarterly normals use the ziggurat
-(:func:`kamsim.variates.normal`), the events' normals ``ndtri`` of the open-interval
-uniform. A variate thus depends only on the seed and on *where and when* it is used,
-never on how many others were used before it: what one supplier does never shifts
-another's numbers, and only what is used is computed. Both faces (the Mesa agents and
-the batched engine) compute them with the same functions, so the same seed gives the
-same numbers to the last bit.
+Uniforms take the top 53 bits; normals use the ziggurat
+(:func:`kamsim.variates.normal`). A variate thus depends only on the seed and on
+*where and when* it is used, never on how many others were used before it: what one
+supplier does never shifts another's numbers, and only what is used is computed. Both
+faces (the Mesa agents and the batched engine) compute them with the same functions,
+so the same seed gives the same numbers to the last bit.
 
 References:
     Steele, G. L., Lea, D., & Flood, C. H. (2014). Fast splittable pseudorandom number
@@ -40,9 +39,9 @@ References:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy.special import ndtri
 
 from kamsim import variates as vr
 from kamsim.params import ModelParams
@@ -266,16 +265,31 @@ def event_bits(key: object, i: object, k: object, j: object, purpose: int) -> np
         return np.asarray(z ^ (z >> np.uint64(31)))
 
 
+def _at(
+    compiled: Any, key: object, i: object, k: object, j: object, purpose: int
+) -> np.ndarray:
+    """Apply a compiled variate function to broadcast arguments, in their shape."""
+    key_b, i_b, k_b, j_b = np.broadcast_arrays(
+        np.asarray(key, dtype=np.uint64),
+        np.asarray(i, dtype=np.int64),
+        np.asarray(k, dtype=np.int64),
+        np.asarray(j, dtype=np.int64),
+    )
+    flat = [np.array(a).ravel() for a in (key_b, i_b, k_b, j_b)]  # fresh, writeable
+    return np.asarray(compiled(*flat, purpose)).reshape(key_b.shape)
+
+
 def event_uniform(key: object, i: object, k: object, j: object, purpose: int) -> np.ndarray:
-    """Uniform on [0, 1) of an event: its top 53 bits times 2**-53."""
-    bits = event_bits(key, i, k, j, purpose) >> np.uint64(11)
-    return bits.astype(np.float64) * 2.0**-53
+    """Uniform on [0, 1) at a counter: the top 53 bits of :func:`event_bits` x 2**-53.
+
+    Computed by :func:`kamsim.variates.uniforms_at` (the same bits).
+    """
+    return _at(vr.uniforms_at, key, i, k, j, purpose)
 
 
 def event_normal(key: object, i: object, k: object, j: object, purpose: int) -> np.ndarray:
-    """Standard normal of an event: ``ndtri`` of the uniform ``(bits53 + 0.5) / 2**53``."""
-    bits = event_bits(key, i, k, j, purpose) >> np.uint64(11)
-    return np.asarray(ndtri((bits.astype(np.float64) + 0.5) * 2.0**-53))
+    """Standard normal at a counter: :func:`kamsim.variates.normal` (the ziggurat)."""
+    return _at(vr.normals_at, key, i, k, j, purpose)
 
 
 def event_starts(key: object, i: object, k: object, j: object, p: ModelParams) -> Starts:

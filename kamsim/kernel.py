@@ -1,13 +1,12 @@
 """Compiled quarter of the batched engine (Numba), bit-identical to :mod:`kamsim.rules`.
 
-The batched engine (:mod:`kamsim.engine`) spends a quarter of R markets in four
+The batched engine (:mod:`kamsim.engine`) spends a quarter of R markets in three
 compiled calls around the suppliers' policies, which stay plain Python callables:
 
-1. :func:`plan_starts` and :func:`begin_quarter` — step 0 (suppliers court accounts
-   again: relationships start; their event variates are computed in NumPy between
-   the two calls), the focal ledger opens the new relationships, the stress test, the
-   argument ``potential_bias * clarity[stage] * b`` of each estimate's persistent
-   factor (the engine takes its ``exp`` with NumPy, see below);
+1. :func:`begin_quarter` — step 0: suppliers court accounts again (relationships
+   start, with their start variates), the focal ledger opens the new relationships,
+   the stress test, the argument ``potential_bias * clarity[stage] * b`` of each
+   estimate's persistent factor (the engine takes its ``exp`` with NumPy, see below);
 2. :func:`observe_quarter` — step 1: every supplier's noisy estimates of potential
    and trust, and its observation arrays;
 3. :func:`end_quarter` — steps 2-8: service, trust, adaptation, stages, wallet split,
@@ -48,6 +47,9 @@ from kamsim.variates import (
     NOISE_POTENTIAL,
     NOISE_TRUST,
     OFFER,
+    START_BIAS_P,
+    START_BIAS_T,
+    START_TRUST,
     VANISH,
     counter,
     normal,
@@ -391,48 +393,13 @@ def _clip01(x: float) -> float:  # pragma: no cover - compiled
 
 
 @njit(cache=True, error_model="numpy")
-def plan_starts(  # pragma: no cover - compiled
-    t: int, ri: np.ndarray, ai: np.ndarray, pi: np.ndarray, started: np.ndarray
-) -> int:
-    """Step 0: which suppliers court an account again this quarter; returns how many.
-
-    A supplier whose relationship with a present account ended more than
-    ``replacement_delay`` quarters ago starts a new one, unless a rival holds the
-    account as its strategic partner (step 0 of the ODD, `docs/odd.md`).
-    Writes ``started`` (R, M, n).
-    """
-    r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
-    delay = pi[I_DELAY]
-    total = 0
-    for r in range(r_count):
-        for j in range(n):
-            held = False
-            for k in range(m):
-                if ri[STAGE, r, k, j] == 4:
-                    held = True
-            for k in range(m):
-                go = (
-                    delay >= 0
-                    and ai[PRESENT, r, j] != 0
-                    and not held
-                    and ri[STAGE, r, k, j] == 0
-                    and ri[ENDED_AT, r, k, j] >= 0
-                    and t - ri[ENDED_AT, r, k, j] > delay
-                )
-                started[r, k, j] = go
-                if go:
-                    total += 1
-    return total
-
-
-@njit(cache=True, error_model="numpy")
 def begin_quarter(  # pragma: no cover - compiled
     t: int,
     ri: np.ndarray,
     rf: np.ndarray,
     af: np.ndarray,
     ai: np.ndarray,
-    start_values: np.ndarray,
+    keys: np.ndarray,
     pf: np.ndarray,
     pi: np.ndarray,
     tab: np.ndarray,
@@ -450,48 +417,77 @@ def begin_quarter(  # pragma: no cover - compiled
     g_max: int,
     arg: np.ndarray,
 ) -> None:
-    """The planned starts begin, the focal ledger opens them, and the stress test.
+    """Step 0: relationships start again, the focal ledger opens them, the stress test.
 
-    ``start_values`` (3, R, M, n) holds the initial trust, potential bias and trust
-    bias of the relationships in ``started`` (:func:`plan_starts`;
-    :func:`kamsim.environment.event_starts`). Writes the forced ending (``forced``,
-    ``forced_stage``, ``forced_trust``, (R, n)), the focal supplier's new
-    relationships ``new_focal`` (R,) and ``arg`` (R, M, n), the argument
-    ``potential_bias * clarity[stage] * b`` of each estimate's persistent factor.
+    A supplier whose relationship with a present account ended more than
+    ``replacement_delay`` quarters ago starts a new one, unless a rival holds the
+    account as its strategic partner (step 0 of the ODD, `docs/odd.md`). A new
+    relationship is tactical with initial trust ``clip(trust_initial -
+    trust_initial_spread + 2 * trust_initial_spread * u, 0, 1)`` and standard normal
+    biases, its start variates (:mod:`kamsim.variates`, as
+    :func:`kamsim.environment.event_starts`). Writes ``started`` (R, M, n), the
+    forced ending (``forced``, ``forced_stage``, ``forced_trust``, (R, n)), the focal
+    supplier's new relationships ``new_focal`` (R,) and ``arg`` (R, M, n), the
+    argument ``potential_bias * clarity[stage] * b`` of each estimate's persistent
+    factor.
     """
     r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
+    delay = pi[I_DELAY]
+    i = t - 1
     share0 = pf[P_SHARE_INITIAL]
     price0 = tab[T_PRICE, 0]
+    spread = pf[P_TRUST_SPREAD]
+    lo = pf[P_TRUST_INITIAL] - spread
+    width = 2.0 * spread
     for r in range(r_count):
+        key = keys[r]
         count = 0
         for k in range(m):
             for j in range(n):
-                if not started[r, k, j]:
+                started[r, k, j] = False
+        if delay >= 0:
+            for j in range(n):
+                if ai[PRESENT, r, j] == 0:
                     continue
-                ri[STAGE, r, k, j] = 1
-                ri[TENURE, r, k, j] = 0
-                ri[AGE, r, k, j] = 0
-                rf[TRUST, r, k, j] = start_values[0, r, k, j]
-                rf[STOCK, r, k, j] = 0.0
-                rf[ADAPTATION, r, k, j] = 0.0
-                rf[SHARE, r, k, j] = share0
-                rf[BIAS_P, r, k, j] = start_values[1, r, k, j]
-                rf[BIAS_T, r, k, j] = start_values[2, r, k, j]
-                ri[STREAK, r, k, j] = 0
-                ri[ENDED_AT, r, k, j] = -1
-                ri[ARRIVED, r, k, j] = t
-                ri[GENERATION, r, k, j] += 1
-                ri[MAX_STAGE, r, k, j] = 1
-                rf[LAST_REVENUE, r, k, j] = share0 * (af[WALLET, r, j] / 4.0) * price0
-                if k == 0:
-                    count += 1
-                    _open_entry(r, j, t, ri, af, ai, lf, li, lb, lpc, run_f, run_max, g_max)
+                held = False
+                for k in range(m):
+                    if ri[STAGE, r, k, j] == 4:
+                        held = True
+                if held:
+                    continue
+                for k in range(m):
+                    ended = ri[ENDED_AT, r, k, j]
+                    if ri[STAGE, r, k, j] != 0 or ended < 0 or t - ended <= delay:
+                        continue
+                    started[r, k, j] = True
+                    u = uniform(key, counter(i, k, j, START_TRUST))
+                    ri[STAGE, r, k, j] = 1
+                    ri[TENURE, r, k, j] = 0
+                    ri[AGE, r, k, j] = 0
+                    rf[TRUST, r, k, j] = _clip01(lo + width * u)
+                    rf[STOCK, r, k, j] = 0.0
+                    rf[ADAPTATION, r, k, j] = 0.0
+                    rf[SHARE, r, k, j] = share0
+                    rf[BIAS_P, r, k, j] = normal(key, counter(i, k, j, START_BIAS_P))
+                    rf[BIAS_T, r, k, j] = normal(key, counter(i, k, j, START_BIAS_T))
+                    ri[STREAK, r, k, j] = 0
+                    ri[ENDED_AT, r, k, j] = -1
+                    ri[ARRIVED, r, k, j] = t
+                    ri[GENERATION, r, k, j] += 1
+                    ri[MAX_STAGE, r, k, j] = 1
+                    rf[LAST_REVENUE, r, k, j] = share0 * (af[WALLET, r, j] / 4.0) * price0
+                    if k == 0:
+                        count += 1
+                        _open_entry(
+                            r, j, t, ri, af, ai, lf, li, lb, lpc, run_f, run_max, g_max
+                        )
         new_focal[r] = count
         _stress_test(r, t, ri, rf, pi, forced, forced_stage, forced_trust)
+        bias = pf[P_POTENTIAL_BIAS]
         for k in range(m):
             for j in range(n):
                 c = tab[T_CLARITY, _idx(ri[STAGE, r, k, j])]
-                arg[r, k, j] = pf[P_POTENTIAL_BIAS] * c * rf[BIAS_P, r, k, j]
+                arg[r, k, j] = bias * c * rf[BIAS_P, r, k, j]
 
 
 @njit(cache=True, error_model="numpy")
@@ -1431,5 +1427,4 @@ __all__ = [
     "observe_quarter",
     "pack_params",
     "pairwise_sum",
-    "plan_starts",
 ]

@@ -18,6 +18,9 @@ sign (1 bit) and a 52-bit abscissa, accepted at once in about 99 % of cases; the
 wedge and tail cases take further words at ``attempt`` = 1, 2, ... (the tail by
 Marsaglia's 1964 method).
 
+The same primitives give the variates of *events* (a relationship starting, a newcomer
+account; :func:`uniforms_at`, :func:`normals_at`), computed only where they happen.
+
 Why counter-based: a variate depends only on the seed and on *which* relationship,
 quarter and purpose it serves, never on how many numbers were used before it. Both
 faces compute them with the same compiled functions below — the batched engine inside
@@ -50,8 +53,10 @@ __all__ = [
     "counter",
     "fill_block",
     "normal",
+    "normals_at",
     "random_bits",
     "uniform",
+    "uniforms_at",
 ]
 
 # --- purposes: the low four bits of a counter -----------------------------------------
@@ -221,3 +226,25 @@ def fill_block(  # pragma: no cover - compiled
                 z_trust[b, k, j] = normal(key, counter(i, k, j, NOISE_TRUST))
         for j in range(n):
             u_vanish[b, j] = uniform(key, counter(i, 0, j, VANISH))
+
+
+@njit(cache=True)
+def uniforms_at(  # pragma: no cover - compiled
+    keys: np.ndarray, i: np.ndarray, k: np.ndarray, j: np.ndarray, purpose: int
+) -> np.ndarray:
+    """:func:`uniform` of ``keys[x]`` at ``counter(i[x], k[x], j[x], purpose)`` (1-d)."""
+    out = np.empty(keys.shape[0])
+    for x in range(keys.shape[0]):
+        out[x] = uniform(keys[x], counter(i[x], k[x], j[x], purpose))
+    return out
+
+
+@njit(cache=True)
+def normals_at(  # pragma: no cover - compiled
+    keys: np.ndarray, i: np.ndarray, k: np.ndarray, j: np.ndarray, purpose: int
+) -> np.ndarray:
+    """:func:`normal` of ``keys[x]`` at ``counter(i[x], k[x], j[x], purpose)`` (1-d)."""
+    out = np.empty(keys.shape[0])
+    for x in range(keys.shape[0]):
+        out[x] = normal(keys[x], counter(i[x], k[x], j[x], purpose))
+    return out

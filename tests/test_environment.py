@@ -1,5 +1,7 @@
 """Tests of the random environment: persistent downturns and block boundaries."""
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -163,10 +165,26 @@ def _quarterly_sample(key: int, quarters: int = 200, m: int = 5, n: int = 400) -
     )
 
 
+def _numpy_uniform(key: object, i: object, k: object, j: object, purpose: int) -> Any:
+    from kamsim.environment import event_bits
+
+    return (event_bits(key, i, k, j, purpose) >> np.uint64(11)).astype(float) * 2.0**-53
+
+
 def test_compiled_uniforms_are_the_numpy_counter_uniforms_bit_for_bit() -> None:
-    """The kernel's uniforms equal :func:`event_uniform` (exact integer arithmetic)."""
+    """The compiled uniforms equal SplitMix64 in NumPy uint64 arithmetic (exact)."""
     from kamsim import variates as vr
     from kamsim.environment import event_uniform
+
+    i = np.arange(30)[:, None, None]
+    k = np.arange(4)[:, None]
+    j = np.arange(50)
+    for key in (np.uint64(0), np.uint64(2**64 - 1), np.uint64(123456789)):
+        assert np.array_equal(
+            event_uniform(key, i, k, j, vr.START_TRUST),
+            _numpy_uniform(key, i, k, j, vr.START_TRUST),
+        )
+    event_uniform = _numpy_uniform  # the quarterly variates against the same reference
 
     u_fail, u_offer, _, _, u_vanish = _quarterly_sample(11, quarters=80, m=3, n=9)
     i = np.arange(80)[:, None, None]
