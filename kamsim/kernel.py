@@ -764,15 +764,14 @@ def end_quarter(  # pragma: no cover - compiled
             r, ri, af, ai, pi, tab, live, trust, stock, adaptation, stage, tenure, acc_tmp
         )
         _wallet_quarter(
-            r, ri, rf, af, alloc, disrupted, i, keys[r], downturn, pf, pi, tab,
-            live, quality, trust, adaptation, stage, share, revenue, profit, cts,
-            cause, demand, dcost, vanished, acc_tmp,
+            r, ri, rf, af, i, keys[r], downturn, pf, tab, disrupted, live, quality,
+            trust, stage, share, revenue, demand, vanished, acc_tmp,
         )  # fmt: skip
-        _settle(
-            r, ri, rf, ai, alloc, pf, started, forced, forced_stage,
-            forced_trust, live, trust, stock, adaptation, stage, tenure, share,
-            revenue, profit, invest_rec, cts, cause, stage_end, live_end,
-            trust_rec, present_rec,
+        _economics_and_settle(
+            r, i, keys[r], ri, rf, af, ai, alloc, disrupted, pf, pi, tab, started,
+            forced, forced_stage, forced_trust, live, trust, stock, adaptation, stage,
+            tenure, share, revenue, profit, invest_rec, cts, cause, stage_end,
+            live_end, trust_rec, present_rec, demand, dcost, vanished, acc_tmp,
         )  # fmt: skip
         _record_quarter(
             r, i, m, n, stage_end, live_end, trust_rec, share, revenue, profit,
@@ -958,53 +957,37 @@ def _wallet_quarter(  # pragma: no cover - compiled
     ri: np.ndarray,
     rf: np.ndarray,
     af: np.ndarray,
-    alloc: np.ndarray,
-    disrupted: np.ndarray,
     i: int,
     key: np.uint64,
     downturn: np.ndarray,
     pf: np.ndarray,
-    pi: np.ndarray,
     tab: np.ndarray,
+    disrupted: np.ndarray,
     live: np.ndarray,
     quality: np.ndarray,
     trust: np.ndarray,
-    adaptation: np.ndarray,
     stage: np.ndarray,
     share: np.ndarray,
     revenue: np.ndarray,
-    profit: np.ndarray,
-    cts: np.ndarray,
-    cause: np.ndarray,
     demand: np.ndarray,
-    dcost: np.ndarray,
     vanished: np.ndarray,
     acc_tmp: np.ndarray,
 ) -> None:
-    """Steps 1 and 5-7 of :func:`kamsim.rules.market_quarter` for every account of r.
+    """Steps 1 and 5 of :func:`kamsim.rules.market_quarter` for every account of r.
 
-    Demand, wariness, wallet split, economics and endings.
+    Demand, disappearance, wariness and the wallet split; leaves the quarter's
+    wallet in ``acc_tmp[0]`` for :func:`_economics_and_settle`.
     """
     m, n = ri.shape[2], ri.shape[3]
     wallet = af[WALLET, r]
     growth = af[GROWTH, r]
     wariness = af[WARINESS, r]
     tolerance = af[TOLERANCE, r]
-    sensitivity = af[SENSITIVITY, r]
     depth = pf[P_DOWNTURN_DEPTH] * downturn[r, i]
     decay = pf[P_WARINESS_DECAY]
     wary_gain = pf[P_WARINESS_GAIN]
     sa = pf[P_SERVICE_ATTRACTION]
-    margin = pf[P_MARGIN]
-    prob = pf[P_OFFER_PROB]
-    offer_max = pf[P_OFFER_MAX]
-    horizon = pf[P_SWITCH_HORIZON]
-    trust_value = pf[P_TRUST_VALUE]
-    dependency = pf[P_DISRUPTION_DEP]
-    trust_floor = pf[P_TRUST_FLOOR]
-    share_floor = pf[P_SHARE_FLOOR]
     hazard = pf[P_HAZARD]
-    drop_after = pi[I_DROP_AFTER]
     # per-account running sums over suppliers (supplier order, as supplier_sum)
     wallet_q, hit, total_a, total_moved = acc_tmp[0], acc_tmp[1], acc_tmp[2], acc_tmp[3]
     for j in range(n):
@@ -1046,52 +1029,22 @@ def _wallet_quarter(  # pragma: no cover - compiled
         for j in range(n):
             if total_moved[j] > 1.0:
                 share[k, j] = share[k, j] / max(total_moved[j], 1.0)
-    # 6. economics; 7. endings
-    for k in range(m):
-        alloc_k = alloc[r, k]
-        streak0 = ri[STREAK, r, k]
-        hit_k = disrupted[k]
-        for j in range(n):
-            lv = live[k, j]
-            s1 = stage[k, j]
-            x = _idx(s1)
-            sh = share[k, j]
-            dq = demand[j]
-            rev = dq * sh * tab[T_PRICE, x] if lv else 0.0
-            cost = tab[T_CTS, x] * wallet_q[j] + tab[T_FIXED, x] if lv else 0.0
-            prof = margin * rev - cost - alloc_k[j]
-            revenue[k, j] = rev
-            cts[k, j] = cost
-            profit[k, j] = prof
-            lost = dependency * sh * dq if (hit_k & lv) else 0.0
-            dcost[j] = lost if k == 0 else dcost[j] + lost
-            spend_q = sh * dq
-            tr = trust[k, j]
-            barrier = (tab[T_EXIT_COST, x] + trust_value * tr) * spend_q + adaptation[k, j]
-            u = uniform(key, counter(i, k, j, OFFER))
-            arrived = u < prob
-            discount = offer_max * u / prob if arrived else 0.0
-            gain = sensitivity[j] * discount * spend_q * horizon
-            switched = arrived & (gain > barrier)
-            streak = streak0[j] + 1 if (lv & (prof < 0.0)) else 0
-            dropped = (streak >= drop_after) & (drop_after > 0)
-            c = _DROPPED if dropped else 0
-            c = _FADED if sh < share_floor else c
-            c = _BREACH if tr < trust_floor else c
-            c = _SWITCHED if switched else c
-            c = _VANISHED if vanished[j] else c
-            cause[k, j] = c if lv else 0
-            streak0[j] = streak
 
 
 @njit(cache=True, error_model="numpy")
-def _settle(  # pragma: no cover - compiled
+def _economics_and_settle(  # pragma: no cover - compiled
     r: int,
+    i: int,
+    key: np.uint64,
     ri: np.ndarray,
     rf: np.ndarray,
+    af: np.ndarray,
     ai: np.ndarray,
     alloc: np.ndarray,
+    disrupted: np.ndarray,
     pf: np.ndarray,
+    pi: np.ndarray,
+    tab: np.ndarray,
     started: np.ndarray,
     forced: np.ndarray,
     forced_stage: np.ndarray,
@@ -1112,50 +1065,88 @@ def _settle(  # pragma: no cover - compiled
     live_end: np.ndarray,
     trust_rec: np.ndarray,
     present_rec: np.ndarray,
+    demand: np.ndarray,
+    dcost: np.ndarray,
+    vanished: np.ndarray,
+    acc_tmp: np.ndarray,
 ) -> None:
-    """Step 8 before the endings: the quarter's outcome becomes the state."""
+    """Steps 6-7 and the settlement of step 8 for every relationship of market r.
+
+    Economics (revenue, cost to serve, profit), the endings (offers, loss streaks,
+    floors, disappearance), then the quarter's outcome becomes the state: one pass.
+    """
     m, n = ri.shape[2], ri.shape[3]
+    wallet_q = acc_tmp[0]  # the quarter's wallet, from _wallet_quarter
+    sensitivity = af[SENSITIVITY, r]
+    margin = pf[P_MARGIN]
+    prob = pf[P_OFFER_PROB]
+    offer_max = pf[P_OFFER_MAX]
+    horizon = pf[P_SWITCH_HORIZON]
+    trust_value = pf[P_TRUST_VALUE]
+    dependency = pf[P_DISRUPTION_DEP]
+    trust_floor = pf[P_TRUST_FLOOR]
+    share_floor = pf[P_SHARE_FLOOR]
+    drop_after = pi[I_DROP_AFTER]
     acquisition = pf[P_ACQUISITION]
     for j in range(n):
         present_rec[j] = ai[PRESENT, r, j] != 0
-    forced_r = forced[r]
     for k in range(m):
-        stage_r = ri[STAGE, r, k]
-        tenure_r = ri[TENURE, r, k]
-        age_r = ri[AGE, r, k]
-        started_k = started[r, k]
         alloc_k = alloc[r, k]
+        streak0 = ri[STREAK, r, k]
+        hit_k = disrupted[k]
         focal = k == 0
         for j in range(n):
             lv = live[k, j]
-            f = focal & forced_r[j]
-            revenue[k, j] = revenue[k, j] if lv else 0.0
-            profit[k, j] = (profit[k, j] if lv else 0.0) - (
-                acquisition if started_k[j] else 0.0
-            )
-            invest_rec[k, j] = alloc_k[j] if lv else 0.0
-            c = _SWITCHED if f else (cause[k, j] if lv else 0)
             s1 = stage[k, j]
+            x = _idx(s1)
+            sh = share[k, j]
+            dq = demand[j]
+            # 6. economics
+            rev = dq * sh * tab[T_PRICE, x] if lv else 0.0
+            cost = tab[T_CTS, x] * wallet_q[j] + tab[T_FIXED, x] if lv else 0.0
+            prof = margin * rev - cost - alloc_k[j]
+            revenue[k, j] = rev
+            cts[k, j] = cost
+            lost = dependency * sh * dq if (hit_k & lv) else 0.0
+            dcost[j] = lost if k == 0 else dcost[j] + lost
+            # 7. endings
+            spend_q = sh * dq
+            tr = trust[k, j]
+            barrier = (tab[T_EXIT_COST, x] + trust_value * tr) * spend_q + adaptation[k, j]
+            u = uniform(key, counter(i, k, j, OFFER))
+            arrived = u < prob
+            discount = offer_max * u / prob if arrived else 0.0
+            gain = sensitivity[j] * discount * spend_q * horizon
+            switched = arrived & (gain > barrier)
+            streak = streak0[j] + 1 if (lv & (prof < 0.0)) else 0
+            dropped = (streak >= drop_after) & (drop_after > 0)
+            c = _DROPPED if dropped else 0
+            c = _FADED if sh < share_floor else c
+            c = _BREACH if tr < trust_floor else c
+            c = _SWITCHED if switched else c
+            c = _VANISHED if vanished[j] else c
+            streak0[j] = streak
+            # 8. settlement: the quarter's outcome (the stress test's forced ending
+            # counts as a switch at the stage and trust it had) becomes the state
+            f = focal & forced[r, j]
+            acquired = acquisition if started[r, k, j] else 0.0
+            profit[k, j] = (prof if lv else 0.0) - acquired
+            invest_rec[k, j] = alloc_k[j] if lv else 0.0
+            c = _SWITCHED if f else (c if lv else 0)
             se = forced_stage[r, j] if f else s1
             cause[k, j] = c
             stage_end[k, j] = se
             live_end[k, j] = (se > 0) & (c == 0)
-            trust_rec[k, j] = forced_trust[r, j] if f else trust[k, j]
-            # the relationship state at the end of the quarter (before endings)
-            stage_r[j] = s1
-            tenure_r[j] = tenure[k, j] if lv else tenure_r[j]
-            age_r[j] = age_r[j] + 1 if lv else age_r[j]
-        trust_r = rf[TRUST, r, k]
-        stock_r = rf[STOCK, r, k]
-        adaptation_r = rf[ADAPTATION, r, k]
-        share_r = rf[SHARE, r, k]
-        cts_r = rf[LAST_CTS, r, k]
-        for j in range(n):
-            trust_r[j] = trust[k, j]
-            stock_r[j] = stock[k, j]
-            adaptation_r[j] = adaptation[k, j]
-            share_r[j] = share[k, j]
-            cts_r[j] = cts[k, j] if cause[k, j] == 0 else 0.0
+            trust_rec[k, j] = forced_trust[r, j] if f else tr
+            ri[STAGE, r, k, j] = s1
+            if lv:
+                ri[TENURE, r, k, j] = tenure[k, j]
+                ri[AGE, r, k, j] += 1
+            rf[TRUST, r, k, j] = tr
+            rf[STOCK, r, k, j] = stock[k, j]
+            rf[ADAPTATION, r, k, j] = adaptation[k, j]
+            rf[SHARE, r, k, j] = sh
+            rf[LAST_CTS, r, k, j] = cost if c == 0 else 0.0
 
 
 # rows of the record's summands (scratch (S_ROWS + M, n)): each is summed over the
