@@ -5,8 +5,10 @@ Work: R replications of a market of 3 suppliers (the focal one with ``uniform``,
 ``mesa.batch_run`` run a subset and are extrapolated per replication). Speed is in
 relationship-quarters (supplier x account x quarter) per second.
 Each timing is repeated and the median reported. The RNG floor is the time to draw
-the same work's random numbers alone (``kamsim.environment.draw_many``); a profile
-splits one engine run into draws, compiled kernel, policies and Python glue. The
+the same work's random numbers alone (the generators' draws, ``draw_many``, and every
+quarterly variate by the compiled ``kamsim.variates.fill_block``); a profile splits
+one engine run into the generators' draws, the compiled kernel (which computes the
+quarterly variates itself), policies and Python glue. The
 time of the Sobol study of the issue (20 parameters, N = 1024, 200 replications per
 point, 20 accounts, 40 quarters, 3 suppliers) is projected from the measured rate.
 Then the study "10 portfolio sizes x 8 policies x 1 000 replications x 40 quarters"
@@ -33,6 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 import mesa
+import numpy as np
 
 import kamsim
 from kamsim import KAMModel, ModelParams, simulate
@@ -42,6 +45,7 @@ from kamsim import simulation as simulation_module
 from kamsim.environment import draw_many
 from kamsim.experiments import run_experiment
 from kamsim.simulation import CHUNK, replication_seeds
+from kamsim.variates import fill_block
 
 #: Model 1's batched engine on this machine (account-quarters/s/core = relationship-
 #: quarters, one supplier), the floor model 2 must not fall below (issue "Model 2").
@@ -181,10 +185,17 @@ def main() -> None:
         )
 
     def rng_floor() -> None:
+        # every variate the work can use: the generators' draws (initial market,
+        # keys, shocks) and each replication's quarterly variates for every supplier,
+        # slot and quarter, by the compiled functions the engine and the Mesa face use
         p = ModelParams()
         all_seeds = replication_seeds(0, reps)
+        rel = [np.empty((quarters, m, n)) for _ in range(4)]
+        acc = np.empty((quarters, n))
         for lo in range(0, reps, CHUNK):
-            draw_many(all_seeds[lo : lo + CHUNK], m, n, quarters, p)
+            env = draw_many(all_seeds[lo : lo + CHUNK], m, n, quarters, p)
+            for key in env.keys:
+                fill_block(key, 0, *rel, acc)
 
     def batched_20() -> None:
         simulate(n_accounts=20, replications=reps, quarters=quarters, seed=0)
@@ -224,9 +235,13 @@ def main() -> None:
 
     prof = profile_run(reps, n, quarters)
     print(f"\nwhere one batched run's {prof['total']:.2f} s go:")
+    labels = {
+        "draws": "generators' draws (draw_many)",
+        "kernel": "compiled kernel (with its variates)",
+    }
     for part in ("draws", "kernel", "policies", "python glue", "frames"):
         share = 100 * prof[part] / prof["total"]
-        print(f"  {part:<34}{prof[part]:>8.2f} s {share:>5.0f} %")
+        print(f"  {labels.get(part, part):<38}{prof[part]:>8.2f} s {share:>5.0f} %")
 
     rate20 = reps * 3 * 20 * quarters / t_b20
     work = sobol_relationship_quarters()
