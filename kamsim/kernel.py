@@ -257,61 +257,22 @@ def pack_params(p: ModelParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 # --- sums that reproduce NumPy's ------------------------------------------------------
 
 
-@njit(cache=True, error_model="numpy")
-def pairwise_sum(a: np.ndarray) -> float:  # pragma: no cover - compiled
-    """Sum of a 1-d float array in exactly the order of NumPy's ``np.sum``.
-
-    NumPy reduces a contiguous axis by pairwise summation: below 8 elements a plain
-    loop from 0.0; up to 128 elements eight running sums combined as
-    ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`` plus the remainder; above
-    128 the two halves (split at a multiple of 8) summed recursively. Reproducing it
-    keeps the record bit-identical to :func:`kamsim.metrics.market_record`.
-    """
-    n = a.shape[0]
-    if n < 8:
-        res = 0.0
-        for i in range(n):
-            res += a[i]
-        return res
-    if n <= 128:
-        r0, r1, r2, r3 = a[0], a[1], a[2], a[3]
-        r4, r5, r6, r7 = a[4], a[5], a[6], a[7]
-        i = 8
-        stop = n - (n % 8)
-        while i < stop:
-            r0 += a[i]
-            r1 += a[i + 1]
-            r2 += a[i + 2]
-            r3 += a[i + 3]
-            r4 += a[i + 4]
-            r5 += a[i + 5]
-            r6 += a[i + 6]
-            r7 += a[i + 7]
-            i += 8
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            res += a[i]
-            i += 1
-        return res
-    n2 = n // 2
-    n2 -= n2 % 8
-    return pairwise_sum(a[:n2]) + pairwise_sum(a[n2:])
-
-
 @njit(cache=True, error_model="numpy", inline="always")
-def _row_sum(a: np.ndarray, k: int, n: int) -> float:  # pragma: no cover - compiled
-    """``pairwise_sum(a[k, :n])`` of a 2-d array, inlined for n <= 128 (no view)."""
-    if n > 128:
-        return pairwise_sum(a[k, :n])
+def _block_sum(a: np.ndarray, k: int, lo: int, n: int) -> float:  # pragma: no cover
+    """NumPy's sum of a block of n <= 128 elements, ``a[k, lo:lo + n]`` of a 2-d array.
+
+    Below 8 elements a plain loop from 0.0; otherwise eight running sums combined as
+    ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`` plus the remainder.
+    """
     if n < 8:
         res = 0.0
-        for j in range(n):
+        for j in range(lo, lo + n):
             res += a[k, j]
         return res
-    r0, r1, r2, r3 = a[k, 0], a[k, 1], a[k, 2], a[k, 3]
-    r4, r5, r6, r7 = a[k, 4], a[k, 5], a[k, 6], a[k, 7]
-    j = 8
-    stop = n - (n % 8)
+    r0, r1, r2, r3 = a[k, lo], a[k, lo + 1], a[k, lo + 2], a[k, lo + 3]
+    r4, r5, r6, r7 = a[k, lo + 4], a[k, lo + 5], a[k, lo + 6], a[k, lo + 7]
+    j = lo + 8
+    stop = lo + n - (n % 8)
     while j < stop:
         r0 += a[k, j]
         r1 += a[k, j + 1]
@@ -323,10 +284,34 @@ def _row_sum(a: np.ndarray, k: int, n: int) -> float:  # pragma: no cover - comp
         r7 += a[k, j + 7]
         j += 8
     res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while j < n:
+    while j < lo + n:
         res += a[k, j]
         j += 1
     return res
+
+
+@njit(cache=True, error_model="numpy")
+def pairwise_sum(a: np.ndarray) -> float:  # pragma: no cover - compiled
+    """Sum of a 1-d float array in exactly the order of NumPy's ``np.sum``.
+
+    NumPy reduces a contiguous axis by pairwise summation: up to 128 elements one
+    block (:func:`_block_sum`), above that the two halves (split at a multiple of 8)
+    summed recursively. Reproducing it keeps the record and the budget check
+    bit-identical to :func:`kamsim.metrics.market_record` and
+    :func:`kamsim.policies.enforce_budget`.
+    """
+    n = a.shape[0]
+    if n <= 128:
+        return _block_sum(np.ascontiguousarray(a).reshape((1, n)), 0, 0, n)
+    n2 = n // 2
+    n2 -= n2 % 8
+    return pairwise_sum(a[:n2]) + pairwise_sum(a[n2:])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _row_sum(a: np.ndarray, k: int, n: int) -> float:  # pragma: no cover - compiled
+    """``pairwise_sum(a[k, :n])`` of a 2-d array, inlined for n <= 128 (no view)."""
+    return _block_sum(a, k, 0, n) if n <= 128 else pairwise_sum(a[k, :n])
 
 
 #: Rounds of taking a rounding excess from the largest entry (one almost always does).
@@ -357,7 +342,7 @@ def keep_within_budget(  # pragma: no cover - compiled
         for j in range(n):
             if not active[r, j]:
                 row[j] = 0.0
-        total = pairwise_sum(row)
+        total = _row_sum(a, r, n)
         if not np.isfinite(total):
             return 2
         if not total > budget:
@@ -366,7 +351,7 @@ def keep_within_budget(  # pragma: no cover - compiled
         for j in range(n):
             row[j] = row[j] * factor
         for _ in range(_EXCESS_ROUNDS):
-            excess = max(pairwise_sum(row) - budget, 0.0)
+            excess = max(_row_sum(a, r, n) - budget, 0.0)
             if not excess > 0.0:
                 break
             top = 0
