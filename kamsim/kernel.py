@@ -315,7 +315,7 @@ def _row_sum(a: np.ndarray, k: int, n: int) -> float:  # pragma: no cover - comp
 
 
 #: Rounds of taking a rounding excess from the largest entry (one almost always does).
-_EXCESS_ROUNDS = 8
+EXCESS_ROUNDS = 8
 
 
 @njit(cache=True, error_model="numpy")
@@ -350,7 +350,7 @@ def keep_within_budget(  # pragma: no cover - compiled
         factor = budget / total
         for j in range(n):
             row[j] = row[j] * factor
-        for _ in range(_EXCESS_ROUNDS):
+        for _ in range(EXCESS_ROUNDS):
             excess = max(_row_sum(a, r, n) - budget, 0.0)
             if not excess > 0.0:
                 break

@@ -28,6 +28,7 @@ from typing import Protocol
 
 import numpy as np
 
+from kamsim.kernel import EXCESS_ROUNDS, keep_within_budget
 from kamsim.params import ModelParams, ParameterError, suggest
 from kamsim.rules import potential_class
 
@@ -537,8 +538,6 @@ def enforce_budget(
                 f"policy '{name}' returned shape {a.shape}, expected "
                 f"{obs.active.shape} (replications, accounts)"
             ) from None
-    from kamsim.kernel import keep_within_budget
-
     out = np.array(a, dtype=np.float64, order="C")  # a copy: the policy's is untouched
     code = keep_within_budget(out, np.ascontiguousarray(obs.active), float(budget))
     if code == 0:
@@ -572,7 +571,7 @@ def _budget_reference(a: np.ndarray, active: np.ndarray, budget: float) -> np.nd
             a = np.where(huge, unit * np.where(huge, budget / size, 1.0), a)
             over = over & ~huge
         a = np.where(over, a * (budget / np.where(over, total, 1.0)), a)
-        for _ in range(8):  # as kamsim.kernel._EXCESS_ROUNDS
+        for _ in range(EXCESS_ROUNDS):
             excess = np.maximum(np.sum(a, axis=-1, keepdims=True) - budget, 0.0)
             if not np.any(excess > 0):
                 break

@@ -184,16 +184,15 @@ def test_compiled_uniforms_are_the_numpy_counter_uniforms_bit_for_bit() -> None:
             event_uniform(key, i, k, j, vr.START_TRUST),
             _numpy_uniform(key, i, k, j, vr.START_TRUST),
         )
-    event_uniform = _numpy_uniform  # the quarterly variates against the same reference
-
+    # the quarterly variates against the same reference
     u_fail, u_offer, _, _, u_vanish = _quarterly_sample(11, quarters=80, m=3, n=9)
     i = np.arange(80)[:, None, None]
     k = np.arange(3)[:, None]
     j = np.arange(9)
     key = np.uint64(11)
-    assert np.array_equal(u_fail, event_uniform(key, i, k, j, vr.FAILURE))
-    assert np.array_equal(u_offer, event_uniform(key, i, k, j, vr.OFFER))
-    assert np.array_equal(u_vanish, event_uniform(key, i[:, 0], 0, j, vr.VANISH))
+    assert np.array_equal(u_fail, _numpy_uniform(key, i, k, j, vr.FAILURE))
+    assert np.array_equal(u_offer, _numpy_uniform(key, i, k, j, vr.OFFER))
+    assert np.array_equal(u_vanish, _numpy_uniform(key, i[:, 0], 0, j, vr.VANISH))
 
 
 def test_quarterly_normals_are_standard_normal_in_body_and_tails() -> None:
