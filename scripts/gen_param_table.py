@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kamsim.experiments.store import write_text
+from kamsim.experiments.store import update_generated
 from kamsim.params import describe_params
 
 START = "<!-- params:start -->"
@@ -81,26 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         "--check", action="store_true", help="only check; exit 1 if the table is stale"
     )
     args = parser.parse_args(argv)
-    doc: Path = args.doc
-    try:
-        text = doc.read_text(encoding="utf-8")
-        new = replace_section(text, render_table())
-    except (OSError, ValueError) as exc:
-        print(f"error: {doc}: {exc}", file=sys.stderr)
-        return 2
-    if args.check:
-        if new != text:
-            print(f"{doc}: parameter table is stale; run {__file__}", file=sys.stderr)
-            return 1
-        print(f"{doc}: parameter table is up to date")
-        return 0
-    if new != text:
-        # a temporary file renamed into place: never a half-written document
-        write_text(doc, new)
-        print(f"{doc}: parameter table rewritten ({len(describe_params())} parameters)")
-    else:
-        print(f"{doc}: parameter table already up to date")
-    return 0
+    return update_generated(
+        args.doc,
+        lambda text: replace_section(text, render_table()),
+        "parameter table",
+        check=args.check,
+        script=__file__,
+        detail=f" ({len(describe_params())} parameters)",
+    )
 
 
 if __name__ == "__main__":

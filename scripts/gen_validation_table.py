@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from kamsim.experiments.store import write_text
+from kamsim.experiments.store import update_generated
 from kamsim.facts import stage_table
 from kamsim.validation import check, render_markdown, replace_doc_section
 
@@ -44,25 +44,13 @@ def main(argv: list[str] | None = None) -> int:
         "--check", action="store_true", help="only check; exit 1 if the table is stale"
     )
     args = parser.parse_args(argv)
-    doc: Path = args.doc
-    try:
-        text = doc.read_text(encoding="utf-8")
-        new = replace_stage_table(replace_doc_section(text, render_markdown(check())))
-    except (OSError, ValueError) as exc:
-        print(f"error: {doc}: {exc}", file=sys.stderr)
-        return 2
-    if args.check:
-        if new != text:
-            print(f"{doc}: facts table is stale; run {__file__}", file=sys.stderr)
-            return 1
-        print(f"{doc}: facts table is up to date")
-        return 0
-    if new != text:
-        write_text(doc, new)
-        print(f"{doc}: facts table rewritten")
-    else:
-        print(f"{doc}: facts table already up to date")
-    return 0
+
+    def rewrite(text: str) -> str:
+        return replace_stage_table(replace_doc_section(text, render_markdown(check())))
+
+    return update_generated(
+        args.doc, rewrite, "facts table", check=args.check, script=__file__
+    )
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import json
 import os
 import secrets
 import socket
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,6 +136,43 @@ def write_frame(frame: pd.DataFrame, path: Path) -> str:
 def write_text(path: Path, text: str) -> None:
     """Write a UTF-8 text file atomically (a generated document or page)."""
     atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def update_generated(
+    doc: Path,
+    rewrite: Callable[[str], str],
+    what: str,
+    *,
+    check: bool,
+    script: str,
+    detail: str = "",
+) -> int:
+    """Rewrite the generated part of a document, or with ``check`` only verify it.
+
+    ``rewrite(text)`` returns the document with its ``what`` (e.g. "facts table")
+    regenerated; ``detail`` is added to the line saying it was rewritten. Prints one
+    line and returns the exit code of ``script``: 0 (done or
+    up to date), 1 (``check`` found it stale), 2 (the document could not be read or
+    has no such part). The document is written atomically and only if it changed.
+    """
+    try:
+        text = doc.read_text(encoding="utf-8")
+        new = rewrite(text)
+    except (OSError, ValueError) as exc:
+        print(f"error: {doc}: {exc}", file=sys.stderr)
+        return 2
+    if check:
+        if new != text:
+            print(f"{doc}: {what} is stale; run {script}", file=sys.stderr)
+            return 1
+        print(f"{doc}: {what} is up to date")
+        return 0
+    if new != text:
+        write_text(doc, new)
+        print(f"{doc}: {what} rewritten{detail}")
+    else:
+        print(f"{doc}: {what} already up to date")
+    return 0
 
 
 def write_json(data: Mapping[str, Any], path: Path) -> None:
