@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+from numba import njit
 
 from kamsim.kernel import EXCESS_ROUNDS, keep_within_budget
+from kamsim.kernel import _row_sum as _pairwise_row
 from kamsim.params import ModelParams, ParameterError, suggest
 from kamsim.rules import potential_class
 
@@ -197,6 +199,9 @@ class StageGated:
        account needs grows less than proportionally with its size); if there are
        none, to strategic high-potential accounts, and failing those it stays unspent.
 
+    The default rivals' policy, so it runs for two suppliers in every quarter: it is
+    compiled (:func:`_stage_gated`), with the same bits as these steps in NumPy.
+
     Args:
         maintenance_rate: maintenance proxy as a fraction of quarterly revenue.
     """
@@ -205,21 +210,77 @@ class StageGated:
 
     def __call__(self, obs: Observation, budget: float) -> np.ndarray:
         """Allocate ``budget`` (k€) across the (R, n) slots of ``obs``."""
-        maint = maintenance_proxy(obs, self.maintenance_rate)
-        high = obs.active & (obs.potential_class == 2)
-        low = obs.active & (obs.potential_class == 0)
-        base = np.where(high, 0.0, maint)
-        base = _cap(base, budget)
-        left = np.maximum(budget - _row_sum(base), 0.0)
-        w = np.sqrt(np.maximum(obs.potential, 0.0))
-        climbing = np.where(high & (obs.stage < 4), w, 0.0)
-        topped = np.where(high & (obs.stage == 4), w, 0.0)
-        weights = np.where(_row_sum(climbing) > 0, climbing, topped)
-        push = _split(weights, left)
-        out = np.where(low, base, base + push)
-        return np.where(obs.active, out, 0.0)
+        shape = np.shape(obs.active)
+        fields = (obs.active, obs.stage, obs.potential_class, obs.revenue, obs.potential)
+        rows = (_rows(x, shape) for x in fields)
+        a = _stage_gated(*rows, float(budget), float(self.maintenance_rate))
+        return a.reshape(shape)
 
     summary = "push high-potential accounts up, maintain the rest, leave low ones tactical"
+
+
+def _rows(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``x`` as a C-contiguous 2-d array of rows (the last axis kept), no copy if it is."""
+    x = np.asarray(x)
+    if x.shape != shape:
+        x = np.broadcast_to(x, shape)
+    return np.ascontiguousarray(x).reshape(-1, shape[-1])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _maximum(a: float, b: float) -> float:  # pragma: no cover - compiled
+    """``np.maximum(a, b)`` of two floats (NaN propagates from ``a``)."""
+    return a if (a >= b or a != a) else b
+
+
+@njit(cache=True, error_model="numpy")
+def _stage_gated(  # pragma: no cover - compiled
+    active: np.ndarray,
+    stage: np.ndarray,
+    pclass: np.ndarray,
+    revenue: np.ndarray,
+    potential: np.ndarray,
+    budget: float,
+    rate: float,
+) -> np.ndarray:
+    """:class:`StageGated` row by row (arrays (R, n)), returns the allocations (k€).
+
+    Compiled because it is the default rivals' policy and runs for every supplier
+    in every quarter; element by element it evaluates the NumPy expressions of the
+    steps in :class:`StageGated` in their order (row sums in NumPy's pairwise order,
+    :func:`kamsim.kernel.pairwise_sum`), so its results have the same bits (a
+    hypothesis test in ``tests/test_policies.py`` compares it with the NumPy
+    expressions).
+    """
+    r_count, n = active.shape
+    out = np.zeros((r_count, n))
+    base, climbing, topped = 0, 1, 2
+    rows = np.empty((3, n))  # base, climbing, topped of the current row
+    for r in range(r_count):
+        for j in range(n):
+            high = active[r, j] and pclass[r, j] == 2
+            due = active[r, j] and stage[r, j] >= 3
+            maint = rate * revenue[r, j] if due else 0.0  # maintenance_proxy
+            rows[base, j] = 0.0 if high else maint
+            w = np.sqrt(_maximum(potential[r, j], 0.0)) if high else 0.0
+            rows[climbing, j] = w if (high and stage[r, j] < 4) else 0.0
+            rows[topped, j] = w if (high and stage[r, j] == 4) else 0.0
+        # 1. maintenance, scaled down to the budget if it exceeds it (_cap)
+        total = _pairwise_row(rows, base, n)
+        if total > budget:
+            factor = budget / _maximum(total, 1e-300)
+            for j in range(n):
+                rows[base, j] = rows[base, j] * factor
+        left = _maximum(budget - _pairwise_row(rows, base, n), 0.0)
+        # 2. the rest to high-potential accounts climbing, else to topped ones (_split)
+        weights = climbing if _pairwise_row(rows, climbing, n) > 0 else topped
+        weight_total = _pairwise_row(rows, weights, n)
+        for j in range(n):
+            push = rows[weights, j] / weight_total * left if weight_total > 0 else 0.0
+            low = active[r, j] and pclass[r, j] == 0
+            a = rows[base, j] if low else rows[base, j] + push
+            out[r, j] = a if active[r, j] else 0.0
+    return out
 
 
 @dataclass(frozen=True)
