@@ -211,10 +211,16 @@ class StageGated:
     def __call__(self, obs: Observation, budget: float) -> np.ndarray:
         """Allocate ``budget`` (k€) across the (R, n) slots of ``obs``."""
         shape = np.shape(obs.active)
-        fields = (obs.active, obs.stage, obs.potential_class, obs.revenue, obs.potential)
-        rows = (_rows(x, shape) for x in fields)
-        a = _stage_gated(*rows, float(budget), float(self.maintenance_rate))
-        return a.reshape(shape)
+        a = _stage_gated(
+            _rows(obs.active, shape),
+            _rows(obs.stage, shape),
+            _rows(obs.potential_class, shape),
+            _rows(obs.revenue, shape),
+            _rows(obs.potential, shape),
+            float(budget),
+            float(self.maintenance_rate),
+        )
+        return np.asarray(a).reshape(shape)
 
     summary = "push high-potential accounts up, maintain the rest, leave low ones tactical"
 
