@@ -320,6 +320,7 @@ def run_batch(
     params: ModelParams,
     rival_policies: Sequence[PolicyFn] = (),
     keep_trajectories: bool = False,
+    keep_accounts: bool = True,
 ) -> BatchOutput:
     """Simulate one market per seed, all at once.
 
@@ -332,6 +333,8 @@ def run_batch(
         rival_policies: one resolved policy per rival (their number is the number
             of rivals; each has budget ``params.rival_budget``).
         keep_trajectories: also return per-slot arrays (R, T, n).
+        keep_accounts: keep the focal ledger (``BatchOutput.accounts``); without it
+            the ledger's columns are empty and its work is skipped.
 
     Returns:
         A :class:`BatchOutput`.
@@ -344,7 +347,7 @@ def run_batch(
     r_count, n, big_t = len(seeds), n_accounts, quarters
     env = draw_many(list(seeds), m, n, big_t, p)
     s = MarketState.initial(env, m, p)
-    rec = Recorder(r_count, m, n, big_t, p, keep_trajectories)
+    rec = Recorder(r_count, m, n, big_t, p, keep_trajectories, keep_accounts)
     rec.open_initial(s)
     q = Quarter(r_count, m, n)
     packed = kn.pack_params(p)
@@ -401,14 +404,23 @@ class Recorder:
     """Per-quarter records, the focal ledger and trajectories of a batch run."""
 
     def __init__(
-        self, r_count: int, m: int, n: int, big_t: int, p: ModelParams, keep: bool
+        self,
+        r_count: int,
+        m: int,
+        n: int,
+        big_t: int,
+        p: ModelParams,
+        keep: bool,
+        keep_ledger: bool = True,
     ) -> None:
         self.n = n
         # one market's quarter is contiguous (the kernel writes it market by market)
         self.record = np.zeros((r_count, big_t, len(QUARTER_COLUMNS)))
         self.sup_record = np.zeros((r_count, m, big_t, len(SUPPLIER_QUARTER_COLUMNS)))
         self.reach = np.zeros((3, 2, r_count))
-        g_max = max_generations(big_t, p.replacement_delay)
+        # the ledger's generations per slot; 0 when it is not kept (no columns, and
+        # the kernel skips its work)
+        g_max = max_generations(big_t, p.replacement_delay) if keep_ledger else 0
         self.g_max = g_max
         width = n * g_max
         self.lf = np.zeros((5, r_count, width))
@@ -426,6 +438,8 @@ class Recorder:
 
     def open_initial(self, s: MarketState) -> None:
         """Open the ledger entries of the focal relationships of the first quarter."""
+        if self.g_max == 0:
+            return
         cols = np.arange(self.n) * self.g_max
         self.lb[kn.L_EXISTS][:, cols] = True
         self.li[kn.L_ARRIVED][:, cols] = 1

@@ -265,18 +265,30 @@ def event_bits(key: object, i: object, k: object, j: object, purpose: int) -> np
         return np.asarray(z ^ (z >> np.uint64(31)))
 
 
-def _at(
-    compiled: Any, key: object, i: object, k: object, j: object, purpose: int
-) -> np.ndarray:
-    """Apply a compiled variate function to broadcast arguments, in their shape."""
-    key_b, i_b, k_b, j_b = np.broadcast_arrays(
+def _flat(
+    key: object, i: object, k: object, j: object
+) -> tuple[tuple[np.ndarray, ...], tuple[int, ...]]:
+    """The arguments broadcast together, as fresh 1-d arrays, and their shape."""
+    args = (
         np.asarray(key, dtype=np.uint64),
         np.asarray(i, dtype=np.int64),
         np.asarray(k, dtype=np.int64),
         np.asarray(j, dtype=np.int64),
     )
-    flat = [np.array(a).ravel() for a in (key_b, i_b, k_b, j_b)]  # fresh, writeable
-    return np.asarray(compiled(*flat, purpose)).reshape(key_b.shape)
+    shape = np.broadcast_shapes(*(a.shape for a in args))
+    flat = tuple(  # fresh and writeable (one compiled signature)
+        np.array(a).ravel() if a.shape == shape else np.broadcast_to(a, shape).ravel()
+        for a in args
+    )
+    return flat, shape
+
+
+def _at(
+    compiled: Any, key: object, i: object, k: object, j: object, purpose: int
+) -> np.ndarray:
+    """Apply a compiled variate function to broadcast arguments, in their shape."""
+    flat, shape = _flat(key, i, k, j)
+    return np.asarray(compiled(*flat, purpose)).reshape(shape)
 
 
 def event_uniform(key: object, i: object, k: object, j: object, purpose: int) -> np.ndarray:
@@ -306,13 +318,22 @@ def event_starts(key: object, i: object, k: object, j: object, p: ModelParams) -
 
 
 def event_accounts(key: object, i: object, j: object, p: ModelParams) -> Accounts:
-    """The newcomer accounts that take slots ``j`` in quarter index ``i``."""
+    """The newcomer accounts that take slots ``j`` in quarter index ``i``.
+
+    Their variates are :func:`event_normal` and :func:`event_uniform` of the five
+    purposes below (the arguments broadcast once for all five).
+    """
+    flat, shape = _flat(key, i, 0, j)
+
+    def at(compiled: Any, purpose: int) -> np.ndarray:
+        return np.asarray(compiled(*flat, purpose)).reshape(shape)
+
     return make_accounts(
-        event_normal(key, i, 0, j, NEW_WALLET),
-        event_normal(key, i, 0, j, NEW_GROWTH),
-        event_uniform(key, i, 0, j, NEW_WILLING),
-        event_uniform(key, i, 0, j, NEW_SENSITIVITY),
-        event_uniform(key, i, 0, j, NEW_TOLERANCE),
+        at(vr.normals_at, NEW_WALLET),
+        at(vr.normals_at, NEW_GROWTH),
+        at(vr.uniforms_at, NEW_WILLING),
+        at(vr.uniforms_at, NEW_SENSITIVITY),
+        at(vr.uniforms_at, NEW_TOLERANCE),
         p,
     )
 

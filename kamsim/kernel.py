@@ -463,9 +463,10 @@ def begin_quarter(  # pragma: no cover - compiled
                     rf[LAST_REVENUE, r, k, j] = share0 * (af[WALLET, r, j] / 4.0) * price0
                     if k == 0:
                         count += 1
-                        _open_entry(
-                            r, j, t, ri, af, ai, lf, li, lb, lpc, run_f, run_max, g_max
-                        )
+                        if g_max > 0:  # the focal ledger is kept
+                            _open_entry(
+                                r, j, t, ri, af, ai, lf, li, lb, lpc, run_f, run_max, g_max
+                            )
         new_focal[r] = count
         _stress_test(r, t, ri, rf, pi, forced, forced_stage, forced_trust)
         bias = pf[P_POTENTIAL_BIAS]
@@ -532,7 +533,12 @@ def close_ledger(  # pragma: no cover - compiled
     run_max: np.ndarray,
     g_max: int,
 ) -> None:
-    """Write the running values of every slot's current focal relationship (horizon)."""
+    """Write the running values of every slot's current focal relationship (horizon).
+
+    Nothing to write when the ledger is not kept (``g_max == 0``).
+    """
+    if g_max == 0:
+        return
     for r in range(ri.shape[1]):
         for j in range(ri.shape[3]):
             _flush(r, j, j * g_max + ri[GENERATION, r, 0, j], lf, li, run_f, run_max)
@@ -715,7 +721,6 @@ def end_quarter(  # pragma: no cover - compiled
     live = np.empty((m, n), dtype=np.bool_)
     invest = np.empty((m, n))
     quality = np.empty((m, n))
-    neg = np.empty((m, n), dtype=np.bool_)
     trust = np.empty((m, n))
     stock = np.empty((m, n))
     adaptation = np.empty((m, n))
@@ -743,7 +748,7 @@ def end_quarter(  # pragma: no cover - compiled
             disrupted[k] = disruption[r, i, k] or (pi[I_DISRUPT_AT] == t and k == 0)
         _service_quarter(
             r, ri, rf, af, alloc, eff, disrupted, i, keys[r], pf, tab, live,
-            invest, quality, neg, trust, stock, adaptation,
+            invest, quality, trust, stock, adaptation,
         )  # fmt: skip
         _move_stages(
             r, ri, af, ai, pi, tab, live, trust, stock, adaptation, stage, tenure, acc_tmp
@@ -807,7 +812,6 @@ def _service_quarter(  # pragma: no cover - compiled
     live: np.ndarray,
     invest: np.ndarray,
     quality: np.ndarray,
-    neg: np.ndarray,
     trust: np.ndarray,
     stock: np.ndarray,
     adaptation: np.ndarray,
@@ -857,7 +861,6 @@ def _service_quarter(  # pragma: no cover - compiled
             live[k, j] = lv
             invest[k, j] = e
             quality[k, j] = q
-            neg[k, j] = ng
             trust[k, j] = tr
             stock[k, j] = keep_stock * st + e
             grown = keep_adaptation * adaptation0[j] + tab[T_ADAPTATION, x] * tr * scale[j]
@@ -1313,19 +1316,23 @@ def _focal_ledger(  # pragma: no cover - compiled
     run_max: np.ndarray,
     g_max: int,
 ) -> None:
-    """Running values, stage reach times and endings of the focal relationships."""
+    """Stage reach times of the focal relationships, and their ledger.
+
+    The ledger's running values and endings only if it is kept (``g_max > 0``).
+    """
     for j in range(ri.shape[3]):
         s = stage_end[0, j]
-        ran = s > 0
+        if s > ri[MAX_STAGE, r, 0, j] and s >= 2:
+            reach[s - 2, 0, r] += float(t - ri[ARRIVED, r, 0, j] + 1)
+            reach[s - 2, 1, r] += 1.0
+        if g_max == 0:
+            continue
         run_f[RUN_REVENUE, r, j] += revenue[0, j]
         run_f[RUN_PROFIT, r, j] += profit[0, j]
         run_f[RUN_INVESTMENT, r, j] += invest_rec[0, j]
-        if ran:
+        if s > 0:
             run_f[RUN_TRUST, r, j] = trust_rec[0, j]
             run_max[r, j] = max(run_max[r, j], s)
-            if s > ri[MAX_STAGE, r, 0, j] and s >= 2:
-                reach[s - 2, 0, r] += float(t - ri[ARRIVED, r, 0, j] + 1)
-                reach[s - 2, 1, r] += 1.0
         if cause[0, j] > 0:
             col = j * g_max + ri[GENERATION, r, 0, j]
             li[L_ENDED, r, col] = t

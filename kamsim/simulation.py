@@ -76,13 +76,18 @@ def run_mesa_batch(
     params: ModelParams,
     rival_policies: Sequence[PolicyFn] = (),
     keep_trajectories: bool = False,
+    keep_accounts: bool = True,
 ) -> BatchOutput:
-    """Run one :class:`KAMModel` per seed and gather the same arrays as the engine."""
+    """Run one :class:`KAMModel` per seed and gather the same arrays as the engine.
+
+    ``keep_accounts=False`` skips gathering the focal ledger (its columns are empty).
+    """
     r_count, m = len(seeds), 1 + len(rival_policies)
     rec = {c: np.empty((r_count, quarters)) for c in QUARTER_COLUMNS}
     sup = {c: np.empty((r_count, m, quarters)) for c in SUPPLIER_QUARTER_COLUMNS}
     reach = {s: (np.zeros(r_count), np.zeros(r_count)) for s in (2, 3, 4)}
-    led = Ledger(r_count, n_accounts, max_generations(quarters, params.replacement_delay))
+    g_max = max_generations(quarters, params.replacement_delay) if keep_accounts else 0
+    led = Ledger(r_count, n_accounts, g_max)
     final = np.zeros((r_count, m, 4), dtype=np.int64)
     tv = np.zeros((r_count, m))
     ints = ("stage", "age")
@@ -110,7 +115,7 @@ def run_mesa_batch(
         for k in (2, 3, 4):
             reach[k][0][r] = model.reach[k][0]
             reach[k][1][r] = model.reach[k][1]
-        for entry in model.ledger():
+        for entry in model.ledger() if keep_accounts else ():
             pos = entry["slot"] * led.g_max + entry["generation"]
             led.cols["exists"][r, pos] = True
             for c in led.cols:
@@ -223,6 +228,7 @@ def simulate(
             policy=fn,
             params=p,
             rival_policies=rival_fns,
+            keep_accounts=keep_accounts,
         )
         frames = to_frames(
             out,

@@ -161,3 +161,23 @@ def test_datacollector_trajectory_matches_engine() -> None:
         model.step()
     for key, value in model.slot_trajectory().items():
         np.testing.assert_array_equal(out.trajectories[key][0], value, err_msg=key)
+
+
+@pytest.mark.parametrize("cfg", [c for c in CONFIGS if c[0] in ("shocks", "stress-drop")])
+@pytest.mark.parametrize("engine", ["batched", "mesa"])
+def test_without_accounts_the_other_frames_are_unchanged(
+    cfg: tuple[Any, ...], engine: str
+) -> None:
+    """keep_accounts=False skips the focal ledger and changes no other number.
+
+    The reach times (runs frame) come from the same pass as the ledger, so they are
+    compared too; the stress test and drops close ledger entries in these markets.
+    """
+    kw = _kwargs("stage_gated", cfg)
+    full = simulate(engine=engine, **kw)
+    lean = simulate(engine=engine, keep_accounts=False, **kw)
+    assert len(full.accounts) > 0 and len(lean.accounts) == 0
+    for kind in ("runs", "quarters", "suppliers"):
+        pd.testing.assert_frame_equal(
+            getattr(lean, kind), getattr(full, kind), check_exact=True
+        )
