@@ -184,7 +184,9 @@ def simulate(
         seed: root seed; replication i uses ``replication_seeds(seed, ...)[i]``.
         params: model parameters (default ``ModelParams()``).
         engine: ``"batched"`` (fast) or ``"mesa"`` (one KAMModel per replication).
-        keep_accounts: also build the per-account frame.
+        keep_accounts: also build the per-account frame (the focal supplier's
+            ledger of relationships); ``False`` skips the ledger altogether, about
+            15 % of a run's time, and leaves every other frame unchanged.
         factors: extra constant columns for every row (used by experiments).
         first_replication: index of the first replication (to run a slice).
 
