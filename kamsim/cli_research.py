@@ -13,7 +13,15 @@ from pathlib import Path
 
 import click
 
-from kamsim.cli import _CONTEXT, _say, _usage_errors, cli, pool_options
+from kamsim.cli import (
+    _CONTEXT,
+    _say,
+    _sigterm_as_interrupt,
+    _Terminated,
+    _usage_errors,
+    cli,
+    pool_options,
+)
 
 __all__ = ["sensitivity", "validate"]
 
@@ -79,6 +87,7 @@ def validate(replications: int, seed: int, only: tuple[str, ...], out: Path | No
 )
 @pool_options
 @_usage_errors
+@_sigterm_as_interrupt
 def sensitivity(
     spec: Path, out: Path, workers: int | None, scheduler: str | None, quiet: bool
 ) -> None:
@@ -86,9 +95,9 @@ def sensitivity(
 
     SPEC is a TOML file naming the parameters to vary, the method, the sample size,
     the replications per point, the outputs and the fixed settings (see
-    experiments/sensitivity.toml). Points run through the experiment runner: an
-    interrupted study resumes when the same command runs again. Prints the most
-    important parameters per output and the report.html path.
+    experiments/sensitivity.toml). Points run through the experiment runner: a
+    study interrupted (Ctrl-C, SIGTERM, a kill) resumes when the same command runs
+    again. Prints the most important parameters per output and the report.html path.
 
     \b
     Examples:
@@ -110,13 +119,14 @@ def sensitivity(
         click.echo(f"{sp.name}: {exc}", err=True)
         click.echo("fix the cause and run the same command again to retry them.", err=True)
         sys.exit(1)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (_Terminated)
+        why = "terminated" if isinstance(exc, _Terminated) else "interrupted"
         click.echo(
-            f"\ninterrupted; finished points are kept in {out / sp.name}. Run the same "
+            f"\n{why}; finished points are kept in {out / sp.name}. Run the same "
             "command again to resume.",
             err=True,
         )
-        sys.exit(130)
+        sys.exit(143 if isinstance(exc, _Terminated) else 130)
     report = write_sensitivity_report(res, out / sp.name / "report")
     session = (res.results.meta.get("sessions") or [{}])[-1]
     if session.get("units_to_run") == 0:

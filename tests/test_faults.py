@@ -910,3 +910,55 @@ def test_unknown_model_parameter_names_the_closest() -> None:
         ParameterError, match=r"unknown parameter 'budgt' \(did you mean 'budget'\?\)"
     ):
         ModelParams(budgt=1.0)
+
+
+def test_sigterm_stops_a_sensitivity_study_like_ctrl_c(tmp_path: Path) -> None:
+    """`kamsim sensitivity` on SIGTERM: exit 143, one message, workers gone; it resumes.
+
+    The study's points run through the experiment runner, so its manifest says
+    interrupted and the same command afterwards finishes the study and its report.
+    """
+    (tmp_path / "slow_policy.py").write_text(SLOW_POLICY)
+    spec = _write(
+        tmp_path / "slow_gsa.toml",
+        'name = "slow_gsa"\nsamples = 8\nreplications = 50\nquarters = 10\nseed = 3\n'
+        'parameters = ["gross_margin", "trust_loss"]\noutputs = ["value"]\n'
+        '[fixed]\nn_accounts = 5\npolicy = "slow_policy:policy"\n',
+    )
+    env = {**os.environ, "KAMSIM_TEST_SLOW": "1", "PYTHONPATH": str(tmp_path)}
+    out = tmp_path / "o"
+    cmd = [sys.executable, "-m", "kamsim", "sensitivity", str(spec), "--out", str(out)]
+    proc = subprocess.Popen(
+        [*cmd, "--workers", "2", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    folder = out / "slow_gsa"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list(folder.glob("runs/*.parquet"))) >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the study ended before it could be stopped"
+    children = _children(proc.pid)
+    try:
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143, err
+        assert "terminated" in err and "resume" in err and "Traceback" not in err
+        _, alive = psutil.wait_procs(children, timeout=20)
+        assert not alive
+    finally:
+        for p in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+    assert _manifest(folder)["status"] == "interrupted"
+    fast = {**env, "KAMSIM_TEST_SLOW": ""}
+    again = subprocess.run(
+        [*cmd, "--workers", "1", "--quiet"], capture_output=True, text=True, env=fast
+    )
+    assert again.returncode == 0, again.stderr
+    assert _manifest(folder)["status"] == "complete"
+    assert (folder / "report" / "report.html").is_file()
