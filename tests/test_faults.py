@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -527,9 +527,30 @@ SLOW_POLICY = (
 )
 
 
+def _start_slow(
+    tmp_path: Path, args: list[str], ready: Callable[[], bool]
+) -> subprocess.Popen[str]:
+    """`kamsim <args> --workers 2 --quiet` with the slow policy, once ``ready()``."""
+    (tmp_path / "slow_policy.py").write_text(SLOW_POLICY)
+    env = {**os.environ, "KAMSIM_TEST_SLOW": "1", "PYTHONPATH": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kamsim", *args, "--workers", "2", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and proc.poll() is None:
+        if ready():
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the command ended before it could be stopped"
+    return proc
+
+
 def _start_slow_run(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, dict[str, Any]]:
     """`kamsim run --workers 2` of 16 slow units (about 0.5 s each), in the background."""
-    (tmp_path / "slow_policy.py").write_text(SLOW_POLICY)
     spec = {
         "name": "slow",
         "replications": 2000,
@@ -539,23 +560,29 @@ def _start_slow_run(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, dict[s
         "output": {"keep": ["runs"]},
     }
     path = _write(tmp_path / "slow.toml", _toml(spec))
-    env = {**os.environ, "KAMSIM_TEST_SLOW": "1", "PYTHONPATH": str(tmp_path)}
-    cmd = [sys.executable, "-m", "kamsim", "run", str(path), "--out", str(tmp_path / "o")]
-    proc = subprocess.Popen(
-        [*cmd, "--workers", "2", "--quiet"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
     runs = tmp_path / "o" / "slow" / "runs"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and proc.poll() is None:
-        if runs.is_dir() and len(list(runs.glob("cell0000-*.parquet"))) >= 2:
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None, "the run ended before it could be stopped"
+    proc = _start_slow(
+        tmp_path,
+        ["run", str(path), "--out", str(tmp_path / "o")],
+        lambda: runs.is_dir() and len(list(runs.glob("cell0000-*.parquet"))) >= 2,
+    )
     return proc, tmp_path / "o" / "slow", spec
+
+
+def _terminate_cleanly(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM stops the command cleanly: exit 143, one message, its workers gone."""
+    children = _children(proc.pid)
+    try:
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143, err
+        assert "terminated" in err and "resume" in err and "Traceback" not in err
+        _, alive = psutil.wait_procs(children, timeout=20)
+        assert not alive
+    finally:
+        for p in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
 
 
 def _children(pid: int) -> list[psutil.Process]:
@@ -604,18 +631,7 @@ def test_sigkill_of_the_parent_ends_its_workers(
 def test_sigterm_stops_like_ctrl_c(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """SIGTERM stops a run cleanly: exit 143, workers gone, manifest says interrupted."""
     proc, folder, spec = _start_slow_run(tmp_path)
-    children = _children(proc.pid)
-    try:
-        proc.terminate()
-        _, err = proc.communicate(timeout=60)
-        assert proc.returncode == 143, err
-        assert "terminated" in err and "resume" in err and "Traceback" not in err
-        _, alive = psutil.wait_procs(children, timeout=20)
-        assert not alive
-    finally:
-        for p in children:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                p.kill()
+    _terminate_cleanly(proc)
     assert _manifest(folder)["status"] == "interrupted"
     _resume_and_compare(tmp_path, folder, spec, monkeypatch)
 
@@ -918,46 +934,27 @@ def test_sigterm_stops_a_sensitivity_study_like_ctrl_c(tmp_path: Path) -> None:
     The study's points run through the experiment runner, so its manifest says
     interrupted and the same command afterwards finishes the study and its report.
     """
-    (tmp_path / "slow_policy.py").write_text(SLOW_POLICY)
     spec = _write(
         tmp_path / "slow_gsa.toml",
         'name = "slow_gsa"\nsamples = 8\nreplications = 50\nquarters = 10\nseed = 3\n'
         'parameters = ["gross_margin", "trust_loss"]\noutputs = ["value"]\n'
         '[fixed]\nn_accounts = 5\npolicy = "slow_policy:policy"\n',
     )
-    env = {**os.environ, "KAMSIM_TEST_SLOW": "1", "PYTHONPATH": str(tmp_path)}
     out = tmp_path / "o"
-    cmd = [sys.executable, "-m", "kamsim", "sensitivity", str(spec), "--out", str(out)]
-    proc = subprocess.Popen(
-        [*cmd, "--workers", "2", "--quiet"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
     folder = out / "slow_gsa"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and proc.poll() is None:
-        if len(list(folder.glob("runs/*.parquet"))) >= 2:
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None, "the study ended before it could be stopped"
-    children = _children(proc.pid)
-    try:
-        proc.terminate()
-        _, err = proc.communicate(timeout=60)
-        assert proc.returncode == 143, err
-        assert "terminated" in err and "resume" in err and "Traceback" not in err
-        _, alive = psutil.wait_procs(children, timeout=20)
-        assert not alive
-    finally:
-        for p in children:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                p.kill()
+    args = ["sensitivity", str(spec), "--out", str(out)]
+    proc = _start_slow(
+        tmp_path, args, lambda: len(list(folder.glob("runs/*.parquet"))) >= 2
+    )
+    _terminate_cleanly(proc)
     assert _manifest(folder)["status"] == "interrupted"
-    fast = {**env, "KAMSIM_TEST_SLOW": ""}
+    fast = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    fast.pop("KAMSIM_TEST_SLOW", None)
     again = subprocess.run(
-        [*cmd, "--workers", "1", "--quiet"], capture_output=True, text=True, env=fast
+        [sys.executable, "-m", "kamsim", *args, "--workers", "1", "--quiet"],
+        capture_output=True,
+        text=True,
+        env=fast,
     )
     assert again.returncode == 0, again.stderr
     assert _manifest(folder)["status"] == "complete"
