@@ -283,12 +283,18 @@ def _flat(
     return flat, shape
 
 
+def _apply(
+    compiled: Any, flat: tuple[np.ndarray, ...], shape: tuple[int, ...], purpose: int
+) -> np.ndarray:
+    """A compiled variate function of :func:`_flat`'s arrays, in their shape."""
+    return np.asarray(compiled(*flat, purpose)).reshape(shape)
+
+
 def _at(
     compiled: Any, key: object, i: object, k: object, j: object, purpose: int
 ) -> np.ndarray:
     """Apply a compiled variate function to broadcast arguments, in their shape."""
-    flat, shape = _flat(key, i, k, j)
-    return np.asarray(compiled(*flat, purpose)).reshape(shape)
+    return _apply(compiled, *_flat(key, i, k, j), purpose)
 
 
 def event_uniform(key: object, i: object, k: object, j: object, purpose: int) -> np.ndarray:
@@ -323,17 +329,13 @@ def event_accounts(key: object, i: object, j: object, p: ModelParams) -> Account
     Their variates are :func:`event_normal` and :func:`event_uniform` of the five
     purposes below (the arguments broadcast once for all five).
     """
-    flat, shape = _flat(key, i, 0, j)
-
-    def at(compiled: Any, purpose: int) -> np.ndarray:
-        return np.asarray(compiled(*flat, purpose)).reshape(shape)
-
+    args = _flat(key, i, 0, j)
     return make_accounts(
-        at(vr.normals_at, NEW_WALLET),
-        at(vr.normals_at, NEW_GROWTH),
-        at(vr.uniforms_at, NEW_WILLING),
-        at(vr.uniforms_at, NEW_SENSITIVITY),
-        at(vr.uniforms_at, NEW_TOLERANCE),
+        _apply(vr.normals_at, *args, NEW_WALLET),
+        _apply(vr.normals_at, *args, NEW_GROWTH),
+        _apply(vr.uniforms_at, *args, NEW_WILLING),
+        _apply(vr.uniforms_at, *args, NEW_SENSITIVITY),
+        _apply(vr.uniforms_at, *args, NEW_TOLERANCE),
         p,
     )
 
