@@ -83,7 +83,8 @@ def profile_run(reps: int, n: int, quarters: int) -> dict[str, float]:
     for fn in ("begin_quarter", "observe_quarter", "end_quarter"):
         timed(kernel_module, fn, "kernel")
     timed(engine_module, "enforce_budget", "policies")
-    timed(simulation_module, "to_frames", "frames")
+    timed(simulation_module, "frame_columns", "frames")
+    timed(simulation_module, "assemble_frames", "frames")
     policy = kamsim.policies.resolve_policy("uniform")
     rival = kamsim.policies.resolve_policy("stage_gated")
 

@@ -21,22 +21,42 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from kamsim.engine import BatchOutput
 from kamsim.metrics import COUNT_COLUMNS, QUARTER_COLUMNS, STAGE_LABELS, npv
 from kamsim.params import ModelParams
 from kamsim.rules import EndCause, Stage
 
-__all__ = ["END_CAUSES", "STAGE_NAMES", "Results", "to_frames"]
+__all__ = [
+    "END_CAUSES",
+    "FRAME_NAMES",
+    "STAGE_NAMES",
+    "Results",
+    "assemble_frames",
+    "frame_columns",
+    "to_frames",
+]
 
 STAGE_NAMES = {s.value: s.name.lower() for s in Stage}
 END_CAUSES = {c.value: c.name.lower() for c in EndCause}
+#: The frames of a :class:`Results`, in order.
+FRAME_NAMES = ("runs", "quarters", "accounts", "suppliers")
 
 
 def constant_column(value: Any, rows: int) -> Any:
-    """A column of ``rows`` copies of a factor's value, built without a Python loop."""
-    if isinstance(value, (str, bool, int, float, np.generic)):
-        return np.full(rows, value, dtype=object if isinstance(value, str) else None)
+    """A column of ``rows`` copies of a factor's value, built without a Python loop.
+
+    A text becomes the column pandas would infer from it, filled in Arrow when that
+    is pandas' string type (pandas 3) instead of converting ``rows`` Python strings.
+    """
+    if isinstance(value, str):
+        dtype = pd.Series([value]).dtype
+        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+            return pd.array(pa.repeat(value, rows), dtype=dtype)
+        return np.full(rows, value, dtype=object)
+    if isinstance(value, (bool, int, float, np.generic)):
+        return np.full(rows, value)
     return [value] * rows
 
 
@@ -55,19 +75,78 @@ def to_frames(
     ``factors`` (e.g. ``{"n_accounts": 20, "policy": "uniform"}``) become constant
     columns of every frame, after ``replication`` and ``seed``.
     """
+    columns = frame_columns(
+        out,
+        seeds=seeds,
+        replications=replications,
+        params=params,
+        supplier_policies=supplier_policies,
+        keep_accounts=keep_accounts,
+    )
+    return assemble_frames([columns], factors)
+
+
+def assemble_frames(
+    parts: Sequence[Mapping[str, Mapping[str, Any]]], factors: Mapping[str, Any]
+) -> dict[str, pd.DataFrame]:
+    """The four frames of several batches' columns (:func:`frame_columns`), in order.
+
+    Each column is joined across the batches first and every frame is built once,
+    with ``factors`` as constant columns after ``replication`` and ``seed``: the
+    same frames as concatenating each batch's :func:`to_frames`, without building
+    and concatenating a frame per batch. A frame no batch has columns for (the
+    accounts, when not kept) is empty.
+    """
+    frames = {}
+    for name in FRAME_NAMES:
+        batches = [p[name] for p in parts if p[name]]
+        if not batches:
+            frames[name] = pd.DataFrame()
+            continue
+        cols = {c: _join([b[c] for b in batches]) for c in batches[0]}
+        rows = len(cols["replication"])
+        head = {"replication": cols.pop("replication"), "seed": cols.pop("seed")}
+        for k, v in factors.items():
+            head[k] = constant_column(v, rows)
+        frames[name] = pd.DataFrame({**head, **cols})
+    return frames
+
+
+def _join(columns: Sequence[Any]) -> Any:
+    """One column from its batches' pieces (NumPy arrays or categoricals)."""
+    first = columns[0]
+    if len(columns) == 1:
+        return first
+    if isinstance(first, pd.Categorical):
+        codes = np.concatenate([c.codes for c in columns])
+        return pd.Categorical.from_codes(codes, dtype=first.dtype)
+    return np.concatenate(columns)
+
+
+def frame_columns(
+    out: BatchOutput,
+    *,
+    seeds: Sequence[int],
+    replications: Sequence[int],
+    params: ModelParams,
+    supplier_policies: Sequence[str],
+    keep_accounts: bool = True,
+) -> dict[str, dict[str, Any]]:
+    """The columns of the four frames of one batch, without the factors' columns.
+
+    Keyed by frame name (:data:`FRAME_NAMES`); each frame's columns start with
+    ``replication`` and ``seed``; the accounts have none if they are not kept.
+    """
     q = out.quarters
     r_count, big_t = q["revenue"].shape
     seeds_arr = np.asarray(seeds, dtype=np.int64)
     reps_arr = np.asarray(replications, dtype=np.int64)
 
     def head(n_rows_each: int) -> dict[str, Any]:
-        cols: dict[str, Any] = {
+        return {
             "replication": np.repeat(reps_arr, n_rows_each),
             "seed": np.repeat(seeds_arr, n_rows_each),
         }
-        for k, v in factors.items():
-            cols[k] = constant_column(v, r_count * n_rows_each)
-        return cols
 
     # quarters -----------------------------------------------------------------
     qcols = head(big_t)
@@ -76,7 +155,6 @@ def to_frames(
         v = q[c].reshape(-1)
         qcols[c] = v.astype(np.int64) if c in COUNT_COLUMNS else v
     qcols["disruption"] = q["disruption"].reshape(-1).astype(bool)
-    quarters = pd.DataFrame(qcols)
 
     # runs (the focal supplier) ------------------------------------------------
     rate = params.discount_rate
@@ -123,8 +201,7 @@ def to_frames(
         with np.errstate(all="ignore"):
             rcols[f"time_to_{name}"] = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
         rcols[f"reached_{name}"] = cnt.astype(np.int64)
-    runs = pd.DataFrame(rcols)
-    suppliers = supplier_frame(out, head, supplier_policies, params, horizon)
+    scols = supplier_columns(out, head, supplier_policies, params, horizon)
 
     # accounts -----------------------------------------------------------------
     if keep_accounts:
@@ -135,8 +212,6 @@ def to_frames(
             "replication": reps_arr[rr[0]],
             "seed": seeds_arr[rr[0]],
         }
-        for k, v in factors.items():
-            acols[k] = constant_column(v, len(rr[0]))
         acols["slot"] = a["slot"][rr]
         acols["generation"] = a["generation"][rr]
         acols["arrived"] = a["arrived"][rr]
@@ -156,25 +231,19 @@ def to_frames(
         acols["revenue"] = a["revenue"][rr]
         acols["profit"] = a["profit"][rr]
         acols["investment"] = a["investment"][rr]
-        accounts = pd.DataFrame(acols)
     else:
-        accounts = pd.DataFrame()
-    return {
-        "runs": runs,
-        "quarters": quarters,
-        "accounts": accounts,
-        "suppliers": suppliers,
-    }
+        acols = {}
+    return {"runs": rcols, "quarters": qcols, "accounts": acols, "suppliers": scols}
 
 
-def supplier_frame(
+def supplier_columns(
     out: BatchOutput,
     head: Any,
     policies: Sequence[str],
     params: ModelParams,
     horizon: float,
-) -> pd.DataFrame:
-    """One row per replication and supplier (supplier 0 is the focal one)."""
+) -> dict[str, Any]:
+    """Columns of one row per replication and supplier (supplier 0 is the focal one)."""
     sq = out.suppliers
     r_count, m, _ = sq["revenue"].shape
     cols = head(m)
@@ -197,7 +266,7 @@ def supplier_frame(
     for k, name in enumerate(STAGE_LABELS):
         cols[f"final_n_{name}"] = out.final_stages[:, :, k].reshape(-1).astype(np.int64)
     cols["final_n_active"] = sq["n_active"][:, :, -1].reshape(-1).astype(np.int64)
-    return pd.DataFrame(cols)
+    return cols
 
 
 @dataclass

@@ -24,7 +24,7 @@ from kamsim.model import (
 )
 from kamsim.params import ModelParams, ParameterError
 from kamsim.policies import Observation, policy_name, resolve_policy
-from kamsim.results import Results, to_frames
+from kamsim.results import Results, assemble_frames, frame_columns
 
 PolicyFn = Callable[[Observation, float], np.ndarray]
 
@@ -232,24 +232,24 @@ def simulate(
             rival_policies=rival_fns,
             keep_accounts=keep_accounts,
         )
-        frames = to_frames(
-            out,
-            seeds=chunk,
-            replications=range(first + lo, first + lo + len(chunk)),
-            factors=cols,
-            params=p,
-            supplier_policies=[policy_name(policy), *rival_names],
-            keep_accounts=keep_accounts,
-        )
+        # each chunk's columns (its raw arrays are freed), the frames built once
         parts.append(
-            Results(
-                runs=frames["runs"],
-                quarters=frames["quarters"],
-                accounts=frames["accounts"],
-                suppliers=frames["suppliers"],
+            frame_columns(
+                out,
+                seeds=chunk,
+                replications=range(first + lo, first + lo + len(chunk)),
+                params=p,
+                supplier_policies=[policy_name(policy), *rival_names],
+                keep_accounts=keep_accounts,
             )
         )
-    res = Results.concat(parts)
+    frames = assemble_frames(parts, cols)
+    res = Results(
+        runs=frames["runs"],
+        quarters=frames["quarters"],
+        accounts=frames["accounts"],
+        suppliers=frames["suppliers"],
+    )
     res.meta = {
         "root_seed": root,
         "replications": reps,

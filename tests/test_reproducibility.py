@@ -141,6 +141,54 @@ def test_simulate_prefix_stable() -> None:
     )
 
 
+@pytest.mark.parametrize("keep_accounts", [True, False])
+def test_chunks_build_the_frames_of_their_concatenation(
+    keep_accounts: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks join their columns into frames built once, as their frames' concatenation.
+
+    The same values, dtypes, column order and index as concatenating every chunk's
+    own frames (:func:`kamsim.results.to_frames`, ``Results.concat``).
+    """
+    import kamsim.simulation as simulation
+    from kamsim.engine import run_batch
+    from kamsim.policies import resolve_policy
+    from kamsim.results import Results, to_frames
+
+    monkeypatch.setattr(simulation, "CHUNK", 4)
+    factors = {"label": "a", "weight": 2.5, "pair": (1, 2)}
+    res = simulate(
+        n_accounts=6, replications=10, quarters=8, seed=4, params=P,
+        keep_accounts=keep_accounts, factors=factors,
+    )  # fmt: skip
+    seeds = replication_seeds(4, 10)
+    cols = {"n_accounts": 6, "policy": "uniform", "rivals": 2}
+    cols |= {"rival_policy": "stage_gated", **factors}
+    rivals = [resolve_policy("stage_gated")] * 2
+    parts = []
+    for lo in range(0, 10, 4):
+        chunk = seeds[lo : lo + 4]
+        out = run_batch(
+            chunk, n_accounts=6, quarters=8, policy=resolve_policy("uniform"), params=P,
+            rival_policies=rivals, keep_accounts=keep_accounts,
+        )  # fmt: skip
+        frames = to_frames(
+            out, seeds=chunk, replications=range(lo, lo + len(chunk)), factors=cols,
+            params=P, supplier_policies=["uniform", "stage_gated", "stage_gated"],
+            keep_accounts=keep_accounts,
+        )  # fmt: skip
+        parts.append(Results(**frames))
+    expected = Results.concat(parts)
+    for name in ("runs", "quarters", "accounts", "suppliers"):
+        pd.testing.assert_frame_equal(
+            getattr(res, name), getattr(expected, name), check_exact=True
+        )
+    assert len(res.accounts) > 0 if keep_accounts else res.accounts.empty
+    for frame in (res.runs, res.quarters, res.suppliers):  # the factors come first
+        assert list(frame.columns[: 2 + len(cols)]) == ["replication", "seed", *cols]
+        assert frame["pair"].map(type).eq(tuple).all()
+
+
 def _digest(res: object) -> str:
     h = hashlib.sha256()
     for name in ("runs", "quarters", "accounts", "suppliers"):
