@@ -17,7 +17,13 @@ import numpy as np
 
 from kamsim import rules
 from kamsim.environment import Accounts, Starts
-from kamsim.policies import Observation, enforce_budget, observe, policy_name
+from kamsim.policies import (
+    Observation,
+    enforce_budget,
+    observe,
+    policy_name,
+    without_unread,
+)
 
 if TYPE_CHECKING:
     from kamsim.model import KAMModel
@@ -227,6 +233,7 @@ class Supplier(mesa.Agent):
             stock=view["stock"][:, i],
             p=self.model.params,
         )
+        obs = without_unread(obs, self.policy)  # as the batched engine: see estimates_read
         return enforce_budget(
             self.policy(obs, self.budget), obs, self.budget, self.policy_name
         )

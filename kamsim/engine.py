@@ -15,7 +15,8 @@ Each quarter t = 1..T is the ODD's process overview:
    the focal ledger opens the new relationships, and the stress test (the scripted
    loss of the focal supplier's largest account);
 1. :func:`allocate` — every supplier observes its relationships
-   (:func:`kamsim.kernel.observe_quarter`) and its policy, a plain Python callable,
+   (:func:`kamsim.kernel.observe_quarter`, only the estimates its policy reads,
+   :func:`kamsim.policies.estimates_read`) and its policy, a plain Python callable,
    splits its budget (:func:`kamsim.policies.enforce_budget`);
 2-8. :func:`kamsim.kernel.end_quarter` — service, trust, adaptation, stages, wallet
    split, economics and endings; ended relationships and vanished accounts leave;
@@ -35,7 +36,13 @@ from kamsim import rules
 from kamsim.environment import Accounts, StackedEnvironment, draw_many
 from kamsim.metrics import QUARTER_COLUMNS, SUPPLIER_QUARTER_COLUMNS
 from kamsim.params import ModelParams
-from kamsim.policies import Observation, enforce_budget, policy_name
+from kamsim.policies import (
+    NOT_READ,
+    Observation,
+    enforce_budget,
+    estimates_read,
+    policy_name,
+)
 
 __all__ = [
     "ACCOUNT_COLUMNS",
@@ -251,9 +258,18 @@ def arrive(s: MarketState, env: StackedEnvironment, t: int, p: ModelParams) -> N
 
 
 class Quarter:
-    """Scratch arrays of one quarter shared by the kernel's four calls."""
+    """Scratch arrays of one quarter shared by the kernel's four calls.
 
-    def __init__(self, r_count: int, m: int, n: int) -> None:
+    ``reads`` (2, M) says whether each supplier's estimate of potential (row 0) and
+    reading of trust (row 1) are computed: those its policy reads
+    (:func:`kamsim.policies.estimates_read`), and the focal supplier's estimate of
+    potential when trajectories are kept (``seen``).
+    """
+
+    def __init__(
+        self, r_count: int, m: int, n: int, reads: np.ndarray | None = None
+    ) -> None:
+        self.reads = np.ones((2, m), dtype=bool) if reads is None else reads
         self.started = np.zeros((r_count, m, n), dtype=bool)
         self.forced = np.zeros((r_count, n), dtype=bool)
         self.forced_stage = np.zeros((r_count, n), dtype=np.int64)
@@ -283,6 +299,7 @@ def allocate(
     """
     pf, _, tab = packed
     m, r_count, n = len(policies), *s.acc_float.shape[1:]
+    reads = q.reads
     obs_f = np.empty((5, m, r_count, n))
     obs_i = np.empty((2, m, r_count, n), dtype=np.int64)
     active = np.empty((m, r_count, n), dtype=bool)
@@ -290,7 +307,7 @@ def allocate(
     i = t - 1
     kn.observe_quarter(
         s.rel_int, s.rel_float, s.acc_float, np.exp(q.arg),
-        env.keys, i, pf, tab,
+        env.keys, i, pf, tab, reads,
         obs_f, obs_i, active, pclass, q.seen,
     )  # fmt: skip
     for a in (obs_f, obs_i, active, pclass):
@@ -303,9 +320,9 @@ def allocate(
             tenure=obs_i[kn.O_TENURE, k],
             revenue=obs_f[kn.O_REVENUE, k],
             share_of_wallet=obs_f[kn.O_SHARE, k],
-            potential=obs_f[kn.O_POTENTIAL, k],
-            potential_class=pclass[k],
-            trust=obs_f[kn.O_TRUST, k],
+            potential=obs_f[kn.O_POTENTIAL, k] if reads[0, k] else NOT_READ,
+            potential_class=pclass[k] if reads[0, k] else NOT_READ,
+            trust=obs_f[kn.O_TRUST, k] if reads[1, k] else NOT_READ,
             stock=obs_f[kn.O_STOCK, k],
         )
         q.alloc[:, k] = enforce_budget(policy(obs, budget), obs, budget, name)
@@ -349,7 +366,9 @@ def run_batch(
     s = MarketState.initial(env, m, p)
     rec = Recorder(r_count, m, n, big_t, p, keep_trajectories, keep_accounts)
     rec.open_initial(s)
-    q = Quarter(r_count, m, n)
+    reads = np.array([estimates_read(f) for f in policies], dtype=bool).T.copy()
+    reads[0, 0] |= keep_trajectories  # the focal estimate of potential is kept
+    q = Quarter(r_count, m, n, reads)
     packed = kn.pack_params(p)
     for t in range(1, big_t + 1):
         arrive(s, env, t, p)

@@ -609,6 +609,7 @@ def observe_quarter(  # pragma: no cover - compiled
     i: int,
     pf: np.ndarray,
     tab: np.ndarray,
+    reads: np.ndarray,
     obs_f: np.ndarray,
     obs_i: np.ndarray,
     obs_active: np.ndarray,
@@ -623,7 +624,9 @@ def observe_quarter(  # pragma: no cover - compiled
     :func:`kamsim.rules.read_trust`) and the z the relationship's normals of quarter
     index i (:mod:`kamsim.variates`, computed only for live relationships); vacant
     slots show zeros. ``seen`` (R, n) is the focal supplier's estimate of potential
-    (0 where it has no relationship).
+    (0 where it has no relationship). Supplier k's estimate of potential and its
+    class are computed only if ``reads[0, k]``, its reading of trust only if
+    ``reads[1, k]`` (:func:`kamsim.policies.estimates_read`; zeros otherwise).
     """
     r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
     noise = pf[P_POT_NOISE]
@@ -634,6 +637,7 @@ def observe_quarter(  # pragma: no cover - compiled
     for r in range(r_count):
         key = keys[r]
         for k in range(m):
+            reads_p, reads_t = reads[0, k], reads[1, k]
             for j in range(n):
                 stage = ri[STAGE, r, k, j]
                 if stage <= 0:
@@ -646,13 +650,17 @@ def observe_quarter(  # pragma: no cover - compiled
                     if k == 0:
                         seen[r, j] = 0.0
                     continue
-                z_p = normal(key, counter(i, k, j, NOISE_POTENTIAL))
-                z_t = normal(key, counter(i, k, j, NOISE_TRUST))
                 c = tab[T_CLARITY, stage - 1]
-                factor = max(0.0, 1.0 + noise * c * z_p)
-                est_p = af[POTENTIAL, r, j] * persistent[r, k, j] * factor
-                bias = tbias * rf[BIAS_T, r, k, j]
-                est_t = _clip01(rf[TRUST, r, k, j] + c * (bias + tnoise * z_t))
+                est_p = 0.0
+                if reads_p:
+                    z_p = normal(key, counter(i, k, j, NOISE_POTENTIAL))
+                    factor = max(0.0, 1.0 + noise * c * z_p)
+                    est_p = af[POTENTIAL, r, j] * persistent[r, k, j] * factor
+                est_t = 0.0
+                if reads_t:
+                    z_t = normal(key, counter(i, k, j, NOISE_TRUST))
+                    bias = tbias * rf[BIAS_T, r, k, j]
+                    est_t = _clip01(rf[TRUST, r, k, j] + c * (bias + tnoise * z_t))
                 obs_active[k, r, j] = True
                 obs_i[O_STAGE, k, r, j] = stage
                 obs_i[O_TENURE, k, r, j] = ri[TENURE, r, k, j]

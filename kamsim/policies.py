@@ -12,9 +12,11 @@ A policy is any callable ``policy(obs, budget) -> allocation``:
 
 Policies see only observable quantities (stage, revenue, tenure, the supplier's own
 investment stock and *noisy* estimates of potential and trust), never the hidden truth
-(willingness, true trust, price sensitivity). Built-in policies are registered by name
-in :data:`POLICIES`; :func:`resolve_policy` accepts a name, a ``"module:function"``
-string or a callable.
+(willingness, true trust, price sensitivity). A policy may declare the fields it reads
+in an ``observes`` attribute (:func:`estimates_read`); the estimates it does not read
+are then not computed (``None`` in its observation), which saves their noise.
+Built-in policies are registered by name in :data:`POLICIES`; :func:`resolve_policy`
+accepts a name, a ``"module:function"`` string or a callable.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import importlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol, cast
 
 import numpy as np
 from numba import njit
@@ -43,6 +45,7 @@ __all__ = [
     "Quadrant",
     "StageGated",
     "enforce_budget",
+    "estimates_read",
     "maintenance_proxy",
     "no_investment",
     "observe",
@@ -65,7 +68,9 @@ class Observation:
         tenure: quarters the relationship has spent in its stage.
         revenue: last quarter's revenue from the account (k€).
         share_of_wallet: the supplier's share of the account's spend last quarter.
-        potential: noisy estimate of the account's three-year potential (k€/yr).
+        potential: noisy estimate of the account's three-year potential (k€/yr);
+            ``None`` for a policy that declares it does not read it
+            (:func:`estimates_read`), as ``potential_class`` and ``trust``.
         potential_class: estimated potential class: 0 low, 1 medium, 2 high.
         trust: noisy reading of trust in [0, 1].
         stock: the supplier's relationship-specific investment stock (k€).
@@ -88,6 +93,64 @@ class Observation:
         return np.sum(self.active, axis=-1, keepdims=True)
 
 
+#: The fields of an :class:`Observation` (the names an ``observes`` set may hold).
+OBSERVATION_FIELDS = frozenset(f.name for f in dataclasses.fields(Observation))
+
+
+def estimates_read(policy: Callable[..., np.ndarray]) -> tuple[bool, bool]:
+    """Whether a policy reads the estimate of potential and the reading of trust.
+
+    A policy may declare the :class:`Observation` fields it reads in an ``observes``
+    attribute (a set of field names, e.g. ``{"active", "stage", "trust"}``). The
+    estimates are the only fields that cost random numbers, so both faces compute
+    the noise of the potential estimate only if it reads ``potential`` or
+    ``potential_class`` and the noise of the trust reading only if it reads
+    ``trust``, and pass ``None`` for what is not computed. Without the attribute a
+    policy sees every field. Skipping noise shifts no other number (the variates are
+    counter-based, :mod:`kamsim.variates`), so the fields it reads, and every result,
+    are the same either way.
+
+    Returns:
+        ``(reads_potential, reads_trust)``.
+
+    Raises:
+        ParameterError: if ``observes`` is not a set of observation field names.
+    """
+    fields = getattr(policy, "observes", None)
+    if fields is None:
+        return True, True
+    if isinstance(fields, str) or not all(isinstance(f, str) for f in fields):
+        raise ParameterError(
+            f"policy '{policy_name(policy)}' has observes={fields!r}; it must be a set "
+            f"of observation field names, from {sorted(OBSERVATION_FIELDS)}"
+        )
+    unknown = sorted(set(fields) - OBSERVATION_FIELDS)
+    if unknown:
+        raise ParameterError(
+            f"policy '{policy_name(policy)}' observes unknown field(s) {unknown}; "
+            f"an observation has {sorted(OBSERVATION_FIELDS)}"
+        )
+    return bool({"potential", "potential_class"} & set(fields)), "trust" in fields
+
+
+#: What an observation holds for an estimate its policy does not read: ``None``, typed
+#: as the array it replaces (a policy that declares ``observes`` never reads it).
+NOT_READ = cast(np.ndarray, None)
+
+
+def without_unread(obs: Observation, policy: Callable[..., np.ndarray]) -> Observation:
+    """``obs`` with ``None`` for the estimates ``policy`` does not read (both faces)."""
+    reads_potential, reads_trust = estimates_read(policy)
+    if reads_potential and reads_trust:
+        return obs
+    return dataclasses.replace(
+        obs,
+        potential=obs.potential if reads_potential else NOT_READ,
+        potential_class=obs.potential_class if reads_potential else NOT_READ,
+        trust=obs.trust if reads_trust else NOT_READ,
+    )
+
+
 class Policy(Protocol):
     """Signature of an investment policy."""
 
@@ -101,6 +164,7 @@ def no_investment(obs: Observation, budget: float) -> np.ndarray:
 
 
 no_investment.summary = "invest nothing (baseline: relationships left to themselves)"  # type: ignore[attr-defined]
+no_investment.observes = frozenset({"active"})  # type: ignore[attr-defined]
 
 
 def uniform(obs: Observation, budget: float) -> np.ndarray:
@@ -111,6 +175,7 @@ def uniform(obs: Observation, budget: float) -> np.ndarray:
 
 
 uniform.summary = "split the budget equally across all live accounts"  # type: ignore[attr-defined]
+uniform.observes = frozenset({"active"})  # type: ignore[attr-defined]
 
 
 # --- helpers (row-wise: every reduction runs along the last axis only) ----------------
@@ -207,6 +272,10 @@ class StageGated:
     """
 
     maintenance_rate: float = 0.03
+    #: the fields it reads (:func:`estimates_read`): not the trust reading
+    observes: ClassVar[frozenset[str]] = frozenset(
+        {"active", "stage", "revenue", "potential", "potential_class"}
+    )
 
     def __call__(self, obs: Observation, budget: float) -> np.ndarray:
         """Allocate ``budget`` (k€) across the (R, n) slots of ``obs``."""

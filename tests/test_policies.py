@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,9 +18,11 @@ from kamsim.policies import (
     Quadrant,
     StageGated,
     enforce_budget,
+    estimates_read,
     maintenance_proxy,
     policy_name,
     resolve_policy,
+    without_unread,
 )
 
 BUILT_INS = [
@@ -135,6 +138,83 @@ def test_rows_are_independent(obs: Observation, budget: float, name: str) -> Non
             },
         )
         np.testing.assert_array_equal(POLICIES[name](row, budget)[0], full[i])
+
+
+@settings(max_examples=60, deadline=None)
+@given(obs=observations(), budget=st.floats(0.0, 1e4), name=st.sampled_from(BUILT_INS))
+def test_built_ins_read_only_what_they_declare(
+    obs: Observation, budget: float, name: str
+) -> None:
+    """A built-in allocates the same without the estimates its ``observes`` leaves out.
+
+    Those are ``None`` (reading one raises), so a declaration that left out a field the
+    policy reads fails here.
+    """
+    policy = POLICIES[name]
+    np.testing.assert_array_equal(
+        policy(without_unread(obs, policy), budget), policy(obs, budget)
+    )
+
+
+def test_the_default_policies_skip_estimates_they_do_not_read() -> None:
+    """The uniform split reads no estimate, stage_gated no trust; others read all."""
+    assert estimates_read(POLICIES["uniform"]) == (False, False)
+    assert estimates_read(POLICIES["stage_gated"]) == (True, False)
+    assert estimates_read(POLICIES["quadrant"]) == (True, True)
+    assert estimates_read(lambda obs, budget: obs.active * 0.0) == (True, True)
+
+
+def _declared(observes: object) -> object:
+    def policy(obs: Observation, budget: float) -> np.ndarray:
+        return np.where(obs.active, 1.0, 0.0)
+
+    policy.observes = observes  # type: ignore[attr-defined]
+    return policy
+
+
+@pytest.mark.parametrize(
+    ("observes", "says"),
+    [
+        ({"active", "trust_reading"}, "unknown field(s) ['trust_reading']"),
+        ("trust", "must be a set of observation field names"),
+        ({"active", 3}, "must be a set of observation field names"),
+    ],
+)
+def test_a_wrong_observes_is_one_clear_error(observes: object, says: str) -> None:
+    """A malformed ``observes`` is a ParameterError naming the policy and the field."""
+    with pytest.raises(ParameterError, match=r"policy '.*policy'") as err:
+        kamsim.simulate(policy=_declared(observes), replications=2, quarters=2)
+    assert says in str(err.value)
+
+
+@pytest.mark.parametrize("engine", ["batched", "mesa"])
+def test_declaring_observes_changes_no_number(engine: str) -> None:
+    """A policy declaring it reads no estimate gets None for them, and the same numbers.
+
+    On both faces; every frame equals the undeclared policy's (counter-based noise).
+    """
+    seen: list[tuple[object, object, object]] = []
+
+    def spread(obs: Observation, budget: float) -> np.ndarray:
+        return budget * obs.active / np.maximum(obs.active.sum(-1, keepdims=True), 1)
+
+    def declared(obs: Observation, budget: float) -> np.ndarray:
+        seen.append((obs.potential, obs.potential_class, obs.trust))
+        return spread(obs, budget)
+
+    declared.observes = frozenset({"active"})  # type: ignore[attr-defined]
+    runs = {}
+    for name, policy in (("plain", spread), ("declared", declared)):
+        res = kamsim.simulate(
+            n_accounts=6, policy=policy, rival_policy="quadrant", replications=3,
+            quarters=6, seed=2, engine=engine,
+        )  # fmt: skip
+        runs[name] = res
+    assert seen and all(x == (None, None, None) for x in seen)
+    for frame in ("runs", "quarters", "suppliers", "accounts"):
+        a, b = getattr(runs["plain"], frame), getattr(runs["declared"], frame)
+        cols = [c for c in a.columns if c not in ("policy", "supplier_policy")]
+        pd.testing.assert_frame_equal(a[cols], b[cols], check_exact=True)
 
 
 def test_revenue_proportional_follows_revenue() -> None:
