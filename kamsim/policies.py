@@ -231,6 +231,7 @@ def revenue_proportional(obs: Observation, budget: float) -> np.ndarray:
 
 
 revenue_proportional.summary = "budget in proportion to current revenue (the revenue trap)"  # type: ignore[attr-defined]
+revenue_proportional.observes = frozenset({"active", "revenue"})  # type: ignore[attr-defined]
 
 
 def potential_weighted(obs: Observation, budget: float) -> np.ndarray:
@@ -243,6 +244,7 @@ def potential_weighted(obs: Observation, budget: float) -> np.ndarray:
 
 
 potential_weighted.summary = "budget in proportion to estimated potential"  # type: ignore[attr-defined]
+potential_weighted.observes = frozenset({"active", "potential"})  # type: ignore[attr-defined]
 
 
 # --- parameterised policies (small callable classes) -------------------------------------
@@ -427,6 +429,8 @@ class ParetoFocus:
 
     top_share: float = 0.8
     fraction: float = 0.2
+    #: the fields it reads (:func:`estimates_read`): no estimate
+    observes: ClassVar[frozenset[str]] = frozenset({"active", "revenue"})
 
     def top(self, obs: Observation) -> np.ndarray:
         """Boolean mask of the top group by revenue (ties broken by slot order)."""

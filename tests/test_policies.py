@@ -160,6 +160,8 @@ def test_the_default_policies_skip_estimates_they_do_not_read() -> None:
     """The uniform split reads no estimate, stage_gated no trust; others read all."""
     assert estimates_read(POLICIES["uniform"]) == (False, False)
     assert estimates_read(POLICIES["stage_gated"]) == (True, False)
+    assert estimates_read(POLICIES["pareto_focus"]) == (False, False)
+    assert estimates_read(POLICIES["potential_weighted"]) == (True, False)
     assert estimates_read(POLICIES["quadrant"]) == (True, True)
     assert estimates_read(lambda obs, budget: obs.active * 0.0) == (True, True)
 
