@@ -260,16 +260,19 @@ def arrive(s: MarketState, env: StackedEnvironment, t: int, p: ModelParams) -> N
 class Quarter:
     """Scratch arrays of one quarter shared by the kernel's four calls.
 
-    ``reads`` (2, M) says whether each supplier's estimate of potential (row 0) and
-    reading of trust (row 1) are computed: those its policy reads
-    (:func:`kamsim.policies.estimates_read`), and the focal supplier's estimate of
-    potential when trajectories are kept (``seen``).
+    ``reads`` (2, M) says whether each supplier's policy reads its estimate of
+    potential (row 0) and its reading of trust (row 1)
+    (:func:`kamsim.policies.estimates_read`); ``computed`` is where the kernel computes
+    them: those, and the focal supplier's estimate of potential when trajectories
+    are kept (``seen``).
     """
 
     def __init__(
-        self, r_count: int, m: int, n: int, reads: np.ndarray | None = None
+        self, r_count: int, m: int, n: int, reads: np.ndarray, keep_seen: bool
     ) -> None:
-        self.reads = np.ones((2, m), dtype=bool) if reads is None else reads
+        self.reads = reads
+        self.computed = reads.copy()
+        self.computed[0, 0] |= keep_seen
         self.started = np.zeros((r_count, m, n), dtype=bool)
         self.forced = np.zeros((r_count, n), dtype=bool)
         self.forced_stage = np.zeros((r_count, n), dtype=np.int64)
@@ -307,7 +310,7 @@ def allocate(
     i = t - 1
     kn.observe_quarter(
         s.rel_int, s.rel_float, s.acc_float, np.exp(q.arg),
-        env.keys, i, pf, tab, reads,
+        env.keys, i, pf, tab, q.computed,
         obs_f, obs_i, active, pclass, q.seen,
     )  # fmt: skip
     for a in (obs_f, obs_i, active, pclass):
@@ -367,8 +370,7 @@ def run_batch(
     rec = Recorder(r_count, m, n, big_t, p, keep_trajectories, keep_accounts)
     rec.open_initial(s)
     reads = np.array([estimates_read(f) for f in policies], dtype=bool).T.copy()
-    reads[0, 0] |= keep_trajectories  # the focal estimate of potential is kept
-    q = Quarter(r_count, m, n, reads)
+    q = Quarter(r_count, m, n, reads, keep_seen=keep_trajectories)
     packed = kn.pack_params(p)
     for t in range(1, big_t + 1):
         arrive(s, env, t, p)

@@ -219,6 +219,36 @@ def test_declaring_observes_changes_no_number(engine: str) -> None:
         pd.testing.assert_frame_equal(a[cols], b[cols], check_exact=True)
 
 
+def test_kept_trajectories_compute_an_estimate_the_policy_still_does_not_see() -> None:
+    """Kept trajectories get the focal estimate of potential; the policy still gets None.
+
+    The estimate is the one an undeclared policy's run records.
+    """
+    from kamsim.engine import run_batch
+
+    seen: list[object] = []
+
+    def declared(obs: Observation, budget: float) -> np.ndarray:
+        seen.append(obs.potential)
+        return POLICIES["uniform"](obs, budget)
+
+    declared.observes = frozenset({"active"})  # type: ignore[attr-defined]
+
+    def plain(obs: Observation, budget: float) -> np.ndarray:
+        return POLICIES["uniform"](obs, budget)
+
+    out = {}
+    for name, policy in (("declared", declared), ("plain", plain)):
+        out[name] = run_batch(
+            [3, 4], n_accounts=5, quarters=4, policy=policy, params=kamsim.ModelParams(),
+            keep_trajectories=True,
+        )  # fmt: skip
+    assert seen and all(x is None for x in seen)
+    estimate = {k: v.trajectories["estimated_potential"] for k, v in out.items()}
+    assert np.any(estimate["plain"] > 0)
+    np.testing.assert_array_equal(estimate["declared"], estimate["plain"])
+
+
 def test_revenue_proportional_follows_revenue() -> None:
     """revenue_proportional splits the budget exactly in proportion to current revenue."""
     obs = make_obs([1, 2, 3], [10.0, 30.0, 60.0], [500.0, 5000.0, 900.0])
