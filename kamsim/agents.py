@@ -20,6 +20,7 @@ from kamsim.environment import Accounts, Starts
 from kamsim.policies import (
     Observation,
     enforce_budget,
+    estimates_read,
     observe,
     policy_name,
     without_unread,
@@ -198,6 +199,7 @@ class Supplier(mesa.Agent):
         self.budget = budget
         self.policy = policy
         self.policy_name = policy_name(policy)
+        self.reads = estimates_read(policy)  # the estimates its policy reads
         self.revenue = 0.0
         self.profit = 0.0
         self.investment = 0.0
@@ -233,7 +235,7 @@ class Supplier(mesa.Agent):
             stock=view["stock"][:, i],
             p=self.model.params,
         )
-        obs = without_unread(obs, self.policy)  # as the batched engine: see estimates_read
+        obs = without_unread(obs, self.reads)  # as the batched engine
         return enforce_budget(
             self.policy(obs, self.budget), obs, self.budget, self.policy_name
         )

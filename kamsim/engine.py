@@ -37,11 +37,11 @@ from kamsim.environment import Accounts, StackedEnvironment, draw_many
 from kamsim.metrics import QUARTER_COLUMNS, SUPPLIER_QUARTER_COLUMNS
 from kamsim.params import ModelParams
 from kamsim.policies import (
-    NOT_READ,
     Observation,
     enforce_budget,
     estimates_read,
     policy_name,
+    without_unread,
 )
 
 __all__ = [
@@ -323,11 +323,12 @@ def allocate(
             tenure=obs_i[kn.O_TENURE, k],
             revenue=obs_f[kn.O_REVENUE, k],
             share_of_wallet=obs_f[kn.O_SHARE, k],
-            potential=obs_f[kn.O_POTENTIAL, k] if reads[0, k] else NOT_READ,
-            potential_class=pclass[k] if reads[0, k] else NOT_READ,
-            trust=obs_f[kn.O_TRUST, k] if reads[1, k] else NOT_READ,
+            potential=obs_f[kn.O_POTENTIAL, k],
+            potential_class=pclass[k],
+            trust=obs_f[kn.O_TRUST, k],
             stock=obs_f[kn.O_STOCK, k],
         )
+        obs = without_unread(obs, (bool(reads[0, k]), bool(reads[1, k])))
         q.alloc[:, k] = enforce_budget(policy(obs, budget), obs, budget, name)
 
 

@@ -138,9 +138,12 @@ def estimates_read(policy: Callable[..., np.ndarray]) -> tuple[bool, bool]:
 NOT_READ = cast(np.ndarray, None)
 
 
-def without_unread(obs: Observation, policy: Callable[..., np.ndarray]) -> Observation:
-    """``obs`` with ``None`` for the estimates ``policy`` does not read (both faces)."""
-    reads_potential, reads_trust = estimates_read(policy)
+def without_unread(obs: Observation, reads: tuple[bool, bool]) -> Observation:
+    """``obs`` with ``None`` for the estimates its policy does not read (both faces).
+
+    ``reads`` is the policy's :func:`estimates_read`.
+    """
+    reads_potential, reads_trust = reads
     if reads_potential and reads_trust:
         return obs
     return dataclasses.replace(
