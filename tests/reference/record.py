@@ -45,11 +45,22 @@ def cases() -> list[tuple[str, str, tuple[Any, ...]]]:
     return [(f"{p}-{c[0]}", p, c) for p in kamsim.POLICIES for c in configs]
 
 
-def frames(engine: str) -> dict[str, pd.DataFrame]:
-    """Every case's frames on ``engine``, concatenated per kind with a ``case`` column."""
+#: Variants of every case: the configurations as they are, and the same with
+#: ``potential_bias = 0`` (then the persistent factor of the estimate of potential,
+#: ``exp(potential_bias * clarity * b)``, is exactly 1 whichever ``exp`` evaluates it).
+VARIANTS: dict[str, dict[str, Any]] = {"": {}, "-bias0": {"potential_bias": 0.0}}
+
+
+def frames(engine: str, overrides: dict[str, Any] | None = None) -> dict[str, pd.DataFrame]:
+    """Every case's frames on ``engine``, concatenated per kind with a ``case`` column.
+
+    ``overrides`` are parameter values applied on top of each case's.
+    """
     out: dict[str, list[pd.DataFrame]] = {k: [] for k in KINDS}
     for case, policy, cfg in cases():
-        res = kamsim.simulate(engine=engine, **_kwargs(policy, cfg))
+        kw = _kwargs(policy, cfg)
+        kw["params"] = kw["params"].evolve(**(overrides or {}))
+        res = kamsim.simulate(engine=engine, **kw)
         for kind in KINDS:
             df = getattr(res, kind).copy()
             df.insert(0, "case", case)
@@ -59,9 +70,10 @@ def frames(engine: str) -> dict[str, pd.DataFrame]:
 
 def main() -> None:
     """Write the reference files next to this script."""
-    for kind, df in frames("batched").items():
-        df.to_parquet(HERE / f"{kind}.parquet", index=False)
-        print(kind, df.shape)
+    for suffix, overrides in VARIANTS.items():
+        for kind, df in frames("batched", overrides).items():
+            df.to_parquet(HERE / f"{kind}{suffix}.parquet", index=False)
+            print(kind + suffix, df.shape)
 
 
 if __name__ == "__main__":
