@@ -1,33 +1,34 @@
 """Mesa agents of the KAM market: :class:`Supplier` s and :class:`KeyAccount` s.
 
-Agents hold state; the mechanisms they apply are the pure functions of
-:mod:`kamsim.rules`, shared with the batched engine. A key account holds its
-relationship with every supplier as arrays of shape (M, 1) (supplier 0, the focal
-supplier, first), so the same equations run on one account here and on R x n accounts
-in the engine. Agents reach randomness only through their model's random environment,
-drawn from ``model.rng``.
+The market's state lives in its model's arrays, laid out as the batched engine's for
+one market (:mod:`kamsim.state`: relationships ``(field, 1, M, n)``, accounts
+``(field, 1, n)``); a :class:`KeyAccount` is the agent of one slot ``j`` and owns
+the column ``[..., j]``: its own attributes and its relationship with every supplier
+(supplier 0, the focal supplier, first). It lives through a quarter by calling the
+model's compiled account-level equation, :func:`kamsim.rules.account_quarter`, on its
+column, the same function the batched engine calls for each of its accounts; a
+:class:`Supplier` observes its relationships and splits its budget with its policy.
+Agents reach randomness only through their model's random environment, drawn from
+``model.rng``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import mesa
 import numpy as np
 
 from kamsim import rules
-from kamsim.environment import Accounts, Starts
+from kamsim import state as st
 from kamsim.policies import (
     Observation,
     enforce_budget,
     estimates_read,
-    observe,
+    observation_from_arrays,
     policy_name,
     without_unread,
 )
-
-if TYPE_CHECKING:
-    from kamsim.model import KAMModel
 
 __all__ = ["KeyAccount", "Supplier"]
 
@@ -45,141 +46,162 @@ class KeyAccount(mesa.Agent):
         tolerance: dependency tolerance (largest share below strategic).
         wariness: how much recent supplier disruptions tighten its caps.
         potential: true three-year potential (k€/yr); ``potential_class`` 0/1/2.
-        rel: :class:`kamsim.rules.RelationshipState` with one row per supplier.
         allocation: k€ each supplier allocated to it this quarter, (M, 1).
-        revenue, profit, cost_to_serve: this quarter's economics per supplier (k€).
-        end_cause: why each relationship ended this quarter (0 if it continues).
+        quarter_revenue, quarter_profit: this quarter's revenue and profit of each
+            supplier with it (k€, (M,)).
     """
 
-    def __init__(
-        self,
-        model: KAMModel,
-        *,
-        slot: int,
-        accounts: Accounts,
-        index: Any,
-    ) -> None:
+    def __init__(self, model: mesa.Model, *, slot: int) -> None:
         super().__init__(model)
-        m = model.n_suppliers
         self.slot = slot
-        self.wallet = accounts.wallet[index]
-        self.growth = accounts.growth[index]
-        self.willing = accounts.willing[index]
-        self.sensitivity = accounts.sensitivity[index]
-        self.tolerance = accounts.tolerance[index]
-        self.scale = accounts.scale[index]
-        self.potential = accounts.potential[index]
-        self.potential_class = int(accounts.potential_class[index])
-        self.wariness: Any = 0.0
-        zeros_i = np.zeros((m, 1), dtype=np.int64)
-        self.rel = rules.RelationshipState(
-            stage=zeros_i,
-            tenure=zeros_i,
-            age=zeros_i,
-            trust=np.zeros((m, 1)),
-            stock=np.zeros((m, 1)),
-            adaptation=np.zeros((m, 1)),
-            share=np.zeros((m, 1)),
-            bias_potential=np.zeros((m, 1)),
-            bias_trust=np.zeros((m, 1)),
-            loss_streak=zeros_i,
-        )
-        self.allocation = np.zeros((m, 1))
-        self.started = np.zeros((m, 1), dtype=bool)
-        self.out: rules.QuarterOutcome | None = None
-        self.quarter_revenue = np.zeros(m)
-        self.quarter_profit = np.zeros(m)
 
-    # --- what the focal supplier's relationship looks like (DataCollector, teaching)
+    # --- the account's own attributes (its column of the model's account arrays)
+    def _acc(self, field: int) -> float:
+        return float(self.model.acc_float[field, 0, self.slot])  # type: ignore[attr-defined]
+
+    @property
+    def wallet(self) -> float:
+        """Annual category spend W (k€/yr)."""
+        return self._acc(st.WALLET)
+
+    @property
+    def growth(self) -> float:
+        """Annual growth rate of the wallet."""
+        return self._acc(st.GROWTH)
+
+    @property
+    def scale(self) -> float:
+        """Effort scale S (k€ per quarter)."""
+        return self._acc(st.SCALE)
+
+    @property
+    def sensitivity(self) -> float:
+        """Price sensitivity when judging an outside offer."""
+        return self._acc(st.SENSITIVITY)
+
+    @property
+    def tolerance(self) -> float:
+        """Dependency tolerance: the largest share it gives one supplier below strategic."""
+        return self._acc(st.TOLERANCE)
+
+    @property
+    def wariness(self) -> float:
+        """How much recent supplier disruptions tighten its caps."""
+        return self._acc(st.WARINESS)
+
+    @property
+    def potential(self) -> float:
+        """True three-year potential (k€/yr)."""
+        return self._acc(st.POTENTIAL)
+
+    @property
+    def potential_class(self) -> int:
+        """Potential class: 0 low, 1 medium, 2 high."""
+        return int(self.model.acc_int[st.PCLASS, 0, self.slot])  # type: ignore[attr-defined]
+
+    @property
+    def willing(self) -> bool:
+        """Whether the account accepts a partnership beyond tactical."""
+        return bool(self.model.acc_int[st.WILLING, 0, self.slot])  # type: ignore[attr-defined]
+
+    # --- its relationships (its column of the model's relationship arrays)
+    def _rel(self, arrays: str, field: int) -> np.ndarray:
+        return getattr(self.model, arrays)[field, 0, :, self.slot]  # type: ignore[no-any-return]
+
     @property
     def shares(self) -> np.ndarray:
         """Share of wallet with each supplier, focal first.
 
         The rest of the market holds the remainder.
         """
-        return np.asarray(self.rel.share)[:, 0].copy()
+        return self._rel("rel_float", st.SHARE).copy()
 
     @property
     def stages(self) -> np.ndarray:
         """Stage of the relationship with each supplier (0: none), focal first."""
-        return np.asarray(self.rel.stage)[:, 0].copy()
+        return self._rel("rel_int", st.STAGE).copy()
 
     @property
     def stage(self) -> int:
         """Stage of the relationship with the focal supplier (0: none)."""
-        return int(self.rel.stage[0, 0])
+        return int(self._rel("rel_int", st.STAGE)[0])
 
     @property
     def stage_name(self) -> str:
         """Name of the focal relationship's stage, e.g. ``'cooperative'``."""
-        return "none" if self.stage == 0 else rules.Stage(self.stage).name.lower()
+        return "none" if self.stage == 0 else st.Stage(self.stage).name.lower()
 
     @property
     def trust(self) -> float:
         """The account's trust in the focal supplier."""
-        return float(self.rel.trust[0, 0])
+        return float(self._rel("rel_float", st.TRUST)[0])
 
     @property
     def share_of_wallet(self) -> float:
         """The focal supplier's share of the account's wallet."""
-        return float(self.rel.share[0, 0])
+        return float(self._rel("rel_float", st.SHARE)[0])
+
+    @property
+    def stock(self) -> float:
+        """The focal supplier's specific investment in the account (k€)."""
+        return float(self._rel("rel_float", st.STOCK)[0])
+
+    @property
+    def adaptation(self) -> float:
+        """The account's adaptation to the focal supplier (k€)."""
+        return float(self._rel("rel_float", st.ADAPTATION)[0])
 
     @property
     def largest_share(self) -> float:
         """The largest share the account gives any supplier (its own dependence)."""
-        return float(np.max(self.rel.share))
+        return float(np.max(self._rel("rel_float", st.SHARE)))
 
-    def start(self, mask: np.ndarray, starts: Starts, k: int) -> None:
-        """Start tactical relationships with the suppliers in ``mask`` (M, 1).
-
-        ``starts`` are the model's starting values for quarter index ``k`` (or the
-        initial ones when ``k`` is -1), read at this account's slot.
-        """
+    @property
+    def allocation(self) -> np.ndarray:
+        """k€ each supplier allocated to it this quarter, (M, 1)."""
         j = self.slot
-        pick = (lambda a: a[:, j : j + 1]) if k < 0 else (lambda a: a[k][:, j : j + 1])
-        self.rel = rules.start_relationships(
-            self.rel,
-            mask,
-            pick(starts.trust),
-            pick(starts.bias_potential),
-            pick(starts.bias_trust),
-            self.model.params,
-        )
-        self.started = np.asarray(mask, dtype=bool) & np.ones((len(mask), 1), dtype=bool)
+        return self.model.alloc[0, :, j : j + 1]  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def quarter_revenue(self) -> np.ndarray:
+        """This quarter's revenue of each supplier with it (k€)."""
+        return self.model.quarter_outcome("revenue")[:, self.slot]  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def quarter_profit(self) -> np.ndarray:
+        """This quarter's profit of each supplier with it (k€)."""
+        return self.model.quarter_outcome("profit")[:, self.slot]  # type: ignore[attr-defined, no-any-return]
+
+    # --- behaviour
+    def renew(self, quarter: int) -> np.ndarray:
+        """Suppliers court the account again (:func:`kamsim.rules.renew_relationships`).
+
+        Returns which suppliers started a relationship with it, (M,).
+        """
+        m = self.model
+        j = self.slot
+        started = m.started  # type: ignore[attr-defined]
+        started[0, :, j] = False
+        rules.renew_relationships(
+            m.rel_int, m.rel_float, 0, j, self.wallet, m.key, quarter,  # type: ignore[attr-defined]
+            m.compiled, started,  # type: ignore[attr-defined]
+        )  # fmt: skip
+        return started[0, :, j]  # type: ignore[no-any-return]
 
     def step(self) -> None:
-        """Live through one quarter with :func:`kamsim.rules.market_quarter`."""
-        m = self.model
-        k, blk = m.block_position()
-        j = self.slot
-        acc = rules.AccountState(
-            self.wallet,
-            self.growth,
-            self.willing,
-            self.sensitivity,
-            self.tolerance,
-            self.scale,
-            self.wariness,
-        )
-        self.out = rules.market_quarter(
-            self.rel,
-            acc,
-            self.allocation,
-            m.efficiency,
-            blk.downturn[k],
-            m.disrupted,
-            blk.u_failure[k][:, j : j + 1],
-            blk.u_offer[k][:, j : j + 1],
-            blk.u_vanish[k, j],
-            m.params,
-        )
-        self.rel = self.out.relationships
-        self.wallet = self.out.accounts.wallet
-        self.wariness = self.out.accounts.wariness
+        """Live through one quarter (:func:`kamsim.rules.account_quarter`).
 
-    def close(self, ended: np.ndarray) -> None:
-        """End the relationships in ``ended`` (M, 1)."""
-        self.rel = rules.close_relationships(self.rel, ended)
+        Steps 2-7 for the account and its M relationships, on its column of the
+        model's arrays, with this quarter's allocations, shocks and variates; the
+        model then settles and records the quarter.
+        """
+        m = self.model
+        j = self.slot
+        m.account_quarter(  # type: ignore[attr-defined]
+            m.rel_int, m.rel_float, m.acc_float, 0, j, self.willing, m.alloc,  # type: ignore[attr-defined]
+            m.efficiency, m.disrupted, m.downturn, m.key, m.quarter - 1, m.compiled,  # type: ignore[attr-defined]
+            m.out_f, m.out_i, m.acc_out,  # type: ignore[attr-defined]
+        )  # fmt: skip
 
 
 class Supplier(mesa.Agent):
@@ -189,11 +211,12 @@ class Supplier(mesa.Agent):
         index: 0 for the focal supplier (the user's firm), 1.. for rivals.
         budget: KAM budget per quarter (k€).
         policy: the investment policy callable; ``policy_name`` its name.
+        reads: whether its policy reads its estimates of potential and of trust.
         revenue, profit, investment, market_share, n_active: the last quarter's
             figures (k€; market share of the accounts' combined demand).
     """
 
-    def __init__(self, model: KAMModel, *, index: int, policy: Any, budget: float) -> None:
+    def __init__(self, model: mesa.Model, *, index: int, policy: Any, budget: float) -> None:
         super().__init__(model)
         self.index = index
         self.budget = budget
@@ -216,25 +239,15 @@ class Supplier(mesa.Agent):
         """``'focal'`` or ``'rival'``."""
         return "focal" if self.is_focal else "rival"
 
-    def allocate(self, quarter: int, view: dict[str, np.ndarray]) -> np.ndarray:
+    def allocate(self, quarter: int, obs_f: np.ndarray, obs_i: np.ndarray) -> np.ndarray:
         """Observe its own relationships and split its budget with its policy.
 
-        ``view`` holds the market's relationship arrays (1, M, n) as the suppliers see
-        them this quarter (estimates of potential and trust included); this supplier
-        reads its own row. Returns the allocation (1, n) in k€.
+        ``obs_f`` (OBS_F, M, 1, n) and ``obs_i`` (OBS_I, M, 1, n) are what every
+        supplier observes this quarter (:func:`kamsim.rules.observe_account`); this
+        supplier reads its own row. Returns the allocation (1, n) in k€.
         """
         i = self.index
-        obs: Observation = observe(
-            quarter=quarter,
-            stage=view["stage"][:, i],
-            tenure=view["tenure"][:, i],
-            last_revenue=view["last_revenue"][:, i],
-            share=view["share"][:, i],
-            potential=view["potential"][:, i],
-            trust=view["trust"][:, i],
-            stock=view["stock"][:, i],
-            p=self.model.params,
-        )
+        obs: Observation = observation_from_arrays(quarter, obs_f[:, i], obs_i[:, i])
         obs = without_unread(obs, self.reads)  # as the batched engine
         return enforce_budget(
             self.policy(obs, self.budget), obs, self.budget, self.policy_name

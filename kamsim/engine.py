@@ -32,7 +32,9 @@ from typing import Any
 import numpy as np
 
 from kamsim import kernel as kn
+from kamsim import market
 from kamsim import rules
+from kamsim import state as st
 from kamsim.environment import Accounts, StackedEnvironment, draw_many
 from kamsim.metrics import QUARTER_COLUMNS, SUPPLIER_QUARTER_COLUMNS
 from kamsim.params import ModelParams
@@ -40,6 +42,7 @@ from kamsim.policies import (
     Observation,
     enforce_budget,
     estimates_read,
+    observation_from_arrays,
     policy_name,
     without_unread,
 )
@@ -197,48 +200,28 @@ class MarketState:
         """Every supplier starts a tactical relationship with every account."""
         a, s0 = env.initial, env.initial_starts
         r_count, n = a.wallet.shape
-        ri = np.zeros((kn.REL_I, r_count, m, n), dtype=np.int64)
-        rf = np.zeros((kn.REL_F, r_count, m, n))
-        ri[kn.STAGE] = 1
-        ri[kn.ENDED_AT] = -1
-        ri[kn.ARRIVED] = 1
-        ri[kn.MAX_STAGE] = 1
-        rf[kn.TRUST] = s0.trust
-        rf[kn.SHARE] = p.share_initial
-        rf[kn.BIAS_P] = s0.bias_potential
-        rf[kn.BIAS_T] = s0.bias_trust
-        rf[kn.LAST_REVENUE] = rules.initial_revenue(a.wallet, p)[:, None, :]
-        af = np.zeros((kn.ACC_F, r_count, n))
-        ai = np.zeros((kn.ACC_I, r_count, n), dtype=np.int64)
+        ri = np.zeros((st.REL_I, r_count, m, n), dtype=np.int64)
+        rf = np.zeros((st.REL_F, r_count, m, n))
+        af = np.zeros((st.ACC_F, r_count, n))
+        ai = np.zeros((st.ACC_I, r_count, n), dtype=np.int64)
         s = cls(ri, rf, af, ai)
         s.place_accounts(a, np.s_[:, :])
+        shape = (r_count, m, n)
+        market.start_market(
+            ri, rf, af,
+            *(np.ascontiguousarray(np.broadcast_to(x, shape)) for x in s0.as_tuple()),
+            rules.compiled_params(p),
+        )  # fmt: skip
         return s
 
     def place_accounts(self, a: Accounts, where: tuple[Any, ...]) -> None:
-        """Put accounts ``a`` into the slots ``where`` (an index of (R, n) arrays).
-
-        A placed account is present, not wary, and has its attributes from ``a``.
-        """
-        af, ai = self.acc_float, self.acc_int
-        for row, values in (
-            (kn.WALLET, a.wallet),
-            (kn.GROWTH, a.growth),
-            (kn.SENSITIVITY, a.sensitivity),
-            (kn.TOLERANCE, a.tolerance),
-            (kn.SCALE, a.scale),
-            (kn.WARINESS, 0.0),
-            (kn.POTENTIAL, a.potential),
-        ):
-            af[row][where] = values
-        ai[kn.WILLING][where] = a.willing
-        ai[kn.PCLASS][where] = a.potential_class
-        ai[kn.PRESENT][where] = 1
-        ai[kn.VACATED_AT][where] = -1
+        """Put accounts ``a`` into the slots ``where`` (an index of (R, n) arrays)."""
+        st.place_accounts(self.acc_float, self.acc_int, a, where)
 
     @property
     def stage(self) -> np.ndarray:
         """Stage of every relationship (R, M, n), 0 where there is none."""
-        return self.rel_int[kn.STAGE]
+        return self.rel_int[st.STAGE]
 
 
 def arrive(s: MarketState, env: StackedEnvironment, t: int, p: ModelParams) -> None:
@@ -250,8 +233,8 @@ def arrive(s: MarketState, env: StackedEnvironment, t: int, p: ModelParams) -> N
     if p.replacement_delay is None:
         return
     ai = s.acc_int
-    vacated = ai[kn.VACATED_AT]
-    arriving = (ai[kn.PRESENT] == 0) & (vacated >= 0) & (t - vacated > p.replacement_delay)
+    vacated = ai[st.VACATED_AT]
+    arriving = (ai[st.PRESENT] == 0) & (vacated >= 0) & (t - vacated > p.replacement_delay)
     rows, slots = np.nonzero(arriving)
     if rows.size:
         s.place_accounts(env.newcomers(rows, slots, t - 1), (rows, slots))
@@ -278,7 +261,6 @@ class Quarter:
         self.forced_stage = np.zeros((r_count, n), dtype=np.int64)
         self.forced_trust = np.zeros((r_count, n))
         self.new_focal = np.zeros(r_count, dtype=np.int64)
-        self.arg = np.zeros((r_count, m, n))
         self.seen = np.zeros((r_count, n))
         self.alloc = np.zeros((r_count, m, n))
 
@@ -291,43 +273,24 @@ def allocate(
     policies: Sequence[PolicyFn],
     budgets: Sequence[float],
     names: Sequence[str],
-    packed: tuple[np.ndarray, np.ndarray, np.ndarray],
+    compiled: np.void,
 ) -> None:
     """Step 1: each supplier observes its relationships and its policy allocates.
 
-    The persistent factor of each potential estimate, ``exp(potential_bias *
-    clarity[stage] * b)``, is taken with NumPy's ``exp`` (as in
-    :func:`kamsim.rules.estimate_potential`); the rest of the observation is compiled.
-    Writes the allocations (k€, each supplier's within its budget) to ``q.alloc``.
+    The observation is compiled (:func:`kamsim.kernel.observe_quarter`); each
+    supplier's policy, a plain Python callable, then splits its budget. Writes the
+    allocations (k€, each supplier's within its budget) to ``q.alloc``.
     """
-    pf, _, tab = packed
     m, r_count, n = len(policies), *s.acc_float.shape[1:]
     reads = q.reads
-    obs_f = np.empty((5, m, r_count, n))
-    obs_i = np.empty((2, m, r_count, n), dtype=np.int64)
-    active = np.empty((m, r_count, n), dtype=bool)
-    pclass = np.empty((m, r_count, n), dtype=np.int8)
-    i = t - 1
+    obs_f = np.empty((rules.OBS_F, m, r_count, n))
+    obs_i = np.empty((rules.OBS_I, m, r_count, n), dtype=np.int64)
     kn.observe_quarter(
-        s.rel_int, s.rel_float, s.acc_float, np.exp(q.arg),
-        env.keys, i, pf, tab, q.computed,
-        obs_f, obs_i, active, pclass, q.seen,
+        s.rel_int, s.rel_float, s.acc_float, env.keys, t - 1, compiled, q.computed,
+        obs_f, obs_i, q.seen,
     )  # fmt: skip
-    for a in (obs_f, obs_i, active, pclass):
-        a.setflags(write=False)
     for k, (policy, budget, name) in enumerate(zip(policies, budgets, names, strict=True)):
-        obs = Observation(
-            quarter=t,
-            active=active[k],
-            stage=obs_i[kn.O_STAGE, k],
-            tenure=obs_i[kn.O_TENURE, k],
-            revenue=obs_f[kn.O_REVENUE, k],
-            share_of_wallet=obs_f[kn.O_SHARE, k],
-            potential=obs_f[kn.O_POTENTIAL, k],
-            potential_class=pclass[k],
-            trust=obs_f[kn.O_TRUST, k],
-            stock=obs_f[kn.O_STOCK, k],
-        )
+        obs = observation_from_arrays(t, obs_f[:, k], obs_i[:, k])
         obs = without_unread(obs, (bool(reads[0, k]), bool(reads[1, k])))
         q.alloc[:, k] = enforce_budget(policy(obs, budget), obs, budget, name)
 
@@ -372,12 +335,12 @@ def run_batch(
     rec.open_initial(s)
     reads = np.array([estimates_read(f) for f in policies], dtype=bool).T.copy()
     q = Quarter(r_count, m, n, reads, keep_seen=keep_trajectories)
-    packed = kn.pack_params(p)
+    compiled = rules.compiled_params(p)
     for t in range(1, big_t + 1):
         arrive(s, env, t, p)
-        begin_quarter(s, env, q, t, rec, packed)
-        allocate(s, env, q, t, policies, budgets, names, packed)
-        end_quarter(s, env, q, t, rec, packed)
+        begin_quarter(s, env, q, t, rec, compiled)
+        allocate(s, env, q, t, policies, budgets, names, compiled)
+        end_quarter(s, env, q, t, rec, compiled)
     return rec.output(s, p)
 
 
@@ -387,18 +350,17 @@ def begin_quarter(
     q: Quarter,
     t: int,
     rec: Recorder,
-    packed: tuple[np.ndarray, np.ndarray, np.ndarray],
+    compiled: np.void,
 ) -> None:
     """Step 0b: relationships start again, the ledger opens them, the stress test.
 
     One compiled call (:func:`kamsim.kernel.begin_quarter`); the starts' variates
     (initial trust and biases) are computed there for exactly those relationships.
     """
-    pf, pi, tab = packed
     kn.begin_quarter(
-        t, s.rel_int, s.rel_float, s.acc_float, s.acc_int, env.keys, pf, pi, tab,
+        t, s.rel_int, s.rel_float, s.acc_float, s.acc_int, env.keys, compiled,
         q.started, q.forced, q.forced_stage, q.forced_trust, q.new_focal,
-        rec.lf, rec.li, rec.lb, rec.lpc, rec.run_f, rec.run_max, rec.g_max, q.arg,
+        rec.lf, rec.li, rec.lb, rec.lpc, rec.run_f, rec.run_max, rec.g_max,
     )  # fmt: skip
 
 
@@ -408,17 +370,17 @@ def end_quarter(
     q: Quarter,
     t: int,
     rec: Recorder,
-    packed: tuple[np.ndarray, np.ndarray, np.ndarray],
+    compiled: np.void,
 ) -> None:
     """Steps 2-8: the quarter lives, settles and is recorded."""
-    pf, pi, tab = packed
     kn.end_quarter(
         t, s.rel_int, s.rel_float, s.acc_float, s.acc_int, q.alloc,
-        env.keys, env.downturn, env.disruption, pf, pi, tab,
-        q.started, q.forced, q.forced_stage, q.forced_trust, q.new_focal,
-        rec.record, rec.sup_record, rec.reach, rec.lf, rec.li, rec.run_f, rec.run_max,
+        env.keys, env.downturn, env.disruption, compiled,
+        (q.started, q.forced, q.forced_stage, q.forced_trust, q.new_focal),
+        (rec.record, rec.sup_record, rec.reach),
+        (rec.lf, rec.li, rec.run_f, rec.run_max),
         rec.g_max,
-        rec.traj, rec.traj_stage, rec.traj_shares, q.seen,
+        (rec.traj, rec.traj_stage, rec.traj_shares, q.seen),
     )  # fmt: skip
 
 
@@ -465,9 +427,9 @@ class Recorder:
         cols = np.arange(self.n) * self.g_max
         self.lb[kn.L_EXISTS][:, cols] = True
         self.li[kn.L_ARRIVED][:, cols] = 1
-        self.lb[kn.L_WILLING][:, cols] = s.acc_int[kn.WILLING] != 0
-        self.lf[kn.L_POTENTIAL][:, cols] = s.acc_float[kn.POTENTIAL]
-        self.lpc[:, cols] = s.acc_int[kn.PCLASS]
+        self.lb[kn.L_WILLING][:, cols] = s.acc_int[st.WILLING] != 0
+        self.lf[kn.L_POTENTIAL][:, cols] = s.acc_float[st.POTENTIAL]
+        self.lpc[:, cols] = s.acc_int[st.PCLASS]
 
     def ledger_columns(self) -> dict[str, np.ndarray]:
         """The ledger as named columns (R, n * G), with ``slot`` and ``generation``."""
@@ -495,13 +457,7 @@ class Recorder:
         stage = s.stage
         final = np.stack([np.sum(stage == k, axis=-1) for k in (1, 2, 3, 4)], axis=-1)
         rf = s.rel_float
-        tv = rules.terminal_value(
-            stage,
-            rf[kn.LAST_REVENUE],
-            rf[kn.LAST_CTS],
-            s.acc_float[kn.SCALE][:, None, :],
-            p,
-        )
+        tv = market.terminal_values(s.rel_int, rf, s.acc_float, rules.compiled_params(p))
         traj: dict[str, np.ndarray] = {}
         if self.keep:
             traj = dict(zip(TRAJECTORY_KEYS, self.traj, strict=True))
@@ -518,9 +474,9 @@ class Recorder:
             accounts=self.ledger_columns(),
             final={
                 "stage": stage.copy(),
-                "trust": rf[kn.TRUST].copy(),
-                "age": s.rel_int[kn.AGE].copy(),
-                "share": rf[kn.SHARE].copy(),
+                "trust": rf[st.TRUST].copy(),
+                "age": s.rel_int[st.AGE].copy(),
+                "share": rf[st.SHARE].copy(),
             },
             trajectories=traj,
         )

@@ -162,6 +162,10 @@ class Starts:
     bias_potential: np.ndarray
     bias_trust: np.ndarray
 
+    def as_tuple(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(trust, bias_potential, bias_trust)."""
+        return self.trust, self.bias_potential, self.bias_trust
+
 
 def make_starts(
     u_trust: np.ndarray, z_potential: np.ndarray, z_trust: np.ndarray, p: ModelParams

@@ -23,17 +23,20 @@ from typing import Any, cast
 import mesa
 import numpy as np
 
-from kamsim import rules
+from kamsim import market, rules
+from kamsim import state as st
 from kamsim.agents import KeyAccount, Supplier
 from kamsim.environment import (
     BLOCK,
+    Accounts,
     QuarterBlock,
+    Starts,
     draw_accounts,
     draw_block,
     draw_key,
     draw_starts,
 )
-from kamsim.metrics import QUARTER_COLUMNS, market_record
+from kamsim.metrics import COUNT_COLUMNS, QUARTER_COLUMNS, SUPPLIER_QUARTER_COLUMNS
 from kamsim.params import ModelParams, ParameterError, suggest
 from kamsim.policies import Observation, resolve_policy
 
@@ -97,23 +100,15 @@ def _record(model: KAMModel, *, name: str) -> Any:
 
 
 def _account_value(agent: KeyAccount, name: str) -> Any:
-    if name in ("slot", "stage"):
-        return getattr(agent, name)
-    if name in ("trust", "share_of_wallet"):
-        return getattr(agent, name)
     if name == "dependence":
         return agent.largest_share
-    if name in ("wallet", "potential"):
-        return float(getattr(agent, name))
     if name == "allocation":
         return float(agent.allocation[0, 0])
-    if name == "stock":
-        return float(agent.rel.stock[0, 0])
-    if name == "adaptation":
-        return float(agent.rel.adaptation[0, 0])
     if name == "account_revenue":
         return float(agent.quarter_revenue[0])
-    return float(agent.quarter_profit[0])
+    if name == "account_profit":
+        return float(agent.quarter_profit[0])
+    return getattr(agent, name)
 
 
 class _AccountCollector(mesa.DataCollector):
@@ -181,6 +176,28 @@ def _rival(policy: PolicyArg) -> Callable[[Observation, float], np.ndarray]:
         return resolve_policy(policy)
     except ParameterError as exc:
         raise ParameterError(str(exc).replace("'policy'", "'rival_policy'", 1)) from None
+
+
+class _Compiled:
+    """A compiled function called many times with arguments of the same types.
+
+    The first call goes through Numba's dispatcher (which compiles or loads the
+    function and types the arguments); later calls go straight to the compiled entry
+    point of that signature, skipping the per-call typing (a few microseconds per
+    call, which the Mesa face pays once per account and quarter).
+    """
+
+    def __init__(self, dispatcher: Any) -> None:
+        self.dispatcher = dispatcher
+        self.entry: Any = None
+
+    def __call__(self, *args: Any) -> Any:
+        if self.entry is not None:
+            return self.entry(*args)
+        out = self.dispatcher(*args)
+        sig = tuple(self.dispatcher.typeof_pyval(a) for a in args)
+        self.entry = self.dispatcher.overloads[sig].entry_point
+        return out
 
 
 def check_rng(rng: Any) -> Any:
@@ -254,15 +271,13 @@ class KAMModel(mesa.Model):
                 for k, f in enumerate(rival_fns)
             ),
         ]
+        self.compiled = rules.compiled_params(p)
         initial = draw_accounts(self.rng, n, p)
         starts = draw_starts(self.rng, m, n, p)
-        self._event_key = draw_key(self.rng)
-        self._blocks: list[QuarterBlock] = [draw_block(self._event_key, m, n, p)]
-        self.slots: list[KeyAccount | None] = []
-        for j in range(n):
-            acc = KeyAccount(self, slot=j, accounts=initial, index=j)
-            acc.start(np.ones((m, 1), dtype=bool), starts, -1)
-            self.slots.append(acc)
+        self.key = draw_key(self.rng)
+        self._blocks: list[QuarterBlock] = [draw_block(self.key, m, n, p)]
+        self._init_state(initial, starts)
+        self.slots: list[KeyAccount | None] = [KeyAccount(self, slot=j) for j in range(n)]
         self._init_bookkeeping()
         self.record: dict[str, Any] = self._initial_record()
         self.datacollector = _AccountCollector(
@@ -291,22 +306,54 @@ class KAMModel(mesa.Model):
                 )
         return base.evolve(**overrides) if overrides else base
 
-    def _init_bookkeeping(self) -> None:
-        """Slot-level bookkeeping (M, n), kept when an account leaves its slot."""
+    def _init_state(self, initial: Accounts, starts: Starts) -> None:
+        """The market's state arrays (one market of :mod:`kamsim.state`) at quarter 1.
+
+        Every supplier starts a tactical relationship with every account
+        (:func:`kamsim.market.start_market`).
+        """
         m, n = self.n_suppliers, self.n_accounts
-        self.ended_at = np.full((m, n), -1, dtype=np.int64)
-        self.vacated_at = np.full(n, -1, dtype=np.int64)
-        self.arrived = np.ones((m, n), dtype=np.int64)
-        self.generation = np.zeros((m, n), dtype=np.int64)
-        self.max_stage = np.ones((m, n), dtype=np.int64)
-        wallet = np.array([[a.wallet for a in self.accounts]])
-        self.last_revenue = np.repeat(rules.initial_revenue(wallet, self.params), m, axis=0)
+        self.rel_int = np.zeros((st.REL_I, 1, m, n), dtype=np.int64)
+        self.rel_float = np.zeros((st.REL_F, 1, m, n))
+        self.acc_float = np.zeros((st.ACC_F, 1, n))
+        self.acc_int = np.zeros((st.ACC_I, 1, n), dtype=np.int64)
+        st.place_accounts(self.acc_float, self.acc_int, initial, (0, slice(None)))
+        market.start_market(
+            self.rel_int, self.rel_float, self.acc_float,
+            *(np.ascontiguousarray(x[None]) for x in starts.as_tuple()), self.compiled,
+        )  # fmt: skip
+        # the quarter's allocations, what it starts, ends and produces (scratch)
+        self.alloc = np.zeros((1, m, n))
+        self.started = np.zeros((1, m, n), dtype=bool)
+        self.forced = np.zeros((1, n), dtype=bool)
+        self.forced_stage = np.zeros((1, n), dtype=np.int64)
+        self.forced_trust = np.zeros((1, n))
+        self.new_focal = np.zeros(1, dtype=np.int64)
+        self.out_f = np.zeros((rules.OUT_F, m, n))
+        self.out_i = np.zeros((rules.OUT_I, m, n), dtype=np.int64)
+        self.acc_out = np.zeros((rules.ACCOUNT_OUT, n))
+        self.qf = np.zeros((market.QF_ROWS, m, n))
+        self.qi = np.zeros((market.QI_ROWS, m, n), dtype=np.int64)
+        self.qa = np.zeros((market.QA_ROWS, n))
+        self.obs_f = np.zeros((rules.OBS_F, m, 1, n))
+        self.obs_i = np.zeros((rules.OBS_I, m, 1, n), dtype=np.int64)
+        self.efficiency = np.ones(m)
+        self.disrupted = np.zeros(m, dtype=bool)
+        self.downturn = 0.0
+        # what each supplier's policy reads; the focal estimate of potential is
+        # always computed (it is kept in the trajectory)
+        self.reads = np.array([s.reads for s in self.suppliers], dtype=bool).T.copy()
+        self.computed = self.reads.copy()
+        self.computed[0, 0] = True
+        self.account_quarter = _Compiled(rules.account_quarter)
+        self.observe_account = _Compiled(rules.observe_account)
+
+    def _init_bookkeeping(self) -> None:
+        """The focal ledger, reach times and trajectories."""
+        n = self.n_accounts
         self.reach: dict[int, list[float]] = {2: [0.0, 0.0], 3: [0.0, 0.0], 4: [0.0, 0.0]}
-        self.efficiency: Any = np.ones((m, 1))
-        self.disrupted = np.zeros((m, 1), dtype=bool)
         self.relationships: list[dict[str, Any]] = []
         self.current: list[dict[str, Any]] = [self._open(j, 1) for j in range(n)]
-        self.last_cts = np.zeros((1, m, n))
         self.estimated_potential = np.zeros(n)
         self.history: dict[str, list[np.ndarray]] = {
             "cost_to_serve": [],
@@ -325,31 +372,37 @@ class KAMModel(mesa.Model):
         """Accounts present in the market, in slot order."""
         return [a for a in self.slots if a is not None]
 
+    @property
+    def last_revenue(self) -> np.ndarray:
+        """Each supplier's last-quarter revenue from each slot (M, n), k€."""
+        return self.rel_float[st.LAST_REVENUE, 0]
+
     def block_position(self) -> tuple[int, QuarterBlock]:
         """Index within its block and the block of variates of the current quarter."""
         q = max(self.quarter, 1) - 1
         return q % BLOCK, self._blocks[q // BLOCK]
 
-    def _stack(self, name: str, dtype: Any = np.float64) -> np.ndarray:
-        """Relationship field ``name`` of every slot as an array (1, M, n); 0 if vacant."""
-        out = np.zeros((1, self.n_suppliers, self.n_accounts), dtype=dtype)
-        for a in self.accounts:
-            out[0, :, a.slot] = np.asarray(getattr(a.rel, name))[:, 0]
-        return out
-
     def stacked(self, name: str) -> np.ndarray:
-        """Relationship field ``name`` of every supplier and slot (1, M, n); 0 if vacant."""
-        dtype = (
-            np.int64 if name in ("stage", "tenure", "age", "loss_streak") else np.float64
-        )
-        return self._stack(name, dtype)
+        """Relationship field ``name`` of every supplier and slot (1, M, n); 0 if vacant.
 
-    def _account_row(self, name: str, dtype: Any = np.float64) -> np.ndarray:
-        """Account attribute ``name`` as an array (1, 1, n); 0 for vacant slots."""
-        out = np.zeros((1, 1, self.n_accounts), dtype=dtype)
-        for a in self.accounts:
-            out[0, 0, a.slot] = np.asarray(getattr(a, name)).reshape(-1)[0]
-        return out
+        ``name`` is ``stage``, ``tenure``, ``age``, ``trust``, ``share``, ``stock`` or
+        ``adaptation``.
+        """
+        ints = {"stage": st.STAGE, "tenure": st.TENURE, "age": st.AGE}
+        floats = {
+            "trust": st.TRUST,
+            "share": st.SHARE,
+            "stock": st.STOCK,
+            "adaptation": st.ADAPTATION,
+        }
+        if name in ints:
+            return self.rel_int[ints[name]].copy()
+        return self.rel_float[floats[name]].copy()
+
+    def quarter_outcome(self, name: str) -> np.ndarray:
+        """This quarter's ``revenue`` or ``profit`` of every relationship (M, n), k€."""
+        row = {"revenue": market.F_REVENUE, "profit": market.F_PROFIT}[name]
+        return self.qf[row]
 
     def _open(self, slot: int, quarter: int) -> dict[str, Any]:
         """A new ledger record for the focal relationship in ``slot``."""
@@ -357,12 +410,12 @@ class KAMModel(mesa.Model):
         assert acc is not None
         return {
             "slot": slot,
-            "generation": int(self.generation[0, slot]),
+            "generation": int(self.rel_int[st.GENERATION, 0, 0, slot]),
             "arrived": quarter,
             "ended": -1,
             "end_cause": 0,
             "end_stage": 0,
-            "willing": bool(acc.willing),
+            "willing": acc.willing,
             "potential": acc.potential,
             "potential_class": acc.potential_class,
             "max_stage": 1,
@@ -388,256 +441,172 @@ class KAMModel(mesa.Model):
         """Advance one quarter: renew, allocate, live the quarter, settle and record."""
         self.quarter = round(self.time)
         t = self.quarter
+        self._extend_blocks(t)
+        self._renew(t)
+        self._stress_test(t)
+        self._allocate(t)
+        self._shocks(t)
+        for acc in self.accounts:
+            acc.step()
+        self._settle(t)
+
+    def _extend_blocks(self, t: int) -> None:
+        """Draw the next block of the environment's shocks and newcomers when needed."""
         m, n, p = self.n_suppliers, self.n_accounts, self.params
         while (t - 1) // BLOCK >= len(self._blocks):
             last = bool(self._blocks[-1].downturn[-1])
+            first = len(self._blocks) * BLOCK
             self._blocks.append(
-                draw_block(
-                    self._event_key,
-                    m,
-                    n,
-                    p,
-                    previous_downturn=last,
-                    first_quarter=len(self._blocks) * BLOCK,
-                )
+                draw_block(self.key, m, n, p, previous_downturn=last, first_quarter=first)
             )
-        started = self._renew(t)
-        forced = self._stress_test(t)
-        self._allocate(t)
-        k, blk = self.block_position()
-        self.disrupted = blk.disruption[k][:, None].copy()
-        if p.disruption_at is not None and t == p.disruption_at:
-            self.disrupted[0, 0] = True
-        n_live = np.sum(self._stack("stage", np.int64) > 0, axis=-1, keepdims=True)[0]
-        self.efficiency = rules.manager_efficiency(
-            n_live, p.manager_capacity, p.overload_penalty
-        )
-        ran = self._stack("stage", np.int64) > 0
-        for acc in self.accounts:
-            acc.step()
-        self._settle(t, ran, started, forced)
 
-    def _renew(self, t: int) -> np.ndarray:
+    def _renew(self, t: int) -> None:
         """New accounts take vacant slots; suppliers court accounts again (step 0)."""
-        m, n, p = self.n_suppliers, self.n_accounts, self.params
-        started = np.zeros((1, m, n), dtype=bool)
-        for a in self.accounts:
-            a.started = np.zeros((m, 1), dtype=bool)
+        p = self.params
+        self.started[:] = False
+        self.new_focal[0] = 0
         delay = p.replacement_delay
         if delay is None:
-            return started
+            return
         k, blk = self.block_position()
-        for j in range(n):
-            if (
-                self.slots[j] is None
-                and self.vacated_at[j] >= 0
-                and t - self.vacated_at[j] > delay
-            ):
-                self.slots[j] = KeyAccount(
-                    self, slot=j, accounts=blk.newcomers, index=(k, j)
-                )
-                self.vacated_at[j] = -1
+        ai = self.acc_int
+        for j in range(self.n_accounts):
+            vacated = ai[st.VACATED_AT, 0, j]
+            if self.slots[j] is None and vacated >= 0 and t - vacated > delay:
+                st.place_accounts(self.acc_float, ai, blk.newcomers, (0, j), (k, j))
+                self.slots[j] = KeyAccount(self, slot=j)
         for acc in self.accounts:
+            started = acc.renew(t)
             j = acc.slot
-            stage = np.asarray(acc.rel.stage)
-            held = bool(np.any(stage == 4))
-            ended = self.ended_at[:, j : j + 1]
-            start = (stage == 0) & (ended >= 0) & (t - ended > delay) & (not held)
-            if not np.any(start):
-                continue
-            acc.start(start, blk.starts, k)
-            s = start[:, 0]
-            started[0, :, j] = s
-            self.ended_at[s, j] = -1
-            self.arrived[s, j] = t
-            self.generation[s, j] += 1
-            self.max_stage[s, j] = 1
-            self.last_revenue[s, j] = rules.initial_revenue(acc.wallet, p)
-            if s[0]:
+            self.rel_int[st.GENERATION, 0, started, j] += 1
+            if started[0]:
+                self.new_focal[0] += 1
                 self.relationships.append(self.current[j])
                 self.current[j] = self._open(j, t)
-        return started
 
-    def _stress_test(self, t: int) -> tuple[int, int, float]:
-        """The focal supplier's largest relationship ends now (``lose_largest_at``).
-
-        Returns (slot, stage, trust) of the forced ending, slot -1 if none.
-        """
-        p = self.params
-        if p.lose_largest_at is None or t != p.lose_largest_at:
-            return -1, 0, 0.0
-        live = self._stack("stage", np.int64)[:, 0] > 0
-        j = int(rules.largest_relationship(self.last_revenue[None, 0], live)[0])
+    def _stress_test(self, t: int) -> None:
+        """The focal supplier's largest relationship ends now (``lose_largest_at``)."""
+        self.forced[:] = False
+        if self.params.lose_largest_at is None or t != self.params.lose_largest_at:
+            return
+        ri, rf = self.rel_int, self.rel_float
+        j = rules.largest_relationship(ri[st.STAGE, 0, 0], rf[st.LAST_REVENUE, 0, 0])
         if j < 0:
-            return -1, 0, 0.0
-        acc = self.slots[j]
-        assert acc is not None
-        stage, trust = acc.stage, acc.trust
-        ended = np.zeros((self.n_suppliers, 1), dtype=bool)
-        ended[0, 0] = True
-        acc.close(ended)
-        return j, stage, trust
+            return
+        self.forced[0, j] = True
+        self.forced_stage[0, j] = ri[st.STAGE, 0, 0, j]
+        self.forced_trust[0, j] = rf[st.TRUST, 0, 0, j]
+        rules.close_relationship(ri, rf, 0, 0, j)
 
     def _allocate(self, t: int) -> None:
-        """Every supplier observes its relationships and allocates its budget (step 1)."""
-        p = self.params
+        """Every supplier observes its relationships and allocates its budget (step 1).
+
+        Each account shows each supplier its relationship
+        (:func:`kamsim.rules.observe_account`); vacant slots show nothing.
+        """
+        self.obs_f[:] = 0.0
+        self.obs_i[:] = 0
+        for acc in self.accounts:
+            self.observe_account(
+                self.rel_int, self.rel_float, self.acc_float, 0, acc.slot, self.key,
+                t - 1, self.compiled, self.computed, self.obs_f, self.obs_i,
+            )  # fmt: skip
+        self.estimated_potential = self.obs_f[rules.O_POTENTIAL, 0, 0].copy()
+        for sup in self.suppliers:
+            self.alloc[0, sup.index] = sup.allocate(t, self.obs_f, self.obs_i)[0]
+
+    def _shocks(self, t: int) -> None:
+        """This quarter's downturn, disruptions and each supplier's efficiency."""
         k, blk = self.block_position()
-        stage = self._stack("stage", np.int64)
-        view = {
-            "stage": stage,
-            "tenure": self._stack("tenure", np.int64),
-            "last_revenue": self.last_revenue[None],
-            "share": self._stack("share"),
-            "stock": self._stack("stock"),
-            "potential": rules.estimate_potential(
-                self._account_row("potential"),
-                self._stack("bias_potential"),
-                blk.z_potential[k][None],
-                stage,
-                p,
-            ),
-            "trust": rules.read_trust(
-                self._stack("trust"),
-                self._stack("bias_trust"),
-                blk.z_trust[k][None],
-                stage,
-                p,
-            ),
-        }
-        self.estimated_potential = np.where(stage[0, 0] > 0, view["potential"][0, 0], 0.0)
-        for sup in self.suppliers:
-            alloc = sup.allocate(t, view)
-            for acc in self.accounts:
-                acc.allocation[sup.index, 0] = alloc[0, acc.slot]
+        self.downturn = float(blk.downturn[k])
+        for s in range(self.n_suppliers):
+            drawn = bool(blk.disruption[k][s])
+            self.disrupted[s] = rules.is_disrupted(drawn, s, t, self.compiled)
+            self.efficiency[s] = rules.supplier_efficiency(self.rel_int, 0, s, self.compiled)
 
-    def _settle(
-        self, t: int, ran: np.ndarray, started: np.ndarray, forced: tuple[int, int, float]
-    ) -> None:
-        """Record the quarter, end relationships, remove vanished accounts (step 8)."""
-        p = self.params
-        m, n = self.n_suppliers, self.n_accounts
-        shape = (1, m, n)
-        fields = {k: np.zeros(shape) for k in ("revenue", "profit", "cost_to_serve")}
-        cause = np.zeros(shape, dtype=np.int64)
-        alloc = np.zeros(shape)
-        demand = np.zeros((1, 1, n))
-        lost = np.zeros((1, 1, n))
-        present = np.zeros((1, 1, n), dtype=bool)
-        vanished = np.zeros(n, dtype=bool)
-        for a in self.accounts:
-            out = a.out
-            assert out is not None
-            j = a.slot
-            for name in fields:
-                fields[name][0, :, j] = np.asarray(getattr(out, name))[:, 0]
-            cause[0, :, j] = np.asarray(out.end_cause)[:, 0]
-            alloc[0, :, j] = a.allocation[:, 0]
-            demand[0, 0, j] = out.demand
-            lost[0, 0, j] = np.asarray(out.disruption_cost).reshape(-1)[0]
-            present[0, 0, j] = True
-            vanished[j] = bool(out.vanished)
-        acq = np.where(started, p.acquisition_cost, 0.0)
-        revenue = np.where(ran, fields["revenue"], 0.0)
-        profit = np.where(ran, fields["profit"], 0.0) - acq
-        invest = np.where(ran, alloc, 0.0)
-        cause = np.where(ran, cause, 0)
-        fslot, fstage, ftrust = forced
-        stage_end = self._stack("stage", np.int64)
-        trust = self._stack("trust")
-        if fslot >= 0:
-            cause[0, 0, fslot] = rules.EndCause.SWITCHED.value
-            stage_end[0, 0, fslot] = fstage
-            trust[0, 0, fslot] = ftrust
-        rec, per_supplier = market_record(
-            stage=stage_end,
-            live_end=(stage_end > 0) & (cause == 0),
-            trust=trust,
-            share=self._stack("share"),
-            revenue=revenue,
-            profit=profit,
-            investment=invest,
-            end_cause=cause,
-            demand=demand,
-            present=present,
-            new_relationships=np.array([int(np.sum(started[0, 0])) if t > 1 else 0]),
-            disruption_cost=lost,
-            downturn=np.array([self._blocks[(t - 1) // BLOCK].downturn[(t - 1) % BLOCK]]),
-            disrupted=self.disrupted[:, 0][None],
-        )
-        self.record = {c: v[0].item() for c, v in rec.items()}
-        for sup in self.suppliers:
-            for c, v in per_supplier.items():
-                setattr(sup, c, v[0, sup.index].item())
-        self.last_cts = np.where(cause == 0, fields["cost_to_serve"], 0.0)
-        self._ledger(t, revenue, profit, invest, cause, stage_end, trust)
-        live0 = ran[0, 0]
-        self.history["cost_to_serve"].append(
-            np.where(live0, fields["cost_to_serve"][0, 0], 0.0)
-        )
-        self.history["shares"].append(
-            np.where(stage_end[0] > 0, self._stack("share")[0], 0.0)
-        )
-        self.history["estimated_potential"].append(self.estimated_potential)
-        for a in self.accounts:
-            a.quarter_revenue = revenue[0, :, a.slot].copy()
-            a.quarter_profit = profit[0, :, a.slot].copy()
+    def _settle(self, t: int) -> None:
+        """Settle, record, end relationships, remove vanished accounts (step 8)."""
+        for j in range(self.n_accounts):
+            if self.slots[j] is None:  # nobody lived through the quarter here
+                self.out_f[:, :, j] = 0.0
+                self.out_i[:, :, j] = 0
+                self.acc_out[:, j] = 0.0
+        starts = (self.started, self.forced, self.forced_stage, self.forced_trust)
+        market.settle_market(
+            0, self.rel_int, self.rel_float, self.acc_int, self.alloc, self.compiled,
+            (*starts, self.new_focal), self.out_f, self.out_i, self.acc_out,
+            self.qf, self.qi, self.qa,
+        )  # fmt: skip
+        self._record(t)
+        self._ledger(t)
+        self._keep_history()
         self.datacollector.collect(self)
-        ended = cause > 0
-        self.last_revenue = revenue[0]
-        self.max_stage = np.where(
-            ran[0],
-            np.maximum(self.max_stage, self._stack("stage", np.int64)[0]),
-            self.max_stage,
+        market.end_relationships(
+            0, t, self.rel_int, self.rel_float, self.acc_int, self.qf, self.qi, self.qa
         )
-        self.ended_at = np.where(ended[0], t, self.ended_at)
-        for a in self.accounts:
-            a.close(ended[0, :, a.slot : a.slot + 1])
-        for gone in np.nonzero(vanished)[0].tolist():
-            acc = self.slots[gone]
-            assert acc is not None
-            self.slots[gone] = None
-            self.vacated_at[gone] = t
-            acc.remove()
+        for j in range(self.n_accounts):
+            acc = self.slots[j]
+            if acc is not None and self.acc_int[st.PRESENT, 0, j] == 0:
+                self.slots[j] = None
+                acc.remove()
 
-    def _ledger(
-        self,
-        t: int,
-        revenue: np.ndarray,
-        profit: np.ndarray,
-        invest: np.ndarray,
-        cause: np.ndarray,
-        stage_end: np.ndarray,
-        trust: np.ndarray,
-    ) -> None:
+    def _record(self, t: int) -> None:
+        """The quarter's record (:func:`kamsim.market.record_quarter`)."""
+        m, n = self.n_suppliers, self.n_accounts
+        record = np.zeros((1, 1, len(QUARTER_COLUMNS)))
+        sup_record = np.zeros((1, m, 1, len(SUPPLIER_QUARTER_COLUMNS)))
+        market.record_quarter(
+            0, 0, m, n, self.qf, self.qi, self.qa, self.new_focal,
+            np.array([[self.downturn]]), self.disrupted, record, sup_record,
+            np.empty((market.S_ROWS + m, n)), np.empty(16, dtype=np.int64),
+        )  # fmt: skip
+        values = record[0, 0].tolist()
+        self.record = {
+            c: int(v) if c in COUNT_COLUMNS else bool(v) if c == "disruption" else v
+            for c, v in zip(QUARTER_COLUMNS, values, strict=True)
+        }
+        for sup in self.suppliers:
+            row = sup_record[0, sup.index, 0].tolist()
+            for c, v in zip(SUPPLIER_QUARTER_COLUMNS, row, strict=True):
+                setattr(sup, c, int(v) if c == "n_active" else v)
+
+    def _ledger(self, t: int) -> None:
         """Update the focal supplier's relationship records with quarter t."""
+        qf, qi = self.qf, self.qi
+        ri = self.rel_int
         for j, r in enumerate(self.current):
-            r["revenue"] += revenue[0, 0, j]
-            r["profit"] += profit[0, 0, j]
-            r["investment"] += invest[0, 0, j]
-            st = int(stage_end[0, 0, j])
-            if st <= 0:
+            r["revenue"] += qf[market.F_REVENUE, 0, j]
+            r["profit"] += qf[market.F_PROFIT, 0, j]
+            r["investment"] += qf[market.F_INVEST, 0, j]
+            stage = int(qi[market.I_STAGE_END, 0, j])
+            if stage <= 0:
                 continue
-            if st > self.max_stage[0, j]:
-                took = float(t - self.arrived[0, j] + 1)
-                self.reach[st][0] += took
-                self.reach[st][1] += 1
-            r["max_stage"] = max(int(self.max_stage[0, j]), st)
-            r["trust"] = trust[0, 0, j]
-            if cause[0, 0, j] > 0:
+            max_stage = int(ri[st.MAX_STAGE, 0, 0, j])
+            if stage > max_stage:
+                took = float(t - ri[st.ARRIVED, 0, 0, j] + 1)
+                self.reach[stage][0] += took
+                self.reach[stage][1] += 1
+            r["max_stage"] = max(max_stage, stage)
+            r["trust"] = qf[market.F_TRUST, 0, j]
+            if qi[market.I_CAUSE, 0, j] > 0:
                 r["ended"] = t
-                r["end_cause"] = int(cause[0, 0, j])
-                r["end_stage"] = st
+                r["end_cause"] = int(qi[market.I_CAUSE, 0, j])
+                r["end_stage"] = stage
+
+    def _keep_history(self) -> None:
+        """The focal trajectories the Mesa face keeps (cost to serve, shares, estimate)."""
+        qf, qi = self.qf, self.qi
+        ran = qi[market.I_LIVE, 0] != 0
+        self.history["cost_to_serve"].append(np.where(ran, qf[market.F_CTS, 0], 0.0))
+        ends = qi[market.I_STAGE_END] > 0
+        self.history["shares"].append(np.where(ends, qf[market.F_SHARE], 0.0))
+        self.history["estimated_potential"].append(self.estimated_potential)
 
     @property
     def terminal_values(self) -> np.ndarray:
         """Value of each supplier's relationships in place if the run ended now (k€)."""
-        stage = self._stack("stage", np.int64)
-        tv = rules.terminal_value(
-            stage,
-            self.last_revenue[None],
-            self.last_cts,
-            self._account_row("scale"),
-            self.params,
+        tv = market.terminal_values(
+            self.rel_int, self.rel_float, self.acc_float, self.compiled
         )
         return np.sum(tv, axis=-1)[0]
 

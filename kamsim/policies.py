@@ -31,10 +31,9 @@ from typing import ClassVar, Protocol, cast
 import numpy as np
 from numba import njit
 
-from kamsim.kernel import EXCESS_ROUNDS, keep_within_budget
-from kamsim.kernel import _row_sum as _pairwise_row
-from kamsim.params import ModelParams, ParameterError, suggest
-from kamsim.rules import potential_class
+from kamsim import rules
+from kamsim.market import _row_sum as _pairwise_row
+from kamsim.params import ParameterError, suggest
 
 __all__ = [
     "POLICIES",
@@ -48,7 +47,6 @@ __all__ = [
     "estimates_read",
     "maintenance_proxy",
     "no_investment",
-    "observe",
     "policy_name",
     "potential_weighted",
     "resolve_policy",
@@ -136,6 +134,31 @@ def estimates_read(policy: Callable[..., np.ndarray]) -> tuple[bool, bool]:
 #: What an observation holds for an estimate its policy does not read: ``None``, typed
 #: as the array it replaces (a policy that declares ``observes`` never reads it).
 NOT_READ = cast(np.ndarray, None)
+
+
+def observation_from_arrays(
+    quarter: int, obs_f: np.ndarray, obs_i: np.ndarray
+) -> Observation:
+    """A supplier's :class:`Observation` from the compiled observation arrays.
+
+    ``obs_f`` (OBS_F, ...) and ``obs_i`` (OBS_I, ...) as
+    :func:`kamsim.rules.observe_account` writes them for one supplier (arrays of
+    shape (R, n) after the field axis); the result's arrays are read-only.
+    """
+    fields = {
+        "active": obs_i[rules.O_ACTIVE] != 0,
+        "stage": obs_i[rules.O_STAGE],
+        "tenure": obs_i[rules.O_TENURE],
+        "revenue": obs_f[rules.O_REVENUE],
+        "share_of_wallet": obs_f[rules.O_SHARE],
+        "potential": obs_f[rules.O_POTENTIAL],
+        "potential_class": obs_i[rules.O_CLASS].astype(np.int8),
+        "trust": obs_f[rules.O_TRUST],
+        "stock": obs_f[rules.O_STOCK],
+    }
+    for a in fields.values():
+        a.setflags(write=False)
+    return Observation(quarter=quarter, **fields)
 
 
 def without_unread(obs: Observation, reads: tuple[bool, bool]) -> Observation:
@@ -328,7 +351,7 @@ def _stage_gated(  # pragma: no cover - compiled
     Compiled because it is the default rivals' policy and runs for every supplier
     in every quarter; element by element it evaluates the NumPy expressions of the
     steps in :class:`StageGated` in their order (row sums in NumPy's pairwise order,
-    :func:`kamsim.kernel.pairwise_sum`), so its results have the same bits (a
+    :func:`kamsim.market.pairwise_sum`), so its results have the same bits (a
     hypothesis test in ``tests/test_policies.py`` compares it with the NumPy
     expressions).
     """
@@ -653,6 +676,54 @@ def _as_allocation(allocation: object, name: str) -> np.ndarray:
     return arr.astype(np.float64, copy=False)
 
 
+#: Rounds of taking a rounding excess from the largest entry (one almost always does).
+EXCESS_ROUNDS = 8
+
+
+@njit(cache=True, error_model="numpy")
+def keep_within_budget(  # pragma: no cover - compiled
+    a: np.ndarray, active: np.ndarray, budget: float
+) -> int:
+    """:func:`kamsim.policies.enforce_budget` in place on ``a`` (R, n); returns a code.
+
+    0: done — vacant slots set to 0; a row whose total (NumPy's pairwise sum)
+    exceeds ``budget`` scaled by ``budget / total``, and any rounding excess left
+    then taken from its first largest entry (``max(top - excess, 0)``, repeated while
+    the re-summed total still rounds above the budget), as the NumPy reference does.
+    1: some entry is negative or not finite (nothing changed).
+    2: some row's total overflows (the caller takes the NumPy path).
+    """
+    r_count, n = a.shape
+    for r in range(r_count):
+        for j in range(n):
+            x = a[r, j]
+            if not np.isfinite(x) or x < 0.0:
+                return 1
+    for r in range(r_count):
+        row = a[r]
+        for j in range(n):
+            if not active[r, j]:
+                row[j] = 0.0
+        total = _pairwise_row(a, r, n)
+        if not np.isfinite(total):
+            return 2
+        if not total > budget:
+            continue
+        factor = budget / total
+        for j in range(n):
+            row[j] = row[j] * factor
+        for _ in range(EXCESS_ROUNDS):
+            excess = max(_pairwise_row(a, r, n) - budget, 0.0)
+            if not excess > 0.0:
+                break
+            top = 0
+            for j in range(1, n):
+                if row[j] > row[top]:
+                    top = j
+            row[top] = max(row[top] - excess, 0.0)
+    return 0
+
+
 def enforce_budget(
     allocation: np.ndarray, obs: Observation, budget: float, name: str
 ) -> np.ndarray:
@@ -697,7 +768,7 @@ def enforce_budget(
 def _budget_reference(a: np.ndarray, active: np.ndarray, budget: float) -> np.ndarray:
     """:func:`enforce_budget`'s arithmetic in NumPy (after the checks).
 
-    The compiled :func:`kamsim.kernel.keep_within_budget` does the same operation
+    The compiled :func:`keep_within_budget` does the same operation
     for operation; this reference also handles rows whose total overflows, by
     scaling through their largest entry.
     """
@@ -736,39 +807,3 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     """
     a.setflags(write=False)
     return a
-
-
-def observe(
-    *,
-    quarter: int,
-    stage: np.ndarray,
-    tenure: np.ndarray,
-    last_revenue: np.ndarray,
-    share: np.ndarray,
-    potential: np.ndarray,
-    trust: np.ndarray,
-    stock: np.ndarray,
-    p: ModelParams,
-) -> Observation:
-    """Build one supplier's :class:`Observation` (arrays (R, n), read-only copies).
-
-    ``potential`` and ``trust`` are the supplier's *estimates* (see
-    :func:`kamsim.rules.estimate_potential` and :func:`kamsim.rules.read_trust`);
-    stage, tenure, revenue, share of wallet and its own investment stock it sees
-    exactly. Slots without a live relationship show zeros. Every array is a fresh
-    read-only copy, so a policy cannot change the model's state (in either face).
-    """
-    active = stage > 0
-    pclass = potential_class(potential, p)
-    return Observation(
-        quarter=quarter,
-        active=_frozen(active),
-        stage=_frozen(np.where(active, stage, 0)),
-        tenure=_frozen(np.where(active, tenure, 0)),
-        revenue=_frozen(np.where(active, last_revenue, 0.0)),
-        share_of_wallet=_frozen(np.where(active, share, 0.0)),
-        potential=_frozen(np.where(active, potential, 0.0)),
-        potential_class=_frozen(np.where(active, pclass, 0).astype(np.int8)),
-        trust=_frozen(np.where(active, trust, 0.0)),
-        stock=_frozen(np.where(active, stock, 0.0)),
-    )

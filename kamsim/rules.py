@@ -1,201 +1,372 @@
-"""The model's equations, written once for both faces of kamsim.
+"""The model's equations, written once and compiled, for both faces of kamsim.
 
-A market has ``M`` suppliers (index 0 is the focal supplier, 1..M-1 its rivals) and
-``n`` key-account slots. Every supplier has a relationship with every account; its
-state lives in arrays whose last two axes are (supplier, account): shape (..., M, n).
-Account attributes have shape (..., 1, n) (or are scalars), supplier attributes
-(..., M, 1). The batched engine passes (R, M, n) arrays for R replications; the Mesa
-face passes one account's relationships as (M, 1) arrays and its attributes as
-scalars. Only IEEE arithmetic (+, -, *, /, comparisons, min/max) is used in the
-quarterly step, and sums over suppliers are taken in a fixed order
-(:func:`supplier_sum`), so both faces give bit-identical trajectories.
+Each mechanism of the ODD's process overview (``docs/odd.md``) is one function here:
+the equations of **one relationship** take and return scalars, those of **one
+account** take its relationships with the M suppliers as short vectors (views of the
+state arrays laid out in :mod:`kamsim.state`). They are compiled with Numba; the
+batched engine's loops over replications x accounts (:mod:`kamsim.kernel`) and the
+Mesa agents (:class:`kamsim.KeyAccount` steps its own relationships with
+:func:`account_quarter`) call the same compiled code, so the two faces agree by
+construction. Only IEEE double arithmetic is used (no fast-math, no fused
+multiply-add; Numba's defaults), sums over suppliers are taken in supplier order and
+the one transcendental function (``exp`` in :func:`estimate_potential`) is the C
+library's, the same on every machine.
 
-Units: money in k€, ``wallet`` is annual spend (k€/yr), ``wallet / 4`` quarterly spend,
+Parameters are read from one record ``p`` (:func:`kamsim.state.compiled_params`):
+scalars by name (``p.trust_gain``), per-stage arrays indexed by ``stage - 1``
+(``p.clarity[stage - 1]``).
+
+Units: money in k€, ``W`` (wallet) is annual spend (k€/yr), ``W / 4`` quarterly spend,
 time in quarters, trust and shares in [0, 1]. Stages are 1 tactical, 2 cooperative,
 3 interdependent, 4 strategic; 0 marks no relationship (ended, or not yet renewed).
 """
 
 from __future__ import annotations
 
-import functools
-from enum import IntEnum
-from typing import Any, NamedTuple
+import math
 
 import numpy as np
+from numba import njit
 
-from kamsim.params import ModelParams
+from kamsim.state import (
+    ACC_F,
+    POTENTIAL,
+    ACC_I,
+    ADAPTATION,
+    AGE,
+    ARRIVED,
+    BIAS_P,
+    BIAS_T,
+    ENDED_AT,
+    GENERATION,
+    GROWTH,
+    LAST_REVENUE,
+    MAX_STAGE,
+    SCALE,
+    SENSITIVITY,
+    SHARE,
+    STAGE,
+    STOCK,
+    STREAK,
+    TENURE,
+    TOLERANCE,
+    TRUST,
+    WALLET,
+    WARINESS,
+    WILLING,
+    EndCause,
+    Params,
+    Stage,
+    StageTables,
+    compiled_params,
+    stage_tables,
+)
+from kamsim.variates import (
+    FAILURE,
+    NOISE_POTENTIAL,
+    NOISE_TRUST,
+    OFFER,
+    START_BIAS_P,
+    START_BIAS_T,
+    START_TRUST,
+    VANISH,
+    counter,
+    normal,
+    uniform,
+)
 
 __all__ = [
-    "AccountState",
+    "ACC_F",
+    "ACC_I",
+    "OUT_F",
+    "OUT_I",
     "EndCause",
-    "QuarterOutcome",
-    "RelationshipState",
+    "Params",
     "Stage",
     "StageTables",
-    "adjust_shares",
+    "account_quarter",
+    "compiled_params",
+    "is_disrupted",
+    "largest_relationship",
+    "observe_account",
+    "renew_relationships",
+    "stage_tables",
+    "supplier_efficiency",
+    "adjust_share",
     "attraction",
-    "close_relationships",
-    "disappears",
-    "end_causes",
+    "close_relationship",
+    "economics_and_endings",
+    "end_cause",
     "estimate_potential",
     "exit_barrier",
     "failure_probability",
     "initial_revenue",
-    "largest_relationship",
+    "initial_trust",
     "manager_efficiency",
-    "market_quarter",
     "move_stages",
     "neglected",
     "offer",
     "potential_class",
     "read_trust",
+    "serve",
     "service_quality",
-    "stage_tables",
-    "start_relationships",
-    "supplier_sum",
-    "switches",
-    "target_shares",
+    "share_limit",
+    "split_wallet",
+    "start_relationship",
+    "takes_offer",
     "terminal_value",
     "update_adaptation",
     "update_stock",
     "update_trust",
-    "update_wariness",
     "warranted_trust",
 ]
 
+_SWITCHED = EndCause.SWITCHED.value
+_VANISHED = EndCause.VANISHED.value
+_DROPPED = EndCause.DROPPED.value
+_BREACH = EndCause.BREACH.value
+_FADED = EndCause.FADED.value
 
-class Stage(IntEnum):
-    """The four stages of a key-account relationship (McDonald & Woodburn 2007)."""
+# What one account's quarter produces besides its new state: per supplier, floats
+# (OUT_F rows) and integers (OUT_I rows); per account, the floats ACCOUNT_OUT.
+X_INVEST, X_QUALITY, X_REVENUE, X_CTS, X_PROFIT, X_ATTRACTION, X_MOVED = range(7)
+OUT_F = 7
+Y_LIVE, Y_CAUSE, Y_FAILED, Y_NEGLECTED, Y_TENURE = range(5)
+OUT_I = 5
+A_DEMAND, A_WALLET_Q, A_DISRUPTION_COST, A_VANISHED, A_TOTAL = range(5)
+ACCOUNT_OUT = 5
+# What a supplier observes of one relationship: floats and integers
+O_REVENUE, O_SHARE, O_POTENTIAL, O_TRUST, O_STOCK = range(5)
+OBS_F = 5
+O_ACTIVE, O_STAGE, O_TENURE, O_CLASS = range(4)
+OBS_I = 4
 
-    TACTICAL = 1
-    COOPERATIVE = 2
-    INTERDEPENDENT = 3
-    STRATEGIC = 4
-
-
-class EndCause(IntEnum):
-    """Why a relationship ended (a relationship that has not ended has ``NONE``)."""
-
-    NONE = 0
-    SWITCHED = 1  # the account took an outside offer (gain beat its exit barrier)
-    VANISHED = 2  # the account itself disappeared (bankruptcy, merger)
-    DROPPED = 3  # the supplier ended it (consecutive losses)
-    BREACH = 4  # trust fell below the dissolution floor
-    FADED = 5  # share of wallet fell below the floor (rivals took the business)
-
-
-class StageTables(NamedTuple):
-    """Per-stage parameters as arrays indexed by ``stage - 1`` (length 4)."""
-
-    trust_up: np.ndarray  # trust needed to leave the stage upwards (inf at 4)
-    joint_up: np.ndarray  # (K + A) / S needed to move up (inf at 4)
-    trust_down: np.ndarray  # below this the stage drops by one (-inf at 1)
-    attraction: np.ndarray
-    share_cap: np.ndarray
-    adjustment: np.ndarray
-    adaptation: np.ndarray
-    price_level: np.ndarray
-    cost_to_serve: np.ndarray
-    fixed_cost: np.ndarray
-    maintenance: np.ndarray
-    exit_cost: np.ndarray
-    clarity: np.ndarray
-    retention: np.ndarray
+_JIT = {"cache": True, "error_model": "numpy"}
 
 
-@functools.lru_cache(maxsize=64)
-def stage_tables(p: ModelParams) -> StageTables:
-    """Build the per-stage lookup arrays of ``p`` (cached; params are frozen)."""
-    inf = float("inf")
-    up = p.trust_to_advance
-    return StageTables(
-        trust_up=np.array([*up, inf]),
-        joint_up=np.array([*p.joint_to_advance, inf]),
-        trust_down=np.array([-inf, *(t - p.hysteresis for t in up)]),
-        attraction=np.array(p.stage_attraction),
-        share_cap=np.array(p.share_cap),
-        adjustment=np.array(p.share_adjustment),
-        adaptation=np.array(p.adaptation),
-        price_level=np.array(p.price_level),
-        cost_to_serve=np.array(p.cost_to_serve),
-        fixed_cost=np.array(p.fixed_cost_to_serve),
-        maintenance=np.array(p.maintenance),
-        exit_cost=np.array(p.exit_cost),
-        clarity=np.array(p.clarity),
-        retention=np.array(p.terminal_retention),
-    )
+def rule(fn):  # type: ignore[no-untyped-def]
+    """Compile an equation with the project's Numba options (cached, IEEE, inlined)."""
+    return njit(inline="always", **_JIT)(fn)
 
 
-def _index(stage: Any) -> Any:
-    """Table index of a stage; relationships with stage 0 read the tactical entry."""
-    return np.maximum(stage, 1) - 1
+def account_rule(fn):  # type: ignore[no-untyped-def]
+    """Compile an account-level mechanism (cached, IEEE; the compiler decides inlining)."""
+    return njit(**_JIT)(fn)
 
 
-def supplier_sum(x: Any) -> Any:
-    """Sum over the supplier axis (-2), in supplier order, keeping the axis.
+# --- step 0: relationships start -----------------------------------------------------
 
-    ``x[..., 0, :] + x[..., 1, :] + ...``: a fixed order of additions, so the sum is
-    bit-identical for an (M, 1) array of one account and an (R, M, n) array of many.
+
+@rule
+def initial_trust(u, p):  # type: ignore[no-untyped-def]
+    """Trust a new relationship starts with: uniform on ``trust_initial +- spread``.
+
+    ``clip(trust_initial - spread + 2 spread u, 0, 1)`` for a uniform ``u``: trust is
+    drawn at the start, not built from zero, so that across relationships trust and
+    age are only weakly correlated (Vanneste, Puranam & Kretschmer 2014).
     """
-    arr = np.asarray(x)
-    total = arr[..., 0:1, :]
-    for i in range(1, arr.shape[-2]):
-        total = total + arr[..., i : i + 1, :]
-    return total
+    lo = p.trust_initial - p.trust_initial_spread
+    return min(1.0, max(0.0, lo + 2.0 * p.trust_initial_spread * u))
 
 
-# --- step 1: what a supplier sees --------------------------------------------------
+@rule
+def initial_revenue(wallet, p):  # type: ignore[no-untyped-def]
+    """Revenue a new relationship is taken to have had before its first quarter (k€).
+
+    ``share_initial * W/4 * price[tactical]``: what the supplier sees as "last
+    revenue" when it plans the relationship's first quarter.
+    """
+    return p.share_initial * (wallet / 4.0) * p.price_level[0]
 
 
-def estimate_potential(
-    potential: Any, bias: Any, z: Any, stage: Any, p: ModelParams
-) -> Any:
+@rule
+def start_relationship(ri, rf, r, k, j, q, trust, bias_p, bias_t, wallet, p):  # type: ignore[no-untyped-def]
+    """Supplier k starts a tactical relationship with the account in quarter ``q``.
+
+    A new relationship is tactical, with the trust drawn at its start, no specific
+    investment or adaptation, ``share_initial`` of the wallet and fresh persistent
+    misjudgements of potential and trust (standard normals ``bias_p``, ``bias_t``).
+    ``ri``/``rf`` are one account's relationship fields, (REL_I, M) and (REL_F, M).
+    """
+    ri[STAGE, r, k, j] = 1
+    ri[TENURE, r, k, j] = 0
+    ri[AGE, r, k, j] = 0
+    ri[STREAK, r, k, j] = 0
+    ri[ENDED_AT, r, k, j] = -1
+    ri[ARRIVED, r, k, j] = q
+    ri[MAX_STAGE, r, k, j] = 1
+    rf[TRUST, r, k, j] = trust
+    rf[STOCK, r, k, j] = 0.0
+    rf[ADAPTATION, r, k, j] = 0.0
+    rf[SHARE, r, k, j] = p.share_initial
+    rf[BIAS_P, r, k, j] = bias_p
+    rf[BIAS_T, r, k, j] = bias_t
+    rf[LAST_REVENUE, r, k, j] = initial_revenue(wallet, p)
+
+
+@rule
+def close_relationship(ri, rf, r, k, j):  # type: ignore[no-untyped-def]
+    """Supplier k's relationship ends: stage 0, its share returns to the market.
+
+    The supplier's specific investment is written off and the account's adaptation is
+    lost; the persistent misjudgements stay (a restart draws new ones).
+    """
+    ri[STAGE, r, k, j] = 0
+    ri[TENURE, r, k, j] = 0
+    ri[AGE, r, k, j] = 0
+    ri[STREAK, r, k, j] = 0
+    rf[TRUST, r, k, j] = 0.0
+    rf[STOCK, r, k, j] = 0.0
+    rf[ADAPTATION, r, k, j] = 0.0
+    rf[SHARE, r, k, j] = 0.0
+
+
+@rule
+def renew_relationships(ri, rf, r, j, wallet, key, q, p, started):  # type: ignore[no-untyped-def]
+    """Step 0: suppliers court the account in slot j again in quarter ``q``.
+
+    A supplier whose relationship with the account ended more than
+    ``replacement_delay`` quarters ago starts a new one (:func:`start_relationship`,
+    with the start variates of quarter index ``q - 1``: a uniform for the initial
+    trust, two standard normals for the misjudgements), unless a supplier holds the
+    account as its strategic partner. Sets ``started[k]`` for the suppliers that do.
+    """
+    m = ri.shape[2]
+    i = q - 1
+    for k in range(m):
+        if ri[STAGE, r, k, j] == 4:
+            return
+    for k in range(m):
+        ended = ri[ENDED_AT, r, k, j]
+        if ri[STAGE, r, k, j] != 0 or ended < 0 or q - ended <= p.replacement_delay:
+            continue
+        started[r, k, j] = True
+        trust = initial_trust(uniform(key, counter(i, k, j, START_TRUST)), p)
+        bias_p = normal(key, counter(i, k, j, START_BIAS_P))
+        bias_t = normal(key, counter(i, k, j, START_BIAS_T))
+        start_relationship(ri, rf, r, k, j, q, trust, bias_p, bias_t, wallet, p)
+
+
+@rule
+def largest_relationship(stage, last_revenue):  # type: ignore[no-untyped-def]
+    """Slot of the live relationship with the largest last revenue (-1 if none).
+
+    Over one supplier's relationships (vectors over the slots); ties go to the
+    lowest slot. The stress test ends this one (``lose_largest_at``).
+    """
+    best = -np.inf
+    jmax = -1
+    for j in range(stage.shape[0]):
+        if stage[j] > 0 and (jmax < 0 or last_revenue[j] > best):
+            best = last_revenue[j]
+            jmax = j
+    return jmax
+
+
+@rule
+def is_disrupted(drawn, k, q, p):  # type: ignore[no-untyped-def]
+    """Supplier k suffers a disruption in quarter q: drawn at random, or scripted.
+
+    The scripted disruption (``disruption_at``) hits the focal supplier (k = 0).
+    """
+    return drawn or (p.disruption_at == q and k == 0)
+
+
+# --- step 1: what a supplier sees -----------------------------------------------------
+
+
+@rule
+def estimate_potential(potential, bias, z, clarity, p):  # type: ignore[no-untyped-def]
     """The supplier's estimate of an account's three-year potential (k€/yr).
 
     ``est = P * exp(potential_bias * c * b) * max(0, 1 + potential_noise * c * z)``
-    with b the relationship's persistent bias (drawn when it started), z this
+    with b the relationship's persistent misjudgement (drawn when it started), z this
     quarter's noise and ``c = clarity[stage]`` the share of misjudgement left in the
     stage: a misjudged account stays misjudged until the relationship deepens.
     """
-    c = stage_tables(p).clarity[_index(stage)]
-    persistent = np.exp(p.potential_bias * c * bias)
-    return potential * persistent * np.maximum(0.0, 1.0 + p.potential_noise * c * z)
+    persistent = math.exp(p.potential_bias * clarity * bias)
+    return potential * persistent * max(0.0, 1.0 + p.potential_noise * clarity * z)
 
 
-def read_trust(trust: Any, bias: Any, z: Any, stage: Any, p: ModelParams) -> Any:
+@rule
+def read_trust(trust, bias, z, clarity, p):  # type: ignore[no-untyped-def]
     """The supplier's reading of the account's trust, clipped to [0, 1].
 
     ``clip(trust + c * (trust_bias * b + trust_noise * z), 0, 1)``, c the stage's
-    clarity, b the persistent bias, z this quarter's noise.
+    clarity, b the persistent misreading, z this quarter's noise.
     """
-    c = stage_tables(p).clarity[_index(stage)]
-    return np.minimum(
-        1.0, np.maximum(0.0, trust + c * (p.trust_bias * bias + p.trust_noise * z))
+    return min(1.0, max(0.0, trust + clarity * (p.trust_bias * bias + p.trust_noise * z)))
+
+
+@rule
+def potential_class(potential, p):  # type: ignore[no-untyped-def]
+    """Potential class of an (estimated) potential: 0 low, 1 medium, 2 high."""
+    return (1 if potential >= p.potential_low else 0) + (
+        1 if potential >= p.potential_high else 0
     )
 
 
-def potential_class(potential: Any, p: ModelParams) -> Any:
-    """Potential class of (estimated) potentials: 0 low, 1 medium, 2 high."""
-    return (np.asarray(potential) >= p.potential_low).astype(np.int8) + (
-        np.asarray(potential) >= p.potential_high
-    ).astype(np.int8)
-
-
-def manager_efficiency(n_live: Any, capacity: float, penalty: float) -> Any:
+@rule
+def manager_efficiency(n_live, p):  # type: ignore[no-untyped-def]
     """Share of each k€ of a supplier's budget that becomes effective investment.
 
-    ``efficiency = 1 / (1 + penalty * max(0, n - capacity) / capacity)`` for ``n``
-    live relationships: the same budget spread over a portfolio larger than the KAM
-    team's capacity buys less per account (manager attention is limited).
+    ``efficiency = 1 / (1 + overload_penalty * max(0, n - capacity) / capacity)`` for
+    ``n`` live relationships: the same budget spread over a portfolio larger than the
+    KAM team's capacity buys less per account (manager attention is limited).
     """
-    over = np.maximum(0.0, np.asarray(n_live, dtype=np.float64) - capacity)
-    return 1.0 / (1.0 + penalty * over / capacity)
+    over = max(0.0, float(n_live) - p.manager_capacity)
+    return 1.0 / (1.0 + p.overload_penalty * over / p.manager_capacity)
 
 
-# --- step 2: service and trust --------------------------------------------------------
+@rule
+def supplier_efficiency(ri, r, k, p):  # type: ignore[no-untyped-def]
+    """:func:`manager_efficiency` of supplier k over its live relationships in market r."""
+    live = 0
+    for j in range(ri.shape[3]):
+        live += 1 if ri[STAGE, r, k, j] > 0 else 0
+    return manager_efficiency(live, p)
 
 
-def service_quality(investment: Any, stock: Any, scale: Any, p: ModelParams) -> Any:
+@rule
+def observe_account(ri, rf, af, r, j, key, i, p, reads, obs_f, obs_i):  # type: ignore[no-untyped-def]
+    """What each supplier observes of its relationship with the account in slot j.
+
+    For supplier k, ``obs_i[:, k]`` = (active, stage, tenure, potential class) and
+    ``obs_f[:, k]`` = (last revenue, share of wallet, estimated potential
+    (:func:`estimate_potential`), trust reading (:func:`read_trust`), own stock K),
+    all 0 without a relationship. The estimates use the relationship's normals of
+    quarter index i, and are computed only if the supplier's policy reads them
+    (``reads[0, k]`` potential, ``reads[1, k]`` trust; 0 otherwise).
+    """
+    for k in range(ri.shape[2]):
+        stage = ri[STAGE, r, k, j]
+        live = stage > 0
+        est_p = 0.0
+        est_t = 0.0
+        if live:
+            c = p.clarity[stage - 1]
+            if reads[0, k]:
+                z = normal(key, counter(i, k, j, NOISE_POTENTIAL))
+                est_p = estimate_potential(af[POTENTIAL, r, j], rf[BIAS_P, r, k, j], z, c, p)
+            if reads[1, k]:
+                z = normal(key, counter(i, k, j, NOISE_TRUST))
+                est_t = read_trust(rf[TRUST, r, k, j], rf[BIAS_T, r, k, j], z, c, p)
+        obs_i[O_ACTIVE, k, r, j] = 1 if live else 0
+        obs_i[O_STAGE, k, r, j] = stage
+        obs_i[O_TENURE, k, r, j] = ri[TENURE, r, k, j] if live else 0
+        obs_i[O_CLASS, k, r, j] = potential_class(est_p, p) if live else 0
+        obs_f[O_REVENUE, k, r, j] = rf[LAST_REVENUE, r, k, j] if live else 0.0
+        obs_f[O_SHARE, k, r, j] = rf[SHARE, r, k, j] if live else 0.0
+        obs_f[O_POTENTIAL, k, r, j] = est_p
+        obs_f[O_TRUST, k, r, j] = est_t
+        obs_f[O_STOCK, k, r, j] = rf[STOCK, r, k, j] if live else 0.0
+
+
+# --- step 2: service and trust -----------------------------------------------------------
+
+
+@rule
+def service_quality(investment, stock, scale, p):  # type: ignore[no-untyped-def]
     """Service quality q in [0, 1) from investment intensity.
 
     ``z = (e + stock_weight * K) / (service_scale * S)``, ``q = z / (1 + z)``,
@@ -206,33 +377,34 @@ def service_quality(investment: Any, stock: Any, scale: Any, p: ModelParams) -> 
     return z / (1.0 + z)
 
 
-def neglected(stage: Any, investment: Any, scale: Any, t: StageTables) -> Any:
+@rule
+def neglected(investment, maintenance, scale):  # type: ignore[no-untyped-def]
     """True when investment is below the stage's maintenance level (complacency).
 
     ``neglected = e < maintenance[stage] * S``; maintenance is 0 in the lower stages,
     so only interdependent and strategic relationships can be neglected by default.
     """
-    return (stage > 0) & (investment < t.maintenance[_index(stage)] * scale)
+    return investment < maintenance * scale
 
 
-def failure_probability(quality: Any, is_neglected: Any, p: ModelParams) -> Any:
+@rule
+def failure_probability(quality, is_neglected, p):  # type: ignore[no-untyped-def]
     """Probability of a service failure this quarter.
 
     ``p_fail = min(1, failure_base * (1 - q) + complacency_failure * neglected)``.
     """
-    return np.minimum(
-        1.0, p.failure_base * (1.0 - quality) + p.complacency_failure * is_neglected
-    )
+    ng = 1.0 if is_neglected else 0.0
+    return min(1.0, p.failure_base * (1.0 - quality) + p.complacency_failure * ng)
 
 
-def warranted_trust(quality: Any, p: ModelParams) -> Any:
+@rule
+def warranted_trust(quality, p):  # type: ignore[no-untyped-def]
     """Trust the relationship's service warrants: ``trust_base + (1 - trust_base) q``."""
     return p.trust_base + (1.0 - p.trust_base) * quality
 
 
-def update_trust(
-    trust: Any, quality: Any, failed: Any, is_neglected: Any, p: ModelParams
-) -> Any:
+@rule
+def update_trust(trust, quality, failed, is_neglected, p):  # type: ignore[no-untyped-def]
     """Asymmetric trust update towards the warranted level, clipped to [0, 1].
 
     Quarter without failure: ``trust + trust_gain * (warranted(q) - trust)`` (trust
@@ -248,23 +420,23 @@ def update_trust(
         exchange relationships: Meta-analysis and theory. Strategic Management
         Journal 35(12), 1891-1902. https://doi.org/10.1002/smj.2198
     """
-    good = trust + p.trust_gain * (warranted_trust(quality, p) - trust)
+    ng = 1.0 if is_neglected else 0.0
     bad = trust * (1.0 - p.trust_loss)
-    new = np.where(failed, bad, good) - p.complacency_drift * is_neglected
-    return np.minimum(1.0, np.maximum(0.0, new))
+    good = trust + p.trust_gain * (warranted_trust(quality, p) - trust)
+    return min(1.0, max(0.0, (bad if failed else good) - p.complacency_drift * ng))
 
 
-# --- step 3: investment and adaptation --------------------------------------------------
+# --- step 3: investment and adaptation ------------------------------------------------------
 
 
-def update_stock(stock: Any, investment: Any, depreciation: float) -> Any:
+@rule
+def update_stock(stock, investment, p):  # type: ignore[no-untyped-def]
     """Supplier's specific investment: ``K' = (1 - depreciation) * K + e`` (k€)."""
-    return (1.0 - depreciation) * stock + investment
+    return (1.0 - p.depreciation) * stock + investment
 
 
-def update_adaptation(
-    adaptation: Any, stage: Any, trust: Any, scale: Any, p: ModelParams
-) -> Any:
+@rule
+def update_adaptation(adaptation, rate, trust, scale, p):  # type: ignore[no-untyped-def]
     """The account's own adaptation to the supplier (k€), its source of switching cost.
 
     ``A' = (1 - adaptation_depreciation) * A + adaptation[stage] * trust * S``: from
@@ -276,65 +448,106 @@ def update_adaptation(
         Burnham, T. A., Frels, J. K., & Mahajan, V. (2003). Consumer switching costs.
         J. Academy of Marketing Science 31(2), 109-126.
     """
-    rate = stage_tables(p).adaptation[_index(stage)]
-    grown = (1.0 - p.adaptation_depreciation) * adaptation + rate * trust * scale
-    return np.where(stage > 0, grown, 0.0)
+    return (1.0 - p.adaptation_depreciation) * adaptation + rate * trust * scale
 
 
-# --- step 4: stages ---------------------------------------------------------------------
+@rule
+def serve(ri, rf, af, r, j, alloc, efficiency, disrupted, key, i, p, out_f, out_i):  # type: ignore[no-untyped-def]
+    """Steps 2-3 for each of one account's relationships: service, trust, K and A.
+
+    ``e = allocation * efficiency``; quality; neglect; a failure when the quarter's
+    failure uniform falls below ``p_fail`` or the supplier suffers a disruption;
+    trust moves towards the warranted level, or falls after a failure; the supplier's
+    stock K and the account's adaptation A update (in place, in ``rf``). A
+    relationship that does not exist (stage 0) keeps its trust, has no quality and
+    no adaptation.
+    """
+    scale = af[SCALE, r, j]
+    for k in range(ri.shape[2]):
+        s0 = ri[STAGE, r, k, j]
+        live = s0 > 0
+        x = max(s0, 1) - 1
+        e = alloc[r, k, j] * efficiency[k]
+        stock = rf[STOCK, r, k, j]
+        q = service_quality(e, stock, scale, p) if live else 0.0
+        ng = live & neglected(e, p.maintenance[x], scale)
+        u = uniform(key, counter(i, k, j, FAILURE))
+        failed = live & ((u < failure_probability(q, ng, p)) | disrupted[k])
+        old = rf[TRUST, r, k, j]
+        trust = update_trust(old, q, failed, ng, p) if live else old
+        grown = update_adaptation(rf[ADAPTATION, r, k, j], p.adaptation[x], trust, scale, p)
+        rf[TRUST, r, k, j] = trust
+        rf[STOCK, r, k, j] = update_stock(stock, e, p)
+        rf[ADAPTATION, r, k, j] = grown if live else 0.0
+        out_f[X_INVEST, k, j] = e
+        out_f[X_QUALITY, k, j] = q
+        out_i[Y_LIVE, k, j] = live
+        out_i[Y_FAILED, k, j] = failed
+        out_i[Y_NEGLECTED, k, j] = ng
 
 
-def move_stages(
-    stage: Any,
-    tenure: Any,
-    trust: Any,
-    joint: Any,
-    scale: Any,
-    willing: Any,
-    t: StageTables,
-    min_tenure: int,
-) -> tuple[Any, Any]:
-    """Move every relationship at most one stage, with minimum tenure and hysteresis.
+# --- step 4: stages ------------------------------------------------------------------------
+
+
+@rule
+def move_stages(ri, rf, af, r, j, willing, p, out_i):  # type: ignore[no-untyped-def]
+    """Move each of one account's relationships at most one stage (step 4).
 
     Up when ``tenure + 1 >= min_tenure``, ``trust >= trust_up[s]``,
     ``K + A >= joint_up[s] * S`` and the account is willing (unwilling accounts stay
     tactical with everyone). An account has at most one strategic partner: a move to
     strategic needs that no supplier stays strategic with the account, and of several
     candidates in one quarter the most trusted wins (the lowest index on a tie). Down
-    when ``trust < trust_up[s - 1] - hysteresis``. Returns the new stage and tenure
-    (quarters completed in the stage; 0 after a move). Stage 0 stays 0.
+    when ``trust < trust_up[s - 1] - hysteresis``. The stage (in ``ri``) and the
+    tenure (quarters completed in the stage, 0 after a move; ``out_i[Y_TENURE]``)
+    change; stage 0 stays 0.
+
+    References:
+        Dwyer, F. R., Schurr, P. H., & Oh, S. (1987). Developing buyer-seller
+        relationships. Journal of Marketing 51(2), 11-27.
+        McDonald, M., & Woodburn, D. (2007). Key Account Management. Elsevier.
     """
-    live = stage > 0
-    i = _index(stage)
-    tenure1 = tenure + 1
-    up = (
-        live
-        & (tenure1 >= min_tenure)
-        & (trust >= t.trust_up[i])
-        & (joint >= t.joint_up[i] * scale)
-        & willing
-    )
-    down = live & (trust < t.trust_down[i])
-    candidate = up & (stage == 3)
-    taken = supplier_sum(live & (stage == 4) & ~down) > 0
-    cand = np.asarray(candidate)
-    tr = np.asarray(trust) * np.ones(cand.shape)
-    best = np.full(taken.shape, -np.inf)
-    winner = np.full(taken.shape, -1)
-    for k in range(cand.shape[-2]):
-        better = cand[..., k : k + 1, :] & ~taken & (tr[..., k : k + 1, :] > best)
-        best = np.where(better, tr[..., k : k + 1, :], best)
-        winner = np.where(better, k, winner)
-    supplier = np.arange(cand.shape[-2]).reshape(-1, 1)
-    up = up & ((stage < 3) | (supplier == winner))
-    new_stage = stage + up - down
-    return new_stage, np.where(up | down, 0, tenure1)
+    m = ri.shape[2]
+    scale = af[SCALE, r, j]
+    taken = False  # a supplier stays strategic with the account
+    for k in range(m):  # the wishes: bit 1 up, bit 2 down
+        s0 = ri[STAGE, r, k, j]
+        live = s0 > 0
+        x = max(s0, 1) - 1
+        trust = rf[TRUST, r, k, j]
+        joint = rf[STOCK, r, k, j] + rf[ADAPTATION, r, k, j]
+        up = (
+            live
+            & (ri[TENURE, r, k, j] + 1 >= p.min_tenure)
+            & (trust >= p.trust_up[x])
+            & (joint >= p.joint_up[x] * scale)
+            & willing
+        )
+        down = live & (trust < p.trust_down[x])
+        out_i[Y_TENURE, k, j] = (1 if up else 0) + (2 if down else 0)
+        taken = taken | (live & (s0 == 4) & ~down)
+    best = -np.inf  # the trust of the most trusted candidate for strategic so far
+    winner = -1
+    for k in range(m):
+        trust = rf[TRUST, r, k, j]
+        wants = ((out_i[Y_TENURE, k, j] & 1) != 0) & (ri[STAGE, r, k, j] == 3)
+        better = wants & ~taken & (trust > best)
+        best = trust if better else best
+        winner = k if better else winner
+    for k in range(m):
+        s0 = ri[STAGE, r, k, j]
+        wish = out_i[Y_TENURE, k, j]
+        up = ((wish & 1) != 0) & ((s0 < 3) | (winner == k))
+        down = (wish & 2) != 0
+        ri[STAGE, r, k, j] = s0 + (1 if up else 0) - (1 if down else 0)
+        out_i[Y_TENURE, k, j] = 0 if (up | down) else ri[TENURE, r, k, j] + 1
 
 
-# --- step 5: wallet split -------------------------------------------------------------
+# --- step 5: wallet split ----------------------------------------------------------------
 
 
-def attraction(stage: Any, trust: Any, quality: Any, p: ModelParams) -> Any:
+@rule
+def attraction(stage, trust, quality, p):  # type: ignore[no-untyped-def]
     """How strongly a relationship attracts the account's spend (0 without one).
 
     ``a = stage_attraction[stage] * trust * (1 + service_attraction * q)``: a
@@ -344,65 +557,84 @@ def attraction(stage: Any, trust: Any, quality: Any, p: ModelParams) -> Any:
     References:
         Cooper, L. G., & Nakanishi, M. (1988). Market-Share Analysis. Kluwer.
     """
-    t = stage_tables(p)
-    a = t.attraction[_index(stage)] * trust * (1.0 + p.service_attraction * quality)
-    return np.where(stage > 0, a, 0.0)
+    a = p.attraction[max(stage, 1) - 1] * trust * (1.0 + p.service_attraction * quality)
+    return a if stage > 0 else 0.0
 
 
-def target_shares(
-    stage: Any,
-    trust: Any,
-    quality: Any,
-    tolerance: Any,
-    wariness: Any,
-    p: ModelParams,
-) -> Any:
-    """Share of wallet each relationship would settle at (its target).
+@rule
+def share_limit(stage, tolerance, wariness, p):  # type: ignore[no-untyped-def]
+    """The largest share the account gives a supplier at ``stage``.
 
-    ``target = min(a / (1 + sum_k a_k), cap)`` with a the attractions of the
-    account's live relationships. The cap is the stage's ``share_cap``, below
-    strategic also the account's dependency tolerance, minus the account's wariness
-    after a supplier disruption: ``cap = max(0, min(share_cap[s], tol if s < 4 else 1)
-    - wariness)``. The share the caps withhold stays with the rest of the market.
+    ``max(0, min(share_cap[s], tolerance if s < 4 else 1) - wariness)``: the stage's
+    cap, below strategic also the account's dependency tolerance, tightened by its
+    wariness after supplier disruptions.
     """
-    t = stage_tables(p)
-    a = attraction(stage, trust, quality, p)
-    share = a / (1.0 + supplier_sum(a))
-    limit = np.where(stage < 4, np.minimum(t.share_cap[_index(stage)], tolerance), 1.0)
-    cap = np.maximum(0.0, limit - wariness)
-    return np.where(stage > 0, np.minimum(share, cap), 0.0)
+    x = max(stage, 1) - 1
+    limit = min(p.share_cap[x], tolerance) if stage < 4 else 1.0
+    return max(0.0, limit - wariness)
 
 
-def adjust_shares(share: Any, target: Any, stage: Any, p: ModelParams) -> Any:
-    """Move actual shares part of the way to their targets (stickier at higher stages).
+@rule
+def adjust_share(share, target, stage, p):  # type: ignore[no-untyped-def]
+    """Move the actual share part of the way to its target (stickier at higher stages).
 
-    ``s' = s + share_adjustment[stage] * (target - s)``; if an account's shares then
-    sum above 1 they are scaled down to sum to 1. A new stage's cost starts at once,
-    its revenue arrives over several quarters.
+    ``s' = s + share_adjustment[stage] * (target - s)``: a new stage's cost starts at
+    once, its revenue arrives over several quarters.
     """
-    t = stage_tables(p)
-    moved = share + t.adjustment[_index(stage)] * (target - share)
-    moved = np.where(stage > 0, moved, 0.0)
-    total = supplier_sum(moved)
-    return np.where(total > 1.0, moved / np.maximum(total, 1.0), moved)
+    return share + p.adjustment[max(stage, 1) - 1] * (target - share)
 
 
-def update_wariness(wariness: Any, share: Any, disrupted: Any, p: ModelParams) -> Any:
-    """An account's wariness after supplier disruptions (tightens every supplier's cap).
+@rule
+def split_wallet(ri, rf, af, r, j, disrupted, downturn, key, i, p, out_f, out_i, acc_out):  # type: ignore[no-untyped-def]
+    """Demand, disappearance, wariness and the wallet split of one account (step 5).
 
-    ``w' = wariness_decay * w + wariness_gain * sum_i disrupted_i * share_i``: the more
-    of its wallet the account had with a disrupted supplier, the more it diversifies.
+    Demand: ``W' = W (1 + g/4)``; ``D = W'/4 (1 - downturn_depth * downturn)``. The
+    account disappears when its uniform falls below ``hazard``. Wariness after
+    disruptions: ``w' = wariness_decay * w + wariness_gain * sum_i disrupted_i s_i``
+    (the more of its wallet the account had with a disrupted supplier, the more it
+    diversifies). Target shares by attraction, ``min(a_i / (1 + sum_k a_k),
+    share_limit)`` (what the caps withhold stays with the rest of the market); actual
+    shares move part of the way (:func:`adjust_share`) and are scaled down to sum to
+    1 if they sum above it. Shares are the relationships' at the start of the quarter
+    (``rf``), the new ones go to ``out_f[X_MOVED]``.
     """
-    hit = supplier_sum(np.where(disrupted, share, 0.0))
-    return p.wariness_decay * wariness + p.wariness_gain * hit
+    m = ri.shape[2]
+    grown = af[WALLET, r, j] * (1.0 + af[GROWTH, r, j] / 4.0)
+    af[WALLET, r, j] = grown
+    wallet_q = grown / 4.0
+    acc_out[A_WALLET_Q, j] = wallet_q
+    acc_out[A_DEMAND, j] = wallet_q * (1.0 - p.downturn_depth * downturn)
+    vanished = uniform(key, counter(i, 0, j, VANISH)) < p.hazard
+    acc_out[A_VANISHED, j] = 1.0 if vanished else 0.0
+    hit = 0.0
+    total_a = 0.0
+    for k in range(m):
+        x = rf[SHARE, r, k, j] if (disrupted[k] & (out_i[Y_LIVE, k, j] != 0)) else 0.0
+        hit = x if k == 0 else hit + x
+        a = attraction(ri[STAGE, r, k, j], rf[TRUST, r, k, j], out_f[X_QUALITY, k, j], p)
+        out_f[X_ATTRACTION, k, j] = a
+        total_a = a if k == 0 else total_a + a
+    wariness = p.wariness_decay * af[WARINESS, r, j] + p.wariness_gain * hit
+    af[WARINESS, r, j] = wariness
+    total = 0.0
+    for k in range(m):
+        s1 = ri[STAGE, r, k, j]
+        raw = out_f[X_ATTRACTION, k, j] / (1.0 + total_a)
+        target = min(raw, share_limit(s1, af[TOLERANCE, r, j], wariness, p))
+        moved = adjust_share(rf[SHARE, r, k, j], target, s1, p) if s1 > 0 else 0.0
+        out_f[X_MOVED, k, j] = moved
+        total = moved if k == 0 else total + moved
+    acc_out[A_TOTAL, j] = total
+    for k in range(m):
+        moved = out_f[X_MOVED, k, j]
+        out_f[X_MOVED, k, j] = moved / max(total, 1.0) if total > 1.0 else moved
 
 
-# --- step 6: switching and endings ----------------------------------------------------
+# --- steps 6-7: economics, switching and endings -----------------------------------------
 
 
-def exit_barrier(
-    stage: Any, adaptation: Any, trust: Any, spend_q: Any, p: ModelParams
-) -> Any:
+@rule
+def exit_barrier(exit_cost, adaptation, trust, spend_q, p):  # type: ignore[no-untyped-def]
     """What the account loses by leaving the supplier (k€).
 
     ``X = (exit_cost[stage] + trust_value * trust) * spend_q + A``: the stage's
@@ -414,301 +646,133 @@ def exit_barrier(
         Morgan, R. M., & Hunt, S. D. (1994). The commitment-trust theory of
         relationship marketing. Journal of Marketing 58(3), 20-38.
     """
-    integration = stage_tables(p).exit_cost[_index(stage)]
-    return (integration + p.trust_value * trust) * spend_q + adaptation
+    return (exit_cost + p.trust_value * trust) * spend_q + adaptation
 
 
-def offer(u_offer: Any, p: ModelParams) -> tuple[Any, Any]:
-    """Outside offer from one uniform variate: ``(arrived, discount)``.
+@rule
+def offer(u, p):  # type: ignore[no-untyped-def]
+    """An outside offer's discount from one uniform variate (0: no offer).
 
     An offer arrives when ``u < offer_probability``; given arrival ``u / prob`` is
-    uniform on [0, 1), so the discount ``offer_discount_max * u / prob`` is uniform on
-    [0, max). Without an offer the discount is 0.
+    uniform on [0, 1), so the discount ``offer_discount_max * u / prob`` is uniform
+    on [0, max).
     """
-    prob = p.offer_probability
-    arrived = u_offer < prob
-    if prob <= 0.0:
-        return arrived, np.zeros_like(u_offer)
-    return arrived, np.where(arrived, p.offer_discount_max * u_offer / prob, 0.0)
+    arrived = u < p.offer_probability
+    return p.offer_discount_max * u / p.offer_probability if arrived else 0.0
 
 
-def switches(
-    arrived: Any,
-    discount: Any,
-    sensitivity: Any,
-    spend_q: Any,
-    barrier: Any,
-    p: ModelParams,
-) -> Any:
-    """The account takes an offer when its gain beats the exit barrier.
+@rule
+def takes_offer(u, sensitivity, spend_q, barrier, p):  # type: ignore[no-untyped-def]
+    """The account takes an outside offer when its gain beats the exit barrier.
 
     ``gain = sensitivity * discount * spend_q * switch_horizon`` (k€).
     """
-    gain = sensitivity * discount * spend_q * p.switch_horizon
-    return arrived & (gain > barrier)
+    gain = sensitivity * offer(u, p) * spend_q * p.switch_horizon
+    return (u < p.offer_probability) & (gain > barrier)
 
 
-def disappears(u_vanish: Any, hazard: float) -> Any:
-    """Exogenous disappearance of an account (bankruptcy, merger): ``u < hazard``."""
-    return u_vanish < hazard
-
-
-def end_causes(
-    live: Any,
-    vanished: Any,
-    switched: Any,
-    breach: Any,
-    faded: Any,
-    dropped: Any,
-) -> Any:
-    """One :class:`EndCause` per relationship, in priority order (0 if it continues).
+@rule
+def end_cause(vanished, switched, breach, faded, dropped):  # type: ignore[no-untyped-def]
+    """The :class:`EndCause` of a relationship, in priority order (0: it continues).
 
     vanished > switched > breach > faded > dropped.
     """
-    cause = np.where(dropped, EndCause.DROPPED.value, EndCause.NONE.value)
-    cause = np.where(faded, EndCause.FADED.value, cause)
-    cause = np.where(breach, EndCause.BREACH.value, cause)
-    cause = np.where(switched, EndCause.SWITCHED.value, cause)
-    cause = np.where(vanished, EndCause.VANISHED.value, cause)
-    return np.where(live, cause, EndCause.NONE.value)
+    cause = _DROPPED if dropped else 0
+    cause = _FADED if faded else cause
+    cause = _BREACH if breach else cause
+    cause = _SWITCHED if switched else cause
+    return _VANISHED if vanished else cause
 
 
-# --- step 7: economics ----------------------------------------------------------------
+@rule
+def economics_and_endings(ri, rf, af, r, j, alloc, disrupted, key, i, p, out_f, out_i, acc_out):  # type: ignore[no-untyped-def]
+    """Steps 6-7 for each of one account's relationships, in its (new) stage.
+
+    Revenue ``= D * s * price[stage]``; cost to serve ``= cost_to_serve[stage] * W/4
+    + fixed_cost[stage]``; profit ``= gross_margin * revenue - cost to serve -
+    allocation``; a disrupted supplier costs the account ``disruption_dependency * s
+    * D``. Endings: the account disappears, takes an outside offer
+    (:func:`takes_offer` against :func:`exit_barrier`), trust falls below
+    ``trust_floor`` (breach), the share below ``share_floor`` (faded), or the
+    supplier drops it after ``drop_after_losses`` loss-making quarters in a row.
+    """
+    demand = acc_out[A_DEMAND, j]
+    wallet_q = acc_out[A_WALLET_Q, j]
+    vanished = acc_out[A_VANISHED, j] > 0.0
+    sensitivity = af[SENSITIVITY, r, j]
+    lost_total = 0.0
+    for k in range(ri.shape[2]):
+        live = out_i[Y_LIVE, k, j] != 0
+        x = max(ri[STAGE, r, k, j], 1) - 1
+        share = out_f[X_MOVED, k, j]
+        revenue = demand * share * p.price_level[x] if live else 0.0
+        cts = p.cost_to_serve[x] * wallet_q + p.fixed_cost[x] if live else 0.0
+        profit = p.gross_margin * revenue - cts - alloc[r, k, j]
+        lost = p.disruption_dependency * share * demand if (disrupted[k] & live) else 0.0
+        lost_total = lost if k == 0 else lost_total + lost
+        spend_q = share * demand
+        trust = rf[TRUST, r, k, j]
+        barrier = exit_barrier(p.exit_cost[x], rf[ADAPTATION, r, k, j], trust, spend_q, p)
+        u = uniform(key, counter(i, k, j, OFFER))
+        switched = takes_offer(u, sensitivity, spend_q, barrier, p)
+        streak = ri[STREAK, r, k, j] + 1 if (live & (profit < 0.0)) else 0
+        dropped = (streak >= p.drop_after_losses) & (p.drop_after_losses > 0)
+        breach = trust < p.trust_floor
+        cause = end_cause(vanished, switched, breach, share < p.share_floor, dropped)
+        ri[STREAK, r, k, j] = streak
+        out_f[X_REVENUE, k, j] = revenue
+        out_f[X_CTS, k, j] = cts
+        out_f[X_PROFIT, k, j] = profit
+        out_i[Y_CAUSE, k, j] = cause if live else 0
+    acc_out[A_DISRUPTION_COST, j] = lost_total
 
 
-def terminal_value(
-    stage: Any, revenue: Any, cost_to_serve: Any, scale: Any, p: ModelParams
-) -> Any:
-    """Value at the horizon of the relationships in place (k€, undiscounted).
+@account_rule
+def account_quarter(ri, rf, af, r, j, willing, alloc, efficiency, disrupted, downturn, key, i, p, out_f, out_i, acc_out):  # type: ignore[no-untyped-def]
+    """One account and its relationships with the M suppliers live through a quarter.
+
+    Steps 2-7 of the ODD's process overview, synchronous (each relationship reacts to
+    the state at the start of the quarter and this quarter's allocations):
+    :func:`serve` (service, trust, K, A), :func:`move_stages`, :func:`split_wallet`
+    (demand, disappearance, wariness, shares), :func:`economics_and_endings`. The
+    quarter's outcome becomes the state in place (``ri``, ``rf`` (REL_I/REL_F, M),
+    ``acc_f`` (ACC_F,)); endings are applied afterwards by the caller
+    (:func:`close_relationship`), once the quarter is recorded. ``alloc`` (k€),
+    ``efficiency`` and ``disrupted`` have one entry per supplier; the quarter's
+    uniforms are computed from the replication's ``key`` at quarter index ``i`` and
+    slot ``j`` (:mod:`kamsim.variates`).
+    """
+    serve(ri, rf, af, r, j, alloc, efficiency, disrupted, key, i, p, out_f, out_i)
+    move_stages(ri, rf, af, r, j, willing, p, out_i)
+    split_wallet(ri, rf, af, r, j, disrupted, downturn, key, i, p, out_f, out_i, acc_out)
+    economics_and_endings(ri, rf, af, r, j, alloc, disrupted, key, i, p, out_f, out_i, acc_out)
+    for k in range(ri.shape[2]):
+        live = out_i[Y_LIVE, k, j] != 0
+        rf[SHARE, r, k, j] = out_f[X_MOVED, k, j]
+        ri[TENURE, r, k, j] = out_i[Y_TENURE, k, j] if live else ri[TENURE, r, k, j]
+        ri[AGE, r, k, j] += 1 if live else 0
+
+
+# --- the horizon ---------------------------------------------------------------------
+
+
+@rule
+def terminal_value(stage, revenue, cost_to_serve, scale, p):  # type: ignore[no-untyped-def]
+    """Value at the horizon of a relationship in place (k€, undiscounted).
 
     ``TV = max(0, m * revenue - cost_to_serve - maintenance[s] * S) * rho / (1 + d -
-    rho)`` per relationship: its last quarter's contribution after the investment
-    that keeps it from neglect, as a perpetuity that survives each quarter with
-    probability ``rho = terminal_retention[s]`` and is discounted at the quarterly
-    rate ``d = (1 + discount_rate)^(1/4) - 1``. A relationship worth less than
-    nothing would be dropped, hence the ``max(0, .)``.
+    rho)``: its last quarter's contribution after the investment that keeps it from
+    neglect, as a perpetuity that survives each quarter with probability ``rho =
+    terminal_retention[s]`` and is discounted at the quarterly rate ``d = (1 +
+    discount_rate)^(1/4) - 1``. A relationship worth less than nothing would be
+    dropped, hence the ``max(0, .)``; 0 without a relationship.
     """
-    t = stage_tables(p)
-    i = _index(stage)
-    contribution = p.gross_margin * revenue - cost_to_serve - t.maintenance[i] * scale
-    rho = t.retention[i]
-    d = (1.0 + p.discount_rate) ** 0.25 - 1.0
-    value = np.maximum(0.0, contribution) * rho / (1.0 + d - rho)
-    return np.where(stage > 0, value, 0.0)
+    if stage <= 0:
+        return 0.0
+    x = stage - 1
+    contribution = p.gross_margin * revenue - cost_to_serve - p.maintenance[x] * scale
+    rho = p.retention[x]
+    return max(0.0, contribution) * rho / (1.0 + p.quarterly_discount - rho)
 
 
-def largest_relationship(last_revenue: np.ndarray, live: np.ndarray) -> np.ndarray:
-    """Index (last axis) of the live relationship with the largest last revenue.
-
-    Ties go to the lowest index. Accepts arrays of shape (..., n); where nothing is
-    live the result is -1.
-    """
-    masked = np.where(live, last_revenue, -np.inf)
-    idx = np.argmax(masked, axis=-1)
-    return np.where(np.any(live, axis=-1), idx, -1)
-
-
-# --- state and the quarter ------------------------------------------------------------
-
-
-class RelationshipState(NamedTuple):
-    """State of every supplier's relationship with every account (..., M, n)."""
-
-    stage: Any  # 0 none, 1..4
-    tenure: Any  # quarters completed in the stage
-    age: Any  # quarters since the relationship started
-    trust: Any  # the account's trust in the supplier, [0, 1]
-    stock: Any  # supplier's specific investment K, k€ (sunk)
-    adaptation: Any  # account's adaptation A, k€
-    share: Any  # share of wallet
-    bias_potential: Any  # persistent misjudgement of potential (standard normal)
-    bias_trust: Any  # persistent misreading of trust (standard normal)
-    loss_streak: Any  # consecutive loss-making quarters
-
-
-class AccountState(NamedTuple):
-    """State of accounts (..., 1, n) or scalars for one account."""
-
-    wallet: Any  # annual wallet W, k€/yr
-    growth: Any  # annual growth rate g
-    willing: Any  # bool: willing to partner
-    sensitivity: Any  # price sensitivity
-    tolerance: Any  # dependency tolerance (largest share below strategic)
-    scale: Any  # effort scale S, k€ per quarter
-    wariness: Any  # tightening of tolerance after disruptions
-
-
-class QuarterOutcome(NamedTuple):
-    """What happened in one quarter (relationship arrays unless noted)."""
-
-    relationships: RelationshipState  # at the end of the quarter (before endings)
-    accounts: AccountState  # at the end of the quarter
-    investment: Any  # effective investment e, k€
-    quality: Any  # service quality q
-    failed: Any  # bool, service failure
-    neglected: Any  # bool, complacency
-    revenue: Any  # k€
-    cost_to_serve: Any  # k€
-    profit: Any  # k€ (gross margin - cost to serve - allocation)
-    end_cause: Any  # EndCause value (0 if the relationship continues)
-    vanished: Any  # bool per account
-    demand: Any  # the account's demand this quarter, k€ (per account)
-    disruption_cost: Any  # k€ the account lost to supplier disruptions (per account)
-
-
-def initial_revenue(wallet: Any, p: ModelParams) -> Any:
-    """Revenue a new relationship is taken to have had before its first quarter (k€).
-
-    ``share_initial * W/4 * price[tactical]``: what the supplier sees as "last
-    revenue" when it plans the relationship's first quarter.
-    """
-    return p.share_initial * (wallet / 4.0) * stage_tables(p).price_level[0]
-
-
-def start_relationships(
-    rel: RelationshipState, start: Any, trust: Any, bias_p: Any, bias_t: Any, p: ModelParams
-) -> RelationshipState:
-    """Start new tactical relationships where ``start`` is True.
-
-    A new relationship has tactical stage, trust drawn at its start, no specific
-    investment or adaptation, ``share_initial`` of the wallet and fresh biases.
-    """
-    return RelationshipState(
-        stage=np.where(start, 1, rel.stage),
-        tenure=np.where(start, 0, rel.tenure),
-        age=np.where(start, 0, rel.age),
-        trust=np.where(start, trust, rel.trust),
-        stock=np.where(start, 0.0, rel.stock),
-        adaptation=np.where(start, 0.0, rel.adaptation),
-        share=np.where(start, p.share_initial, rel.share),
-        bias_potential=np.where(start, bias_p, rel.bias_potential),
-        bias_trust=np.where(start, bias_t, rel.bias_trust),
-        loss_streak=np.where(start, 0, rel.loss_streak),
-    )
-
-
-def close_relationships(rel: RelationshipState, ended: Any) -> RelationshipState:
-    """End relationships where ``ended`` is True.
-
-    The stage becomes 0, the share of wallet returns to the market, the supplier's
-    specific investment is written off and the account's adaptation is lost.
-    """
-    return RelationshipState(
-        stage=np.where(ended, 0, rel.stage),
-        tenure=np.where(ended, 0, rel.tenure),
-        age=np.where(ended, 0, rel.age),
-        trust=np.where(ended, 0.0, rel.trust),
-        stock=np.where(ended, 0.0, rel.stock),
-        adaptation=np.where(ended, 0.0, rel.adaptation),
-        share=np.where(ended, 0.0, rel.share),
-        bias_potential=rel.bias_potential,
-        bias_trust=rel.bias_trust,
-        loss_streak=np.where(ended, 0, rel.loss_streak),
-    )
-
-
-def market_quarter(
-    rel: RelationshipState,
-    acc: AccountState,
-    allocation: Any,
-    efficiency: Any,
-    downturn: Any,
-    disrupted: Any,
-    u_failure: Any,
-    u_offer: Any,
-    u_vanish: Any,
-    p: ModelParams,
-) -> QuarterOutcome:
-    """Advance every relationship of the market by one quarter (steps 2-8 of the ODD).
-
-    Synchronous: each relationship reacts to the state at the start of the quarter
-    and this quarter's allocations. ``allocation`` (k€) and the variates have the
-    relationships' shape, ``efficiency`` and ``disrupted`` the suppliers', and
-    ``downturn`` and ``u_vanish`` the accounts'.
-
-    1. Demand: ``W' = W (1 + g/4)``; ``D = W'/4 (1 - downturn_depth * downturn)``.
-    2. Service and trust: ``e = allocation * efficiency``; quality; neglect; failure
-       (``u_failure < p_fail``, or the supplier's disruption); trust moves towards
-       the warranted level, or falls after a failure.
-    3. Investment and adaptation: ``K`` and ``A`` update.
-    4. Stages move at most one step (at most one strategic partner per account).
-    5. Wallet split: wariness after disruptions, target shares by attraction and
-       caps, partial adjustment.
-    6. Economics in the quarter's (new) stage: revenue, cost to serve, profit.
-    7. Endings: the account disappears, takes an offer, trust breaks, the share
-       fades, or the supplier drops it (consecutive losses).
-    """
-    t = stage_tables(p)
-    live = rel.stage > 0
-    wallet = acc.wallet * (1.0 + acc.growth / 4.0)
-    wallet_q = wallet / 4.0
-    demand_q = wallet_q * (1.0 - p.downturn_depth * downturn)
-
-    invest = allocation * efficiency
-    quality = np.where(live, service_quality(invest, rel.stock, acc.scale, p), 0.0)
-    neg = neglected(rel.stage, invest, acc.scale, t)
-    failed = live & ((u_failure < failure_probability(quality, neg, p)) | disrupted)
-    trust = np.where(live, update_trust(rel.trust, quality, failed, neg, p), rel.trust)
-
-    stock = update_stock(rel.stock, invest, p.depreciation)
-    adaptation = update_adaptation(rel.adaptation, rel.stage, trust, acc.scale, p)
-
-    stage, tenure = move_stages(
-        rel.stage,
-        rel.tenure,
-        trust,
-        stock + adaptation,
-        acc.scale,
-        acc.willing,
-        t,
-        p.min_tenure,
-    )
-
-    wariness = update_wariness(acc.wariness, rel.share, disrupted & live, p)
-    target = target_shares(stage, trust, quality, acc.tolerance, wariness, p)
-    share = adjust_shares(rel.share, target, stage, p)
-
-    i = _index(stage)
-    revenue = np.where(live, demand_q * share * t.price_level[i], 0.0)
-    cts = np.where(live, t.cost_to_serve[i] * wallet_q + t.fixed_cost[i], 0.0)
-    profit = p.gross_margin * revenue - cts - allocation
-    lost = np.where(disrupted & live, p.disruption_dependency * share * demand_q, 0.0)
-
-    spend_q = share * demand_q
-    barrier = exit_barrier(stage, adaptation, trust, spend_q, p)
-    arrived, discount = offer(u_offer, p)
-    switched = switches(arrived, discount, acc.sensitivity, spend_q, barrier, p)
-    vanished = disappears(u_vanish, p.hazard)
-    streak = np.where(live & (profit < 0.0), rel.loss_streak + 1, 0)
-    dropped = (streak >= p.drop_after_losses) & (p.drop_after_losses > 0)
-    cause = end_causes(
-        live, vanished, switched, trust < p.trust_floor, share < p.share_floor, dropped
-    )
-    new_rel = RelationshipState(
-        stage=stage,
-        tenure=np.where(live, tenure, rel.tenure),
-        age=np.where(live, rel.age + 1, rel.age),
-        trust=trust,
-        stock=stock,
-        adaptation=adaptation,
-        share=share,
-        bias_potential=rel.bias_potential,
-        bias_trust=rel.bias_trust,
-        loss_streak=streak,
-    )
-    new_acc = acc._replace(wallet=wallet, wariness=wariness)
-    return QuarterOutcome(
-        relationships=new_rel,
-        accounts=new_acc,
-        investment=invest,
-        quality=quality,
-        failed=failed,
-        neglected=neg,
-        revenue=revenue,
-        cost_to_serve=cts,
-        profit=profit,
-        end_cause=cause,
-        vanished=vanished,
-        demand=demand_q,
-        disruption_cost=supplier_sum(lost),
-    )
+_LAYOUT = (ACC_F, ACC_I, GENERATION, WILLING, Params, Stage, StageTables)
