@@ -235,7 +235,7 @@ class Supplier(mesa.Agent):
             stock=view["stock"][:, i],
             p=self.model.params,
         )
-        obs = without_unread(obs, self.reads)  # as the batched engine
+        obs = without_unread(obs, self.reads, self.policy_name)  # as the engine
         return enforce_budget(
             self.policy(obs, self.budget), obs, self.budget, self.policy_name
         )

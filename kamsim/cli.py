@@ -331,7 +331,8 @@ def _check_memory(replications: int, probe: Any) -> None:
     "--policy",
     default="uniform",
     show_default=True,
-    help="Investment policy: a built-in name (see `kamsim policies`) or module:function.",
+    help="Investment policy: a built-in name (see `kamsim policies`) or module:function "
+    "(module.py looked up in the current folder, then on the Python path).",
 )
 @click.option(
     "--rivals",
@@ -632,7 +633,9 @@ def policies() -> None:
     """List the built-in investment policies with one line each.
 
     A policy of your own is a plain function ``policy(obs, budget) -> allocation``;
-    use it as ``module:function`` wherever a policy name is accepted.
+    use it as ``module:function`` wherever a policy name is accepted. The module is
+    looked up in the spec file's folder first (for a spec), then in the current
+    folder, then on the Python path.
 
     \b
     Examples:

@@ -328,7 +328,7 @@ def allocate(
             trust=obs_f[kn.O_TRUST, k],
             stock=obs_f[kn.O_STOCK, k],
         )
-        obs = without_unread(obs, (bool(reads[0, k]), bool(reads[1, k])))
+        obs = without_unread(obs, (bool(reads[0, k]), bool(reads[1, k])), name)
         q.alloc[:, k] = enforce_budget(policy(obs, budget), obs, budget, name)
 
 

@@ -1,0 +1,244 @@
+"""What a newcomer trips over (issue 22): own policies, overrides, errors, console.
+
+Each test checks one rough edge a new user hit and the behaviour that replaced it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import kamsim
+from kamsim import KAMModel, ModelParams, ParameterError, simulate
+from kamsim.cli import cli
+from kamsim.experiments import load_spec
+from kamsim.policies import resolve_policy
+
+POLICY_SOURCE = (
+    "import numpy as np\n"
+    "LABEL = {label!r}\n"
+    "def deepen_the_few(obs, budget):\n"
+    "    w = obs.active * (obs.stage + 0.0)\n"
+    "    return budget * w / np.maximum(w.sum(axis=-1, keepdims=True), 1.0)\n"
+)
+
+TRIPPING = (
+    "import numpy as np\n"
+    "def sneaky(obs, budget):\n"
+    "    w = obs.active * (0.1 + obs.trust)\n"
+    "    return budget * w / w.sum(axis=-1, keepdims=True)\n"
+    "sneaky.observes = {'active'}\n"
+    "def flat(obs, budget):\n"
+    "    return np.full(obs.active.shape[-1], budget / obs.active.shape[-1])\n"
+    "def as_list(obs, budget):\n"
+    "    return [1.0] * obs.active.shape[-1]\n"
+    "def scalar(obs, budget):\n"
+    "    return 1.0\n"
+    "def column(obs, budget):\n"
+    "    return np.ones((obs.active.shape[0], 1))\n"
+    "def nested(obs, budget):\n"
+    "    return (obs.active * 2.0).tolist()\n"
+    "def exact(obs, budget):\n"
+    "    return obs.active * 2.0\n"
+)
+
+
+@pytest.fixture
+def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Restore ``sys.path`` and forget the test modules after the test."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for name in [m for m in sys.modules if m.startswith("nc_")]:
+        monkeypatch.delitem(sys.modules, name)
+
+
+def _module(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.py").write_text(text)
+    return folder
+
+
+# --------------------------------------------------------------- policies by name
+@pytest.mark.usefixtures("isolated")
+def test_module_policy_found_in_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--policy lab:fn` run from lab.py's folder works without PYTHONPATH."""
+    _module(tmp_path, "nc_lab", POLICY_SOURCE.format(label="here"))
+    monkeypatch.chdir(tmp_path)
+    assert str(tmp_path) not in sys.path
+    res = CliRunner().invoke(
+        cli,
+        ["simulate", "--policy", "nc_lab:deepen_the_few", "--replications", "3"],
+    )
+    assert res.exit_code == 0, res.output
+    assert "focal policy nc_lab:deepen_the_few" in res.output
+    out = simulate(policy="nc_lab:deepen_the_few", replications=2, quarters=3)
+    assert set(out.runs["policy"]) == {"nc_lab:deepen_the_few"}
+
+
+@pytest.mark.usefixtures("isolated")
+def test_spec_folder_wins_over_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spec's "mod:fn" is the mod.py beside the spec, even with another in the cwd."""
+    spec_dir = _module(tmp_path / "study", "nc_mypol", POLICY_SOURCE.format(label="spec"))
+    cwd = _module(tmp_path / "elsewhere", "nc_mypol", POLICY_SOURCE.format(label="cwd"))
+    (spec_dir / "s.toml").write_text(
+        'name = "s"\nreplications = 2\nquarters = 2\n'
+        '[factors]\npolicy = ["nc_mypol:deepen_the_few"]\n'
+    )
+    monkeypatch.chdir(cwd)
+    load_spec(spec_dir / "s.toml")
+    assert sys.modules["nc_mypol"].LABEL == "spec"
+
+
+@pytest.mark.usefixtures("isolated")
+def test_spec_policy_found_from_another_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`kamsim run study/s.toml` finds study/mod.py from the parent folder."""
+    spec_dir = _module(tmp_path / "study", "nc_beside", POLICY_SOURCE.format(label="x"))
+    (spec_dir / "s.toml").write_text(
+        'name = "s"\nreplications = 2\nquarters = 2\n'
+        '[factors]\npolicy = ["nc_beside:deepen_the_few"]\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(
+        cli, ["run", "study/s.toml", "--out", "out", "--workers", "1", "--quiet"]
+    )
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "out" / "s" / "manifest.json").is_file()
+
+
+@pytest.mark.usefixtures("isolated")
+def test_current_folder_used_when_the_spec_folder_lacks_the_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The current folder is searched after the spec's own folder."""
+    cwd = _module(tmp_path / "here", "nc_cwd", POLICY_SOURCE.format(label="cwd"))
+    monkeypatch.chdir(cwd)
+    fn = resolve_policy("nc_cwd:deepen_the_few", [tmp_path / "nowhere"])
+    assert sys.modules[fn.__module__].LABEL == "cwd"
+
+
+# --------------------------------------------------------------- parameter overrides
+def test_simulate_takes_model_parameters_by_name() -> None:
+    """simulate(budget=..., rival_budget=...) as KAMModel(budget=...) does."""
+    kw = {"replications": 3, "quarters": 6, "seed": 2}
+    named = simulate(budget=150.0, rival_budget=80.0, **kw)
+    explicit = simulate(params=ModelParams(budget=150.0, rival_budget=80.0), **kw)
+    default = simulate(**kw)
+    assert named.meta["params"]["budget"] == 150.0
+    assert named.meta["params"]["rival_budget"] == 80.0
+    np.testing.assert_array_equal(named.runs["npv"], explicit.runs["npv"])
+    assert not np.array_equal(named.runs["npv"], default.runs["npv"])
+    # overrides apply on top of params
+    both = simulate(params=ModelParams(rival_budget=80.0), budget=150.0, **kw)
+    np.testing.assert_array_equal(both.runs["npv"], explicit.runs["npv"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "said"),
+    [
+        ({"bugdet": 150.0}, "unknown simulate argument 'bugdet' (did you mean 'budget'?)"),
+        ({"replicatoins": 3}, "(did you mean 'replications'?)"),
+        ({"budget": -1.0}, "'budget' must be a number in [0.0"),
+    ],
+)
+def test_simulate_refuses_bad_overrides(kwargs: dict[str, float], said: str) -> None:
+    """Unknown names get the closest valid one; bad values their allowed range."""
+    with pytest.raises(ParameterError) as info:
+        simulate(replications=2, quarters=2, **kwargs)  # type: ignore[arg-type]
+    assert said in str(info.value)
+
+
+# --------------------------------------------------------------- tripping policies
+@pytest.fixture
+def tripping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An importable module of policies that break the contract in small ways."""
+    _module(tmp_path, "nc_trip", TRIPPING)
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    monkeypatch.delitem(sys.modules, "nc_trip", raising=False)
+    return "nc_trip"
+
+
+@pytest.mark.parametrize("engine", ["batched", "mesa"])
+def test_undeclared_field_names_policy_and_field(tripping: str, engine: str) -> None:
+    """A policy declaring observes={'active'} that reads obs.trust: named, both faces."""
+    name = f"{tripping}:sneaky"
+    with pytest.raises(ParameterError) as info:
+        simulate(policy=name, replications=2, quarters=2, engine=engine)
+    text = str(info.value)
+    assert f"policy '{name}' read obs.trust" in text and "observes" in text
+    with pytest.raises(ParameterError) as mesa_info:
+        KAMModel(policy=name, rng=1).step()
+    assert str(mesa_info.value) == text
+
+
+def test_undeclared_field_in_the_cli_is_one_line(tripping: str) -> None:
+    """The CLI prints the undeclared field error as one line, exit 2."""
+    res = CliRunner().invoke(
+        cli, ["simulate", "--policy", f"{tripping}:sneaky", "--replications", "2"]
+    )
+    assert res.exit_code == 2
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "read obs.trust" in lines[0], res.output
+
+
+def test_declared_fields_still_read_and_repr_shows_unread() -> None:
+    """The fields a policy declares stay readable; repr marks the ones left out."""
+    from kamsim.policies import Observation, without_unread
+
+    z = np.zeros((1, 2))
+    obs = Observation(1, np.ones((1, 2), bool), z.astype(int), z, z, z, z, z, z, z)
+    part = without_unread(obs, (True, False), "mine")
+    np.testing.assert_array_equal(part.potential, z)
+    assert "trust=<not read>" in repr(part)
+    with pytest.raises(ParameterError, match=r"policy 'mine' read obs\.trust"):
+        _ = part.trust
+
+
+@pytest.mark.parametrize("fn", ["flat", "as_list", "scalar", "column"])
+@pytest.mark.parametrize("replications", [1, 3])
+def test_ambiguous_shapes_refused_in_one_line(
+    tripping: str, fn: str, replications: int
+) -> None:
+    """(accounts,), a flat list, a scalar or a column: refused, whatever R is."""
+    name = f"{tripping}:{fn}"
+    for engine in ("batched", "mesa"):
+        with pytest.raises(ParameterError) as info:
+            simulate(policy=name, replications=replications, quarters=2, engine=engine)
+        text = str(info.value)
+        assert f"policy '{name}' returned shape" in text and "\n" not in text
+        rows = replications if engine == "batched" else 1  # Mesa: one market a model
+        assert f"expected ({rows}, 20)" in text
+
+
+def test_nested_list_of_the_right_shape_is_the_array(tripping: str) -> None:
+    """A nested list of shape (replications, accounts) is taken as the array it spells."""
+    kw = {"replications": 3, "quarters": 5, "seed": 4}
+    listed = simulate(policy=f"{tripping}:nested", **kw)
+    arrays = simulate(policy=f"{tripping}:exact", **kw)
+    np.testing.assert_array_equal(listed.runs["npv"], arrays.runs["npv"])
+
+
+def test_public_names_still_exported() -> None:
+    """The package still exports what the README uses."""
+    assert callable(kamsim.simulate) and kamsim.KAMModel is KAMModel
+
+
+def test_notebook_02_shows_how_to_change_the_budget() -> None:
+    """Notebook 02 runs kamsim.simulate with a budget= argument, in a code cell."""
+    import json
+
+    nb = json.loads(
+        (
+            Path(__file__).resolve().parents[1] / "notebooks" / "02_policy_lab.ipynb"
+        ).read_text()
+    )
+    code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    assert any("kamsim.simulate(" in c and "budget=b" in c for c in code)
