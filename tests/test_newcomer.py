@@ -242,3 +242,74 @@ def test_notebook_02_shows_how_to_change_the_budget() -> None:
     )
     code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
     assert any("kamsim.simulate(" in c and "budget=b" in c for c in code)
+
+
+# --------------------------------------------------------------- console
+def test_run_headline_is_the_reports_npv_named() -> None:
+    """The console headline's NPV is NPV with terminal value, as in every report."""
+    import pandas as pd
+
+    from kamsim.cli import headline
+
+    runs = simulate(n_accounts=5, policy="none", replications=20, quarters=12, seed=3).runs
+    runs.insert(0, "cell", 0)
+    head = headline(runs)
+    assert "NPV with TV mean (k€)" in head.columns and "NPV mean" not in head.columns
+    assert head["NPV with TV mean (k€)"].iloc[0] == pytest.approx(
+        runs["npv_terminal"].mean()
+    )
+    assert runs["npv_terminal"].mean() != pytest.approx(runs["npv"].mean())
+    old = runs.drop(columns=["npv_terminal"])  # results without the terminal value
+    assert "NPV mean (k€)" in headline(old).columns
+    assert isinstance(head, pd.DataFrame)
+
+
+def test_run_prints_a_long_headline_as_best_and_worst(tmp_path: Path) -> None:
+    """A run of many cells prints its best and worst cells, not every one."""
+    spec = tmp_path / "many.toml"
+    spec.write_text(
+        'name = "many"\nreplications = 2\nquarters = 2\n[factors]\n'
+        "n_accounts = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]\n"
+    )
+    res = CliRunner().invoke(
+        cli, ["run", str(spec), "--out", str(tmp_path / "o"), "--workers", "1", "--quiet"]
+    )
+    assert res.exit_code == 0, res.output
+    assert len(res.output.splitlines()) < 20, res.output
+    assert "6 best and 6 worst of 16 cells" in res.output
+
+
+def test_make_run_lists_the_reports_last() -> None:
+    """`make run`'s last command lists every report.html (after all the tables)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    dry = subprocess.run(
+        ["make", "-n", "run", "OUT=somewhere"], cwd=root, capture_output=True, text=True
+    )
+    assert dry.returncode == 0, dry.stderr
+    last = [ln for ln in dry.stdout.splitlines() if ln.strip()][-1]
+    assert "somewhere/*/report/report.html" in last and "validation.html" in last
+
+
+def test_validate_help_examples_are_valid_facts() -> None:
+    """Every `--fact X` in `kamsim validate --help` names a fact that exists."""
+    import re
+
+    from kamsim.facts import FACTS
+
+    res = CliRunner().invoke(cli, ["validate", "--help"])
+    ids = re.findall(r"kamsim validate .*--fact (\S+)", res.output)
+    assert ids and all(i in {f.id for f in FACTS} for i in ids), ids
+
+
+def test_figure_in_a_missing_folder_refused_before_simulating(tmp_path: Path) -> None:
+    """`--figure /nonexistent/dir/x.png`: one line, exit 2, no folder created."""
+    target = tmp_path / "nonexistent" / "dir" / "x.png"
+    res = CliRunner().invoke(
+        cli, ["simulate", "--replications", "3", "--figure", str(target)]
+    )
+    assert res.exit_code == 2, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "does not exist" in lines[0] and str(target) in lines[0]
+    assert not (tmp_path / "nonexistent").exists()
