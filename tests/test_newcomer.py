@@ -313,3 +313,132 @@ def test_figure_in_a_missing_folder_refused_before_simulating(tmp_path: Path) ->
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and "does not exist" in lines[0] and str(target) in lines[0]
     assert not (tmp_path / "nonexistent").exists()
+
+
+# --------------------------------------------------------------- reports
+def _run(tmp_path: Path, spec: dict[str, object]) -> kamsim.Results:
+    from kamsim.experiments import run_experiment
+
+    return run_experiment(spec, out=tmp_path, workers=1, quiet=True)
+
+
+@pytest.fixture(scope="module")
+def rivals_budget(tmp_path_factory: pytest.TempPathFactory) -> tuple[kamsim.Results, Path]:
+    """A spec varying rivals and budget (not a tournament), with its report."""
+    from kamsim.report import write_report
+
+    spec = {
+        "name": "rivals_and_budget",
+        "replications": 6,
+        "quarters": 12,
+        "seed": 3,
+        "factors": {
+            "rivals": [0, 2],
+            "budget": [50.0, 150.0],
+            "policy": ["uniform", "stage_gated"],
+        },
+        "output": {"keep": ["runs", "quarters", "accounts", "suppliers"]},
+    }
+    out = tmp_path_factory.mktemp("rb")
+    res = _run(out, spec)
+    folder = write_report(res, out / "report", spec=spec).parent
+    return res, folder
+
+
+def test_tournament_section_only_for_tournaments(
+    rivals_budget: tuple[kamsim.Results, Path], tmp_path: Path
+) -> None:
+    """Varying rivals and budget is not a tournament; crossing policies both ways is."""
+    from kamsim import tournament
+
+    res, folder = rivals_budget
+    assert not tournament.is_tournament(res)
+    assert "Tournament" not in (folder / "report.md").read_text()
+    cross = _run(
+        tmp_path,
+        {
+            "name": "t",
+            "replications": 3,
+            "quarters": 4,
+            "factors": {
+                "policy": ["none", "uniform"],
+                "rival_policy": ["none", "uniform"],
+                "rivals": [1],
+            },
+            "output": {"keep": ["runs", "suppliers"]},
+        },
+    )
+    assert tournament.is_tournament(cross)
+
+
+def test_two_level_factors_are_categories(
+    rivals_budget: tuple[kamsim.Results, Path],
+) -> None:
+    """rivals = [0, 2] and budget = [50, 150] are drawn as categories, not on a 0-2 axis."""
+    from kamsim.design import Design
+
+    res, folder = rivals_budget
+    d = Design.from_runs(res.runs, {"factors": {"rivals": [0, 2], "budget": [50.0, 150.0]}})
+    assert not d.is_numeric("rivals") and not d.is_numeric("budget")
+    assert d.layout().x == "policy"
+    three = Design.from_runs(
+        res.runs.assign(rivals=res.runs["rivals"].map({0: 0, 2: 1}).where(
+            res.runs["budget"] < 100, 2)),
+        {"factors": {"rivals": [0, 1, 2]}},
+    )  # fmt: skip
+    assert three.is_numeric("rivals")
+    import json
+
+    data = json.loads((folder / "report.json").read_text())
+    effects = next(f for f in data["figures"] if f["file"] == "main_effects.png")
+    rivals_panel = next(
+        p for p in effects["panels"] if p["title"] == "main effect of rivals"
+    )
+    assert rivals_panel["cells"] == [{"rivals": "0"}, {"rivals": "2"}]
+
+
+def test_report_tables_readable(rivals_budget: tuple[kamsim.Results, Path]) -> None:
+    """Human title, exits as a pivot, zero columns left out, % shares, explained columns."""
+    _, folder = rivals_budget
+    md = (folder / "report.md").read_text()
+    assert md.startswith("# Rivals and budget\n")
+    assert "<title>Rivals and budget</title>" in (folder / "report.html").read_text()
+    exits = md.split("### Exits by cause")[1].split("###")[0]
+    header = next(ln for ln in exits.splitlines() if ln.startswith("|"))
+    assert "switched" in header and "all causes" in header and "| cause |" not in header
+    assert sum(ln.startswith("| ") for ln in exits.splitlines()) == 1 + 8  # 8 cells
+    dep = md.split("### Account-side dependency")[1].split("###")[0]
+    assert "account_disruption_cost" not in dep.splitlines()[2]
+    assert "Left out, 0 in every row: account_disruption_cost" in dep
+    assert "top fifth's share of profit (%)" in md and "top_fifth_profit_share |" not in md
+    assert "variance_reduction: how many times smaller" in md
+    assert 'class="wide"' in (folder / "report.html").read_text()
+
+
+def test_whale_curves_cut_at_a_readable_scale() -> None:
+    """A whale curve peaking at 1 000 % is cut at the cap and the panel says so."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from kamsim.plots import plot_whale_curve
+
+    df = pd.DataFrame(
+        {"account_share": [0.2, 0.6, 1.0], "cum_profit_share": [4.0, 10.0, 1.0]}
+    )
+    fig, ax = plt.subplots()
+    plot_whale_curve(df, ax=ax, cap=300.0)
+    assert ax.get_ylim()[1] == 300.0
+    assert any("peak 1,000 %" in t.get_text() for t in ax.texts)
+    plt.close(fig)
+
+
+def test_human_titles() -> None:
+    """snake_case experiment names become titles."""
+    from kamsim.formatting import human_title
+
+    assert human_title("portfolio_size") == "Portfolio size"
+    assert human_title("policy_tournament") == "Policy tournament"
+    assert human_title("MyStudy_v2") == "MyStudy v2"
