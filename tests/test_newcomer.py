@@ -442,3 +442,14 @@ def test_human_titles() -> None:
     assert human_title("portfolio_size") == "Portfolio size"
     assert human_title("policy_tournament") == "Policy tournament"
     assert human_title("MyStudy_v2") == "MyStudy v2"
+
+
+def test_findings_sentences_are_short(rivals_budget: tuple[kamsim.Results, Path]) -> None:
+    """No Findings sentence runs past 45 words (the downside ones used to run to 50+)."""
+    import json
+    import re
+
+    _, folder = rivals_budget
+    for f in json.loads((folder / "report.json").read_text())["findings"]:
+        for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z(])", f["text"]):
+            assert len(sentence.split()) <= 45, sentence
