@@ -200,7 +200,7 @@ def without_unread(
     unread = set() if reads_potential else {"potential", "potential_class"}
     if not reads_trust:
         unread.add("trust")
-    values = {
+    values: dict[str, Any] = {
         f.name: NOT_READ if f.name in unread else object.__getattribute__(obs, f.name)
         for f in dataclasses.fields(Observation)
     }

@@ -323,7 +323,8 @@ def _fixed(where: str | None, data: Mapping[str, Any], varied: Sequence[str]) ->
         if k in varied:
             raise _err(where, f"fixed.{k}", "is varied; it cannot also be fixed")
     for k in ("policy", "rival_policy"):  # a module:function beside the spec
-        for v in raw.get(k) if isinstance(raw.get(k), list) else [raw.get(k)]:
+        given = raw.get(k)
+        for v in given if isinstance(given, list) else [given]:
             if isinstance(v, str) and ":" in v:
                 with contextlib.suppress(ParameterError):  # load_spec says why
                     resolve_policy(v, spec_folders(where))

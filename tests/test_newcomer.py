@@ -374,7 +374,7 @@ def test_tournament_section_only_for_tournaments(
 def test_two_level_factors_are_categories(
     rivals_budget: tuple[kamsim.Results, Path],
 ) -> None:
-    """rivals = [0, 2] and budget = [50, 150] are drawn as categories, not on a 0-2 axis."""
+    """Rivals = [0, 2] and budget = [50, 150] are drawn as categories, not on a 0-2 axis."""
     from kamsim.design import Design
 
     res, folder = rivals_budget

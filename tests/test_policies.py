@@ -229,7 +229,7 @@ def test_declaring_observes_changes_no_number(engine: str) -> None:
 
 
 def test_kept_trajectories_compute_an_estimate_the_policy_still_does_not_see() -> None:
-    """Kept trajectories get the focal estimate of potential; the policy still cannot read it.
+    """Kept trajectories get the focal estimate of potential; the policy cannot read it.
 
     The estimate is the one an undeclared policy's run records.
     """
