@@ -13,7 +13,7 @@ OUT    ?= results
 
 help:
 	@echo "make run        run the shipped experiments, the sensitivity study and the"
-	@echo "                validation, and write their reports to $(OUT)/ (prints report.html paths)"
+	@echo "                validation, and write their reports to $(OUT)/ (lists the reports last)"
 	@echo "make test       run the whole test suite (installs what it needs)"
 	@echo "make lint       ruff + mypy"
 	@echo "make benchmark  batched engine vs Mesa face, printed as ratios"
@@ -39,6 +39,9 @@ run: $(VENV)/.installed
 	$(VENV)/bin/kamsim report $(OUT)
 	$(VENV)/bin/kamsim sensitivity experiments/sensitivity.toml --out $(OUT)
 	$(VENV)/bin/kamsim validate --out $(OUT)/validation
+	@echo ""
+	@echo "Reports (open them in a browser):"
+	@ls -1 $(OUT)/*/report/report.html $(OUT)/validation/validation.html
 
 test: $(VENV)/.dev-installed
 	bash scripts/ensure_chromium.sh

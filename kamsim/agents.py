@@ -248,7 +248,7 @@ class Supplier(mesa.Agent):
         """
         i = self.index
         obs: Observation = observation_from_arrays(quarter, obs_f[:, i], obs_i[:, i])
-        obs = without_unread(obs, self.reads)  # as the batched engine
+        obs = without_unread(obs, self.reads, self.policy_name)  # as the engine
         return enforce_budget(
             self.policy(obs, self.budget), obs, self.budget, self.policy_name
         )

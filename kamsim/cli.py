@@ -331,7 +331,8 @@ def _check_memory(replications: int, probe: Any) -> None:
     "--policy",
     default="uniform",
     show_default=True,
-    help="Investment policy: a built-in name (see `kamsim policies`) or module:function.",
+    help="Investment policy: a built-in name (see `kamsim policies`) or module:function "
+    "(module.py looked up in the current folder, then on the Python path).",
 )
 @click.option(
     "--rivals",
@@ -420,6 +421,9 @@ def simulate(
       kamsim simulate --rivals 0 --policy none --replications 2000
       kamsim simulate --set budget=200 --set lose_largest_at=20 --figure stages.png
       kamsim simulate --engine mesa --replications 20
+
+    A module:function policy is imported from the current folder first (no
+    PYTHONPATH needed); --figure must name a .png in a folder that exists.
     """  # noqa: D301
     from kamsim.engine import ensure_compiled
     from kamsim.simulation import simulate as run
@@ -428,6 +432,11 @@ def simulate(
     if figure is not None:
         if figure.suffix.lower() != ".png":
             raise ParameterError(f"'--figure' must be a .png file: {str(figure)!r}")
+        if not figure.parent.is_dir() and not figure.parent.is_file():
+            raise ParameterError(
+                f"'--figure' cannot be written to {str(figure)!r}: its folder "
+                f"{str(figure.parent)!r} does not exist (create it first)"
+            )
         _check_writable(figure, "--figure")
     if engine == "batched":
         ensure_compiled(_say)
@@ -485,26 +494,67 @@ def simulate(
 
 
 # --------------------------------------------------------------------------- run
+#: The value metric of the console headline, as in the reports: (column, heading).
+_VALUE_METRICS = (("npv_terminal", "NPV with TV"), ("npv", "NPV"))
+
+
 def headline(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per-cell headline: mean NPV with its 95 % CI, final strategic accounts, HHI."""
+    """Per-cell headline: mean NPV with its 95 % CI, final strategic accounts, HHI.
+
+    The NPV is the reports' value metric: with the terminal value of the
+    relationships in place at the horizon (``npv_terminal``) when the runs have it,
+    else over the horizon only (``npv``); its heading says which.
+    """
     cols = list(runs.columns)
     factor_cols = cols[: cols.index("npv")] if "npv" in cols else cols
     by = [c for c in factor_cols if c not in ("replication", "seed")]
+    metric, label = next((m for m in _VALUE_METRICS if m[0] in cols), _VALUE_METRICS[1])
     rows = []
     for key, g in runs.groupby(by, sort=True, dropna=False):
-        mean, lo, hi = _ci(g["npv"].to_numpy())
+        mean, lo, hi = _ci(g[metric].to_numpy())
         row = dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True))
         row.update(
             {
                 "reps": len(g),
-                "NPV mean": mean,
-                "NPV 95% CI": f"[{lo:,.0f}, {hi:,.0f}]",
+                f"{label} mean (k€)": mean,
+                "95% CI": f"[{lo:,.0f}, {hi:,.0f}]",
                 "strategic": float(g["final_n_strategic"].mean()),
                 "HHI": float(g["final_hhi"].mean()),
             }
         )
         rows.append(row)
     return pd.DataFrame(rows).set_index("cell") if rows else pd.DataFrame()
+
+
+#: Cells of the console headline shown in full; longer tables show the best and worst.
+_HEADLINE_ROWS = 12
+
+
+def _shortened(table: pd.DataFrame, rows: int = _HEADLINE_ROWS) -> str:
+    """The headline as text, only its best and worst ``rows // 2`` cells if longer.
+
+    Cells are ranked by mean NPV; a last line says how many are left out and where
+    the full table is (``headline.csv`` of the report, ``kamsim report``).
+    """
+    if len(table) <= rows:
+        return _format_table(table)
+    from kamsim.formatting import column_digits, fmt_number
+
+    value = next(c for c in table.columns if str(c).endswith("mean (k€)"))
+    text = table.astype(object)
+    for c in table.columns:
+        if pd.api.types.is_float_dtype(table[c]):
+            digits = column_digits(table[c])
+            text[c] = [fmt_number(v, digits) for v in table[c]]
+    order = table[value].sort_values(ascending=False).index
+    half = rows // 2
+    gap = pd.DataFrame([dict.fromkeys(table.columns, "...")], index=["..."])
+    shown = pd.concat([text.loc[order[:half]], gap, text.loc[order[-half:]]])
+    shown.index.name = table.index.name
+    return (
+        f"{shown.to_string()}\n({half} best and {half} worst of {len(table)} cells by "
+        "mean NPV; every cell in headline.csv of the report: kamsim report)"
+    )
 
 
 class _Terminated(KeyboardInterrupt):
@@ -615,7 +665,7 @@ def run(
             )
         click.echo(f"{sp.name}: results in {folder} ({describe_run(res)})")
         if len(res.runs):
-            click.echo(_format_table(headline(res.runs)))
+            click.echo(_shortened(headline(res.runs)))
         click.echo("")
     if failed:
         click.echo(
@@ -632,7 +682,9 @@ def policies() -> None:
     """List the built-in investment policies with one line each.
 
     A policy of your own is a plain function ``policy(obs, budget) -> allocation``;
-    use it as ``module:function`` wherever a policy name is accepted.
+    use it as ``module:function`` wherever a policy name is accepted. The module is
+    looked up in the spec file's folder first (for a spec), then in the current
+    folder, then on the Python path.
 
     \b
     Examples:

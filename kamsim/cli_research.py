@@ -58,7 +58,7 @@ def validate(replications: int, seed: int, only: tuple[str, ...], out: Path | No
     Examples:
       kamsim validate
       kamsim validate --out results/validation
-      kamsim validate --fact 4c --replications 1000
+      kamsim validate --fact 4 --replications 1000
     """  # noqa: D301
     from kamsim import validation
 

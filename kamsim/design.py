@@ -151,10 +151,15 @@ class Design:
         return self.combinations(self.factors)
 
     def is_numeric(self, factor: str) -> bool:
-        """True if the factor's levels are numbers (a quantity, drawn as a line)."""
-        return all(
-            isinstance(v, int | float) and not isinstance(v, bool)
-            for v in self.levels[factor]
+        """True if the factor is a quantity drawn as a line: three or more numbers.
+
+        A factor of two levels (``rivals = [0, 2]``, ``budget = [50.0, 150.0]``) is
+        drawn as two categories: a line through two points, on an axis running from
+        one to the other, would show values that were never simulated.
+        """
+        levels = self.levels[factor]
+        return len(levels) >= 3 and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in levels
         )
 
     def layout(self) -> Layout:
@@ -201,8 +206,9 @@ class Layout:
     def choose(cls, design: Design) -> Layout:
         """Pick x, hue and facets for a design.
 
-        x is ``n_accounts`` when it varies, else the numeric factor with the most
-        levels, else ``policy``, else the factor with the most levels; hue is
+        x is ``n_accounts`` when it varies, else the numeric factor (three or more
+        levels, :meth:`Design.is_numeric`) with the most levels, else ``policy``,
+        else the factor with the most levels; hue is
         ``policy`` when it varies and is not x, else the remaining factor with the
         fewest levels; the other factors make panels.
         """

@@ -291,7 +291,7 @@ def allocate(
     )  # fmt: skip
     for k, (policy, budget, name) in enumerate(zip(policies, budgets, names, strict=True)):
         obs = observation_from_arrays(t, obs_f[:, k], obs_i[:, k])
-        obs = without_unread(obs, (bool(reads[0, k]), bool(reads[1, k])))
+        obs = without_unread(obs, (bool(reads[0, k]), bool(reads[1, k])), name)
         q.alloc[:, k] = enforce_budget(policy(obs, budget), obs, budget, name)
 
 

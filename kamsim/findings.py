@@ -326,11 +326,11 @@ def _downside(runs: pd.DataFrame, d: Design, factor: str) -> Finding:
     if d.is_numeric(factor) or len(me) == 2:
         a, b = me.index[0], me.index[-1]
         text = (
-            f"Downside by {factor}{over}: from {factor} = {fmt_level(a)} to "
-            f"{fmt_level(b)}, the 5 % quantile of {d.value_label} moves from "
-            f"{fmt_money(me.loc[a, 'q05'])} to {fmt_money(me.loc[b, 'q05'])} k€, the "
-            f"CVaR 5 % from {fmt_money(me.loc[a, 'cvar05'])} to "
-            f"{fmt_money(me.loc[b, 'cvar05'])} k€ and P({d.value_label} < 0) from "
+            f"Downside by {factor}{over}, from {factor} = {fmt_level(a)} to "
+            f"{fmt_level(b)}: the 5 % quantile of {d.value_label} moves from "
+            f"{fmt_money(me.loc[a, 'q05'])} to {fmt_money(me.loc[b, 'q05'])} k€. "
+            f"The CVaR 5 % moves from {fmt_money(me.loc[a, 'cvar05'])} to "
+            f"{fmt_money(me.loc[b, 'cvar05'])} k€. P({d.value_label} < 0) moves from "
             f"{fmt_pct(me.loc[a, 'p_loss'])} to {fmt_pct(me.loc[b, 'p_loss'])}."
         )
     else:
@@ -344,7 +344,7 @@ def _downside(runs: pd.DataFrame, d: Design, factor: str) -> Finding:
         text = (
             f"Downside by {factor}{over}: CVaR 5 % of {d.value_label} is best under "
             f"{fmt_level(best_c)} ({fmt_money(cvar[best_c])} k€) and worst "
-            f"under {fmt_level(worst_c)} ({fmt_money(cvar[worst_c])} k€); "
+            f"under {fmt_level(worst_c)} ({fmt_money(cvar[worst_c])} k€). "
             f"P({d.value_label} < 0) is lowest under {fmt_level(best_p)} "
             f"({fmt_pct(ploss[best_p])}) and highest under "
             f"{fmt_level(worst_p)} ({fmt_pct(ploss[worst_p])})."

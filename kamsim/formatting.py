@@ -105,3 +105,13 @@ def column_digits(values: Iterable[Any]) -> int:
     if np.all(arr == np.round(arr)) and np.max(np.abs(arr)) >= 1:
         return 0  # counts and whole numbers
     return digits_for(float(np.max(np.abs(arr))))
+
+
+def human_title(name: str) -> str:
+    """A report title from an experiment's name: ``portfolio_size`` -> ``Portfolio size``.
+
+    Underscores and hyphens become spaces and the first letter is capitalised; the
+    rest is kept (``MyStudy_v2`` -> ``MyStudy v2``).
+    """
+    text = " ".join(name.replace("_", " ").replace("-", " ").split())
+    return text[:1].upper() + text[1:] if text else name

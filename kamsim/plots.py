@@ -402,8 +402,14 @@ def plot_whale_curve(
     group: str | Sequence[str] | None = None,
     colors: Mapping[Any, Any] | None = None,
     legend: bool = True,
+    cap: float | None = None,
 ) -> Axes:
     """Customer-profitability (whale) curve, one line per level of ``group``.
+
+    Where total profit is near zero the cumulative share of the most profitable
+    accounts is many times the total (a peak of 1 000 % or more), which flattens every
+    other curve: ``cap`` (in %) stops the y axis there and the panel says so, with
+    the highest peak it cut.
 
     Args:
         df: columns ``account_share``, ``cum_profit_share`` (from
@@ -413,8 +419,10 @@ def plot_whale_curve(
             names).
         colors: group level -> colour.
         legend: draw a legend on the Axes.
+        cap: top of the y axis (% of total profit); None: the highest point.
     """
     ax = _ax(ax)
+    peak = 100 * float(df["cum_profit_share"].max()) if len(df) else 0.0
     for key, g in _groups(df, group, colors):
         g = g.sort_values("account_share")
         ax.plot(
@@ -428,6 +436,18 @@ def plot_whale_curve(
     ax.axhline(100, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("accounts ranked by lifetime profit (%)")
     ax.set_ylabel("cumulative profit (% of total)")
+    if cap is not None and peak > cap:
+        ax.set_ylim(top=cap)
+        ax.text(
+            0.98,
+            0.98,
+            f"axis cut at {cap:,.0f} %; peak {peak:,.0f} %",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=7,
+            color="#555",
+        )
     if group and legend:
         title = group if isinstance(group, str) else ", ".join(group)
         ax.legend(title=title, fontsize="small", title_fontsize="small")

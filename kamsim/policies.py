@@ -14,19 +14,24 @@ Policies see only observable quantities (stage, revenue, tenure, the supplier's 
 investment stock and *noisy* estimates of potential and trust), never the hidden truth
 (willingness, true trust, price sensitivity). A policy may declare the fields it reads
 in an ``observes`` attribute (:func:`estimates_read`); the estimates it does not read
-are then not computed (``None`` in its observation), which saves their noise.
+are then not computed, which saves their noise, and reading one anyway raises a
+:class:`~kamsim.params.ParameterError` naming the policy and the field.
 Built-in policies are registered by name in :data:`POLICIES`; :func:`resolve_policy`
-accepts a name, a ``"module:function"`` string or a callable.
+accepts a name, a ``"module:function"`` string (looked up in the spec file's folder,
+then the current folder, then the Python path) or a callable.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 import re
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, cast
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, cast
 
 import numpy as np
 from numba import njit
@@ -40,6 +45,7 @@ __all__ = [
     "GreedyROI",
     "Observation",
     "ParetoFocus",
+    "PartialObservation",
     "Policy",
     "Quadrant",
     "StageGated",
@@ -67,8 +73,9 @@ class Observation:
         revenue: last quarter's revenue from the account (k€).
         share_of_wallet: the supplier's share of the account's spend last quarter.
         potential: noisy estimate of the account's three-year potential (k€/yr);
-            ``None`` for a policy that declares it does not read it
-            (:func:`estimates_read`), as ``potential_class`` and ``trust``.
+            for a policy that declares it does not read it (:func:`estimates_read`)
+            it is not computed and reading it raises a ParameterError naming the
+            policy and the field, as for ``potential_class`` and ``trust``.
         potential_class: estimated potential class: 0 low, 1 medium, 2 high.
         trust: noisy reading of trust in [0, 1].
         stock: the supplier's relationship-specific investment stock (k€).
@@ -103,7 +110,8 @@ def estimates_read(policy: Callable[..., np.ndarray]) -> tuple[bool, bool]:
     estimates are the only fields that cost random numbers, so both faces compute
     the noise of the potential estimate only if it reads ``potential`` or
     ``potential_class`` and the noise of the trust reading only if it reads
-    ``trust``, and pass ``None`` for what is not computed. Without the attribute a
+    ``trust``; reading one that is not computed raises a ParameterError naming the
+    policy and the field (:func:`without_unread`). Without the attribute a
     policy sees every field. Skipping noise shifts no other number (the variates are
     counter-based, :mod:`kamsim.variates`), so the fields it reads, and every result,
     are the same either way.
@@ -135,6 +143,8 @@ def estimates_read(policy: Callable[..., np.ndarray]) -> tuple[bool, bool]:
 #: as the array it replaces (a policy that declares ``observes`` never reads it).
 NOT_READ = cast(np.ndarray, None)
 
+#: The estimates: the fields an ``observes`` declaration can leave uncomputed.
+ESTIMATES = frozenset({"potential", "potential_class", "trust"})
 
 def observation_from_arrays(
     quarter: int, obs_f: np.ndarray, obs_i: np.ndarray
@@ -161,20 +171,66 @@ def observation_from_arrays(
     return Observation(quarter=quarter, **fields)
 
 
-def without_unread(obs: Observation, reads: tuple[bool, bool]) -> Observation:
-    """``obs`` with ``None`` for the estimates its policy does not read (both faces).
 
-    ``reads`` is the policy's :func:`estimates_read`.
+class PartialObservation(Observation):
+    """An :class:`Observation` without the estimates its policy does not read.
+
+    Reading such a field (``obs.trust`` for a policy declaring
+    ``observes = {"active"}``) raises a ParameterError naming the policy and the
+    field, instead of handing the policy a ``None`` that fails later in its
+    arithmetic with an error that names neither. Built by :func:`without_unread`.
+    """
+
+    _unread: frozenset[str]
+    _policy: str
+
+    def __getattribute__(self, name: str) -> Any:
+        """The field ``name``; an estimate the policy does not read raises."""
+        if name in ESTIMATES and name in object.__getattribute__(self, "_unread"):
+            policy = object.__getattribute__(self, "_policy")
+            raise ParameterError(
+                f"policy '{policy}' read obs.{name}, which its 'observes' attribute "
+                f"does not declare, so it is not computed: add '{name}' to observes "
+                "(or remove observes to see every field)"
+            )
+        return object.__getattribute__(self, name)
+
+    def __repr__(self) -> str:
+        """The observation's fields, ``<not read>`` for the estimates left out."""
+        unread = object.__getattribute__(self, "_unread")
+        parts = [
+            f"{f.name}=<not read>"
+            if f.name in unread
+            else f"{f.name}={object.__getattribute__(self, f.name)!r}"
+            for f in dataclasses.fields(Observation)
+        ]
+        return f"Observation({', '.join(parts)})"
+
+
+def without_unread(
+    obs: Observation, reads: tuple[bool, bool], name: str = "?"
+) -> Observation:
+    """``obs`` without the estimates its policy does not read (both faces).
+
+    ``reads`` is the policy's :func:`estimates_read` and ``name`` its
+    :func:`policy_name`. If it reads every estimate, ``obs`` itself; otherwise a
+    :class:`PartialObservation` in which reading an estimate left out raises a
+    ParameterError naming the policy and the field.
     """
     reads_potential, reads_trust = reads
     if reads_potential and reads_trust:
         return obs
-    return dataclasses.replace(
-        obs,
-        potential=obs.potential if reads_potential else NOT_READ,
-        potential_class=obs.potential_class if reads_potential else NOT_READ,
-        trust=obs.trust if reads_trust else NOT_READ,
-    )
+    unread = set() if reads_potential else {"potential", "potential_class"}
+    if not reads_trust:
+        unread.add("trust")
+    values: dict[str, Any] = {
+        f.name: NOT_READ if f.name in unread else object.__getattribute__(obs, f.name)
+        for f in dataclasses.fields(Observation)
+    }
+    out = PartialObservation(**values)
+    object.__setattr__(out, "_unread", frozenset(unread))
+    object.__setattr__(out, "_policy", name)
+    return out
 
 
 class Policy(Protocol):
@@ -600,10 +656,52 @@ def policy_name(policy: Callable[..., np.ndarray] | str) -> str:
     return f"{mod}:{qual}"
 
 
+def _module_folder(module: str, folders: Sequence[str | Path]) -> Path | None:
+    """The first of ``folders``, then the current folder, holding ``module``'s file.
+
+    ``module`` is a dotted path; its top-level name is looked up as ``name.py`` or
+    a package ``name/``.
+    """
+    top = module.split(".")[0]
+    for folder in (*folders, os.getcwd()):
+        here = Path(folder).resolve()
+        if (here / f"{top}.py").is_file() or (here / top / "__init__.py").is_file():
+            return here
+    return None
+
+
+def _import(module: str, folders: Sequence[str | Path]) -> Any:
+    """Import ``module`` as a ``module:function`` policy is (see :func:`resolve_policy`).
+
+    The folder it is found in is put first on ``sys.path`` (and stays there, so
+    that worker processes, which are spawned with the same path, import it too).
+    """
+    folder = _module_folder(module, folders)
+    if folder is not None and module.split(".")[0] not in sys.modules:
+        path = str(folder)
+        if path in sys.path:
+            sys.path.remove(path)
+        sys.path.insert(0, path)
+        importlib.invalidate_caches()
+    return importlib.import_module(module)
+
+
 def resolve_policy(
     policy: str | Callable[[Observation, float], np.ndarray],
+    folders: Sequence[str | Path] = (),
 ) -> Callable[[Observation, float], np.ndarray]:
     """Return the callable for a policy name, a ``"module:function"`` string or a callable.
+
+    A ``module:function`` is imported from the first folder holding the module's
+    file (``module.py`` or a package ``module/``): first ``folders`` (an experiment
+    spec passes its own folder), then the current folder, then the Python path
+    (installed packages, ``PYTHONPATH``). So a spec's ``"mypol:fn"`` is the
+    ``mypol.py`` beside the spec even when another one is in the current folder,
+    as Python does for a script's own folder.
+
+    Args:
+        policy: a built-in name, ``"module:function"`` or a callable.
+        folders: folders searched for the module before the current folder.
 
     Raises:
         ParameterError: for an unknown name (naming the closest built-in) or a
@@ -625,7 +723,7 @@ def resolve_policy(
             )
         mod_name, _, attr = policy.partition(":")
         try:
-            fn = getattr(importlib.import_module(mod_name), attr)
+            fn = getattr(_import(mod_name, folders), attr)
         except Exception as exc:  # the user's module may raise anything on import
             first = (str(exc).splitlines() or [""])[0]
             raise ParameterError(
@@ -737,21 +835,27 @@ def enforce_budget(
     ``(a / max a) * budget / sum(a / max a)``, so it keeps its proportions instead of
     collapsing to zero.
 
+    The allocation must have exactly the shape of the observation's arrays,
+    (replications, accounts); a nested list of that shape is taken as the array it
+    spells. Nothing is broadcast: a scalar, an (accounts,) vector or an (R, 1) column
+    is refused, because the same policy would otherwise be accepted or refused
+    depending on how many replications a batch steps together (the Mesa face
+    steps one, the batched engine up to 250).
+
     Raises:
         ParameterError: (a ``ValueError``) if the policy returned something other
             than real numbers (None, a string, a dict, complex numbers), an array of
-            the wrong shape, or negative or non-finite values; the message names the
+            another shape, or negative or non-finite values; the message names the
             policy and says what it returned.
     """
     a = _as_allocation(allocation, name)
     if a.shape != obs.active.shape:
-        try:
-            a = np.broadcast_to(a, obs.active.shape)
-        except ValueError:
-            raise ParameterError(
-                f"policy '{name}' returned shape {a.shape}, expected "
-                f"{obs.active.shape} (replications, accounts)"
-            ) from None
+        raise ParameterError(
+            f"policy '{name}' returned shape {a.shape}, expected "
+            f"{obs.active.shape} (replications, accounts): one row per replication, "
+            "as its observation's arrays; a scalar, an (accounts,) vector or any "
+            "other shape is not broadcast"
+        )
     out = np.array(a, dtype=np.float64, order="C")  # a copy: the policy's is untouched
     code = keep_within_budget(out, np.ascontiguousarray(obs.active), float(budget))
     if code == 0:

@@ -35,7 +35,7 @@ from kamsim import metrics, tournament
 from kamsim.analysis import summarize
 from kamsim.design import Design, Layout, fmt_level, value_column
 from kamsim.findings import find
-from kamsim.formatting import fmt_money, fmt_pct
+from kamsim.formatting import fmt_money, fmt_pct, human_title
 from kamsim.params import ParameterError
 from kamsim.report_doc import MAX_TABLE_ROWS, ReportDoc, axes_record, write_folder
 from kamsim.report_figures import Context, all_figures
@@ -141,6 +141,32 @@ def _setup_text(runs: pd.DataFrame, d: Design, spec: dict[str, Any]) -> str:
     return text
 
 
+#: What the comparisons table's ``variance_reduction`` column means, under the table.
+VARIANCE_REDUCTION_NOTE = (
+    "diff: mean paired difference (policy minus baseline, same seeds); ci_low, ci_high: "
+    "its 95 % CI. variance_reduction: how many times smaller the variance of the "
+    "estimated difference is thanks to pairing on common random numbers than with two "
+    "independent samples of the same size, (var(x) + var(x_baseline)) / var(diff); "
+    "above 1, pairing helped."
+)
+
+
+def _drop_zero(df: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, str | None]:
+    """``df`` without those ``columns`` that are 0 in every row, and a note naming them."""
+    zero = [c for c in columns if c in df.columns and bool((df[c].fillna(0) == 0).all())]
+    if not zero:
+        return df, None
+    return df.drop(columns=zero), (
+        f"Left out, 0 in every row: {', '.join(zero)} (k€ the accounts lose to supplier "
+        "disruptions; this experiment has none)."
+    )
+
+
+def _joined_notes(*notes: str | None) -> str | None:
+    text = " ".join(n for n in notes if n)
+    return text or None
+
+
 def _tables(doc: ReportDoc, ctx: Context, tables: dict[str, pd.DataFrame | None]) -> None:
     d, lay, runs = ctx.design, ctx.layout, ctx.runs
     by = list(d.factors)
@@ -164,6 +190,7 @@ def _tables(doc: ReportDoc, ctx: Context, tables: dict[str, pd.DataFrame | None]
         c = comp[cols]
         shown, note = _summarise(c, d, lay, "diff")
         doc.heading(f"Paired differences against {d.baseline}", 3)
+        doc.text(VARIANCE_REDUCTION_NOTE, css="note")
         doc.table(shown, "comparisons.csv", full=comp, note=note)
     summarize(runs, by=by).to_csv(doc.folder / "summary.csv", index=False)
     tables["risk"].to_csv(doc.folder / "risk_return.csv", index=False)  # type: ignore[union-attr]
@@ -183,8 +210,9 @@ def _secondary_tables(
         shown, note = _by_x(
             last, lay, d, [], [c for c in last.columns if c not in d.factors]
         )
+        shown, dropped = _drop_zero(shown, ["account_disruption_cost"])
         doc.heading("Account-side dependency at the end of the horizon", 3)
-        doc.table(shown, "dependency.csv", full=dep, note=note)
+        doc.table(shown, "dependency.csv", full=dep, note=_joined_notes(note, dropped))
     if whale is not None:
         whale.to_csv(doc.folder / "whale_curve.csv", index=False)
         conc = metrics.profit_concentration(ctx.results.accounts, by=by)
@@ -195,6 +223,17 @@ def _secondary_tables(
             else conc[cols].mean().to_frame().T
         )
         shown, note = _by_x(mean, lay, d, [], cols)
+        shown = shown.assign(
+            top_fifth_profit_share=100 * shown["top_fifth_profit_share"],
+            share_unprofitable=100 * shown["share_unprofitable"],
+            whale_peak=100 * shown["whale_peak"],
+        ).rename(
+            columns={
+                "top_fifth_profit_share": "top fifth's share of profit (%)",
+                "whale_peak": "whale curve peak (%)",
+                "share_unprofitable": "unprofitable accounts (%)",
+            }
+        )
         doc.heading("Customer profitability per cell", 3)
         doc.table(shown, "profit_concentration.csv", full=mean, note=note)
     times = metrics.stage_times(runs, by=by)
@@ -202,7 +241,7 @@ def _secondary_tables(
     doc.heading("Time to reach each stage (years)", 3)
     doc.table(shown, "stage_times.csv", full=times, note=note)
     exits = metrics.exits_by_cause(runs, by=by)
-    shown, note = _by_x(exits, lay, d, ["cause"], ["mean", "share"])
+    shown, note = _exits_pivot(exits, lay, d)
     doc.heading("Exits by cause (mean per replication)", 3)
     doc.table(shown, "exits_by_cause.csv", full=exits, note=note)
     major = metrics.major_customer_risk(runs, by=by)
@@ -216,7 +255,48 @@ def _secondary_tables(
     doc.table(shown, "major_customer_risk.csv", full=major, note=note)
 
 
-def _tournament_section(doc: ReportDoc, results: Results) -> None:
+def _budgets_text(spec: dict[str, Any]) -> str:
+    """What the tournament's suppliers spend: "same budgets" only when they do."""
+    from kamsim.params import ModelParams
+
+    factors = dict(spec.get("factors") or {})
+    if "budget" in factors or "rival_budget" in factors:
+        return "budgets as in each cell"
+    p = {**ModelParams().to_dict(), **dict(spec.get("params") or {})}
+    mine, theirs = float(p["budget"]), float(p["rival_budget"])
+    if mine == theirs:
+        return f"same budgets, {fmt_money(mine)} k€ a quarter"
+    return f"budgets {fmt_money(mine)} (focal) and {fmt_money(theirs)} (rival) a quarter"
+
+
+def _exits_pivot(
+    exits: pd.DataFrame, lay: Layout, d: Design
+) -> tuple[pd.DataFrame, str | None]:
+    """Exits by cause as shown: one row per cell (or x level), one column per cause.
+
+    Mean exits per replication; averaged over the factors other than x when the
+    cells would make more than a page of rows.
+    """
+    causes = list(dict.fromkeys(exits["cause"]))
+    keys = [f for f in d.factors if f in exits.columns]
+    note = None
+    n_cells = len(exits) // max(len(causes), 1)
+    if n_cells > MAX_TABLE_ROWS and lay.x is not None:
+        others = [f for f in keys if f != lay.x]
+        keys = [lay.x]
+        note = f"Averaged over {', '.join(others)}." if others else None
+    if not keys:
+        wide = exits.set_index("cause")[["mean"]].T.reset_index(drop=True)
+    else:
+        wide = exits.pivot_table(
+            index=keys, columns="cause", values="mean", sort=False, observed=True
+        ).reset_index()
+    wide.columns = [str(c) for c in wide.columns]
+    wide["all causes"] = wide[causes].sum(axis=1)
+    return wide[[*keys, *causes, "all causes"]], note
+
+
+def _tournament_section(doc: ReportDoc, results: Results, spec: dict[str, Any]) -> None:
     """Who wins against whom: standings, then NPV and market share per matchup."""
     import matplotlib.pyplot as plt
 
@@ -231,7 +311,7 @@ def _tournament_section(doc: ReportDoc, results: Results) -> None:
         f"opponent in {fmt_pct(best['win_rate'])} of the markets; the weakest policy, "
         f"`{worst['policy']}`, earns {fmt_money(worst['npv_terminal'])}. Each row of the "
         "figure is a policy played by the focal supplier against the opponent in the "
-        "column (same budgets, same markets: common random numbers)."
+        f"column ({_budgets_text(spec)}; same markets: common random numbers)."
     )
     doc.table(ranks, "standings.csv", full=table, note="matchups.csv: every matchup")
     cells = [
@@ -271,7 +351,7 @@ def _build(
     ctx = Context(results=results, design=d, layout=d.layout())
     name = str(spec.get("name", "experiment"))
     doc = ReportDoc(folder)
-    doc.heading(f"{name}", 1)
+    doc.heading(human_title(name), 1)
     if missing:
         doc.warning("Incomplete results", missing)
     if spec.get("description"):
@@ -281,7 +361,7 @@ def _build(
     doc.bullets([f.text for f in found], anchor="findings")
     doc.text(_setup_text(runs, d, spec), css="setup")
     if tournament.is_tournament(results):
-        _tournament_section(doc, results)
+        _tournament_section(doc, results, spec)
     doc.data = {
         "name": name,
         "value": d.value,
@@ -299,7 +379,7 @@ def _build(
     doc.text(
         "All metrics with 95 % confidence intervals per cell: summary.csv.", css="note"
     )
-    return doc.write(name)
+    return doc.write(human_title(name))
 
 
 def write_report(

@@ -77,7 +77,10 @@ def _html_table(df: pd.DataFrame) -> str:
             for v, dg in zip(row, digits, strict=True)
         )
         rows.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return (
+        f'<div class="wide"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 def _md_inline_to_html(text: str) -> str:
@@ -229,6 +232,7 @@ class ReportDoc:
             ".warning{border:3px solid #c00;background:#fee;padding:0 1em;margin:1em 0}"
             "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
             "th{background:#f3f3f3}img{max-width:100%}"
+            "div.wide{max-width:100%;overflow-x:auto}"
             "figcaption{font-style:italic;font-size:0.9em}"
         )
         blob = json.dumps(data).replace("</", "<\\/")

@@ -245,7 +245,8 @@ def comparison_figures(doc: ReportDoc, ctx: Context) -> pd.DataFrame | None:
                 ax=ax,
                 hue="policy",
                 ylabel=label,
-                numeric=True,
+                numeric=d.is_numeric("n_accounts"),
+                x_order=d.levels["n_accounts"],
                 colors=colors,
                 legend=False,
             )
@@ -380,6 +381,10 @@ def stage_figures(doc: ReportDoc, ctx: Context) -> pd.DataFrame | None:
     return dist
 
 
+#: Top of the whale curves' y axis (% of total profit), see :func:`whale_figures`.
+WHALE_CAP = 300.0
+
+
 def whale_figures(doc: ReportDoc, ctx: Context) -> pd.DataFrame | None:
     """Whale curves: one line per x level, one panel per other-factor combination."""
     accounts = ctx.results.accounts
@@ -391,7 +396,9 @@ def whale_figures(doc: ReportDoc, ctx: Context) -> pd.DataFrame | None:
 
     def draw(ax: Any, key: Mapping[str, Any]) -> list[dict[str, Any]]:
         g = Layout.select(whale, key)
-        plots.plot_whale_curve(g, ax=ax, group=lay.x, colors=colors, legend=False)
+        plots.plot_whale_curve(
+            g, ax=ax, group=lay.x, colors=colors, legend=False, cap=WHALE_CAP
+        )
         return _cells(g, d.factors)
 
     _pages(
@@ -400,7 +407,11 @@ def whale_figures(doc: ReportDoc, ctx: Context) -> pd.DataFrame | None:
         draw,
         "whale_curve",
         "Customer profitability (whale curve): cumulative share of lifetime profit by "
-        f"account rank, one line per {lay.x or 'cell'}; every cell shown.",
+        f"account rank, one line per {lay.x or 'cell'}; every cell shown. The y axis "
+        f"stops at {WHALE_CAP:.0f} %: where a cell's total profit is near zero its "
+        "most profitable accounts earn many times the total (the losses of the others "
+        "cancel it), a peak that would flatten every other curve; whale_curve.csv "
+        "has every point.",
         lay.x,
     )
     return whale

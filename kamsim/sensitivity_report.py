@@ -18,7 +18,7 @@ import pandas as pd
 
 from kamsim import plots
 from kamsim.design import VALUE_COLUMNS
-from kamsim.formatting import fmt_number, fmt_pct, fmt_signed
+from kamsim.formatting import fmt_number, fmt_pct, fmt_signed, human_title
 from kamsim.report_doc import ReportDoc, axes_record, write_folder
 from kamsim.sensitivity_analysis import THRESHOLD, SensitivityResult
 from kamsim.sensitivity_spec import resolve_output
@@ -354,7 +354,7 @@ def _build(res: SensitivityResult, folder: Path) -> Path:
     matplotlib.use("Agg", force=False)
     sp = res.spec
     doc = ReportDoc(folder)
-    doc.heading(sp.name, 1)
+    doc.heading(human_title(sp.name), 1)
     if sp.description:
         doc.text(sp.description, css="question")
     found = sensitivity_findings(res)
@@ -373,7 +373,7 @@ def _build(res: SensitivityResult, folder: Path) -> Path:
     _index_figure(doc, res)
     _robust_figure(doc, res)
     _tables(doc, res)
-    return doc.write(sp.name)
+    return doc.write(human_title(sp.name))
 
 
 def write_sensitivity_report(res: SensitivityResult, out_dir: Path) -> Path:

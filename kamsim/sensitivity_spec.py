@@ -46,6 +46,7 @@ allowed.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import tomllib
@@ -65,8 +66,10 @@ from kamsim.experiments.spec import (
     ExperimentSpec,
     SpecError,
     load_spec,
+    spec_folders,
 )
 from kamsim.params import ModelParams, ParameterError, suggest
+from kamsim.policies import resolve_policy
 
 __all__ = [
     "GROUPS",
@@ -319,6 +322,12 @@ def _fixed(where: str | None, data: Mapping[str, Any], varied: Sequence[str]) ->
     for k in raw:
         if k in varied:
             raise _err(where, f"fixed.{k}", "is varied; it cannot also be fixed")
+    for k in ("policy", "rival_policy"):  # a module:function beside the spec
+        given = raw.get(k)
+        for v in given if isinstance(given, list) else [given]:
+            if isinstance(v, str) and ":" in v:
+                with contextlib.suppress(ParameterError):  # load_spec says why
+                    resolve_policy(v, spec_folders(where))
     spec = {
         "name": "fixed",
         "replications": 1,
@@ -382,7 +391,6 @@ def _robustness(
     where: str | None, data: Mapping[str, Any], columns: Sequence[str]
 ) -> Robustness | None:
     from kamsim.model import check_n_accounts
-    from kamsim.policies import resolve_policy
 
     raw = data.get("robustness")
     if raw is None:
@@ -411,12 +419,14 @@ def _robustness(
             "robustness.policies",
             f"must list two or more policies (or give n_accounts): {pols!r}",
         )
-    checks: list[tuple[str, Any, Any]] = [
-        ("robustness.policies", resolve_policy, p) for p in pols
-    ]
+
+    def resolve(policy: Any) -> Any:
+        return resolve_policy(policy, spec_folders(where))
+
+    checks: list[tuple[str, Any, Any]] = [("robustness.policies", resolve, p) for p in pols]
     checks += [("robustness.n_accounts", check_n_accounts, n) for n in sizes]
     if baseline is not None:
-        checks.append(("robustness.size_baseline", resolve_policy, baseline))
+        checks.append(("robustness.size_baseline", resolve, baseline))
     for key, check, value in checks:
         try:
             check(value)

@@ -22,7 +22,7 @@ from kamsim.model import (
     check_rivals,
     resolve_rival_policies,
 )
-from kamsim.params import ModelParams, ParameterError
+from kamsim.params import ModelParams, ParameterError, suggest
 from kamsim.policies import Observation, policy_name, resolve_policy
 from kamsim.results import Results, assemble_frames, frame_columns
 
@@ -168,8 +168,14 @@ def simulate(
     keep_accounts: bool = True,
     factors: Mapping[str, Any] | None = None,
     first_replication: int = 0,
+    **param_overrides: Any,
 ) -> Results:
     """Run Monte Carlo replications of one market configuration.
+
+    Any :class:`ModelParams` field can be given by name, as for :class:`KAMModel`:
+    ``simulate(budget=150.0, rival_budget=80.0)`` is
+    ``simulate(params=ModelParams(budget=150.0, rival_budget=80.0))``, and with
+    ``params`` it overrides those fields of ``params``.
 
     Args:
         n_accounts: key accounts in the portfolio (1-500; 5-50 studied).
@@ -189,6 +195,9 @@ def simulate(
             15 % of a run's time, and leaves every other frame unchanged.
         factors: extra constant columns for every row (used by experiments).
         first_replication: index of the first replication (to run a slice).
+        **param_overrides: model parameters by name (``budget``, ``rival_budget``,
+            ...; see ``docs/odd.md``), validated as in :class:`ModelParams`; an
+            unknown name is refused with the closest valid one.
 
     Returns:
         :class:`kamsim.results.Results` with ``runs``, ``quarters``, ``accounts``.
@@ -203,9 +212,7 @@ def simulate(
     first = _check_int("first_replication", first_replication, 0, MAX_REPLICATIONS)
     if engine not in ENGINES:
         raise ParameterError(f"'engine' must be one of {list(ENGINES)}: {engine!r}")
-    p = params if params is not None else ModelParams()
-    if not isinstance(p, ModelParams):
-        raise ParameterError(f"'params' must be a ModelParams: {p!r}")
+    p = _with_overrides(params, param_overrides)
     fn = resolve_policy(policy)
     n_rivals = check_rivals(rivals)
     rival_fns = resolve_rival_policies(n_rivals, rival_policy)
@@ -266,6 +273,45 @@ def simulate(
         "seconds": time.perf_counter() - started,
     }
     return res
+
+
+#: The arguments of :func:`simulate` other than model parameters (for "did you mean").
+_ARGUMENTS = (
+    "n_accounts",
+    "policy",
+    "rivals",
+    "rival_policy",
+    "replications",
+    "quarters",
+    "seed",
+    "params",
+    "engine",
+    "keep_accounts",
+    "factors",
+    "first_replication",
+)
+
+
+def _with_overrides(
+    params: ModelParams | None, overrides: Mapping[str, Any]
+) -> ModelParams:
+    """``params`` (default ``ModelParams()``) with the fields named in ``overrides``.
+
+    Raises:
+        ParameterError: for a ``params`` that is not a ModelParams, an unknown name
+            (with the closest argument or parameter) or an invalid value.
+    """
+    base = params if params is not None else ModelParams()
+    if not isinstance(base, ModelParams):
+        raise ParameterError(f"'params' must be a ModelParams: {base!r}")
+    names = ModelParams.names()
+    for key in overrides:
+        if key not in names:
+            raise ParameterError(
+                f"unknown simulate argument '{key}'{suggest(key, [*_ARGUMENTS, *names])}; "
+                "it takes the arguments of its signature and any ModelParams field"
+            )
+    return base.evolve(**overrides) if overrides else base
 
 
 def _joined(names: Sequence[str]) -> str:

@@ -17,15 +17,28 @@ __all__ = ["is_tournament", "matchups", "plot_matchups", "standings"]
 
 
 def is_tournament(results: Any) -> bool:
-    """True when the focal and the rivals' policies both vary and suppliers were kept."""
+    """True for a tournament: policies meeting each other in both positions.
+
+    The focal and the rivals' policies both vary, the suppliers frame was kept,
+    every cell has the same number of rivals (at least one) and every rivals'
+    policy also plays as the focal policy. A spec that varies ``rivals`` (so some
+    cells have none) or crosses unrelated focal and rival policies is not one.
+    """
     runs, sup = results.runs, results.suppliers
-    return (
-        sup is not None
-        and not sup.empty
-        and all(c in runs.columns for c in ("policy", "rival_policy"))
-        and runs["policy"].nunique() > 1
-        and runs["rival_policy"].nunique() > 1
-    )
+    if (
+        sup is None
+        or sup.empty
+        or not all(c in runs.columns for c in ("policy", "rival_policy"))
+        or runs["policy"].nunique() < 2
+        or runs["rival_policy"].nunique() < 2
+    ):
+        return False
+    if "rivals" in runs.columns and (
+        runs["rivals"].nunique() > 1 or int(runs["rivals"].min()) < 1
+    ):
+        return False
+    rival = set(runs["rival_policy"].astype(str))
+    return "n/a" not in rival and rival <= set(runs["policy"].astype(str))
 
 
 def matchups(suppliers: pd.DataFrame, value: str = "npv_terminal") -> pd.DataFrame:

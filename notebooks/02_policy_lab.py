@@ -173,6 +173,24 @@ for rival in ["uniform", "stage_gated", "greedy_roi"]:
 pd.DataFrame(rows).pivot(index="rivals play", columns="you play")
 
 # %% [markdown]
+# ## 8. A bigger budget
+#
+# The budget is a model parameter like any other: `kamsim.simulate` takes every
+# parameter by name (`budget`, `rival_budget`, ...; the table is in `docs/odd.md`), as
+# `KAMModel` does. Here your policy with 100 (the default) and 150 k€ a quarter, the
+# rivals keeping theirs, on the same seeds.
+
+# %%
+by_budget = {b: kamsim.simulate(n_accounts=N_ACCOUNTS, policy=my_policy, rivals=2,
+                                budget=b, replications=1000, quarters=QUARTERS,
+                                seed=SEED, keep_accounts=False)
+             for b in (100.0, 150.0)}
+pd.DataFrame({f"budget {b:.0f} k€": {"NPV with TV (k€)": r.runs["npv_terminal"].mean(),
+                                     "final strategic": r.runs["final_n_strategic"].mean(),
+                                     "market share": r.runs["mean_market_share"].mean()}
+              for b, r in by_budget.items()})
+
+# %% [markdown]
 # ## Things to try
 #
 # * Give everything to the accounts with the highest *revenue* — then compare with
@@ -181,3 +199,5 @@ pd.DataFrame(rows).pivot(index="rivals play", columns="you play")
 #   downside improve?
 # * Re-run with `N_ACCOUNTS = 40` and the same budget: attention is diluted beyond the
 #   team's capacity (`manager_capacity`).
+# * Give the rivals a bigger budget than yours (`rival_budget=150.0` in
+#   `kamsim.simulate`): which policy holds its share best?

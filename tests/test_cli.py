@@ -162,7 +162,7 @@ def test_run_writes_results(
     )
     assert res.exit_code == 0, res.output
     assert str(out / "smoke") in res.output
-    assert "NPV mean" in res.output and "uniform" in res.output
+    assert "NPV with TV mean (k€)" in res.output and "uniform" in res.output
     stored = load_results(out / "smoke")
     ref = run_experiment(smoke_spec_path, workers=1, quiet=True)
     assert stored.runs.equals(ref.runs)

@@ -191,17 +191,26 @@ def test_a_wrong_observes_is_one_clear_error(observes: object, says: str) -> Non
 
 @pytest.mark.parametrize("engine", ["batched", "mesa"])
 def test_declaring_observes_changes_no_number(engine: str) -> None:
-    """A policy declaring it reads no estimate gets None for them, and the same numbers.
+    """A policy declaring it reads no estimate cannot read them, and gets the same numbers.
 
     On both faces; every frame equals the undeclared policy's (counter-based noise).
     """
-    seen: list[tuple[object, object, object]] = []
+    seen: list[tuple[bool, ...]] = []
 
     def spread(obs: Observation, budget: float) -> np.ndarray:
         return budget * obs.active / np.maximum(obs.active.sum(-1, keepdims=True), 1)
 
+    def unreadable(obs: Observation, field: str) -> bool:
+        try:
+            getattr(obs, field)
+        except kamsim.ParameterError as exc:
+            return f"read obs.{field}" in str(exc)
+        return False
+
     def declared(obs: Observation, budget: float) -> np.ndarray:
-        seen.append((obs.potential, obs.potential_class, obs.trust))
+        seen.append(
+            tuple(unreadable(obs, f) for f in ("potential", "potential_class", "trust"))
+        )
         return spread(obs, budget)
 
     declared.observes = frozenset({"active"})  # type: ignore[attr-defined]
@@ -212,7 +221,7 @@ def test_declaring_observes_changes_no_number(engine: str) -> None:
             quarters=6, seed=2, engine=engine,
         )  # fmt: skip
         runs[name] = res
-    assert seen and all(x == (None, None, None) for x in seen)
+    assert seen and all(x == (True, True, True) for x in seen)
     for frame in ("runs", "quarters", "suppliers", "accounts"):
         a, b = getattr(runs["plain"], frame), getattr(runs["declared"], frame)
         cols = [c for c in a.columns if c not in ("policy", "supplier_policy")]
@@ -220,7 +229,7 @@ def test_declaring_observes_changes_no_number(engine: str) -> None:
 
 
 def test_kept_trajectories_compute_an_estimate_the_policy_still_does_not_see() -> None:
-    """Kept trajectories get the focal estimate of potential; the policy still gets None.
+    """Kept trajectories get the focal estimate of potential; the policy cannot read it.
 
     The estimate is the one an undeclared policy's run records.
     """
@@ -229,7 +238,10 @@ def test_kept_trajectories_compute_an_estimate_the_policy_still_does_not_see() -
     seen: list[object] = []
 
     def declared(obs: Observation, budget: float) -> np.ndarray:
-        seen.append(obs.potential)
+        try:
+            seen.append(obs.potential)
+        except kamsim.ParameterError as exc:
+            seen.append(None if "read obs.potential" in str(exc) else exc)
         return POLICIES["uniform"](obs, budget)
 
     declared.observes = frozenset({"active"})  # type: ignore[attr-defined]

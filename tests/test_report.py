@@ -92,7 +92,7 @@ def test_report_files_and_findings_first(mini_report: Path) -> None:
         assert (mini_report / name).is_file(), name
     text = (mini_report / "report.md").read_text()
     assert text.index("## Findings") < text.index("![") < text.index("## Tables")
-    assert text.startswith("# mini\n\nthree policies x two sizes")
+    assert text.startswith("# Mini\n\nthree policies x two sizes")
     page = (mini_report / "report.html").read_text()
     assert page.index('id="findings"') < page.index("data:image/png;base64")
     assert 'id="kamsim-report-data"' in page

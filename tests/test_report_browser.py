@@ -226,3 +226,29 @@ def test_tournament_report_shows_every_matchup(
     text = [t.replace("`", "") for t in text]
     assert any(f"{best} earns the highest NPV with terminal value" in t for t in text)
     assert errors == []
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_report_page_is_readable(browser: Any, reports: dict[str, Path], name: str) -> None:
+    """Human title, no page wider than the window, tables as pivots, whale cap said.
+
+    Issue 22: snake_case titles, tables wider than the page, a 60-row exits table.
+    """
+    from kamsim.formatting import human_title
+
+    page, _, errors = render(browser, reports[name] / "report", f"{name}-readable")
+    try:
+        assert page.locator("h1").inner_text() == human_title(name) != name
+        assert page.title() == human_title(name)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 1280, width  # wide tables scroll in their own box
+        assert "Tournament" not in page.locator("h2").all_inner_texts()
+        exits = page.locator("h3", has_text="Exits by cause").locator(
+            "xpath=following-sibling::div[1]//tbody/tr"
+        )
+        assert exits.count() <= 15
+        captions = " ".join(page.locator("figcaption").all_inner_texts())
+        assert "The y axis stops at 300 %" in captions
+        assert not errors
+    finally:
+        page.close()

@@ -449,3 +449,26 @@ def test_launch_rejects_invalid_ports(port: Any) -> None:
     """launch() rejects ports outside 1-65535 or not integers, naming the value."""
     with pytest.raises(ParameterError, match=r"'port' must be an integer in \[1, 65535\]"):
         launch(port=port, open_browser=False)
+
+
+def test_play_has_a_speed_control_and_still_stops_at_the_horizon() -> None:
+    """Slow plays at most one quarter a second; fast then runs on and stops at 40."""
+    from kamsim.viz.app import DEFAULT_SPEED, SPEEDS
+
+    assert SPEEDS["slow"] > SPEEDS[DEFAULT_SPEED] > SPEEDS["fast"]
+    m = TeachingModel(n_accounts=5)
+    for _ in range(HORIZON - 6):
+        m.step()
+    model, rc = render_page(m)
+    toggle = rc.find(v.BtnToggle).widget
+    labels = [b.children[0] for b in toggle.children]
+    assert labels == list(SPEEDS)
+    toggle.v_model = labels.index("slow")
+    click(rc, "Play")
+    time.sleep(1.5)
+    assert model.value.quarter <= HORIZON - 6 + 1  # one quarter a second at most
+    toggle.v_model = labels.index("fast")
+    wait_until(lambda: model.value.quarter == HORIZON, seconds=60)
+    wait_until(lambda: rc.find(v.Btn, children=["Play"]).widgets != [], seconds=60)
+    time.sleep(0.5)
+    assert model.value.quarter == HORIZON and button(rc, "Play").disabled

@@ -425,7 +425,7 @@ def _check_policy(where: str | None, field: str, value: Any) -> PolicyLike:
             f"must be a built-in policy name or 'module:function': {value!r}",
         )
     try:
-        resolve_policy(value)
+        resolve_policy(value, spec_folders(where))
     except ParameterError as exc:
         if ":" in value:
             text = str(exc)
@@ -445,6 +445,15 @@ def _check_policy(where: str | None, field: str, value: Any) -> PolicyLike:
             f"{value!r}{suggest(value, list(POLICIES))}",
         ) from None
     return value
+
+
+def spec_folders(where: str | None) -> tuple[Path, ...]:
+    """The folder of the spec file ``where`` (none for a spec given as a dict).
+
+    A ``module:function`` policy is looked up there first, then in the current
+    folder (:func:`kamsim.policies.resolve_policy`).
+    """
+    return (Path(where).resolve().parent,) if where else ()
 
 
 def _check_n_accounts(where: str | None, field: str, value: Any) -> int:

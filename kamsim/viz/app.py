@@ -52,6 +52,7 @@ __all__ = [
     "HORIZON",
     "PLAY_INTERVAL",
     "SLIDERS",
+    "SPEEDS",
     "TITLE",
     "SliderSpec",
     "TeachingModel",
@@ -67,6 +68,10 @@ TITLE = "kamsim · key accounts in a market of suppliers"
 
 #: Pause between two quarters while playing (seconds).
 PLAY_INTERVAL = 0.15
+#: Play's speeds: label -> seconds between quarters (the page's "Speed" buttons).
+SPEEDS = {"slow": 1.0, "normal": 0.5, "fast": PLAY_INTERVAL}
+#: The speed Play starts with.
+DEFAULT_SPEED = "normal"
 
 #: The page's starting market. ``stage_gated`` with 150 k€ a quarter against two
 #: ``stage_gated`` rivals with the model's 100 k€: your relationships reach all four
@@ -265,15 +270,16 @@ def RunControls(
     settings: solara.Reactive[dict[str, Any]],
     playing: solara.Reactive[bool],
 ) -> None:
-    """Reset / Play-Pause / Step; play stops by itself when the model stops running."""
+    """Reset / Play-Pause / Step and Play's speed; Play stops when the model stops."""
     update_counter.get()
     error = solara.use_reactive(cast(str | None, None))
+    speed = solara.use_reactive(DEFAULT_SPEED)
 
     def play() -> None:
         # A Pause then Play starts a new call; an older one stops at its next check.
         try:
             while playing.value and model.value.running and task.is_current():
-                time.sleep(PLAY_INTERVAL)
+                time.sleep(SPEEDS.get(speed.value, PLAY_INTERVAL))
                 if not (playing.value and task.is_current()):
                     return
                 model.value.step()
@@ -310,6 +316,9 @@ def RunControls(
         solara.Button(
             "Step", color="primary", on_click=step, disabled=playing.value or not running
         )
+    with solara.Row(classes=["kam-speed"]):
+        solara.Text("Speed")
+        solara.ToggleButtonsSingle(value=speed, values=list(SPEEDS), dense=True)
     if not running:
         solara.Info(
             f"Run complete: {model.value.quarter} quarters. Press Reset for a new market.",
