@@ -379,7 +379,10 @@ def _convergence_figure(doc: ReportDoc, res: OptimizeResult) -> None:
 def _allocation_figure(doc: ReportDoc, alloc: dict[str, pd.DataFrame]) -> None:
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(alloc), figsize=(5.2 * len(alloc), 3.8), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(alloc), figsize=(5.6 * len(alloc), 3.8), squeeze=False, sharey=True,
+        layout="constrained",
+    )  # fmt: skip
     vmax = max(float(np.nanmax(a.to_numpy())) for a in alloc.values())
     records = []
     for ax, (name, a) in zip(axes[0], alloc.items(), strict=True):
@@ -388,7 +391,8 @@ def _allocation_figure(doc: ReportDoc, alloc: dict[str, pd.DataFrame]) -> None:
         ax.set_xticks(range(3), list(a.columns))
         ax.set_yticks(range(4), list(a.index))
         ax.set_xlabel("estimated potential class")
-        ax.set_ylabel("stage")
+        if ax is axes[0][0]:
+            ax.set_ylabel("stage")
         ax.set_title(f"policy = {name}")
         for i in range(4):
             for j in range(3):
