@@ -6,9 +6,9 @@ costs. Two faces share one set of rules: :class:`KAMModel` (Mesa agents, for tea
 and inspection) and :func:`simulate` (a batched, compiled engine for Monte Carlo).
 """
 
+from kamsim import rule_family
 from kamsim._version import __version__
 from kamsim.agents import KeyAccount, Supplier
-from kamsim import rule_family
 from kamsim.experiments import load_results, load_spec, run_experiment
 from kamsim.model import KAMModel
 from kamsim.optimize import optimize

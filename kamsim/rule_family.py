@@ -117,8 +117,12 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("softmax", 0.0, 3.0, 0.0, "tilt of the split towards high scores"),
     ParameterSpec("potential_exponent", 0.0, 1.5, 0.0, "split weight: potential ** x"),
     ParameterSpec("revenue_exponent", 0.0, 1.5, 0.0, "split weight: revenue ** x"),
-    ParameterSpec("maintenance_pool", 0.0, 0.1, 0.0, "maintenance / revenue, pool accounts"),
-    ParameterSpec("maintenance_rest", 0.0, 0.1, 0.0, "maintenance / revenue, other accounts"),
+    ParameterSpec(
+        "maintenance_pool", 0.0, 0.1, 0.0, "maintenance / revenue, pool accounts"
+    ),
+    ParameterSpec(
+        "maintenance_rest", 0.0, 0.1, 0.0, "maintenance / revenue, other accounts"
+    ),
 )
 _NAMES = tuple(p.name for p in PARAMETERS)
 
@@ -180,9 +184,13 @@ class ScoreRule:
                 f"a {FAMILY} rule needs {len(PARAMETERS)} numbers: got {len(self.values)}"
             )
         for spec, v in zip(PARAMETERS, self.values, strict=True):
-            ok = isinstance(v, int | float) and not isinstance(v, bool) and not math.isnan(v)
+            ok = (
+                isinstance(v, int | float) and not isinstance(v, bool) and not math.isnan(v)
+            )
             if not ok:
-                raise ParameterError(f"rule parameter '{spec.name}' must be a number: {v!r}")
+                raise ParameterError(
+                    f"rule parameter '{spec.name}' must be a number: {v!r}"
+                )
             if spec.name != "threshold" and not math.isfinite(v):
                 raise ParameterError(f"rule parameter '{spec.name}' must be finite: {v!r}")
             if spec.lo >= 0 and v < 0:
@@ -206,7 +214,7 @@ class ScoreRule:
         if unknown:
             k = str(unknown[0])
             raise ParameterError(
-                f"'{k}' is not a parameter of the {FAMILY} family{suggest(k, list(_NAMES))}; "
+                f"'{k}' is not a parameter of the {FAMILY} family{suggest(k, list(_NAMES))}; "  # noqa: E501
                 f"allowed: {', '.join(_NAMES)}"
             )
         values = tuple(params.get(p.name, p.neutral) for p in PARAMETERS)
@@ -276,7 +284,13 @@ class ScoreRule:
         stage = np.asarray(obs.stage)
         s = np.zeros(active.shape)
         stage_w = np.array(
-            [0.0, 0.0, p["stage_cooperative"], p["stage_interdependent"], p["stage_strategic"]]
+            [
+                0.0,
+                0.0,
+                p["stage_cooperative"],
+                p["stage_interdependent"],
+                p["stage_strategic"],
+            ]
         )
         if stage_w.any():
             s = s + stage_w[np.clip(stage, 0, 4)]
@@ -330,7 +344,7 @@ class ScoreRule:
         pot = rev = None
         if p["potential_exponent"]:
             pot = _power(np.maximum(obs.potential, 0.0), p["potential_exponent"])
-            size = pot
+            size = pot  # type: ignore[misc,arg-type,assignment,index,call-overload]
         if p["revenue_exponent"]:
             rev = _power(np.maximum(revenue, 0.0), p["revenue_exponent"])
         if rev is not None:
@@ -375,7 +389,7 @@ def rule_text(rule: ScoreRule, origin: Mapping[str, Any] | None = None) -> str:
     lines = [
         "# An investment rule of kamsim's score family (kamsim/rule_family.py).",
         "# Use it wherever a policy is accepted: kamsim simulate --policy THIS_FILE,",
-        '# kamsim.simulate(policy="THIS_FILE"), or as a policy level of an experiment spec.',
+        '# kamsim.simulate(policy="THIS_FILE"), or as a policy level of an experiment spec.',  # noqa: E501
         f'family = "{FAMILY}"',
         f"version = {VERSION}",
         "",
@@ -403,7 +417,12 @@ def save_rule(
     org = dict(origin if origin is not None else rule.origin)
     if path.suffix.lower() == ".json":
         write_json(
-            {"family": FAMILY, "version": VERSION, "parameters": rule.params, "origin": org},
+            {
+                "family": FAMILY,
+                "version": VERSION,
+                "parameters": rule.params,
+                "origin": org,
+            },
             path,
         )
     elif path.suffix.lower() == ".toml":

@@ -54,13 +54,19 @@ def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        ('trials = {trials}', "'search.trials' must be an integer in [1, 100_000]: 0"),
-        ('sampler = "tpe"', "'search.sampler' must be one of tpe, cmaes, nsga2, random: 'tpx'"),
+        ("trials = {trials}", "'search.trials' must be an integer in [1, 100_000]: 0"),
+        (
+            'sampler = "tpe"',
+            "'search.sampler' must be one of tpe, cmaes, nsga2, random: 'tpx'",
+        ),
         ('[objective]\nvalue = "npv_terminl"', "'objective.value' must name a column"),
-        ('[objective]\nconstraint = "value:p_loss < 0.05"', "'objective.constraint' must look like"),
+        (
+            '[objective]\nconstraint = "value:p_loss < 0.05"',
+            "'objective.constraint' must look like",
+        ),
         ('[objective]\nrisk = "value:cvar5"', "'objective.risk' statistic must be one of"),
-        ('[market]\nn_accounts = 0', "'market.n_accounts' must be an integer in [1, 500]"),
-        ('colour = 1', "'colour' is not a spec key"),
+        ("[market]\nn_accounts = 0", "'market.n_accounts' must be an integer in [1, 500]"),
+        ("colour = 1", "'colour' is not a spec key"),
     ],
 )
 def test_bad_spec_is_one_line_exit_2_nothing_written(tmp_path, edit, message):
@@ -92,7 +98,7 @@ def test_load_spec_defaults_and_two_objectives():
     assert load_optimize_spec(base).sampler == "tpe"
     two = {**base, "objective": {"risk": "value:cvar05"}}
     assert load_optimize_spec(two).sampler == "nsga2"
-    with pytest.raises(SpecError, match="'search.sampler'"):
+    with pytest.raises(SpecError, match=r"'search\.sampler'"):
         load_optimize_spec({**two, "search": {"sampler": "cmaes"}})
 
 
@@ -124,9 +130,11 @@ def test_heldout_numbers_differ_from_training_and_fill_the_report(tmp_path):
 
 @pytest.mark.slow
 def test_killed_search_resumes_to_the_same_rule(tmp_path):
-    """kill -9 mid-search, then the same command: the same best parameters as a clean run."""
+    """Kill -9 mid-search, then the same command: the same best parameters as a clean run."""  # noqa: E501
     spec = _spec(tmp_path, trials=30)
-    clean = _cli("optimize", str(spec), "--out", str(tmp_path / "a"), "--workers", "1", "--quiet")
+    clean = _cli(
+        "optimize", str(spec), "--out", str(tmp_path / "a"), "--workers", "1", "--quiet"
+    )
     assert clean.returncode == 0, clean.stderr
     cmd = [sys.executable, "-m", "kamsim", "optimize", str(spec), "--out",
            str(tmp_path / "b"), "--workers", "1", "--quiet"]  # fmt: skip
@@ -141,7 +149,9 @@ def test_killed_search_resumes_to_the_same_rule(tmp_path):
         if db.exists():
             try:
                 with sqlite3.connect(db) as con:
-                    n = con.execute("select count(*) from trials where state='COMPLETE'").fetchone()[0]
+                    n = con.execute(
+                        "select count(*) from trials where state='COMPLETE'"
+                    ).fetchone()[0]
             except sqlite3.Error:
                 continue
             if n >= 7:
@@ -150,7 +160,9 @@ def test_killed_search_resumes_to_the_same_rule(tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (tmp_path / "b" / "tiny" / "rule.toml").exists()
-    resumed = _cli("optimize", str(spec), "--out", str(tmp_path / "b"), "--workers", "1", "--quiet")
+    resumed = _cli(
+        "optimize", str(spec), "--out", str(tmp_path / "b"), "--workers", "1", "--quiet"
+    )
     assert resumed.returncode == 0, resumed.stderr
     a = load_rule(tmp_path / "a" / "tiny" / "rule.toml")
     b = load_rule(tmp_path / "b" / "tiny" / "rule.toml")

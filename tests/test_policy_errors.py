@@ -19,7 +19,7 @@ def _raises(obs, budget):
 
 
 def test_raising_policy_names_policy_and_quarter():
-    """simulate raises PolicyError naming the policy, the quarter and the exception."""
+    """Simulate raises PolicyError naming the policy, the quarter and the exception."""
     with pytest.raises(PolicyError, match=r"raised in quarter 3: ZeroDivisionError: boom"):
         kamsim.simulate(policy=_raises, replications=4, quarters=6, keep_accounts=False)
 

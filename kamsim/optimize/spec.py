@@ -262,7 +262,9 @@ def _int(where: str | None, field: str, v: Any, lo: int, hi: int) -> int:
 
 def _builtin_list(where: str | None, field: str, v: Any) -> tuple[str, ...]:
     if not isinstance(v, list) or not v or not all(isinstance(x, str) for x in v):
-        raise _err(where, field, f"must be a non-empty list of built-in policy names: {v!r}")
+        raise _err(
+            where, field, f"must be a non-empty list of built-in policy names: {v!r}"
+        )
     for x in v:
         if x not in POLICIES:
             raise _err(
@@ -276,14 +278,20 @@ def _builtin_list(where: str | None, field: str, v: Any) -> tuple[str, ...]:
     return tuple(v)
 
 
-def parse_output(where: str | None, field: str, text: Any, columns: Sequence[str]) -> Objective:
+def parse_output(
+    where: str | None, field: str, text: Any, columns: Sequence[str]
+) -> Objective:
     """Check an output ``column[:stat]`` against the runs columns.
 
     Raises:
         SpecError: naming the field, the value and what is allowed.
     """
     if not isinstance(text, str) or not text.strip():
-        raise _err(where, field, f"must be an output 'column[:stat]' such as 'value:cvar05': {text!r}")
+        raise _err(
+            where,
+            field,
+            f"must be an output 'column[:stat]' such as 'value:cvar05': {text!r}",
+        )
     col, _, stat = text.strip().partition(":")
     column = "npv_terminal" if col == "value" and "npv_terminal" in columns else col
     if col == "value" and column == "value":
@@ -298,8 +306,10 @@ def parse_output(where: str | None, field: str, text: Any, columns: Sequence[str
     stat = stat or "mean"
     if stat not in STATS:
         raise _err(
-            where, field, f"statistic must be one of {', '.join(STATS)}: {stat!r}"
-            f"{suggest(stat, list(STATS))}"
+            where,
+            field,
+            f"statistic must be one of {', '.join(STATS)}: {stat!r}"
+            f"{suggest(stat, list(STATS))}",
         )
     return Objective(text.strip(), column, stat)
 
@@ -374,8 +384,10 @@ def load_optimize_spec(spec: str | Path | Mapping[str, Any] | OptimizeSpec) -> O
     for k in data:
         if k not in _TOP:
             raise _err(
-                where, str(k), f"is not a spec key{suggest(str(k), list(_TOP))}; allowed: "
-                f"{', '.join(_TOP)}"
+                where,
+                str(k),
+                f"is not a spec key{suggest(str(k), list(_TOP))}; allowed: "
+                f"{', '.join(_TOP)}",
             )
     check_values(data, where=where)
     name = data.get("name", "optimize")
@@ -389,8 +401,9 @@ def load_optimize_spec(spec: str | Path | Mapping[str, Any] | OptimizeSpec) -> O
         or len(name) > MAX_NAME
     ):
         raise _err(
-            where, "name",
-            f"must be a folder name of at most {MAX_NAME} characters (no / \\ : * ? \" < > |): "
+            where,
+            "name",
+            f'must be a folder name of at most {MAX_NAME} characters (no / \\ : * ? " < > |): '  # noqa: E501
             f"{name!r}",
         )
     description = data.get("description", "")
@@ -413,60 +426,87 @@ def load_optimize_spec(spec: str | Path | Mapping[str, Any] | OptimizeSpec) -> O
     if "risk" in obj:
         risk = parse_output(where, "objective.risk", obj["risk"], columns)
         if risk == objective:
-            raise _err(where, "objective.risk", f"must differ from objective.value: {obj['risk']!r}")
+            raise _err(
+                where,
+                "objective.risk",
+                f"must differ from objective.value: {obj['risk']!r}",
+            )
     constraint = None
     if "constraint" in obj:
         c = obj["constraint"]
         m = _CONSTRAINT.match(c) if isinstance(c, str) else None
         if m is None:
             raise _err(
-                where, "objective.constraint",
-                f"must look like 'value:p_loss <= 0.05' (an output, <= or >=, a number): {c!r}",
+                where,
+                "objective.constraint",
+                f"must look like 'value:p_loss <= 0.05' (an output, <= or >=, a number): {c!r}",  # noqa: E501
             )
         try:
             bound = float(m.group(3))
         except ValueError:
-            raise _err(where, "objective.constraint", f"bound must be a number: {c!r}") from None
+            raise _err(
+                where, "objective.constraint", f"bound must be a number: {c!r}"
+            ) from None
         if not math.isfinite(bound):
             raise _err(where, "objective.constraint", f"bound must be finite: {c!r}")
-        constraint = (parse_output(where, "objective.constraint", m.group(1), columns), m.group(2), bound)
+        constraint = (
+            parse_output(where, "objective.constraint", m.group(1), columns),
+            m.group(2),
+            bound,
+        )
 
     default_sampler = "nsga2" if risk is not None else "tpe"
     sampler = search.get("sampler", default_sampler)
     if sampler not in SAMPLERS:
         raise _err(
-            where, "search.sampler",
-            f"must be one of {', '.join(SAMPLERS)}: {sampler!r}{suggest(str(sampler), list(SAMPLERS))}",
+            where,
+            "search.sampler",
+            f"must be one of {', '.join(SAMPLERS)}: {sampler!r}{suggest(str(sampler), list(SAMPLERS))}",  # noqa: E501
         )
     if risk is not None and sampler in ("cmaes",):
         raise _err(
-            where, "search.sampler",
-            f"must be nsga2, tpe or random with two objectives (objective.risk): {sampler!r}",
+            where,
+            "search.sampler",
+            f"must be nsga2, tpe or random with two objectives (objective.risk): {sampler!r}",  # noqa: E501
         )
     if risk is None and sampler == "nsga2":
         raise _err(
-            where, "search.sampler",
+            where,
+            "search.sampler",
             "nsga2 searches two objectives: give objective.risk, or use tpe or cmaes",
         )
     if constraint is not None and sampler == "cmaes":
         raise _err(
-            where, "search.sampler",
+            where,
+            "search.sampler",
             "cmaes cannot take objective.constraint: use tpe, nsga2 or random",
         )
     trials = _int(where, "search.trials", search.get("trials", 200), 1, MAX_TRIALS)
-    replications = _int(where, "search.replications", search.get("replications", 400), 2, MAX_REPLICATIONS)
+    replications = _int(
+        where, "search.replications", search.get("replications", 400), 2, MAX_REPLICATIONS
+    )
     batch = _int(where, "search.batch", search.get("batch", 4), 1, 256)
 
-    eval_reps = _int(where, "evaluation.replications", ev.get("replications", 4000), 2, MAX_REPLICATIONS)
-    policies = _builtin_list(where, "evaluation.policies", ev.get("policies", list(POLICIES)))
+    eval_reps = _int(
+        where, "evaluation.replications", ev.get("replications", 4000), 2, MAX_REPLICATIONS
+    )
+    policies = _builtin_list(
+        where, "evaluation.policies", ev.get("policies", list(POLICIES))
+    )
     front = _int(where, "evaluation.front", ev.get("front", 5), 1, 50)
 
-    robust_reps = _int(where, "robustness.replications", rob.get("replications", 500), 2, MAX_REPLICATIONS)
+    robust_reps = _int(
+        where, "robustness.replications", rob.get("replications", 500), 2, MAX_REPLICATIONS
+    )
     rivals_list = rob.get("rival_policies", list(POLICIES) if market.rivals else [])
     rival_policies: tuple[str, ...] = ()
     if rivals_list:
         if not market.rivals:
-            raise _err(where, "robustness.rival_policies", "needs rivals in the market (market.rivals >= 1)")
+            raise _err(
+                where,
+                "robustness.rival_policies",
+                "needs rivals in the market (market.rivals >= 1)",
+            )
         rival_policies = _builtin_list(where, "robustness.rival_policies", rivals_list)
     points = _int(where, "robustness.points", rob.get("points", 12), 0, 1000)
     ranges: tuple[Any, ...] = ()
@@ -474,11 +514,16 @@ def load_optimize_spec(spec: str | Path | Mapping[str, Any] | OptimizeSpec) -> O
         try:
             ranges = _parameters(
                 where,
-                {"parameters": rob.get("parameters", ["per_stage"]), "ranges": rob.get("ranges", {})},
+                {
+                    "parameters": rob.get("parameters", ["per_stage"]),
+                    "ranges": rob.get("ranges", {}),
+                },
             )
         except SpecError as exc:
-            text = str(exc).replace("'parameters'", "'robustness.parameters'").replace(
-                "'ranges.", "'robustness.ranges."
+            text = (
+                str(exc)
+                .replace("'parameters'", "'robustness.parameters'")
+                .replace("'ranges.", "'robustness.ranges.")
             )
             raise SpecError(text) from None
         except ParameterError as exc:
