@@ -9,7 +9,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 OUT    ?= results
 
-.PHONY: run test lint format benchmark notebooks lab sensitivity validate clean help
+.PHONY: run test lint format benchmark notebooks lab sensitivity validate optimize clean help
 
 help:
 	@echo "make run        run the shipped experiments, the sensitivity study and the"
@@ -21,6 +21,7 @@ help:
 	@echo "make notebooks  regenerate the .ipynb files from their percent scripts"
 	@echo "make sensitivity  the shipped global sensitivity study and its report"
 	@echo "make validate   the stylized-facts check"
+	@echo "make optimize   the shipped policy search (experiments/optimize.toml) and its report"
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "kamsim needs Python >= 3.12; set PYTHON=python3.12")'
@@ -74,6 +75,9 @@ sensitivity: $(VENV)/.installed
 
 validate: $(VENV)/.installed
 	$(VENV)/bin/kamsim validate --out $(OUT)/validation
+
+optimize: $(VENV)/.installed
+	$(VENV)/bin/kamsim optimize experiments/optimize.toml --out $(OUT)
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache

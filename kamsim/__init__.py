@@ -6,10 +6,12 @@ costs. Two faces share one set of rules: :class:`KAMModel` (Mesa agents, for tea
 and inspection) and :func:`simulate` (a batched, compiled engine for Monte Carlo).
 """
 
+from kamsim import rule_family
 from kamsim._version import __version__
 from kamsim.agents import KeyAccount, Supplier
 from kamsim.experiments import load_results, load_spec, run_experiment
 from kamsim.model import KAMModel
+from kamsim.optimize import optimize
 from kamsim.params import ModelParams, ParameterError
 from kamsim.policies import POLICIES, Observation
 from kamsim.results import Results
@@ -31,7 +33,9 @@ __all__ = [
     "__version__",
     "load_results",
     "load_spec",
+    "optimize",
     "replication_seeds",
+    "rule_family",
     "run_experiment",
     "sensitivity",
     "simulate",

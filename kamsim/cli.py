@@ -8,6 +8,7 @@ exit code 2, never a traceback; failed work units give exit code 1.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import math
 import os
@@ -15,8 +16,9 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -86,6 +88,7 @@ def cli() -> None:
       kamsim simulate                                  # a quick demo
       kamsim run experiments/smoke.toml --out results  # an experiment spec
       kamsim policies                                  # built-in investment policies
+      kamsim optimize experiments/optimize.toml        # search for a better rule
     """  # noqa: D301
 
 
@@ -331,8 +334,9 @@ def _check_memory(replications: int, probe: Any) -> None:
     "--policy",
     default="uniform",
     show_default=True,
-    help="Investment policy: a built-in name (see `kamsim policies`) or module:function "
-    "(module.py looked up in the current folder, then on the Python path).",
+    help="Investment policy: a built-in name (see `kamsim policies`), module:function "
+    "(module.py looked up in the current folder, then on the Python path) or a saved "
+    "rule file (.toml/.json, from `kamsim optimize`).",
 )
 @click.option(
     "--rivals",
@@ -391,6 +395,9 @@ def _check_memory(replications: int, probe: Any) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write a PNG of the mean stage counts over time.",
 )
+@click.option(
+    "--debug", is_flag=True, help="Show the traceback of a failing policy (else one line)."
+)
 @_usage_errors
 def simulate(
     n_accounts: int,
@@ -403,6 +410,7 @@ def simulate(
     engine: str,
     sets: tuple[str, ...],
     figure: Path | None,
+    debug: bool,
 ) -> None:
     """Simulate one market configuration and print the focal supplier's summary.
 
@@ -421,10 +429,46 @@ def simulate(
       kamsim simulate --rivals 0 --policy none --replications 2000
       kamsim simulate --set budget=200 --set lose_largest_at=20 --figure stages.png
       kamsim simulate --engine mesa --replications 20
+      kamsim simulate --policy results/optimize/rule.toml    # a saved rule
 
     A module:function policy is imported from the current folder first (no
     PYTHONPATH needed); --figure must name a .png in a folder that exists.
     """  # noqa: D301
+    with _policy_errors(debug):
+        _simulate(
+            n_accounts, policy, rivals, rival_policy, replications, quarters, seed, engine,
+            sets, figure,
+        )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _policy_errors(debug: bool) -> Iterator[None]:
+    """A failing policy is one ``Error:`` line (exit 2); ``debug`` shows its traceback."""
+    from kamsim.policies import PolicyError
+
+    try:
+        yield
+    except PolicyError as exc:
+        if debug:
+            import traceback
+
+            cause = exc.__cause__ or exc
+            traceback.print_exception(type(cause), cause, cause.__traceback__)
+        raise _InputError(" ".join(str(exc).split("\n"))) from None
+
+
+def _simulate(
+    n_accounts: int,
+    policy: str,
+    rivals: int,
+    rival_policy: str,
+    replications: int,
+    quarters: int,
+    seed: int,
+    engine: str,
+    sets: tuple[str, ...],
+    figure: Path | None,
+) -> None:
     from kamsim.engine import ensure_compiled
     from kamsim.simulation import simulate as run
 
@@ -748,6 +792,85 @@ def viz(host: str, port: int, no_browser: bool) -> None:
     from kamsim.viz import launch
 
     launch(host=host, port=port, open_browser=not no_browser)
+
+
+@cli.command(context_settings=_CONTEXT)
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    default=Path("results"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Parent folder; the search goes to OUT/<name>/, its report to OUT/<name>/report/.",
+)
+@pool_options
+@click.option(
+    "--debug", is_flag=True, help="Show the traceback of a failing policy (else one line)."
+)
+@_usage_errors
+@_sigterm_as_interrupt
+def optimize(
+    spec: Path,
+    out: Path,
+    workers: int | None,
+    scheduler: str | None,
+    quiet: bool,
+    debug: bool,
+) -> None:
+    """Search for the investment rule that earns most, and prove it on held-out seeds.
+
+    SPEC is a TOML file naming the market (accounts, rivals and their policies,
+    parameter overrides), the objective (default: mean NPV with terminal value), an
+    optional risk objective or constraint (value:cvar05, "value:p_loss <= 0.05"),
+    the search (Optuna sampler, trials, training replications) and the held-out and
+    robustness evaluations (see experiments/optimize.toml). Rules of the family in
+    kamsim/rule_family.py are scored on the same training seeds; the chosen rule and
+    every built-in are then compared on fresh seeds. Writes OUT/<name>/rule.toml
+    (usable as --policy anywhere), the Optuna storage, the held-out and robustness
+    runs and the report. Interrupted (Ctrl-C, SIGTERM, a kill), the same command
+    continues to the same result. Exit code 2 for an invalid spec, an unusable
+    folder or a failing policy.
+
+    \b
+    Examples:
+      kamsim optimize experiments/optimize.toml
+      kamsim optimize experiments/optimize.toml --out results --workers 2
+      kamsim optimize my_search.toml --scheduler tcp://10.0.0.5:8786
+      kamsim simulate --policy results/optimize/rule.toml
+    """  # noqa: D301
+    from kamsim.engine import ensure_compiled
+    from kamsim.optimize import load_optimize_spec
+    from kamsim.optimize import optimize as run
+    from kamsim.optimize.report import findings, heldout_table, robustness_table
+    from kamsim.rule_family import describe_rule
+
+    started = time.perf_counter()
+    sp = load_optimize_spec(spec)
+    ensure_compiled(None if quiet else _say)
+    folder = out / sp.name
+    try:
+        with _policy_errors(debug):
+            res = run(sp, out=out, workers=workers, scheduler=scheduler, quiet=quiet)
+    except KeyboardInterrupt as exc:
+        why = "terminated" if isinstance(exc, _Terminated) else "interrupted"
+        click.echo(
+            f"\n{why}; finished trials are kept in {folder}. Run the same command again "
+            "to continue.",
+            err=True,
+        )
+        sys.exit(143 if isinstance(exc, _Terminated) else 130)
+    click.echo(
+        f"{sp.name}: {len(res.trials)} trials ({sp.sampler}) x {sp.replications} training "
+        f"replications, held out on {sp.eval_replications} fresh replications per policy, "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    for line in describe_rule(res.rule):
+        click.echo(f"  {line}")
+    table = heldout_table(res)
+    for item in findings(res, table, robustness_table(res)):
+        click.echo("* " + item["text"].replace("**", ""))
+    click.echo(f"rule: {folder / 'rule.toml'}")
+    click.echo(f"report: {folder / 'report' / 'report.html'}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

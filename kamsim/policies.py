@@ -18,7 +18,8 @@ are then not computed, which saves their noise, and reading one anyway raises a
 :class:`~kamsim.params.ParameterError` naming the policy and the field.
 Built-in policies are registered by name in :data:`POLICIES`; :func:`resolve_policy`
 accepts a name, a ``"module:function"`` string (looked up in the spec file's folder,
-then the current folder, then the Python path) or a callable.
+then the current folder, then the Python path), the path of a saved rule
+(:mod:`kamsim.rule_family`) or a callable.
 """
 
 from __future__ import annotations
@@ -47,10 +48,12 @@ __all__ = [
     "ParetoFocus",
     "PartialObservation",
     "Policy",
+    "PolicyError",
     "Quadrant",
     "StageGated",
     "enforce_budget",
     "estimates_read",
+    "guard_policy",
     "maintenance_proxy",
     "no_investment",
     "policy_name",
@@ -646,6 +649,9 @@ def policy_name(policy: Callable[..., np.ndarray] | str) -> str:
     for name, fn in POLICIES.items():
         if fn is policy:
             return name
+    own = getattr(policy, "__policy_name__", None)  # e.g. a saved rule: its path
+    if isinstance(own, str):
+        return own
     if dataclasses.is_dataclass(policy) and not isinstance(policy, type):
         for name, fn in POLICIES.items():
             if type(fn) is type(policy) and fn == policy:
@@ -690,7 +696,10 @@ def resolve_policy(
     policy: str | Callable[[Observation, float], np.ndarray],
     folders: Sequence[str | Path] = (),
 ) -> Callable[[Observation, float], np.ndarray]:
-    """Return the callable for a policy name, a ``"module:function"`` string or a callable.
+    """Return the callable for a policy name, ``"module:function"``, rule file or callable.
+
+    A string ending in ``.toml`` or ``.json`` is the path of a saved rule
+    (:func:`kamsim.rule_family.load_rule`); the rule is named by that path in results.
 
     A ``module:function`` is imported from the first folder holding the module's
     file (``module.py`` or a package ``module/``): first ``folders`` (an experiment
@@ -704,17 +713,23 @@ def resolve_policy(
         folders: folders searched for the module before the current folder.
 
     Raises:
-        ParameterError: for an unknown name (naming the closest built-in) or a
-            ``module:function`` that cannot be imported.
+        ParameterError: for an unknown name (naming the closest built-in), a
+            ``module:function`` that cannot be imported, or a saved rule that is
+            missing or invalid.
     """
     if callable(policy):
         return policy
     if not isinstance(policy, str):
         raise ParameterError(
-            f"'policy' must be a built-in name, 'module:function' or a callable: {policy!r}"
+            f"'policy' must be a built-in name, 'module:function', a saved rule file "
+            f"(.toml/.json) or a callable: {policy!r}"
         )
     if policy in POLICIES:
         return POLICIES[policy]
+    from kamsim.rule_family import is_rule_path, load_rule
+
+    if is_rule_path(policy):
+        return load_rule(policy)
     if ":" in policy:
         if not _IMPORT_PATH.fullmatch(policy):
             raise ParameterError(
@@ -733,9 +748,71 @@ def resolve_policy(
             raise ParameterError(f"'policy' {policy!r} is not callable")
         return fn  # type: ignore[no-any-return]
     raise ParameterError(
-        f"'policy' must be one of {sorted(POLICIES)} or 'module:function': "
-        f"{policy!r}{suggest(policy, list(POLICIES))}"
+        f"'policy' must be one of {sorted(POLICIES)}, 'module:function' or a saved rule "
+        f"file (.toml/.json): {policy!r}{suggest(policy, list(POLICIES))}"
     )
+
+
+class PolicyError(ParameterError):
+    """A policy raised, or returned something unusable, while a run was stepping.
+
+    The message is one line naming the policy, the quarter and the exception; the
+    original exception is chained (``__cause__``) for a traceback.
+    """
+
+
+def _trusted(fn: Callable[..., np.ndarray]) -> bool:
+    """Whether a policy is kamsim's own (a built-in or a rule of its family)."""
+    obj = fn if callable(fn) and hasattr(fn, "__code__") else type(fn)
+    return str(getattr(obj, "__module__", "")).split(".")[0] == "kamsim"
+
+
+@dataclass(frozen=True)
+class _Guarded:
+    """A user's policy, whose failures stop the run in one line (:func:`guard_policy`)."""
+
+    fn: Callable[..., np.ndarray]
+    name: str
+
+    @property
+    def observes(self) -> object:
+        """The wrapped policy's declaration (:func:`estimates_read`)."""
+        return getattr(self.fn, "observes", None)
+
+    @property
+    def __policy_name__(self) -> str:
+        return self.name
+
+    def __call__(self, obs: Observation, budget: float) -> np.ndarray:
+        """Call the policy; an exception or unusable result becomes a PolicyError."""
+        try:
+            value = self.fn(obs, budget)
+        except Exception as exc:
+            first = (str(exc).splitlines() or [""])[0]
+            raise PolicyError(
+                f"policy '{self.name}' raised in quarter {obs.quarter}: "
+                f"{type(exc).__name__}: {first}"
+            ) from exc
+        try:
+            enforce_budget(value, obs, budget, self.name)
+        except ParameterError as exc:
+            raise PolicyError(f"{exc} (in quarter {obs.quarter})") from exc
+        return value
+
+
+def guard_policy(
+    fn: Callable[[Observation, float], np.ndarray], name: str | None = None
+) -> Callable[[Observation, float], np.ndarray]:
+    """Wrap a user's policy so that a failure is one line naming it and the quarter.
+
+    The wrapped policy raises :class:`PolicyError` ("policy 'os:system' raised in
+    quarter 1: TypeError: ...") when the policy raises or returns something unusable
+    (checked as :func:`enforce_budget` would); what it returns is passed on untouched,
+    so every number is the same. kamsim's own policies are returned as they are.
+    """
+    if _trusted(fn) or isinstance(fn, _Guarded):
+        return fn
+    return _Guarded(fn, name if name is not None else policy_name(fn))
 
 
 def _returned(value: object, arr: np.ndarray | None) -> str:

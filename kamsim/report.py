@@ -498,6 +498,19 @@ def missing_results(folder: Path, meta: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _is_search(folder: Path) -> bool:
+    """Whether a folder holds a policy search (``kamsim optimize``), by its manifest."""
+    import json
+
+    try:
+        meta = json.loads((Path(folder) / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and str(meta.get("format", "")).startswith(
+        "kamsim-optimize/"
+    )
+
+
 def write_reports(
     results_root: Path,
     out: Path | None = None,
@@ -534,6 +547,12 @@ def write_reports(
         )
     written = []
     for folder in folders:
+        if _is_search(folder):  # a policy search (kamsim optimize): its own report
+            from kamsim.optimize.report import load_optimize_result, write_optimize_report
+
+            target = (Path(out) / folder.name if out is not None else folder) / "report"
+            written.append(write_optimize_report(load_optimize_result(folder), target))
+            continue
         res = load_results(folder)
         missing = missing_results(folder, res.meta)
         if res.runs.empty:

@@ -23,7 +23,7 @@ from kamsim.model import (
     resolve_rival_policies,
 )
 from kamsim.params import ModelParams, ParameterError, suggest
-from kamsim.policies import Observation, policy_name, resolve_policy
+from kamsim.policies import Observation, guard_policy, policy_name, resolve_policy
 from kamsim.results import Results, assemble_frames, frame_columns
 
 PolicyFn = Callable[[Observation, float], np.ndarray]
@@ -218,6 +218,10 @@ def simulate(
     rival_fns = resolve_rival_policies(n_rivals, rival_policy)
     seeds = replication_seeds(root, reps, start=first)
     rival_names = [policy_name(f) for f in rival_fns]
+    # a user's policy that raises or returns garbage stops the run in one line
+    # naming it and the quarter (PolicyError); kamsim's own policies run as they are
+    fn = guard_policy(fn, policy_name(policy))
+    rival_fns = [guard_policy(f, n) for f, n in zip(rival_fns, rival_names, strict=True)]
     cols: dict[str, Any] = {
         "n_accounts": n,
         "policy": policy_name(policy),

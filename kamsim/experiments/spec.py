@@ -223,14 +223,21 @@ class ExperimentSpec:
         return out
 
     def policy_sources(self) -> dict[str, str]:
-        """SHA-256 of the source file of every user policy, by policy name.
+        """SHA-256 of the source file of every user policy or saved rule, by name.
+
+        Covers the focal policies and the rivals' (a saved rule: the rule file).
 
         Built-in policies (and anything else defined inside kamsim) are versioned
         with kamsim and left out. The whole file defining a user policy is hashed, so
         an edit anywhere in it (a helper, a constant) counts as a change.
         """
         out = {}
-        for policy in self.factors.get("policy", ()):
+        rivals = [
+            p
+            for level in self.factors.get("rival_policy", ())
+            for p in (level if isinstance(level, tuple) else (level,))
+        ]
+        for policy in [*self.factors.get("policy", ()), *rivals]:
             digest = _source_digest(policy)
             if digest is not None:
                 out[policy_name(policy)] = digest
@@ -259,6 +266,11 @@ def _source_digest(policy: PolicyLike) -> str | None:
     """SHA-256 of the file (or, failing that, the source) defining a user policy."""
     if isinstance(policy, str) and policy in POLICIES:
         return None
+    from kamsim.rule_family import is_rule_path
+
+    if isinstance(policy, str) and is_rule_path(policy):  # a saved rule: its file
+        with contextlib.suppress(OSError):
+            return hashlib.sha256(Path(policy).read_bytes()).hexdigest()
     fn = resolve_policy(policy)
     obj = fn if inspect.isroutine(fn) or inspect.isclass(fn) else type(fn)
     if str(getattr(obj, "__module__", "")).split(".")[0] == "kamsim":
@@ -427,6 +439,10 @@ def _check_policy(where: str | None, field: str, value: Any) -> PolicyLike:
     try:
         resolve_policy(value, spec_folders(where))
     except ParameterError as exc:
+        from kamsim.rule_family import is_rule_path
+
+        if is_rule_path(value):
+            raise _err(where, field, f"must be a readable saved rule: {exc}") from None
         if ":" in value:
             text = str(exc)
             if "could not be loaded: " in text:
