@@ -40,12 +40,12 @@ import numpy as np
 import kamsim
 from kamsim import KAMModel, ModelParams, simulate
 from kamsim import engine as engine_module
-from kamsim import kernel as kernel_module
-from kamsim import simulation as simulation_module
-from kamsim.environment import draw_many
+from kamsim.engine import kernel as kernel_module
+from kamsim.engine import simulate as simulation_module
+from kamsim.model.environment import draw_many
 from kamsim.experiments import run_experiment
-from kamsim.simulation import CHUNK, replication_seeds
-from kamsim.variates import fill_block
+from kamsim.engine.simulate import CHUNK, replication_seeds
+from kamsim.model.variates import fill_block
 
 #: Model 1's batched engine on this machine (account-quarters/s/core = relationship-
 #: quarters, one supplier), the floor model 2 must not fall below (issue "Model 2").

@@ -42,7 +42,9 @@ import numpy as np
 import pandas as pd
 
 import kamsim
-from kamsim import analysis, metrics, plots
+from kamsim import metrics
+from kamsim.analysis import statistics as analysis
+from kamsim.reports import plots
 
 pd.set_option("display.precision", 1)
 print("built-in policies:", list(kamsim.POLICIES))

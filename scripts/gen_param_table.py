@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kamsim.experiments.store import update_generated
-from kamsim.params import describe_params
+from kamsim.model.params import describe_params
 
 START = "<!-- params:start -->"
 END = "<!-- params:end -->"

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from kamsim.experiments.store import update_generated
-from kamsim.facts import stage_table
+from kamsim.validation.facts import stage_table
 from kamsim.validation import check, render_markdown, replace_doc_section
 
 STAGES_START, STAGES_END = "<!-- stages:start -->\n", "\n<!-- stages:end -->"

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from kamsim import POLICIES
-from kamsim.cli import cli, parse_set
+from kamsim.cli.main import cli, parse_set
 from kamsim.experiments import load_results, run_experiment
-from kamsim.params import ParameterError
+from kamsim.model.params import ParameterError
 
 
 @pytest.fixture

@@ -12,8 +12,9 @@ from types import ModuleType
 
 import pytest
 
-from kamsim import ModelParams, rules
-from kamsim.environment import BLOCK
+from kamsim import ModelParams
+from kamsim.model import rules
+from kamsim.model.environment import BLOCK
 
 ROOT = Path(__file__).resolve().parents[1]
 ODD = ROOT / "docs" / "odd.md"
@@ -170,7 +171,7 @@ def test_sources_cited(source: str) -> None:
 
 def test_draw_order_matches_environment() -> None:
     """The documented draw order and counter layout are the code's."""
-    from kamsim import variates
+    from kamsim.model import variates
 
     assert f"`BLOCK = {BLOCK}`" in TEXT
     assert "rng.random((1, M, n))" in TEXT

@@ -27,7 +27,7 @@ import pytest
 from click.testing import CliRunner
 
 from kamsim import simulate
-from kamsim.cli import cli
+from kamsim.cli.main import cli
 from kamsim.experiments import (
     ExperimentError,
     SpecError,
@@ -36,9 +36,9 @@ from kamsim.experiments import (
     load_spec,
     run_experiment,
 )
-from kamsim.params import ModelParams, ParameterError
+from kamsim.model.params import ModelParams, ParameterError
 from kamsim.policies import Observation, enforce_budget
-from kamsim.report import missing_results
+from kamsim.reports.experiment import missing_results
 
 BAD_POLICIES = (
     "import numpy as np\n"

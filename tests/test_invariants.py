@@ -16,11 +16,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from kamsim import KAMModel, ModelParams, rules
+from kamsim import KAMModel, ModelParams
+from kamsim.model import rules
 from kamsim.agents import KeyAccount
 from kamsim.engine import run_batch
-from kamsim.metrics import STAGE_LABELS
-from kamsim.params import ParameterError
+from kamsim.model.records import STAGE_LABELS
+from kamsim.model.params import ParameterError
 from kamsim.policies import POLICIES, Observation, enforce_budget, observe, resolve_policy
 
 FIELDS = {f.name: f for f in dataclasses.fields(ModelParams)}
@@ -329,7 +330,7 @@ def test_wallets_and_potentials_never_negative(
     Regression: growth below -100 %/yr made the potential W(1+g)^3 negative and the
     potential-weighted policy return negative allocations.
     """
-    from kamsim.environment import draw_accounts, draw_block, draw_key
+    from kamsim.model.environment import draw_accounts, draw_block, draw_key
 
     p = ModelParams(growth_mean=growth_mean, growth_sd=growth_sd)
     rng = np.random.default_rng(seed)

@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from kamsim import ModelParams, kernel
+from kamsim import ModelParams
+from kamsim.engine import kernel
 from kamsim.engine import run_batch
-from kamsim.metrics import QUARTER_COLUMNS
+from kamsim.model.records import QUARTER_COLUMNS
 from kamsim.policies import resolve_policy
 
 FLOATS = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_subnormal=False)
@@ -99,7 +100,7 @@ def test_compiled_budget_check_is_the_numpy_reference_to_the_bit(
     Rows are drawn over, at and under the budget (scaled, rounding excess, unchanged)
     with vacant slots; rows of up to 300 slots take NumPy's pairwise-sum recursion.
     """
-    from kamsim.policies import _budget_reference
+    from kamsim.policies.budget import _budget_reference
 
     rng = np.random.default_rng(seed)
     a = rng.exponential(size=(rows, n)) * rng.choice([0.0, 1e-3, 1.0, 50.0], size=(rows, 1))

@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from test_browser import CHROMIUM, CHROMIUM_ARGS, require_chromium  # same Chromium set-up
 
-from kamsim.design import fmt_level, value_column
+from kamsim.experiments.design import fmt_level, value_column
 from kamsim.experiments import load_results, run_experiment
-from kamsim.formatting import fmt_money, fmt_number
-from kamsim.report import write_reports
-from kamsim.sensitivity_analysis import sensitivity
-from kamsim.sensitivity_report import write_sensitivity_report
+from kamsim.reports.formatting import fmt_money, fmt_number
+from kamsim.reporting import write_reports
+from kamsim.sensitivity.run import sensitivity
+from kamsim.sensitivity.report import write_sensitivity_report
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from kamsim import KAMModel, ModelParams, simulate
-from kamsim.environment import draw_accounts
-from kamsim.metrics import QUARTER_COLUMNS
-from kamsim.simulation import replication_seeds
+from kamsim.model.environment import draw_accounts
+from kamsim.model.records import QUARTER_COLUMNS
+from kamsim.engine.simulate import replication_seeds
 
 P = ModelParams(hazard=0.03, offer_probability=0.1, disruption_probability=0.05)
 
@@ -153,7 +153,7 @@ def test_chunks_build_the_frames_of_their_concatenation(
     import kamsim.simulation as simulation
     from kamsim.engine import run_batch
     from kamsim.policies import resolve_policy
-    from kamsim.results import Results, to_frames
+    from kamsim.engine.results import Results, to_frames
 
     monkeypatch.setattr(simulation, "CHUNK", 4)
     factors = {"label": "a", "weight": 2.5, "pair": (1, 2)}

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kamsim import KAMModel, ModelParams, rules
-from kamsim.rules import AccountState, EndCause, RelationshipState, Stage
+from kamsim import KAMModel, ModelParams
+from kamsim.model import rules
+from kamsim.model.rules import AccountState, EndCause, RelationshipState, Stage
 
 P = ModelParams()
 T = rules.stage_tables(P)

@@ -24,7 +24,7 @@ from kamsim.experiments import (
     run_experiment,
 )
 from kamsim.experiments.runner import plan_units
-from kamsim.simulation import replication_seeds
+from kamsim.engine.simulate import replication_seeds
 
 FRAMES = ("runs", "quarters", "accounts")
 

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kamsim import Results, simulate, tournament
+from kamsim import Results, simulate
+from kamsim.analysis import tournament
 
 
 def _suppliers() -> pd.DataFrame:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from kamsim.facts import FACTS, MODEL1_CLASS_CHANGES, stage_table
-from kamsim.params import ModelParams, ParameterError
+from kamsim.validation.facts import FACTS, MODEL1_CLASS_CHANGES, stage_table
+from kamsim.model.params import ModelParams, ParameterError
 from kamsim.validation import (
     Fact,
     FactResult,

@@ -10,24 +10,21 @@ drawn from ``model.rng``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import mesa
 import numpy as np
 
-from kamsim import rules
-from kamsim.environment import Accounts, Starts
-from kamsim.policies import (
+from kamsim.model import rules
+from kamsim.model.environment import Accounts, Starts
+from kamsim.policies.budget import enforce_budget
+from kamsim.policies.observation import (
     Observation,
-    enforce_budget,
     estimates_read,
     observe,
-    policy_name,
     without_unread,
 )
-
-if TYPE_CHECKING:
-    from kamsim.model import KAMModel
+from kamsim.policies.registry import policy_name
 
 __all__ = ["KeyAccount", "Supplier"]
 
@@ -53,7 +50,7 @@ class KeyAccount(mesa.Agent):
 
     def __init__(
         self,
-        model: KAMModel,
+        model: mesa.Model,
         *,
         slot: int,
         accounts: Accounts,
@@ -193,7 +190,9 @@ class Supplier(mesa.Agent):
             figures (k€; market share of the accounts' combined demand).
     """
 
-    def __init__(self, model: KAMModel, *, index: int, policy: Any, budget: float) -> None:
+    def __init__(
+        self, model: mesa.Model, *, index: int, policy: Any, budget: float
+    ) -> None:
         super().__init__(model)
         self.index = index
         self.budget = budget

@@ -23,9 +23,9 @@ from typing import Any, cast
 import mesa
 import numpy as np
 
-from kamsim import rules
-from kamsim.agents import KeyAccount, Supplier
-from kamsim.environment import (
+from kamsim.agents.agents import KeyAccount, Supplier
+from kamsim.model import rules
+from kamsim.model.environment import (
     BLOCK,
     QuarterBlock,
     draw_accounts,
@@ -33,9 +33,10 @@ from kamsim.environment import (
     draw_key,
     draw_starts,
 )
-from kamsim.metrics import QUARTER_COLUMNS, market_record
-from kamsim.params import ModelParams, ParameterError, suggest
-from kamsim.policies import Observation, resolve_policy
+from kamsim.model.params import ModelParams, ParameterError, suggest
+from kamsim.model.records import QUARTER_COLUMNS, market_record
+from kamsim.policies.observation import Observation
+from kamsim.policies.registry import resolve_policy
 
 __all__ = [
     "ACCOUNT_REPORTERS",

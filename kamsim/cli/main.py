@@ -2,7 +2,9 @@
 
 Subcommands: ``run`` (experiment specs), ``simulate`` (one configuration, summary
 table), ``policies`` (the built-in investment policies), ``report`` (reports of a
-results folder), ``viz`` (the teaching page). Bad input gives one clear message and
+results folder), ``viz`` (the teaching page); ``validate`` and ``sensitivity`` live in
+:mod:`kamsim.cli.research`, and what both modules share (the ``cli`` group, option
+decorators, error handling) in :mod:`kamsim.cli.common`. Bad input gives one clear message and
 exit code 2, never a traceback; failed work units give exit code 1.
 """
 
@@ -11,13 +13,10 @@ from __future__ import annotations
 import errno
 import math
 import os
-import signal
 import sys
 import tempfile
-import threading
 import tomllib
 from collections.abc import Callable, Sequence
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -25,68 +24,19 @@ import click
 import numpy as np
 import pandas as pd
 
-from kamsim._version import __version__
-from kamsim.params import ModelParams, ParameterError, suggest
+from kamsim.cli import research  # noqa: F401  (registers validate and sensitivity on cli)
+from kamsim.cli.common import (
+    _CONTEXT,
+    _say,
+    _sigterm_as_interrupt,
+    _Terminated,
+    _usage_errors,
+    cli,
+    pool_options,
+)
+from kamsim.model.params import ModelParams, ParameterError, suggest
 
 __all__ = ["cli", "main", "parse_set", "summary_table"]
-
-_CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-class _InputError(click.ClickException):
-    """Bad input or an unusable folder: printed as one ``Error: ...`` line, exit code 2."""
-
-    exit_code = 2
-
-
-def _say(message: str) -> None:
-    """A one-line notice on stderr (results stay alone on stdout)."""
-    click.echo(message, err=True)
-
-
-def pool_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Add ``--workers``, ``--scheduler`` and ``--quiet`` to a command.
-
-    Shared by the commands that run work units through the experiment runner
-    (``run`` and ``sensitivity``).
-    """
-    fn = click.option("--quiet", is_flag=True, help="No progress bar.")(fn)
-    fn = click.option(
-        "--scheduler",
-        metavar="ADDR",
-        help="Dask scheduler address, e.g. tcp://host:8786 (instead of local processes).",
-    )(fn)
-    return click.option(
-        "--workers",
-        type=click.IntRange(min=1),
-        help="Local worker processes (default: all cores; 1 = no pool).",
-    )(fn)
-
-
-def _usage_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn ParameterError/SpecError into one ``Error:`` line and exit 2, no traceback."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ParameterError as exc:
-            raise _InputError(" ".join(str(exc).split("\n"))) from None
-
-    return wrapper
-
-
-@click.group(context_settings=_CONTEXT)
-@click.version_option(__version__, prog_name="kamsim")
-def cli() -> None:
-    """kamsim: simulate a supplier's portfolio of key accounts through the four KAM stages.
-
-    \b
-    Examples:
-      kamsim simulate                                  # a quick demo
-      kamsim run experiments/smoke.toml --out results  # an experiment spec
-      kamsim policies                                  # built-in investment policies
-    """  # noqa: D301
 
 
 # --------------------------------------------------------------------------- simulate
@@ -207,7 +157,7 @@ def _format_table(df: pd.DataFrame, by_row: bool = False) -> str:
     without decimals, counts with one or two, shares with three
     (:func:`kamsim.formatting.column_digits`), so a column's figures line up.
     """
-    from kamsim.formatting import column_digits, fmt_number
+    from kamsim.reports.formatting import column_digits, fmt_number
 
     if by_row:
         out = df.astype(object)
@@ -421,8 +371,8 @@ def simulate(
       kamsim simulate --set budget=200 --set lose_largest_at=20 --figure stages.png
       kamsim simulate --engine mesa --replications 20
     """  # noqa: D301
-    from kamsim.engine import ensure_compiled
-    from kamsim.simulation import simulate as run
+    from kamsim.engine.batch import ensure_compiled
+    from kamsim.engine.simulate import simulate as run
 
     params = ModelParams().evolve(**parse_set(sets)) if sets else ModelParams()
     if figure is not None:
@@ -507,29 +457,6 @@ def headline(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("cell") if rows else pd.DataFrame()
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that a run stops the same clean way."""
-
-
-def _sigterm_as_interrupt(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """While ``fn`` runs, SIGTERM stops it like Ctrl-C (the manifest: interrupted)."""
-
-    def stop(signum: int, frame: Any) -> None:
-        raise _Terminated
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if threading.current_thread() is not threading.main_thread():
-            return fn(*args, **kwargs)
-        previous = signal.signal(signal.SIGTERM, stop)
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-
-    return wrapper
-
-
 @cli.command(context_settings=_CONTEXT)
 @click.argument(
     "specs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
@@ -568,7 +495,7 @@ def run(
       kamsim run experiments/*.toml --out results --workers 2
       kamsim run experiments/portfolio_size.toml --scheduler tcp://10.0.0.5:8786
     """  # noqa: D301
-    from kamsim.engine import ensure_compiled
+    from kamsim.engine.batch import ensure_compiled
     from kamsim.experiments import ExperimentError, load_spec, run_experiment
     from kamsim.experiments.runner import describe_run
 
@@ -639,7 +566,7 @@ def policies() -> None:
       kamsim policies
       kamsim simulate --policy mypolicies:greedy
     """  # noqa: D301
-    from kamsim.policies import POLICIES
+    from kamsim.policies.registry import POLICIES
 
     width = max(len(n) for n in POLICIES)
     for name, fn in POLICIES.items():
@@ -668,7 +595,7 @@ def report(results_dir: Path, out: Path | None) -> None:
       kamsim report results
       kamsim report results/portfolio_size --out reports
     """  # noqa: D301
-    from kamsim.report import write_reports
+    from kamsim.reporting import write_reports
 
     for path in write_reports(results_dir, out=out, warn=lambda m: click.echo(m, err=True)):
         click.echo(str(path.with_name("report.html")))
@@ -701,8 +628,3 @@ def viz(host: str, port: int, no_browser: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``kamsim`` console script."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="kamsim")
-
-
-# The research subcommands (validate, sensitivity) live in their own module; importing
-# it registers them on ``cli``.
-import kamsim.cli_research  # noqa: E402, F401

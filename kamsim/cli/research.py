@@ -1,7 +1,7 @@
 """Research subcommands of the ``kamsim`` command: ``validate`` and ``sensitivity``.
 
-Importing this module registers them on :data:`kamsim.cli.cli` (``kamsim.cli``
-imports it at its end). Like every subcommand, they are thin layers over public
+Importing this module registers them on :data:`kamsim.cli.common.cli`
+(:mod:`kamsim.cli.main` imports it). Like every subcommand, they are thin layers over public
 functions, and bad input gives one line and exit code 2.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from kamsim.cli import (
+from kamsim.cli.common import (
     _CONTEXT,
     _say,
     _sigterm_as_interrupt,
@@ -104,11 +104,11 @@ def sensitivity(
       kamsim sensitivity experiments/sensitivity.toml
       kamsim sensitivity experiments/sensitivity.toml --out results --workers 2
     """  # noqa: D301
-    from kamsim.engine import ensure_compiled
+    from kamsim.engine.batch import ensure_compiled
     from kamsim.experiments import ExperimentError
-    from kamsim.sensitivity_analysis import sensitivity as run
-    from kamsim.sensitivity_report import output_label, write_sensitivity_report
-    from kamsim.sensitivity_spec import load_sensitivity_spec
+    from kamsim.sensitivity.report import output_label, write_sensitivity_report
+    from kamsim.sensitivity.run import sensitivity as run
+    from kamsim.sensitivity.spec import load_sensitivity_spec
 
     started = time.perf_counter()
     sp = load_sensitivity_spec(spec)

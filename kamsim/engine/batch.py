@@ -31,18 +31,14 @@ from typing import Any
 
 import numpy as np
 
-from kamsim import kernel as kn
-from kamsim import rules
-from kamsim.environment import Accounts, StackedEnvironment, draw_many
-from kamsim.metrics import QUARTER_COLUMNS, SUPPLIER_QUARTER_COLUMNS
-from kamsim.params import ModelParams
-from kamsim.policies import (
-    Observation,
-    enforce_budget,
-    estimates_read,
-    policy_name,
-    without_unread,
-)
+from kamsim.engine import kernel as kn
+from kamsim.model import rules
+from kamsim.model.environment import Accounts, StackedEnvironment, draw_many
+from kamsim.model.params import ModelParams
+from kamsim.model.records import QUARTER_COLUMNS, SUPPLIER_QUARTER_COLUMNS
+from kamsim.policies.budget import enforce_budget
+from kamsim.policies.observation import Observation, estimates_read, without_unread
+from kamsim.policies.registry import policy_name
 
 __all__ = [
     "ACCOUNT_COLUMNS",
@@ -568,7 +564,7 @@ def warm_up() -> float:
     """
     import time
 
-    from kamsim.policies import resolve_policy
+    from kamsim.policies.registry import resolve_policy
 
     started = time.perf_counter()
     run_batch(

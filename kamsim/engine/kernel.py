@@ -39,10 +39,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from kamsim import rules
-from kamsim.metrics import QUARTER_COLUMNS
-from kamsim.params import ModelParams
-from kamsim.variates import (
+from kamsim.model import rules
+from kamsim.model.params import ModelParams
+from kamsim.model.records import QUARTER_COLUMNS
+from kamsim.model.sums import _row_sum
+from kamsim.model.variates import (
     FAILURE,
     NOISE_POTENTIAL,
     NOISE_TRUST,
@@ -252,114 +253,6 @@ def pack_params(p: ModelParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     )
     tables = np.ascontiguousarray(np.stack(list(rules.stage_tables(p))), dtype=np.float64)
     return pf, pi, tables
-
-
-# --- sums that reproduce NumPy's ------------------------------------------------------
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _block_sum(a: np.ndarray, k: int, lo: int, n: int) -> float:  # pragma: no cover
-    """NumPy's sum of a block of n <= 128 elements, ``a[k, lo:lo + n]`` of a 2-d array.
-
-    Below 8 elements a plain loop from 0.0; otherwise eight running sums combined as
-    ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`` plus the remainder.
-    """
-    if n < 8:
-        res = 0.0
-        for j in range(lo, lo + n):
-            res += a[k, j]
-        return res
-    r0, r1, r2, r3 = a[k, lo], a[k, lo + 1], a[k, lo + 2], a[k, lo + 3]
-    r4, r5, r6, r7 = a[k, lo + 4], a[k, lo + 5], a[k, lo + 6], a[k, lo + 7]
-    j = lo + 8
-    stop = lo + n - (n % 8)
-    while j < stop:
-        r0 += a[k, j]
-        r1 += a[k, j + 1]
-        r2 += a[k, j + 2]
-        r3 += a[k, j + 3]
-        r4 += a[k, j + 4]
-        r5 += a[k, j + 5]
-        r6 += a[k, j + 6]
-        r7 += a[k, j + 7]
-        j += 8
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while j < lo + n:
-        res += a[k, j]
-        j += 1
-    return res
-
-
-@njit(cache=True, error_model="numpy")
-def pairwise_sum(a: np.ndarray) -> float:  # pragma: no cover - compiled
-    """Sum of a 1-d float array in exactly the order of NumPy's ``np.sum``.
-
-    NumPy reduces a contiguous axis by pairwise summation: up to 128 elements one
-    block (:func:`_block_sum`), above that the two halves (split at a multiple of 8)
-    summed recursively. Reproducing it keeps the record and the budget check
-    bit-identical to :func:`kamsim.metrics.market_record` and
-    :func:`kamsim.policies.enforce_budget`.
-    """
-    n = a.shape[0]
-    if n <= 128:
-        return _block_sum(np.ascontiguousarray(a).reshape((1, n)), 0, 0, n)
-    n2 = n // 2
-    n2 -= n2 % 8
-    return pairwise_sum(a[:n2]) + pairwise_sum(a[n2:])
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _row_sum(a: np.ndarray, k: int, n: int) -> float:  # pragma: no cover - compiled
-    """``pairwise_sum(a[k, :n])`` of a 2-d array, inlined for n <= 128 (no view)."""
-    return _block_sum(a, k, 0, n) if n <= 128 else pairwise_sum(a[k, :n])
-
-
-#: Rounds of taking a rounding excess from the largest entry (one almost always does).
-EXCESS_ROUNDS = 8
-
-
-@njit(cache=True, error_model="numpy")
-def keep_within_budget(  # pragma: no cover - compiled
-    a: np.ndarray, active: np.ndarray, budget: float
-) -> int:
-    """:func:`kamsim.policies.enforce_budget` in place on ``a`` (R, n); returns a code.
-
-    0: done — vacant slots set to 0; a row whose total (NumPy's pairwise sum)
-    exceeds ``budget`` scaled by ``budget / total``, and any rounding excess left
-    then taken from its first largest entry (``max(top - excess, 0)``, repeated while
-    the re-summed total still rounds above the budget), as the NumPy reference does.
-    1: some entry is negative or not finite (nothing changed).
-    2: some row's total overflows (the caller takes the NumPy path).
-    """
-    r_count, n = a.shape
-    for r in range(r_count):
-        for j in range(n):
-            x = a[r, j]
-            if not np.isfinite(x) or x < 0.0:
-                return 1
-    for r in range(r_count):
-        row = a[r]
-        for j in range(n):
-            if not active[r, j]:
-                row[j] = 0.0
-        total = _row_sum(a, r, n)
-        if not np.isfinite(total):
-            return 2
-        if not total > budget:
-            continue
-        factor = budget / total
-        for j in range(n):
-            row[j] = row[j] * factor
-        for _ in range(EXCESS_ROUNDS):
-            excess = max(_row_sum(a, r, n) - budget, 0.0)
-            if not excess > 0.0:
-                break
-            top = 0
-            for j in range(1, n):
-                if row[j] > row[top]:
-                    top = j
-            row[top] = max(row[top] - excess, 0.0)
-    return 0
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -1414,8 +1307,6 @@ __all__ = [
     "begin_quarter",
     "close_ledger",
     "end_quarter",
-    "keep_within_budget",
     "observe_quarter",
     "pack_params",
-    "pairwise_sum",
 ]

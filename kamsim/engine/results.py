@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,11 +23,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from scipy import stats
 
-from kamsim.engine import BatchOutput
-from kamsim.metrics import COUNT_COLUMNS, QUARTER_COLUMNS, STAGE_LABELS, npv
-from kamsim.params import ModelParams
-from kamsim.rules import EndCause, Stage
+from kamsim.engine.batch import BatchOutput
+from kamsim.model.params import ModelParams, ParameterError, suggest
+from kamsim.model.records import COUNT_COLUMNS, QUARTER_COLUMNS, STAGE_LABELS, npv
+from kamsim.model.rules import EndCause, Stage
 
 __all__ = [
     "END_CAUSES",
@@ -297,10 +299,8 @@ class Results:
     def summary(self, by: Sequence[str] | None = None) -> pd.DataFrame:
         """Mean and 95 % confidence interval of the headline figures per group.
 
-        Shorthand for :func:`kamsim.analysis.summarize` on ``runs``.
+        Shorthand for :func:`summarize` on ``runs``.
         """
-        from kamsim.analysis import summarize
-
         return summarize(self, by=list(by) if by is not None else None)
 
     @classmethod
@@ -320,3 +320,144 @@ class Results:
             suppliers=cat([p.suppliers for p in parts]),
             meta=meta or {},
         )
+
+
+# --- the headline summary (kamsim.analysis re-exports it) ----------------------------
+
+#: Metrics summarised by default (columns of ``Results.runs``).
+HEADLINE_METRICS = (
+    "npv",
+    "profit",
+    "revenue",
+    "investment",
+    "final_n_interdependent",
+    "final_n_strategic",
+    "final_largest_share",
+    "final_hhi",
+    "final_top_fifth_share",
+    "exits_switched",
+    "exits_vanished",
+    "time_to_interdependent",
+    "time_to_strategic",
+    "account_disruption_cost",
+)
+
+#: Identifying columns that are never factors.
+_ID_COLUMNS = ("replication", "seed", "cell")
+
+
+def _runs(results: Results | pd.DataFrame) -> pd.DataFrame:
+    if isinstance(results, Results):
+        return results.runs
+    if isinstance(results, pd.DataFrame):
+        return results
+    raise ParameterError(f"'results' must be a kamsim Results or a DataFrame: {results!r}")
+
+
+def factor_columns(results: Results | pd.DataFrame) -> list[str]:
+    """Factor columns of a result: the market's set-up and any spec factor.
+
+    Factors are ``n_accounts``, ``policy``, ``rivals`` and ``rival_policy`` when
+    present, every factor named in
+    ``results.meta["spec"]["factors"]``, and any non-numeric column that is not an
+    identifier (``replication``, ``seed``, ``cell``).
+    """
+    runs = _runs(results)
+    names: list[str] = [
+        c for c in ("n_accounts", "policy", "rivals", "rival_policy") if c in runs.columns
+    ]
+    meta = results.meta if isinstance(results, Results) else {}
+    spec = meta.get("spec") if isinstance(meta, dict) else None
+    if isinstance(spec, dict):
+        for f in spec.get("factors", {}) or {}:
+            if f in runs.columns and f not in names:
+                names.append(f)
+    for c in runs.columns:
+        if c in names or c in _ID_COLUMNS:
+            continue
+        if not pd.api.types.is_numeric_dtype(runs[c]) and not pd.api.types.is_bool_dtype(
+            runs[c]
+        ):
+            names.append(c)
+    return names
+
+
+def _check_columns(runs: pd.DataFrame, cols: Sequence[str], what: str) -> None:
+    for c in cols:
+        if c not in runs.columns:
+            raise ParameterError(
+                f"'{what}' must name columns of the results: {c!r}"
+                f"{suggest(c, list(runs.columns))}"
+            )
+
+
+def mean_ci(values: Any, level: float = 0.95) -> dict[str, float]:
+    """Mean, sd, n and t-based confidence interval of a sample (NaN ignored).
+
+    ``mean +- t_{(1+level)/2, n-1} * sd / sqrt(n)`` with ``sd`` the sample standard
+    deviation (ddof = 1). With fewer than two values the interval is NaN.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    x = x[~np.isnan(x)]
+    n = int(x.size)
+    mean = float(np.mean(x)) if n else float("nan")
+    sd = float(np.std(x, ddof=1)) if n > 1 else float("nan")
+    if n > 1:
+        half = float(stats.t.ppf(0.5 + level / 2.0, n - 1)) * sd / math.sqrt(n)
+    else:
+        half = float("nan")
+    return {"mean": mean, "sd": sd, "n": n, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def _groups(df: pd.DataFrame, by: list[str]) -> Any:
+    if not by:
+        return [((), df)]
+    return df.groupby(by, sort=True, observed=True, dropna=False)
+
+
+def summarize(
+    results: Results | pd.DataFrame,
+    by: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Mean, sd, n and 95 % confidence interval of each metric per group.
+
+    Args:
+        results: a :class:`kamsim.Results` or its ``runs`` frame (one row per
+            replication).
+        by: grouping columns; default :func:`factor_columns` (e.g.
+            ``["n_accounts", "policy"]``).
+        metrics: columns of ``runs`` to summarise; default the
+            :data:`HEADLINE_METRICS` present.
+        level: confidence level of the interval.
+
+    Returns:
+        One row per group and metric: ``[*by, metric, mean, sd, n, ci_low, ci_high]``.
+        The interval is ``mean +- t_{0.975, n-1} * sd / sqrt(n)``; NaN values (e.g.
+        ``time_to_strategic`` where no relationship got there) are left out, so ``n``
+        may differ between metrics.
+
+    Raises:
+        ParameterError: if ``by`` or ``metrics`` names an unknown column.
+    """
+    runs = _runs(results)
+    keys = list(by) if by is not None else factor_columns(results)
+    if metrics is None:
+        mets = [m for m in HEADLINE_METRICS if m in runs.columns]
+    else:
+        mets = list(metrics)
+    _check_columns(runs, keys, "by")
+    _check_columns(runs, mets, "metrics")
+    rows = []
+    for key, g in _groups(runs, keys):
+        key_t = key if isinstance(key, tuple) else (key,)
+        for m in mets:
+            rows.append(
+                {**dict(zip(keys, key_t, strict=True)), "metric": m, **mean_ci(g[m], level)}
+            )
+    out = pd.DataFrame(
+        rows, columns=[*keys, "metric", "mean", "sd", "n", "ci_low", "ci_high"]
+    )
+    out["n"] = out["n"].astype(np.int64)
+    return out

@@ -14,17 +14,24 @@ from typing import Any
 import numpy as np
 
 from kamsim._version import __version__
-from kamsim.engine import FINAL_FIELDS, BatchOutput, Ledger, max_generations, run_batch
-from kamsim.metrics import QUARTER_COLUMNS, SUPPLIER_QUARTER_COLUMNS
-from kamsim.model import (
+from kamsim.agents.model import (
     KAMModel,
     check_n_accounts,
     check_rivals,
     resolve_rival_policies,
 )
-from kamsim.params import ModelParams, ParameterError
-from kamsim.policies import Observation, policy_name, resolve_policy
-from kamsim.results import Results, assemble_frames, frame_columns
+from kamsim.engine.batch import (
+    FINAL_FIELDS,
+    BatchOutput,
+    Ledger,
+    max_generations,
+    run_batch,
+)
+from kamsim.engine.results import Results, assemble_frames, frame_columns
+from kamsim.model.params import ModelParams, ParameterError
+from kamsim.model.records import QUARTER_COLUMNS, SUPPLIER_QUARTER_COLUMNS
+from kamsim.policies.observation import Observation
+from kamsim.policies.registry import policy_name, resolve_policy
 
 PolicyFn = Callable[[Observation, float], np.ndarray]
 

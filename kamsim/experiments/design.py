@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from kamsim.params import ParameterError
+from kamsim.model.params import ParameterError
 
 __all__ = ["MAX_PANELS", "VALUE_COLUMNS", "Design", "Layout", "fmt_level", "value_column"]
 

@@ -66,9 +66,10 @@ from typing import Any
 
 import numpy as np
 
-from kamsim.model import DEFAULT_RIVAL_POLICY, MAX_ACCOUNTS, MAX_RIVALS
-from kamsim.params import ModelParams, ParameterError, suggest
-from kamsim.policies import POLICIES, Observation, policy_name, resolve_policy
+from kamsim.agents.model import DEFAULT_RIVAL_POLICY, MAX_ACCOUNTS, MAX_RIVALS
+from kamsim.model.params import ModelParams, ParameterError, suggest
+from kamsim.policies.observation import Observation
+from kamsim.policies.registry import POLICIES, policy_name, resolve_policy
 
 __all__ = [
     "FRAMES",

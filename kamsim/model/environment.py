@@ -43,9 +43,9 @@ from typing import Any
 
 import numpy as np
 
-from kamsim import variates as vr
-from kamsim.params import ModelParams
-from kamsim.variates import (
+from kamsim.model import variates as vr
+from kamsim.model.params import ModelParams
+from kamsim.model.variates import (
     DISRUPTION,
     DOWNTURN,
     GAMMA,

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from kamsim.params import ModelParams
+from kamsim.model.params import ModelParams
 
 __all__ = [
     "AccountState",

@@ -1,164 +1,40 @@
-"""Investment policies: how the supplier splits its KAM budget across accounts.
+"""The built-in investment policies: how a supplier splits its KAM budget across accounts.
 
-A policy is any callable ``policy(obs, budget) -> allocation``:
+A policy is any callable ``policy(obs, budget) -> allocation`` (:class:`Policy`):
 
-* ``obs`` is an :class:`Observation`: what one supplier can see of its own
-  relationships, as read-only arrays of shape (R, n) for R replications (the Mesa
-  face passes R = 1) and n account slots; every supplier in a market (the focal one
-  and each rival) calls its own policy with its own observation;
+* ``obs`` is an :class:`~kamsim.policies.observation.Observation`: what one supplier
+  can see of its own relationships, as read-only arrays of shape (R, n) for R
+  replications (the Mesa face passes R = 1) and n account slots; every supplier in a
+  market (the focal one and each rival) calls its own policy with its own observation;
 * ``budget`` is the KAM budget for the quarter (k€, a float);
 * the result is an array of shape (R, n) of non-negative k€, zero for vacant slots,
   whose row sums do not exceed ``budget``.
 
-Policies see only observable quantities (stage, revenue, tenure, the supplier's own
-investment stock and *noisy* estimates of potential and trust), never the hidden truth
-(willingness, true trust, price sensitivity). A policy may declare the fields it reads
-in an ``observes`` attribute (:func:`estimates_read`); the estimates it does not read
-are then not computed (``None`` in its observation), which saves their noise.
-Built-in policies are registered by name in :data:`POLICIES`; :func:`resolve_policy`
-accepts a name, a ``"module:function"`` string or a callable.
+The built-ins are registered by name in :data:`kamsim.policies.POLICIES`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
-import re
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, cast
+from typing import ClassVar
 
 import numpy as np
 from numba import njit
 
-from kamsim.kernel import EXCESS_ROUNDS, keep_within_budget
-from kamsim.kernel import _row_sum as _pairwise_row
-from kamsim.params import ModelParams, ParameterError, suggest
-from kamsim.rules import potential_class
+from kamsim.model.sums import _row_sum as _pairwise_row
+from kamsim.policies.observation import Observation
 
 __all__ = [
-    "POLICIES",
     "GreedyROI",
-    "Observation",
     "ParetoFocus",
-    "Policy",
     "Quadrant",
     "StageGated",
-    "enforce_budget",
-    "estimates_read",
     "maintenance_proxy",
     "no_investment",
-    "observe",
-    "policy_name",
     "potential_weighted",
-    "resolve_policy",
     "revenue_proportional",
     "uniform",
 ]
-
-
-@dataclass(frozen=True)
-class Observation:
-    """What the supplier observes at the start of a quarter (arrays of shape (R, n)).
-
-    Attributes:
-        quarter: the quarter being planned (1, 2, ...).
-        active: True where the slot holds a live relationship.
-        stage: 1-4 for live relationships, 0 for vacant slots.
-        tenure: quarters the relationship has spent in its stage.
-        revenue: last quarter's revenue from the account (k€).
-        share_of_wallet: the supplier's share of the account's spend last quarter.
-        potential: noisy estimate of the account's three-year potential (k€/yr);
-            ``None`` for a policy that declares it does not read it
-            (:func:`estimates_read`), as ``potential_class`` and ``trust``.
-        potential_class: estimated potential class: 0 low, 1 medium, 2 high.
-        trust: noisy reading of trust in [0, 1].
-        stock: the supplier's relationship-specific investment stock (k€).
-    """
-
-    quarter: int
-    active: np.ndarray
-    stage: np.ndarray
-    tenure: np.ndarray
-    revenue: np.ndarray
-    share_of_wallet: np.ndarray
-    potential: np.ndarray
-    potential_class: np.ndarray
-    trust: np.ndarray
-    stock: np.ndarray
-
-    @property
-    def n_active(self) -> np.ndarray:
-        """Number of live relationships per replication, shape (R, 1)."""
-        return np.sum(self.active, axis=-1, keepdims=True)
-
-
-#: The fields of an :class:`Observation` (the names an ``observes`` set may hold).
-OBSERVATION_FIELDS = frozenset(f.name for f in dataclasses.fields(Observation))
-
-
-def estimates_read(policy: Callable[..., np.ndarray]) -> tuple[bool, bool]:
-    """Whether a policy reads the estimate of potential and the reading of trust.
-
-    A policy may declare the :class:`Observation` fields it reads in an ``observes``
-    attribute (a set of field names, e.g. ``{"active", "stage", "trust"}``). The
-    estimates are the only fields that cost random numbers, so both faces compute
-    the noise of the potential estimate only if it reads ``potential`` or
-    ``potential_class`` and the noise of the trust reading only if it reads
-    ``trust``, and pass ``None`` for what is not computed. Without the attribute a
-    policy sees every field. Skipping noise shifts no other number (the variates are
-    counter-based, :mod:`kamsim.variates`), so the fields it reads, and every result,
-    are the same either way.
-
-    Returns:
-        ``(reads_potential, reads_trust)``.
-
-    Raises:
-        ParameterError: if ``observes`` is not a set of observation field names.
-    """
-    fields = getattr(policy, "observes", None)
-    if fields is None:
-        return True, True
-    if isinstance(fields, str) or not all(isinstance(f, str) for f in fields):
-        raise ParameterError(
-            f"policy '{policy_name(policy)}' has observes={fields!r}; it must be a set "
-            f"of observation field names, from {sorted(OBSERVATION_FIELDS)}"
-        )
-    unknown = sorted(set(fields) - OBSERVATION_FIELDS)
-    if unknown:
-        raise ParameterError(
-            f"policy '{policy_name(policy)}' observes unknown field(s) {unknown}; "
-            f"an observation has {sorted(OBSERVATION_FIELDS)}"
-        )
-    return bool({"potential", "potential_class"} & set(fields)), "trust" in fields
-
-
-#: What an observation holds for an estimate its policy does not read: ``None``, typed
-#: as the array it replaces (a policy that declares ``observes`` never reads it).
-NOT_READ = cast(np.ndarray, None)
-
-
-def without_unread(obs: Observation, reads: tuple[bool, bool]) -> Observation:
-    """``obs`` with ``None`` for the estimates its policy does not read (both faces).
-
-    ``reads`` is the policy's :func:`estimates_read`.
-    """
-    reads_potential, reads_trust = reads
-    if reads_potential and reads_trust:
-        return obs
-    return dataclasses.replace(
-        obs,
-        potential=obs.potential if reads_potential else NOT_READ,
-        potential_class=obs.potential_class if reads_potential else NOT_READ,
-        trust=obs.trust if reads_trust else NOT_READ,
-    )
-
-
-class Policy(Protocol):
-    """Signature of an investment policy."""
-
-    def __call__(self, obs: Observation, budget: float) -> np.ndarray:  # noqa: D102
-        ...
 
 
 def no_investment(obs: Observation, budget: float) -> np.ndarray:
@@ -541,234 +417,3 @@ class GreedyROI:
         return a
 
     summary = "budget in steps to the highest estimated marginal return"
-
-
-#: Built-in policies by name.
-POLICIES: dict[str, Callable[[Observation, float], np.ndarray]] = {
-    "none": no_investment,
-    "uniform": uniform,
-    "revenue_proportional": revenue_proportional,
-    "potential_weighted": potential_weighted,
-    "stage_gated": StageGated(),
-    "quadrant": Quadrant(),
-    "pareto_focus": ParetoFocus(),
-    "greedy_roi": GreedyROI(),
-}
-
-
-#: ``module:function`` as accepted by :func:`resolve_policy` (a dotted module path).
-_IMPORT_PATH = re.compile(r"[^\W\d]\w*(\.[^\W\d]\w*)*:[^\W\d]\w*")
-
-
-def policy_name(policy: Callable[..., np.ndarray] | str) -> str:
-    """Readable name of a policy: its registry name, or ``module:qualname``."""
-    if isinstance(policy, str):
-        return policy
-    for name, fn in POLICIES.items():
-        if fn is policy:
-            return name
-    if dataclasses.is_dataclass(policy) and not isinstance(policy, type):
-        for name, fn in POLICIES.items():
-            if type(fn) is type(policy) and fn == policy:
-                return name
-        return repr(policy)
-    qual = getattr(policy, "__qualname__", None) or type(policy).__qualname__
-    mod = getattr(policy, "__module__", None) or type(policy).__module__
-    return f"{mod}:{qual}"
-
-
-def resolve_policy(
-    policy: str | Callable[[Observation, float], np.ndarray],
-) -> Callable[[Observation, float], np.ndarray]:
-    """Return the callable for a policy name, a ``"module:function"`` string or a callable.
-
-    Raises:
-        ParameterError: for an unknown name (naming the closest built-in) or a
-            ``module:function`` that cannot be imported.
-    """
-    if callable(policy):
-        return policy
-    if not isinstance(policy, str):
-        raise ParameterError(
-            f"'policy' must be a built-in name, 'module:function' or a callable: {policy!r}"
-        )
-    if policy in POLICIES:
-        return POLICIES[policy]
-    if ":" in policy:
-        if not _IMPORT_PATH.fullmatch(policy):
-            raise ParameterError(
-                "'policy' must be a built-in name or 'module:function' (dotted module "
-                f"path, a colon, a function name, e.g. 'mypolicies:greedy'): {policy!r}"
-            )
-        mod_name, _, attr = policy.partition(":")
-        try:
-            fn = getattr(importlib.import_module(mod_name), attr)
-        except Exception as exc:  # the user's module may raise anything on import
-            first = (str(exc).splitlines() or [""])[0]
-            raise ParameterError(
-                f"'policy' {policy!r} could not be loaded: {type(exc).__name__}: {first}"
-            ) from None
-        if not callable(fn):
-            raise ParameterError(f"'policy' {policy!r} is not callable")
-        return fn  # type: ignore[no-any-return]
-    raise ParameterError(
-        f"'policy' must be one of {sorted(POLICIES)} or 'module:function': "
-        f"{policy!r}{suggest(policy, list(POLICIES))}"
-    )
-
-
-def _returned(value: object, arr: np.ndarray | None) -> str:
-    """Describe what a policy returned, for an error message (``None``, ``a dict``)."""
-    if value is None:
-        return "None"
-    kind = "array" if isinstance(value, np.ndarray) else type(value).__name__
-    article = "an" if kind[0] in "aeiou" else "a"
-    if isinstance(value, str | bytes):
-        text = repr(value)
-        return f"{article} {kind} ({text[:40]}{'...' if len(text) > 40 else ''})"
-    if arr is not None and arr.ndim > 0:
-        return f"{article} {kind} of {arr.dtype}"
-    return f"{article} {kind}"
-
-
-def _as_allocation(allocation: object, name: str) -> np.ndarray:
-    """The allocation as a float array, or a ParameterError saying what came back.
-
-    Accepts arrays, lists and scalars of booleans, integers or real numbers; refuses
-    None, strings, mappings, objects and complex numbers (which NumPy would
-    otherwise turn into NaN, an exception or a silently dropped imaginary part).
-    """
-    bad = allocation is None or isinstance(allocation, str | bytes | Mapping)
-    arr: np.ndarray | None = None
-    if not bad:
-        try:
-            arr = np.asarray(allocation)
-        except (TypeError, ValueError):
-            bad = True
-    if bad or arr is None or arr.dtype.kind not in "biuf":
-        raise ParameterError(
-            f"policy '{name}' returned {_returned(allocation, arr)}; a policy must return "
-            "an array of real numbers (k€ >= 0) of shape (replications, accounts)"
-        )
-    return arr.astype(np.float64, copy=False)
-
-
-def enforce_budget(
-    allocation: np.ndarray, obs: Observation, budget: float, name: str
-) -> np.ndarray:
-    """Check a policy's allocation and keep it within the budget.
-
-    Vacant slots get nothing. If a row's total exceeds the budget it is scaled down
-    proportionally (``a * budget / total``), and any rounding excess is taken from
-    the largest entry (again while the total still rounds above the budget), so the
-    total never exceeds the budget. A row whose total
-    overflows (entries near the largest float) is scaled through its largest entry,
-    ``(a / max a) * budget / sum(a / max a)``, so it keeps its proportions instead of
-    collapsing to zero.
-
-    Raises:
-        ParameterError: (a ``ValueError``) if the policy returned something other
-            than real numbers (None, a string, a dict, complex numbers), an array of
-            the wrong shape, or negative or non-finite values; the message names the
-            policy and says what it returned.
-    """
-    a = _as_allocation(allocation, name)
-    if a.shape != obs.active.shape:
-        try:
-            a = np.broadcast_to(a, obs.active.shape)
-        except ValueError:
-            raise ParameterError(
-                f"policy '{name}' returned shape {a.shape}, expected "
-                f"{obs.active.shape} (replications, accounts)"
-            ) from None
-    out = np.array(a, dtype=np.float64, order="C")  # a copy: the policy's is untouched
-    code = keep_within_budget(out, np.ascontiguousarray(obs.active), float(budget))
-    if code == 0:
-        return out
-    if code == 1:
-        bad = a[~np.isfinite(a) | (a < 0)]
-        raise ParameterError(
-            f"policy '{name}' returned a negative or non-finite allocation "
-            f"({bad.size} value(s), e.g. {bad.flat[0]!r}); allocations must be >= 0 k€"
-        )
-    return _budget_reference(a, obs.active, budget)
-
-
-def _budget_reference(a: np.ndarray, active: np.ndarray, budget: float) -> np.ndarray:
-    """:func:`enforce_budget`'s arithmetic in NumPy (after the checks).
-
-    The compiled :func:`kamsim.kernel.keep_within_budget` does the same operation
-    for operation; this reference also handles rows whose total overflows, by
-    scaling through their largest entry.
-    """
-    a = np.where(active, a, 0.0)
-    with np.errstate(over="ignore"):
-        total = np.sum(a, axis=-1, keepdims=True)
-    over = total > budget
-    if np.any(over):
-        huge = ~np.isfinite(total)
-        if np.any(huge):  # the row sum overflowed: scale through the largest entry
-            top = np.max(a, axis=-1, keepdims=True)
-            unit = a / np.where(huge, top, 1.0)
-            size = np.where(huge, np.sum(unit, axis=-1, keepdims=True), 1.0)
-            a = np.where(huge, unit * np.where(huge, budget / size, 1.0), a)
-            over = over & ~huge
-        a = np.where(over, a * (budget / np.where(over, total, 1.0)), a)
-        for _ in range(EXCESS_ROUNDS):
-            excess = np.maximum(np.sum(a, axis=-1, keepdims=True) - budget, 0.0)
-            if not np.any(excess > 0):
-                break
-            j = np.argmax(a, axis=-1)[..., None]
-            top = np.take_along_axis(a, j, axis=-1)
-            np.put_along_axis(
-                a, j, np.where(excess > 0, np.maximum(top - excess, 0.0), top), axis=-1
-            )
-    return a
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    """``a`` made read-only: a policy cannot write to what it observes.
-
-    Every array :func:`observe` passes here is freshly computed (``np.where`` and
-    comparisons make new arrays), never a view of the model's state, so no copy is
-    needed; a policy's write raises ``ValueError: assignment destination is
-    read-only`` in both faces.
-    """
-    a.setflags(write=False)
-    return a
-
-
-def observe(
-    *,
-    quarter: int,
-    stage: np.ndarray,
-    tenure: np.ndarray,
-    last_revenue: np.ndarray,
-    share: np.ndarray,
-    potential: np.ndarray,
-    trust: np.ndarray,
-    stock: np.ndarray,
-    p: ModelParams,
-) -> Observation:
-    """Build one supplier's :class:`Observation` (arrays (R, n), read-only copies).
-
-    ``potential`` and ``trust`` are the supplier's *estimates* (see
-    :func:`kamsim.rules.estimate_potential` and :func:`kamsim.rules.read_trust`);
-    stage, tenure, revenue, share of wallet and its own investment stock it sees
-    exactly. Slots without a live relationship show zeros. Every array is a fresh
-    read-only copy, so a policy cannot change the model's state (in either face).
-    """
-    active = stage > 0
-    pclass = potential_class(potential, p)
-    return Observation(
-        quarter=quarter,
-        active=_frozen(active),
-        stage=_frozen(np.where(active, stage, 0)),
-        tenure=_frozen(np.where(active, tenure, 0)),
-        revenue=_frozen(np.where(active, last_revenue, 0.0)),
-        share_of_wallet=_frozen(np.where(active, share, 0.0)),
-        potential=_frozen(np.where(active, potential, 0.0)),
-        potential_class=_frozen(np.where(active, pclass, 0).astype(np.int8)),
-        trust=_frozen(np.where(active, trust, 0.0)),
-        stock=_frozen(np.where(active, stock, 0.0)),
-    )

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamsim.formatting import column_digits, fmt_number
+from kamsim.reports.formatting import column_digits, fmt_number
 
 __all__ = ["MAX_TABLE_ROWS", "ReportDoc", "axes_record", "md_table", "write_folder"]
 
@@ -187,7 +187,7 @@ class ReportDoc:
         path = self.folder / name
         fig.savefig(path, dpi=110)
         if extra and "label_overlaps" in extra:  # count on the layout as saved
-            from kamsim.plots import label_overlaps
+            from kamsim.reports.plots import label_overlaps
 
             extra = {**extra, "label_overlaps": label_overlaps(fig)}
         legends = [

@@ -25,23 +25,22 @@ so a failed report never leaves a half-written folder behind.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from kamsim import metrics, tournament
-from kamsim.analysis import summarize
-from kamsim.design import Design, Layout, fmt_level, value_column
-from kamsim.findings import find
-from kamsim.formatting import fmt_money, fmt_pct
-from kamsim.params import ParameterError
-from kamsim.report_doc import MAX_TABLE_ROWS, ReportDoc, axes_record, write_folder
-from kamsim.report_figures import Context, all_figures
-from kamsim.results import Results
+from kamsim.analysis import metrics, tournament
+from kamsim.analysis.statistics import summarize
+from kamsim.engine.results import Results
+from kamsim.experiments.design import Design, Layout, fmt_level, value_column
+from kamsim.reports.document import MAX_TABLE_ROWS, ReportDoc, axes_record, write_folder
+from kamsim.reports.figures import Context, all_figures
+from kamsim.reports.findings import find
+from kamsim.reports.formatting import fmt_money, fmt_pct
 
-__all__ = ["find_experiments", "headline_table", "write_report", "write_reports"]
+__all__ = ["headline_table", "missing_results", "write_report"]
 
 #: Optional per-cell columns of the headline table: runs column -> heading.
 _HEADLINE_EXTRA = {
@@ -332,29 +331,6 @@ def write_report(
     )
 
 
-def _sensitivity_report(res: Results, spec: dict[str, Any], target: Path) -> Path:
-    """Rebuild a sensitivity study's spec from its manifest, analyse and report it."""
-    from kamsim.sensitivity_analysis import analyse
-    from kamsim.sensitivity_report import write_sensitivity_report
-    from kamsim.sensitivity_spec import load_sensitivity_spec
-
-    sp = load_sensitivity_spec(spec.get("input") or {})
-    return write_sensitivity_report(analyse(sp, res), target)
-
-
-def find_experiments(results_root: Path) -> list[Path]:
-    """Experiment folders (holding ``manifest.json``) at or under ``results_root``.
-
-    Folders inside another experiment folder (its ``report/``) are not experiments;
-    an experiment may itself be named ``report``.
-    """
-    root = Path(results_root)
-    if (root / "manifest.json").is_file():
-        return [root]
-    found = sorted(p.parent for p in root.rglob("manifest.json"))
-    return [f for f in found if not any(o != f and f.is_relative_to(o) for o in found)]
-
-
 def missing_results(folder: Path, meta: Mapping[str, Any]) -> list[str]:
     """What a results folder lacks, in words (empty when the run is complete).
 
@@ -416,55 +392,3 @@ def missing_results(folder: Path, meta: Mapping[str, Any]) -> list[str]:
         why = errors.get(c, "").splitlines()[0] if c in errors else "not run yet"
         lines.append(f"Missing: {label(c)}: {got}; {why}")
     return lines
-
-
-def write_reports(
-    results_root: Path,
-    out: Path | None = None,
-    *,
-    warn: Callable[[str], object] | None = None,
-) -> list[Path]:
-    """Write a report for every experiment folder at or under ``results_root``.
-
-    Each experiment's report goes to ``<folder>/report/``, or to
-    ``<out>/<folder name>/report/`` when ``out`` is given. Sensitivity studies
-    (``kind = "sensitivity"`` in their manifest's spec) get a sensitivity report. The
-    report of a partial or failed run covers what is stored and says first what is
-    missing.
-
-    Args:
-        results_root: an experiment folder, or a folder holding some.
-        out: where to write the reports instead.
-        warn: called with one line for each incomplete experiment.
-
-    Returns:
-        The paths of the written ``report.md`` files (``report.html`` beside each).
-
-    Raises:
-        ParameterError: if no experiment folder is found, or one has no results yet.
-    """
-    from kamsim.experiments import load_results
-
-    root = Path(results_root)
-    folders = find_experiments(root)
-    if not folders:
-        raise ParameterError(
-            f"'RESULTS_DIR' must be an experiment folder (holding manifest.json) or "
-            f"contain one: {str(root)!r}"
-        )
-    written = []
-    for folder in folders:
-        res = load_results(folder)
-        missing = missing_results(folder, res.meta)
-        if res.runs.empty:
-            why = f": {missing[0]}" if missing else ""
-            raise ParameterError(f"'{folder}' has no results to report on yet{why}")
-        spec = dict(res.meta.get("spec") or {"name": folder.name})
-        target = (Path(out) / folder.name if out is not None else folder) / "report"
-        if spec.get("kind") == "sensitivity":
-            written.append(_sensitivity_report(res, spec, target))
-        else:
-            written.append(write_report(res, target, spec=spec, missing=missing))
-        if missing and warn is not None:
-            warn(f"warning: {folder}: {missing[0]} See {written[-1]}.")
-    return written

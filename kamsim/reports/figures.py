@@ -16,11 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from kamsim import metrics, plots
-from kamsim.analysis import compare, main_effect, summarize
-from kamsim.design import MAX_PANELS, Design, Layout, fmt_level
-from kamsim.report_doc import ReportDoc, axes_record
-from kamsim.results import Results
+from kamsim.analysis import metrics
+from kamsim.analysis.statistics import compare, main_effect, summarize
+from kamsim.engine.results import Results
+from kamsim.experiments.design import MAX_PANELS, Design, Layout, fmt_level
+from kamsim.reports import plots
+from kamsim.reports.document import ReportDoc, axes_record
 
 __all__ = ["Context", "all_figures"]
 

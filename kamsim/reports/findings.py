@@ -30,10 +30,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamsim import metrics
-from kamsim.analysis import main_effect, paired_effect, paired_gain_difference
-from kamsim.design import Design, fmt_level
-from kamsim.formatting import fmt_ci, fmt_money, fmt_pct, fmt_signed
+from kamsim.analysis import metrics
+from kamsim.analysis.statistics import (
+    main_effect,
+    paired_effect,
+    paired_gain_difference,
+)
+from kamsim.experiments.design import Design, fmt_level
+from kamsim.reports.formatting import fmt_ci, fmt_money, fmt_pct, fmt_signed
 
 __all__ = ["Comparison", "Finding", "find"]
 

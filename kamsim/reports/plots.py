@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from kamsim.metrics import STAGE_LABELS
+from kamsim.model.records import STAGE_LABELS
 
 __all__ = [
     "LABEL_GID",

@@ -16,12 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from kamsim import plots
-from kamsim.design import VALUE_COLUMNS
-from kamsim.formatting import fmt_number, fmt_pct, fmt_signed
-from kamsim.report_doc import ReportDoc, axes_record, write_folder
-from kamsim.sensitivity_analysis import THRESHOLD, SensitivityResult
-from kamsim.sensitivity_spec import resolve_output
+from kamsim.experiments.design import VALUE_COLUMNS
+from kamsim.reports import plots
+from kamsim.reports.document import ReportDoc, axes_record, write_folder
+from kamsim.reports.formatting import fmt_number, fmt_pct, fmt_signed
+from kamsim.sensitivity.run import THRESHOLD, SensitivityResult
+from kamsim.sensitivity.spec import resolve_output
 
 __all__ = ["output_label", "sensitivity_findings", "write_sensitivity_report"]
 

@@ -39,10 +39,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamsim import metrics
-from kamsim.analysis import mean_ci
-from kamsim.results import Results
-from kamsim.sensitivity_spec import (
+from kamsim.analysis import metrics
+from kamsim.analysis.statistics import mean_ci
+from kamsim.engine.results import Results
+from kamsim.sensitivity.spec import (
     SensitivitySpec,
     load_sensitivity_spec,
     resolve_output,

@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from kamsim.design import VALUE_COLUMNS
+from kamsim.experiments.design import VALUE_COLUMNS
 from kamsim.experiments.spec import (
     MAX_QUARTERS,
     MAX_REPLICATIONS,
@@ -66,7 +66,7 @@ from kamsim.experiments.spec import (
     SpecError,
     load_spec,
 )
-from kamsim.params import ModelParams, ParameterError, suggest
+from kamsim.model.params import ModelParams, ParameterError, suggest
 
 __all__ = [
     "GROUPS",
@@ -334,7 +334,7 @@ def _fixed(where: str | None, data: Mapping[str, Any], varied: Sequence[str]) ->
 
 def _probe_columns(base: Cell) -> list[str]:
     """Columns of the ``runs`` frame this model produces (a one-quarter run)."""
-    from kamsim.simulation import simulate
+    from kamsim.engine.simulate import simulate
 
     res = simulate(
         n_accounts=base.n_accounts,
@@ -381,8 +381,8 @@ def _outputs(
 def _robustness(
     where: str | None, data: Mapping[str, Any], columns: Sequence[str]
 ) -> Robustness | None:
-    from kamsim.model import check_n_accounts
-    from kamsim.policies import resolve_policy
+    from kamsim.agents.model import check_n_accounts
+    from kamsim.policies.registry import resolve_policy
 
     raw = data.get("robustness")
     if raw is None:
@@ -609,7 +609,7 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, list | tuple):
         return [_jsonable(x) for x in v]
     if callable(v):
-        from kamsim.policies import policy_name
+        from kamsim.policies.registry import policy_name
 
         return policy_name(v)
     return v

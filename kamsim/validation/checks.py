@@ -2,15 +2,16 @@
 
 A :class:`Fact` says what the model should reproduce (a stylized fact of KAM
 practice), where the fact comes from, the target the model's figure must meet and
-how to compute that figure from simulations. :func:`check` computes every fact of a
+how to compute that figure from simulations. :func:`check_facts` computes every fact of a
 registry on one :class:`Simulator` (cached runs on fixed seeds) and returns one
 :class:`FactResult` per fact; :func:`results_table`, :func:`render_markdown` and
 :func:`render_html` lay them side by side. ``kamsim validate`` prints the table,
 ``tests/test_validation.py`` asserts each fact, and ``docs/validation.md`` holds the
 rendered Markdown table (``scripts/gen_validation_table.py`` rewrites it).
 
-The facts of the current model live in :mod:`kamsim.facts` (``FACTS``); a new model
-swaps that list and keeps this machinery.
+The facts of the current model live in :mod:`kamsim.validation.facts` (``FACTS``, and
+:func:`~kamsim.validation.facts.check`, which checks them); a new model swaps that list
+and keeps this machinery, which imports no fact.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from typing import Any
 
 import pandas as pd
 
-from kamsim.params import ModelParams, ParameterError
-from kamsim.results import Results
+from kamsim.engine.results import Results
+from kamsim.model.params import ModelParams, ParameterError
 
 __all__ = [
     "DEFAULT_REPLICATIONS",
@@ -34,7 +35,7 @@ __all__ = [
     "FactResult",
     "Figure",
     "Simulator",
-    "check",
+    "check_facts",
     "console_lines",
     "doc_section",
     "failed",
@@ -80,7 +81,7 @@ class Simulator:
 
     def run(self, n: int, policy: str = "uniform", **overrides: Any) -> Results:
         """Results of ``n`` accounts under ``policy`` with parameter ``overrides``."""
-        from kamsim.simulation import simulate
+        from kamsim.engine.simulate import simulate
 
         key = (n, policy, tuple(sorted(overrides.items())))
         if key not in self._cache:
@@ -155,25 +156,22 @@ class FactResult:
         return self.fact.show(self.figure)
 
 
-def check(
-    facts: Sequence[Fact] | None = None,
+def check_facts(
+    facts: Sequence[Fact],
     sim: Simulator | None = None,
     only: Sequence[str] | None = None,
 ) -> list[FactResult]:
-    """Compute and check every fact on one simulator.
+    """Compute and check every fact of a registry on one simulator.
 
     Args:
-        facts: the registry (default :data:`kamsim.facts.FACTS`).
+        facts: the registry (:func:`kamsim.validation.check` passes this model's
+            :data:`~kamsim.validation.facts.FACTS`).
         sim: the simulator (default: 400 replications, seed 2026, 40 quarters).
         only: ids or names of the facts to check (default: all).
 
     Raises:
         ParameterError: if ``only`` names an unknown fact.
     """
-    if facts is None:
-        from kamsim.facts import FACTS
-
-        facts = FACTS
     sim = sim if sim is not None else Simulator()
     chosen = list(facts)
     if only is not None:

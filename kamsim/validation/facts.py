@@ -1,6 +1,6 @@
 """The stylized facts of model 2 (the registry ``FACTS``).
 
-Each :class:`kamsim.validation.Fact` computes its figure from simulations of the
+Each :class:`kamsim.validation.checks.Fact` computes its figure from simulations of the
 market at its default parameters (20 accounts, two ``stage_gated`` rivals, 40
 quarters, 400 replications per configuration, root seed 2026, unless a fact says
 otherwise) and checks it against a target. ``kamsim validate`` prints them;
@@ -13,27 +13,29 @@ page's "no" is still true.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
 import numpy as np
 
-from kamsim import metrics
-from kamsim.engine import BatchOutput, run_batch
-from kamsim.formatting import fmt_pct
-from kamsim.params import ModelParams
-from kamsim.policies import resolve_policy
-from kamsim.results import Results
-from kamsim.simulation import replication_seeds
-from kamsim.validation import DEFAULT_REPLICATIONS as REPS
-from kamsim.validation import DEFAULT_SEED as SEED
-from kamsim.validation import Fact, Figure, Simulator
+from kamsim.analysis import metrics
+from kamsim.engine.batch import BatchOutput, run_batch
+from kamsim.engine.results import Results
+from kamsim.engine.simulate import replication_seeds
+from kamsim.model.params import ModelParams
+from kamsim.model.records import STAGE_LABELS
+from kamsim.policies.registry import resolve_policy
+from kamsim.reports.formatting import fmt_pct
+from kamsim.validation.checks import DEFAULT_REPLICATIONS as REPS
+from kamsim.validation.checks import DEFAULT_SEED as SEED
+from kamsim.validation.checks import Fact, FactResult, Figure, Simulator, check_facts
 
-__all__ = ["FACTS", "MODEL1_CLASS_CHANGES", "stage_table"]
+__all__ = ["FACTS", "MODEL1_CLASS_CHANGES", "check", "stage_table"]
 
 #: Model 1's estimated-class changes per account in ten years (issue "Model 2").
 MODEL1_CLASS_CHANGES = 9.4
-STAGES = metrics.STAGE_LABELS
+STAGES = STAGE_LABELS
 
 
 @cache
@@ -64,7 +66,7 @@ def exit_rates(res: Results) -> dict[str, float]:
     """
     q = res.quarters
     out = {}
-    for s in metrics.STAGE_LABELS:
+    for s in STAGE_LABELS:
         ended = q[f"exits_from_{s}"].sum()
         at_risk = q[f"n_{s}"].sum() + ended
         out[s] = float(ended / at_risk) if at_risk else float("nan")
@@ -532,3 +534,20 @@ def stage_table(sim: Simulator | None = None) -> str:
             + f" | {fmt_pct(r['mean_market_share'].mean())} |"
         )
     return "\n".join([head, *rows])
+
+
+def check(
+    facts: Sequence[Fact] | None = None,
+    sim: Simulator | None = None,
+    only: Sequence[str] | None = None,
+) -> list[FactResult]:
+    """Compute and check the facts (default :data:`FACTS`) on one simulator.
+
+    :func:`kamsim.validation.checks.check_facts` on this model's registry; ``sim``
+    defaults to 400 replications, seed 2026, 40 quarters; ``only`` names the ids or
+    names of the facts to check (default: all).
+
+    Raises:
+        ParameterError: if ``only`` names an unknown fact.
+    """
+    return check_facts(FACTS if facts is None else facts, sim, only)
