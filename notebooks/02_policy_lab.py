@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 import kamsim
-from kamsim import metrics
+from kamsim.analysis import metrics
 from kamsim.analysis import statistics as analysis
 from kamsim.reports import plots
 

@@ -265,7 +265,7 @@ def test_a_slow_first_compile_is_announced(
     """
     import time
 
-    from kamsim import engine
+    from kamsim.engine import batch as engine
 
     args = ["simulate", "--replications", "3", "--quarters", "2"]
     quick = runner.invoke(cli, args)

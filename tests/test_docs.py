@@ -106,7 +106,7 @@ def test_rules_functions_are_listed() -> None:
 
 @pytest.mark.parametrize("name", PUBLIC_RULES)
 def test_every_rule_is_described(name: str) -> None:
-    """Every public function of kamsim/rules.py is named in docs/odd.md."""
+    """Every public function of kamsim/model/rules.py is named in docs/odd.md."""
     assert f"`{name}`" in TEXT
 
 

@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from kamsim import KAMModel, ModelParams
-from kamsim.model import rules
 from kamsim.agents import KeyAccount
 from kamsim.engine import run_batch
-from kamsim.model.records import STAGE_LABELS
+from kamsim.model import rules
 from kamsim.model.params import ParameterError
+from kamsim.model.records import STAGE_LABELS
 from kamsim.policies import POLICIES, Observation, enforce_budget, observe, resolve_policy
 
 FIELDS = {f.name: f for f in dataclasses.fields(ModelParams)}
@@ -37,7 +37,7 @@ def _field_strategy(name: str) -> st.SearchStrategy[Any]:
     """Valid values of one field, drawn from its metadata range.
 
     Subnormal floats (below 2.2e-308) are left out: the policies' proportional split
-    overflows on them (reported to the owner of kamsim/policies.py).
+    overflows on them (reported to the owner of kamsim/policies/builtin.py).
     """
     meta = FIELDS[name].metadata
     lo = meta["lo"] if meta["lo"] is not None else 0.0

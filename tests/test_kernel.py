@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from kamsim import ModelParams
-from kamsim.engine import kernel
-from kamsim.engine import run_batch
+from kamsim.engine import kernel, run_batch
 from kamsim.model.records import QUARTER_COLUMNS
 from kamsim.policies import resolve_policy
 

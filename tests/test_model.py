@@ -9,10 +9,10 @@ import pytest
 
 from kamsim import KAMModel, ModelParams, ParameterError
 from kamsim.agents import KeyAccount, Supplier
-from kamsim.model.records import QUARTER_COLUMNS
 from kamsim.agents.model import ACCOUNT_REPORTERS, SUPPLIER_REPORTERS
-from kamsim.policies import Observation
+from kamsim.model.records import QUARTER_COLUMNS
 from kamsim.model.rules import EndCause, Stage
+from kamsim.policies import Observation
 
 #: Turbulent but valid parameters: many exits, renewals and shocks.
 TURBULENT = ModelParams(

@@ -17,11 +17,11 @@ from scipy import stats
 
 import kamsim
 from kamsim.experiments.design import Design, value_column
-from kamsim.reports.findings import find
-from kamsim.reports.formatting import fmt_money, fmt_signed
 from kamsim.model.params import ParameterError
 from kamsim.reporting import write_reports
 from kamsim.reports.experiment import write_report
+from kamsim.reports.findings import find
+from kamsim.reports.formatting import fmt_money, fmt_signed
 
 SPEC = {
     "name": "mini",

@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from test_browser import CHROMIUM, CHROMIUM_ARGS, require_chromium  # same Chromium set-up
 
-from kamsim.experiments.design import fmt_level, value_column
 from kamsim.experiments import load_results, run_experiment
-from kamsim.reports.formatting import fmt_money, fmt_number
+from kamsim.experiments.design import fmt_level, value_column
 from kamsim.reporting import write_reports
-from kamsim.sensitivity.run import sensitivity
+from kamsim.reports.formatting import fmt_money, fmt_number
 from kamsim.sensitivity.report import write_sensitivity_report
+from kamsim.sensitivity.run import sensitivity
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -1,4 +1,4 @@
-"""Behaviour of the model's mechanisms (kamsim.rules), alone and composed.
+"""Behaviour of the model's mechanisms (kamsim.model.rules), alone and composed.
 
 Each test sets up a controlled case, either by calling one rule directly or by
 stepping a small KAMModel with parameters that switch off unrelated randomness, and

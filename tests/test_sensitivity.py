@@ -15,8 +15,8 @@ from kamsim import ModelParams
 from kamsim.cli.main import cli
 from kamsim.experiments.design import value_column
 from kamsim.experiments.spec import SpecError
-from kamsim.sensitivity.run import SensitivityResult, sensitivity
 from kamsim.sensitivity.report import write_sensitivity_report
+from kamsim.sensitivity.run import SensitivityResult, sensitivity
 from kamsim.sensitivity.spec import default_range, load_sensitivity_spec
 
 

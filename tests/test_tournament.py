@@ -1,4 +1,4 @@
-"""Policy tournaments: matchup tables, standings and the heatmap (kamsim.tournament)."""
+"""Policy tournaments: matchups, standings and the heatmap (kamsim.analysis.tournament)."""
 
 from __future__ import annotations
 

@@ -18,13 +18,8 @@ import numpy as np
 from kamsim.model import rules
 from kamsim.model.environment import Accounts, Starts
 from kamsim.policies.budget import enforce_budget
-from kamsim.policies.observation import (
-    Observation,
-    estimates_read,
-    observe,
-    without_unread,
-)
-from kamsim.policies.registry import policy_name
+from kamsim.policies.observation import Observation, observe, without_unread
+from kamsim.policies.registry import estimates_read, policy_name
 
 __all__ = ["KeyAccount", "Supplier"]
 

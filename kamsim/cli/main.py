@@ -4,8 +4,8 @@ Subcommands: ``run`` (experiment specs), ``simulate`` (one configuration, summar
 table), ``policies`` (the built-in investment policies), ``report`` (reports of a
 results folder), ``viz`` (the teaching page); ``validate`` and ``sensitivity`` live in
 :mod:`kamsim.cli.research`, and what both modules share (the ``cli`` group, option
-decorators, error handling) in :mod:`kamsim.cli.common`. Bad input gives one clear message and
-exit code 2, never a traceback; failed work units give exit code 1.
+decorators, error handling) in :mod:`kamsim.cli.common`. Bad input gives one clear
+message and exit code 2, never a traceback; failed work units give exit code 1.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def _format_table(df: pd.DataFrame, by_row: bool = False) -> str:
 
     The decimals follow the largest magnitude of the column (row): money in k€
     without decimals, counts with one or two, shares with three
-    (:func:`kamsim.formatting.column_digits`), so a column's figures line up.
+    (:func:`kamsim.reports.formatting.column_digits`), so a column's figures line up.
     """
     from kamsim.reports.formatting import column_digits, fmt_number
 

@@ -37,8 +37,8 @@ from kamsim.model.environment import Accounts, StackedEnvironment, draw_many
 from kamsim.model.params import ModelParams
 from kamsim.model.records import QUARTER_COLUMNS, SUPPLIER_QUARTER_COLUMNS
 from kamsim.policies.budget import enforce_budget
-from kamsim.policies.observation import Observation, estimates_read, without_unread
-from kamsim.policies.registry import policy_name
+from kamsim.policies.observation import Observation, without_unread
+from kamsim.policies.registry import estimates_read, policy_name
 
 __all__ = [
     "ACCOUNT_COLUMNS",

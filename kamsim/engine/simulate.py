@@ -198,7 +198,7 @@ def simulate(
         first_replication: index of the first replication (to run a slice).
 
     Returns:
-        :class:`kamsim.results.Results` with ``runs``, ``quarters``, ``accounts``.
+        :class:`kamsim.engine.results.Results` with ``runs``, ``quarters``, ``accounts``.
 
     Raises:
         ParameterError: for an invalid argument (message names field and range).

@@ -16,7 +16,7 @@ contract; changing it changes every result):
    ``rng.standard_normal((2, M, n))`` (potential bias, trust bias);
 3. the replication's key: ``rng.integers(0, 2**64, dtype=np.uint64)``.
 
-Every later variate is counter-based (:mod:`kamsim.variates`): the SplitMix64 output
+Every later variate is counter-based (:mod:`kamsim.model.variates`): the SplitMix64 output
 (Steele, Lea & Flood 2014) of the key at a counter made of the quarter index, supplier,
 slot and purpose. That covers the quarterly variates of every relationship (service
 failure and offer uniforms, the normal noise of potential estimates and trust
@@ -25,7 +25,7 @@ uniform and one disruption uniform per supplier), and the variates of *events* â
 relationship starting (its initial trust, potential bias and trust bias) and a newcomer
 account taking a slot (log-wallet, growth, willingness, sensitivity, tolerance).
 Uniforms take the top 53 bits; normals use the ziggurat
-(:func:`kamsim.variates.normal`). A variate thus depends only on the seed and on
+(:func:`kamsim.model.variates.normal`). A variate thus depends only on the seed and on
 *where and when* it is used, never on how many others were used before it: what one
 supplier does never shifts another's numbers, and only what is used is computed. Both
 faces (the Mesa agents and the batched engine) compute them with the same functions,
@@ -243,7 +243,7 @@ def draw_key(rng: np.random.Generator) -> np.uint64:
 
 
 def event_bits(key: object, i: object, k: object, j: object, purpose: int) -> np.ndarray:
-    """64 random bits at a counter, in NumPy: :func:`kamsim.variates.random_bits`.
+    """64 random bits at a counter, in NumPy: :func:`kamsim.model.variates.random_bits`.
 
     ``counter = i * 2**36 + k * 2**28 + j * 2**4 + purpose`` (quarter index ``i``,
     supplier ``k`` < 256, slot ``j`` < 2**24, ``purpose`` < 16) is the position in
@@ -300,13 +300,13 @@ def _at(
 def event_uniform(key: object, i: object, k: object, j: object, purpose: int) -> np.ndarray:
     """Uniform on [0, 1) at a counter: the top 53 bits of :func:`event_bits` x 2**-53.
 
-    Computed by :func:`kamsim.variates.uniforms_at` (the same bits).
+    Computed by :func:`kamsim.model.variates.uniforms_at` (the same bits).
     """
     return _at(vr.uniforms_at, key, i, k, j, purpose)
 
 
 def event_normal(key: object, i: object, k: object, j: object, purpose: int) -> np.ndarray:
-    """Standard normal at a counter: :func:`kamsim.variates.normal` (the ziggurat)."""
+    """Standard normal at a counter: :func:`kamsim.model.variates.normal` (the ziggurat)."""
     return _at(vr.normals_at, key, i, k, j, purpose)
 
 
@@ -363,7 +363,7 @@ def draw_block(
 ) -> QuarterBlock:
     """The variates of the :data:`BLOCK` quarters from index ``first_quarter`` on.
 
-    Computed from the replication's ``key`` (:mod:`kamsim.variates`) for every
+    Computed from the replication's ``key`` (:mod:`kamsim.model.variates`) for every
     relationship, account and possible event of those quarters, as the Mesa face reads
     them; ``previous_downturn`` is whether the quarter before the block was in a
     downturn.
@@ -396,7 +396,7 @@ class StackedEnvironment:
     ``initial`` (accounts, (R, n)) and ``initial_starts`` (relationships, (R, M, n))
     describe the market before the first quarter; ``keys`` (R,) are the replications'
     keys, from which the kernel computes the quarterly variates of every relationship
-    and account (:mod:`kamsim.variates`) and the engine those of the starts and
+    and account (:mod:`kamsim.model.variates`) and the engine those of the starts and
     newcomers that happen (:meth:`starts`, :meth:`newcomers`); ``downturn`` (R, T) and
     ``disruption`` (R, T, M) are the market's shocks.
     """

@@ -55,7 +55,7 @@ def pairwise_sum(a: np.ndarray) -> float:  # pragma: no cover - compiled
     NumPy reduces a contiguous axis by pairwise summation: up to 128 elements one
     block (:func:`_block_sum`), above that the two halves (split at a multiple of 8)
     summed recursively. Reproducing it keeps the record and the budget check
-    bit-identical to :func:`kamsim.metrics.market_record` and
+    bit-identical to :func:`kamsim.model.records.market_record` and
     :func:`kamsim.policies.enforce_budget`.
     """
     n = a.shape[0]

@@ -24,7 +24,7 @@ account; :func:`uniforms_at`, :func:`normals_at`), computed only where they happ
 Why counter-based: a variate depends only on the seed and on *which* relationship,
 quarter and purpose it serves, never on how many numbers were used before it. Both
 faces compute them with the same compiled functions below — the batched engine inside
-its compiled quarter (:mod:`kamsim.kernel`), only for the relationships that exist,
+its compiled quarter (:mod:`kamsim.engine.kernel`), only for the relationships that exist,
 and the Mesa face a block of quarters at a time (:func:`fill_block`) — so they agree
 to the last bit, and common random numbers hold by construction: what one supplier
 does never shifts another's numbers. The integer arithmetic is exact modulo 2**64 on
@@ -60,7 +60,7 @@ __all__ = [
 ]
 
 # --- purposes: the low four bits of a counter -----------------------------------------
-#: events (computed in NumPy by :mod:`kamsim.environment`, only where they happen)
+#: events (computed in NumPy by :mod:`kamsim.model.environment`, only where they happen)
 START_TRUST, START_BIAS_P, START_BIAS_T = 0, 1, 2
 NEW_WALLET, NEW_GROWTH, NEW_WILLING, NEW_SENSITIVITY, NEW_TOLERANCE = 3, 4, 5, 6, 7
 #: every quarter: per relationship (supplier k, slot j), per account (slot j), per

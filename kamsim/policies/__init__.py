@@ -24,11 +24,10 @@ from kamsim.policies.builtin import (
 from kamsim.policies.observation import (
     Observation,
     Policy,
-    estimates_read,
     observe,
     without_unread,
 )
-from kamsim.policies.registry import POLICIES, policy_name, resolve_policy
+from kamsim.policies.registry import POLICIES, estimates_read, policy_name, resolve_policy
 
 __all__ = [
     "POLICIES",

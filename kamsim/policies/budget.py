@@ -147,7 +147,7 @@ def enforce_budget(
 def _budget_reference(a: np.ndarray, active: np.ndarray, budget: float) -> np.ndarray:
     """:func:`enforce_budget`'s arithmetic in NumPy (after the checks).
 
-    The compiled :func:`kamsim.kernel.keep_within_budget` does the same operation
+    The compiled :func:`kamsim.policies.budget.keep_within_budget` does the same operation
     for operation; this reference also handles rows whose total overflows, by
     scaling through their largest entry.
     """

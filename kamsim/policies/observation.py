@@ -3,20 +3,20 @@
 A policy sees an :class:`Observation`: stage, revenue, tenure, share of wallet, its own
 investment stock and *noisy* estimates of potential and trust, never the hidden truth
 (willingness, true trust, price sensitivity). A policy may declare the fields it reads
-in an ``observes`` attribute (:func:`estimates_read`); the estimates it does not read
-are then not computed (``None`` in its observation, :func:`without_unread`).
+in an ``observes`` attribute (:func:`kamsim.policies.registry.estimates_read`); the
+estimates it does not read are then not computed (``None`` in its observation,
+:func:`without_unread`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, cast
 
 import numpy as np
 
-from kamsim.model.params import ModelParams, ParameterError
+from kamsim.model.params import ModelParams
 from kamsim.model.rules import potential_class
 
 __all__ = [
@@ -24,7 +24,6 @@ __all__ = [
     "OBSERVATION_FIELDS",
     "Observation",
     "Policy",
-    "estimates_read",
     "observe",
     "without_unread",
 ]
@@ -68,42 +67,6 @@ class Observation:
 
 #: The fields of an :class:`Observation` (the names an ``observes`` set may hold).
 OBSERVATION_FIELDS = frozenset(f.name for f in dataclasses.fields(Observation))
-
-
-def estimates_read(policy: Callable[..., np.ndarray]) -> tuple[bool, bool]:
-    """Whether a policy reads the estimate of potential and the reading of trust.
-
-    A policy may declare the :class:`Observation` fields it reads in an ``observes``
-    attribute (a set of field names, e.g. ``{"active", "stage", "trust"}``). The
-    estimates are the only fields that cost random numbers, so both faces compute
-    the noise of the potential estimate only if it reads ``potential`` or
-    ``potential_class`` and the noise of the trust reading only if it reads
-    ``trust``, and pass ``None`` for what is not computed. Without the attribute a
-    policy sees every field. Skipping noise shifts no other number (the variates are
-    counter-based, :mod:`kamsim.variates`), so the fields it reads, and every result,
-    are the same either way.
-
-    Returns:
-        ``(reads_potential, reads_trust)``.
-
-    Raises:
-        ParameterError: if ``observes`` is not a set of observation field names.
-    """
-    fields = getattr(policy, "observes", None)
-    if fields is None:
-        return True, True
-    if isinstance(fields, str) or not all(isinstance(f, str) for f in fields):
-        raise ParameterError(
-            f"policy '{policy_name(policy)}' has observes={fields!r}; it must be a set "
-            f"of observation field names, from {sorted(OBSERVATION_FIELDS)}"
-        )
-    unknown = sorted(set(fields) - OBSERVATION_FIELDS)
-    if unknown:
-        raise ParameterError(
-            f"policy '{policy_name(policy)}' observes unknown field(s) {unknown}; "
-            f"an observation has {sorted(OBSERVATION_FIELDS)}"
-        )
-    return bool({"potential", "potential_class"} & set(fields)), "trust" in fields
 
 
 #: What an observation holds for an estimate its policy does not read: ``None``, typed
@@ -161,7 +124,8 @@ def observe(
     """Build one supplier's :class:`Observation` (arrays (R, n), read-only copies).
 
     ``potential`` and ``trust`` are the supplier's *estimates* (see
-    :func:`kamsim.rules.estimate_potential` and :func:`kamsim.rules.read_trust`);
+    :func:`kamsim.model.rules.estimate_potential` and
+    :func:`kamsim.model.rules.read_trust`);
     stage, tenure, revenue, share of wallet and its own investment stock it sees
     exactly. Slots without a live relationship show zeros. Every array is a fresh
     read-only copy, so a policy cannot change the model's state (in either face).

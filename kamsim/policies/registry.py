@@ -1,7 +1,8 @@
 """The built-in policies by name (:data:`POLICIES`), and names to callables and back.
 
 :func:`resolve_policy` accepts a name, a ``"module:function"`` string or a callable;
-:func:`policy_name` gives a policy's readable name.
+:func:`policy_name` gives a policy's readable name and :func:`estimates_read` the
+estimates it declares it reads.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from kamsim.policies.builtin import (
     revenue_proportional,
     uniform,
 )
-from kamsim.policies.observation import Observation
+from kamsim.policies.observation import OBSERVATION_FIELDS, Observation
 
-__all__ = ["POLICIES", "policy_name", "resolve_policy"]
+__all__ = ["POLICIES", "estimates_read", "policy_name", "resolve_policy"]
 
 
 #: Built-in policies by name.
@@ -101,3 +102,39 @@ def resolve_policy(
         f"'policy' must be one of {sorted(POLICIES)} or 'module:function': "
         f"{policy!r}{suggest(policy, list(POLICIES))}"
     )
+
+
+def estimates_read(policy: Callable[..., np.ndarray]) -> tuple[bool, bool]:
+    """Whether a policy reads the estimate of potential and the reading of trust.
+
+    A policy may declare the :class:`Observation` fields it reads in an ``observes``
+    attribute (a set of field names, e.g. ``{"active", "stage", "trust"}``). The
+    estimates are the only fields that cost random numbers, so both faces compute
+    the noise of the potential estimate only if it reads ``potential`` or
+    ``potential_class`` and the noise of the trust reading only if it reads
+    ``trust``, and pass ``None`` for what is not computed. Without the attribute a
+    policy sees every field. Skipping noise shifts no other number (the variates are
+    counter-based, :mod:`kamsim.model.variates`), so the fields it reads, and every result,
+    are the same either way.
+
+    Returns:
+        ``(reads_potential, reads_trust)``.
+
+    Raises:
+        ParameterError: if ``observes`` is not a set of observation field names.
+    """
+    fields = getattr(policy, "observes", None)
+    if fields is None:
+        return True, True
+    if isinstance(fields, str) or not all(isinstance(f, str) for f in fields):
+        raise ParameterError(
+            f"policy '{policy_name(policy)}' has observes={fields!r}; it must be a set "
+            f"of observation field names, from {sorted(OBSERVATION_FIELDS)}"
+        )
+    unknown = sorted(set(fields) - OBSERVATION_FIELDS)
+    if unknown:
+        raise ParameterError(
+            f"policy '{policy_name(policy)}' observes unknown field(s) {unknown}; "
+            f"an observation has {sorted(OBSERVATION_FIELDS)}"
+        )
+    return bool({"potential", "potential_class"} & set(fields)), "trust" in fields

@@ -3,18 +3,18 @@
 :func:`write_report` turns one experiment's :class:`kamsim.Results` into a report
 folder; :func:`write_reports` does it for every results folder (one holding
 ``manifest.json``) under a root, as ``kamsim report RESULTS_DIR`` does (a
-sensitivity study's folder gets its own report, :mod:`kamsim.sensitivity_report`).
+sensitivity study's folder gets its own report, :mod:`kamsim.sensitivity.report`).
 
 A report reads, top to bottom:
 
 1. the question (the spec's description);
 2. **Findings** — plain sentences computed from the results
-   (:func:`kamsim.findings.find`): the best policy and by how much it beats the
+   (:func:`kamsim.reports.findings.find`): the best policy and by how much it beats the
    baseline (paired 95 % CI), the portfolio size at which the budget adds most value,
    how each factor moves the downside, which differences are noise;
 3. the set-up (replications, seeds, fixed factors);
 4. figures as small multiples with named factors, every cell shown
-   (:mod:`kamsim.report_figures`);
+   (:mod:`kamsim.reports.figures`);
 5. tables, summarised on the page when long, in full as CSV beside the report.
 
 Everything is driven by the factors and columns present in the results: the value

@@ -1,11 +1,11 @@
 """The figures of an experiment report, laid out as small multiples from its design.
 
 Each ``*_figures`` function draws one kind of figure for every cell of the design:
-the :class:`~kamsim.design.Layout` puts one factor on the x axis, one as colours
+the :class:`~kamsim.experiments.design.Layout` puts one factor on the x axis, one as colours
 and the rest as panels (one panel per combination, titled ``factor = level``), and
 splits the panels over several figures when there are more than
-:data:`~kamsim.design.MAX_PANELS`, so every cell is shown. Each figure is added to
-the :class:`~kamsim.report_doc.ReportDoc` with a record of the cells it drew.
+:data:`~kamsim.experiments.design.MAX_PANELS`, so every cell is shown. Each figure is
+added to the :class:`~kamsim.reports.document.ReportDoc` with a record of the cells it drew.
 """
 
 from __future__ import annotations

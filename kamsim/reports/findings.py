@@ -1,9 +1,10 @@
 """Findings: what an experiment found, in plain words computed from its results.
 
-:func:`find` reads an experiment's ``runs`` and its :class:`~kamsim.design.Design`
-and returns a list of :class:`Finding` — short sentences for the first screen of a
-report, each with the numbers it quotes (so a test can check every number against
-the data; none is typed). Which findings appear depends on the factors that vary:
+:func:`find` reads an experiment's ``runs`` and its
+:class:`~kamsim.experiments.design.Design` and returns a list of :class:`Finding` —
+short sentences for the first screen of a report, each with the numbers it quotes (so
+a test can check every number against the data; none is typed). Which findings appear
+depends on the factors that vary:
 
 * the best cell overall;
 * with ``policy``: the best policy, by how much it beats the baseline (paired 95 %
@@ -405,7 +406,8 @@ def find(runs: pd.DataFrame, design: Design) -> list[Finding]:
     Args:
         runs: one row per replication and cell (factor columns, ``replication``,
             ``seed`` and the metrics).
-        design: the experiment's design (:meth:`kamsim.design.Design.from_runs`).
+        design: the experiment's design
+            (:meth:`kamsim.experiments.design.Design.from_runs`).
 
     Returns:
         The findings in reading order; the last one says which differences are not

@@ -1,6 +1,6 @@
 """Matplotlib figures of kamsim results.
 
-Every function takes a tidy DataFrame (computed by :mod:`kamsim.metrics`,
+Every function takes a tidy DataFrame (computed by :mod:`kamsim.analysis.metrics`,
 :mod:`kamsim.analysis` or :mod:`kamsim.sensitivity`) and an optional ``ax``, draws on
 it, and returns the Axes. No computation of results happens here; axes carry labels
 with units, legends are titled with the factor they show, and categorical levels are
@@ -248,7 +248,7 @@ def plot_comparison(
     Bars whose interval covers 0 (not distinguishable from noise) are drawn grey.
 
     Args:
-        df: rows of :func:`kamsim.analysis.compare` for one metric and group
+        df: rows of :func:`kamsim.analysis.statistics.compare` for one metric and group
             (columns ``diff``, ``ci_low``, ``ci_high`` and ``label``).
         ax: Axes to draw on.
         label: column naming each bar.
@@ -290,7 +290,7 @@ def plot_risk_return(
     the points.
 
     Args:
-        df: one row per cell (from :func:`kamsim.metrics.downside`).
+        df: one row per cell (from :func:`kamsim.analysis.metrics.downside`).
         ax: Axes to draw on.
         x: downside column (``q05`` or ``cvar05``).
         y: return column.
@@ -339,7 +339,7 @@ def plot_stage_distribution(
 
     Args:
         df: one row per quarter with columns ``quarter`` and the four stage names
-            (from :func:`kamsim.metrics.stage_distribution`, one group).
+            (from :func:`kamsim.analysis.metrics.stage_distribution`, one group).
         ax: Axes to draw on (a new figure if None).
         title: optional title.
     """
@@ -370,7 +370,7 @@ def plot_stage_mix(
 
     Args:
         df: one row per level of ``y`` with the four stage columns (mean counts) and
-            ``n_active`` (from :func:`kamsim.metrics.stage_distribution`, last
+            ``n_active`` (from :func:`kamsim.analysis.metrics.stage_distribution`, last
             quarter).
         y: the factor naming the bars (its name labels the axis).
         ax: Axes to draw on.
@@ -407,7 +407,7 @@ def plot_whale_curve(
 
     Args:
         df: columns ``account_share``, ``cum_profit_share`` (from
-            :func:`kamsim.metrics.whale_curve`) and ``group``.
+            :func:`kamsim.analysis.metrics.whale_curve`) and ``group``.
         ax: Axes to draw on.
         group: the factor(s) distinguishing the lines (legend titled with their
             names).

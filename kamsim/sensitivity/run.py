@@ -1,7 +1,7 @@
 """Global sensitivity analysis: run a sensitivity spec and compute its indices.
 
 :func:`sensitivity` (``kamsim.sensitivity`` in Python, ``kamsim sensitivity SPEC.toml``
-on the command line) loads a :mod:`sensitivity spec <kamsim.sensitivity_spec>`, runs
+on the command line) loads a :mod:`sensitivity spec <kamsim.sensitivity.spec>`, runs
 its points through the experiment runner and store (resumable, parallel, Dask,
 progress bar, manifest), and analyses them with SALib:
 
