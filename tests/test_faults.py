@@ -324,7 +324,7 @@ SLOW_OPEN = (
     "    time.sleep(3)\n"
     "    return m\n"
     "r._open_folder = slow\n"
-    "from kamsim.cli import main\n"
+    "from kamsim.cli.main import main\n"
     "main(sys.argv[1:])\n"
 )
 

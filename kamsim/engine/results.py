@@ -33,10 +33,14 @@ from kamsim.model.rules import EndCause, Stage
 __all__ = [
     "END_CAUSES",
     "FRAME_NAMES",
+    "HEADLINE_METRICS",
     "STAGE_NAMES",
     "Results",
     "assemble_frames",
+    "factor_columns",
     "frame_columns",
+    "mean_ci",
+    "summarize",
     "to_frames",
 ]
 
