@@ -6,7 +6,7 @@ Work: R replications of a market of 3 suppliers (the focal one with ``uniform``,
 relationship-quarters (supplier x account x quarter) per second.
 Each timing is repeated and the median reported. The RNG floor is the time to draw
 the same work's random numbers alone (the generators' draws, ``draw_many``, and every
-quarterly variate by the compiled ``kamsim.variates.fill_block``); a profile splits
+quarterly variate by the compiled ``kamsim.model.variates.fill_block``); a profile splits
 one engine run into the generators' draws, the compiled kernel (which computes the
 quarterly variates itself), policies and Python glue. The
 time of the Sobol study of the issue (20 parameters, N = 1024, 200 replications per
@@ -39,13 +39,13 @@ import numpy as np
 
 import kamsim
 from kamsim import KAMModel, ModelParams, simulate
-from kamsim import engine as engine_module
-from kamsim import kernel as kernel_module
-from kamsim import simulation as simulation_module
-from kamsim.environment import draw_many
+from kamsim.engine import batch as engine_module
+from kamsim.engine import kernel as kernel_module
+from kamsim.engine import simulate as simulation_module
+from kamsim.engine.simulate import CHUNK, replication_seeds
 from kamsim.experiments import run_experiment
-from kamsim.simulation import CHUNK, replication_seeds
-from kamsim.variates import fill_block
+from kamsim.model.environment import draw_many
+from kamsim.model.variates import fill_block
 
 #: Model 1's batched engine on this machine (account-quarters/s/core = relationship-
 #: quarters, one supplier), the floor model 2 must not fall below (issue "Model 2").

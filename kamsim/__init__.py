@@ -6,18 +6,17 @@ costs. Two faces share one set of rules: :class:`KAMModel` (Mesa agents, for tea
 and inspection) and :func:`simulate` (a batched, compiled engine for Monte Carlo).
 """
 
-from kamsim import rule_family
 from kamsim._version import __version__
-from kamsim.agents import KeyAccount, Supplier
+from kamsim.agents import KAMModel, KeyAccount, Supplier
+from kamsim.engine.results import Results
+from kamsim.engine.simulate import replication_seeds, simulate
 from kamsim.experiments import load_results, load_spec, run_experiment
-from kamsim.model import KAMModel
+from kamsim.model.params import ModelParams, ParameterError
+from kamsim.model.state import EndCause, Stage
 from kamsim.optimize import optimize
-from kamsim.params import ModelParams, ParameterError
 from kamsim.policies import POLICIES, Observation
-from kamsim.results import Results
-from kamsim.rules import EndCause, Stage
-from kamsim.sensitivity_analysis import sensitivity
-from kamsim.simulation import replication_seeds, simulate
+from kamsim.policies import family as rule_family
+from kamsim.sensitivity.run import sensitivity
 
 __all__ = [
     "POLICIES",

@@ -1,6 +1,6 @@
 """``python -m kamsim``: the same as the ``kamsim`` command."""
 
-from kamsim.cli import main
+from kamsim.cli.main import main
 
 if __name__ == "__main__":
     main()

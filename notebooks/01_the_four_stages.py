@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 
 import kamsim
-from kamsim import KAMModel, ModelParams, rules
+from kamsim import KAMModel, ModelParams
+from kamsim.model import rules
 
 STAGES = ["tactical", "cooperative", "interdependent", "strategic"]
 COLORS = ["#b0bec5", "#4fc3f7", "#1e88e5", "#1a237e"]

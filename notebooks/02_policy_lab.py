@@ -42,7 +42,9 @@ import numpy as np
 import pandas as pd
 
 import kamsim
-from kamsim import analysis, metrics, plots
+from kamsim.analysis import metrics
+from kamsim.analysis import statistics as analysis
+from kamsim.reports import plots
 
 pd.set_option("display.precision", 1)
 print("built-in policies:", list(kamsim.POLICIES))
@@ -208,7 +210,7 @@ search = kamsim.optimize({
     "evaluation": {"replications": 300, "policies": ["uniform", "stage_gated", "greedy_roi"]},
     "robustness": {"replications": 60, "rival_policies": ["uniform"], "points": 0},
 }, workers=1, quiet=True)
-for line in kamsim.rule_family.describe_rule(search.rule):
+for line in kamsim.policies.family.describe_rule(search.rule):
     print(line)
 search.heldout.groupby("policy")["npv_terminal"].agg(["mean", "std"]).sort_values("mean")
 
@@ -220,7 +222,7 @@ search.heldout.groupby("policy")["npv_terminal"].agg(["mean", "std"]).sort_value
 import tempfile
 from pathlib import Path
 
-from kamsim.rule_family import save_rule
+from kamsim.policies.family import save_rule
 
 path = save_rule(search.rule, Path(tempfile.mkdtemp()) / "my_rule.toml")  # or a folder of yours
 kamsim.simulate(policy=str(path), replications=200, seed=SEED + 1,

@@ -35,7 +35,7 @@ from SALib.analyze import morris as morris_analyze
 from SALib.sample import morris as morris_sample
 
 import kamsim
-from kamsim import tournament
+from kamsim.analysis import tournament
 
 pd.set_option("display.precision", 2)
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "pyproject.toml").exists())

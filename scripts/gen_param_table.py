@@ -1,4 +1,4 @@
-"""Generate the parameter table of docs/odd.md from kamsim.params.describe_params().
+"""Generate the parameter table of docs/odd.md from kamsim.model.params.describe_params().
 
 The table lives between the markers ``<!-- params:start -->`` and
 ``<!-- params:end -->`` of ``docs/odd.md``; everything else in the file is left as it
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kamsim.experiments.store import update_generated
-from kamsim.params import describe_params
+from kamsim.model.params import describe_params
 
 START = "<!-- params:start -->"
 END = "<!-- params:end -->"

@@ -1,4 +1,4 @@
-"""Generate the stylized-facts table of docs/validation.md from kamsim.facts.FACTS.
+"""Generate the stylized-facts table of docs/validation.md from kamsim.validation.facts.FACTS.
 
 The table lives between the markers ``<!-- facts:start -->`` and
 ``<!-- facts:end -->``; everything else in the file is left as it is. It is the same
@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 from kamsim.experiments.store import update_generated
-from kamsim.facts import stage_table
 from kamsim.validation import check, render_markdown, replace_doc_section
+from kamsim.validation.facts import stage_table
 
 STAGES_START, STAGES_END = "<!-- stages:start -->\n", "\n<!-- stages:end -->"
 

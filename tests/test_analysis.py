@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import kamsim
-from kamsim.analysis import compare, factor_columns, mean_ci, summarize
-from kamsim.params import ParameterError
+from kamsim.analysis.statistics import compare, factor_columns, mean_ci, summarize
+from kamsim.model.params import ParameterError
 
 
 def test_mean_ci_known_case() -> None:

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from kamsim import POLICIES
-from kamsim.cli import cli, parse_set
+from kamsim.cli.main import cli, parse_set
 from kamsim.experiments import load_results, run_experiment
-from kamsim.params import ParameterError
+from kamsim.model.params import ParameterError
 
 
 @pytest.fixture
@@ -265,7 +265,7 @@ def test_a_slow_first_compile_is_announced(
     """
     import time
 
-    from kamsim import engine
+    from kamsim.engine import batch as engine
 
     args = ["simulate", "--replications", "3", "--quarters", "2"]
     quick = runner.invoke(cli, args)

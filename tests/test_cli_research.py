@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from kamsim.cli import cli
+from kamsim.cli.main import cli
 
 
 def test_validate_prints_one_row_per_fact_and_writes_files(tmp_path: Path) -> None:

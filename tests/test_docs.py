@@ -12,8 +12,9 @@ from types import ModuleType
 
 import pytest
 
-from kamsim import ModelParams, rules
-from kamsim.environment import BLOCK
+from kamsim import ModelParams
+from kamsim.model import rules
+from kamsim.model.environment import BLOCK
 
 ROOT = Path(__file__).resolve().parents[1]
 ODD = ROOT / "docs" / "odd.md"
@@ -105,7 +106,7 @@ def test_rules_functions_are_listed() -> None:
 
 @pytest.mark.parametrize("name", PUBLIC_RULES)
 def test_every_rule_is_described(name: str) -> None:
-    """Every public function of kamsim/rules.py is named in docs/odd.md."""
+    """Every public function of kamsim/model/rules.py is named in docs/odd.md."""
     assert f"`{name}`" in TEXT
 
 
@@ -170,7 +171,7 @@ def test_sources_cited(source: str) -> None:
 
 def test_draw_order_matches_environment() -> None:
     """The documented draw order and counter layout are the code's."""
-    from kamsim import variates
+    from kamsim.model import variates
 
     assert f"`BLOCK = {BLOCK}`" in TEXT
     assert "rng.random((1, M, n))" in TEXT

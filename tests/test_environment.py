@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 import kamsim
-from kamsim.environment import downturn_path
+from kamsim.model.environment import downturn_path
 
 
 def _run_lengths(path: np.ndarray) -> list[int]:
@@ -72,7 +72,7 @@ def test_downturns_carry_across_block_boundaries_identically_in_both_faces() -> 
 
 
 def _event_sample(purpose: int, normal: bool) -> np.ndarray:
-    from kamsim.environment import event_normal, event_uniform
+    from kamsim.model.environment import event_normal, event_uniform
 
     fn = event_normal if normal else event_uniform
     i = np.arange(200)[:, None, None]
@@ -101,7 +101,13 @@ def test_event_uniforms_and_normals_have_their_distributions() -> None:
 
 def test_an_event_has_the_same_variates_alone_or_in_a_block() -> None:
     """Computing one start alone (the engine) gives the block's value (the Mesa face)."""
-    from kamsim.environment import BLOCK, draw_block, draw_key, event_accounts, event_starts
+    from kamsim.model.environment import (
+        BLOCK,
+        draw_block,
+        draw_key,
+        event_accounts,
+        event_starts,
+    )
 
     p = kamsim.ModelParams()
     rng = np.random.default_rng(5)
@@ -152,7 +158,7 @@ def test_what_one_supplier_does_never_moves_another_events_numbers() -> None:
 
 
 def _quarterly_sample(key: int, quarters: int = 200, m: int = 5, n: int = 400) -> tuple:
-    from kamsim.environment import BLOCK, draw_block
+    from kamsim.model.environment import BLOCK, draw_block
 
     p = kamsim.ModelParams()
     blocks = [
@@ -166,15 +172,15 @@ def _quarterly_sample(key: int, quarters: int = 200, m: int = 5, n: int = 400) -
 
 
 def _numpy_uniform(key: object, i: object, k: object, j: object, purpose: int) -> Any:
-    from kamsim.environment import event_bits
+    from kamsim.model.environment import event_bits
 
     return (event_bits(key, i, k, j, purpose) >> np.uint64(11)).astype(float) * 2.0**-53
 
 
 def test_compiled_uniforms_are_the_numpy_counter_uniforms_bit_for_bit() -> None:
     """The compiled uniforms equal SplitMix64 in NumPy uint64 arithmetic (exact)."""
-    from kamsim import variates as vr
-    from kamsim.environment import event_uniform
+    from kamsim.model import variates as vr
+    from kamsim.model.environment import event_uniform
 
     i = np.arange(30)[:, None, None]
     k = np.arange(4)[:, None]
@@ -221,7 +227,7 @@ def test_quarterly_normals_are_standard_normal_in_body_and_tails() -> None:
 
 def test_a_quarter_has_the_same_variates_in_any_block() -> None:
     """A block starting at quarter 40 repeats quarter 40 of a run drawn from 0 on."""
-    from kamsim.environment import BLOCK, draw_block
+    from kamsim.model.environment import BLOCK, draw_block
 
     p = kamsim.ModelParams()
     key = np.uint64(7)

@@ -15,8 +15,8 @@ import pytest
 
 from kamsim import POLICIES, KAMModel, ModelParams, simulate
 from kamsim.engine import run_batch
+from kamsim.engine.simulate import replication_seeds, run_mesa_batch
 from kamsim.policies import resolve_policy
-from kamsim.simulation import replication_seeds, run_mesa_batch
 
 #: (id, n_accounts, quarters, root seed, replications, rivals, rival policy, overrides)
 CONFIGS: list[tuple[str, int, int, int, int, int, Any, dict[str, Any]]] = [

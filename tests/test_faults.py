@@ -27,7 +27,7 @@ import pytest
 from click.testing import CliRunner
 
 from kamsim import simulate
-from kamsim.cli import cli
+from kamsim.cli.main import cli
 from kamsim.experiments import (
     ExperimentError,
     SpecError,
@@ -36,9 +36,9 @@ from kamsim.experiments import (
     load_spec,
     run_experiment,
 )
-from kamsim.params import ModelParams, ParameterError
+from kamsim.model.params import ModelParams, ParameterError
 from kamsim.policies import Observation, enforce_budget
-from kamsim.report import missing_results
+from kamsim.reports.experiment import missing_results
 
 BAD_POLICIES = (
     "import numpy as np\n"
@@ -324,7 +324,7 @@ SLOW_OPEN = (
     "    time.sleep(3)\n"
     "    return m\n"
     "r._open_folder = slow\n"
-    "from kamsim.cli import main\n"
+    "from kamsim.cli.main import main\n"
     "main(sys.argv[1:])\n"
 )
 
@@ -807,9 +807,9 @@ def test_report_finds_an_experiment_named_report(tmp_path: Path) -> None:
 @pytest.fixture
 def no_simulation(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Count the replications `kamsim simulate` asks for beyond its small trial runs."""
-    import kamsim.simulation
+    import kamsim.engine.simulate
 
-    real = kamsim.simulation.simulate
+    real = kamsim.engine.simulate.simulate
     asked: list[int] = []
 
     def counting(**kwargs: Any) -> Any:
@@ -818,7 +818,7 @@ def no_simulation(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             raise AssertionError("simulated although the command should have refused")
         return real(**kwargs)
 
-    monkeypatch.setattr(kamsim.simulation, "simulate", counting)
+    monkeypatch.setattr(kamsim.engine.simulate, "simulate", counting)
     return asked
 
 
@@ -845,9 +845,9 @@ def test_simulation_too_big_for_memory_refused(
     monkeypatch: pytest.MonkeyPatch, no_simulation: list[int]
 ) -> None:
     """10 million replications are refused at once with an estimate, not a MemoryError."""
-    import kamsim.cli
+    import kamsim.cli.main
 
-    monkeypatch.setattr(kamsim.cli, "_available_memory", lambda: 8 * 2**30)
+    monkeypatch.setattr(kamsim.cli.main, "_available_memory", lambda: 8 * 2**30)
     started = time.monotonic()
     res = CliRunner().invoke(cli, ["simulate", "--replications", "10000000"])
     assert time.monotonic() - started < 20
@@ -858,7 +858,7 @@ def test_simulation_too_big_for_memory_refused(
     need = float(line.split("about ")[1].split(" GiB")[0].replace(",", ""))
     assert need > 10_000_000 * 40 * 8 / 2**30  # at least one float per quarter
     assert no_simulation == []
-    monkeypatch.setattr(kamsim.cli, "_available_memory", lambda: 64 * 2**30)
+    monkeypatch.setattr(kamsim.cli.main, "_available_memory", lambda: 64 * 2**30)
     small = CliRunner().invoke(cli, ["simulate", "--replications", "4", "--quarters", "4"])
     assert small.exit_code == 0, small.output
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from kamsim.formatting import (
+from kamsim.reports.formatting import (
     MISSING,
     column_digits,
     fmt_ci,

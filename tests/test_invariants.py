@@ -16,11 +16,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from kamsim import KAMModel, ModelParams, rules
+from kamsim import KAMModel, ModelParams
 from kamsim.agents import KeyAccount
 from kamsim.engine import run_batch
-from kamsim.metrics import STAGE_LABELS
-from kamsim.params import ParameterError
+from kamsim.model import rules
+from kamsim.model.params import ParameterError
+from kamsim.model.records import STAGE_LABELS
 from kamsim.policies import POLICIES, Observation, enforce_budget, observe, resolve_policy
 
 FIELDS = {f.name: f for f in dataclasses.fields(ModelParams)}
@@ -36,7 +37,7 @@ def _field_strategy(name: str) -> st.SearchStrategy[Any]:
     """Valid values of one field, drawn from its metadata range.
 
     Subnormal floats (below 2.2e-308) are left out: the policies' proportional split
-    overflows on them (reported to the owner of kamsim/policies.py).
+    overflows on them (reported to the owner of kamsim/policies/builtin.py).
     """
     meta = FIELDS[name].metadata
     lo = meta["lo"] if meta["lo"] is not None else 0.0
@@ -329,7 +330,7 @@ def test_wallets_and_potentials_never_negative(
     Regression: growth below -100 %/yr made the potential W(1+g)^3 negative and the
     potential-weighted policy return negative allocations.
     """
-    from kamsim.environment import draw_accounts, draw_block, draw_key
+    from kamsim.model.environment import draw_accounts, draw_block, draw_key
 
     p = ModelParams(growth_mean=growth_mean, growth_sd=growth_sd)
     rng = np.random.default_rng(seed)

@@ -13,10 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from kamsim import ModelParams, kernel
-from kamsim.engine import run_batch
-from kamsim.metrics import QUARTER_COLUMNS
+from kamsim import ModelParams
+from kamsim.engine import kernel, run_batch
+from kamsim.model.records import QUARTER_COLUMNS
+from kamsim.model.sums import pairwise_sum
 from kamsim.policies import resolve_policy
+from kamsim.policies.budget import keep_within_budget
 
 FLOATS = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_subnormal=False)
 
@@ -26,7 +28,7 @@ FLOATS = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_subno
 def test_pairwise_sum_is_numpys_sum_to_the_bit(a: np.ndarray) -> None:
     # A plain left-to-right loop differs from np.sum in the last bits for most
     # arrays longer than 8 (pairwise blocks of 8 and halving above 128).
-    assert kernel.pairwise_sum(a) == np.sum(a)
+    assert pairwise_sum(a) == np.sum(a)
 
 
 def test_pairwise_sum_differs_from_a_plain_loop() -> None:
@@ -36,7 +38,7 @@ def test_pairwise_sum_differs_from_a_plain_loop() -> None:
     plain = 0.0
     for x in a:
         plain += x
-    assert kernel.pairwise_sum(a) == np.sum(a)
+    assert pairwise_sum(a) == np.sum(a)
     assert plain != np.sum(a)
 
 
@@ -99,14 +101,14 @@ def test_compiled_budget_check_is_the_numpy_reference_to_the_bit(
     Rows are drawn over, at and under the budget (scaled, rounding excess, unchanged)
     with vacant slots; rows of up to 300 slots take NumPy's pairwise-sum recursion.
     """
-    from kamsim.policies import _budget_reference
+    from kamsim.policies.budget import _budget_reference
 
     rng = np.random.default_rng(seed)
     a = rng.exponential(size=(rows, n)) * rng.choice([0.0, 1e-3, 1.0, 50.0], size=(rows, 1))
     a[rng.random((rows, n)) < 0.1] = 0.0
     active = rng.random((rows, n)) < 0.9
     out = a.copy()
-    assert kernel.keep_within_budget(out, active, budget) == 0
+    assert keep_within_budget(out, active, budget) == 0
     ref = _budget_reference(a, active, budget)
     assert np.array_equal(out, ref)
     assert np.all(np.sum(out, axis=-1) <= budget)

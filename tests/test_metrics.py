@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kamsim import metrics as m
+from kamsim.analysis import metrics as m
 
 
 def accounts_frame(profits: dict[int, list[float]]) -> pd.DataFrame:

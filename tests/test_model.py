@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from kamsim import KAMModel, ModelParams, ParameterError
-from kamsim.agents import KeyAccount, Supplier
-from kamsim.metrics import QUARTER_COLUMNS
-from kamsim.model import ACCOUNT_REPORTERS, SUPPLIER_REPORTERS
+from kamsim.agents.agents import KeyAccount, Supplier
+from kamsim.agents.model import ACCOUNT_REPORTERS, SUPPLIER_REPORTERS
+from kamsim.model.records import QUARTER_COLUMNS
+from kamsim.model.rules import EndCause, Stage
 from kamsim.policies import Observation
-from kamsim.rules import EndCause, Stage
 
 #: Turbulent but valid parameters: many exits, renewals and shocks.
 TURBULENT = ModelParams(

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 import kamsim
 from kamsim import KAMModel, ModelParams, ParameterError, simulate
-from kamsim.cli import cli
+from kamsim.cli.main import cli
 from kamsim.experiments import load_spec
 from kamsim.policies import resolve_policy
 
@@ -296,7 +296,7 @@ def test_validate_help_examples_are_valid_facts() -> None:
     """Every `--fact X` in `kamsim validate --help` names a fact that exists."""
     import re
 
-    from kamsim.facts import FACTS
+    from kamsim.validation.facts import FACTS
 
     res = CliRunner().invoke(cli, ["validate", "--help"])
     ids = re.findall(r"kamsim validate .*--fact (\S+)", res.output)
@@ -349,7 +349,7 @@ def test_tournament_section_only_for_tournaments(
     rivals_budget: tuple[kamsim.Results, Path], tmp_path: Path
 ) -> None:
     """Varying rivals and budget is not a tournament; crossing policies both ways is."""
-    from kamsim import tournament
+    from kamsim.analysis import tournament
 
     res, folder = rivals_budget
     assert not tournament.is_tournament(res)
@@ -375,7 +375,7 @@ def test_two_level_factors_are_categories(
     rivals_budget: tuple[kamsim.Results, Path],
 ) -> None:
     """Rivals = [0, 2] and budget = [50, 150] are drawn as categories, not on a 0-2 axis."""
-    from kamsim.design import Design
+    from kamsim.experiments.design import Design
 
     res, folder = rivals_budget
     d = Design.from_runs(res.runs, {"factors": {"rivals": [0, 2], "budget": [50.0, 150.0]}})
@@ -423,7 +423,7 @@ def test_whale_curves_cut_at_a_readable_scale() -> None:
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from kamsim.plots import plot_whale_curve
+    from kamsim.reports.plots import plot_whale_curve
 
     df = pd.DataFrame(
         {"account_share": [0.2, 0.6, 1.0], "cum_profit_share": [4.0, 10.0, 1.0]}
@@ -437,7 +437,7 @@ def test_whale_curves_cut_at_a_readable_scale() -> None:
 
 def test_human_titles() -> None:
     """snake_case experiment names become titles."""
-    from kamsim.formatting import human_title
+    from kamsim.reports.formatting import human_title
 
     assert human_title("portfolio_size") == "Portfolio size"
     assert human_title("policy_tournament") == "Policy tournament"

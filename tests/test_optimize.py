@@ -14,7 +14,7 @@ import pytest
 
 from kamsim.experiments.spec import SpecError
 from kamsim.optimize import load_optimize_spec, optimize
-from kamsim.rule_family import load_rule
+from kamsim.policies.family import load_rule
 
 TINY = """
 name = "tiny"

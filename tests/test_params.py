@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from kamsim import KAMModel, ModelParams
-from kamsim.params import ParameterError, describe_params, suggest
+from kamsim.model.params import ParameterError, describe_params, suggest
 
 FIELDS = dataclasses.fields(ModelParams)
 DEFAULTS: dict[str, Any] = ModelParams().to_dict()

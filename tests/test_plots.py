@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from kamsim import plots
+from kamsim.reports import plots
 
 
 def test_stage_distribution_plot_stacks_four_stages() -> None:

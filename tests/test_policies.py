@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kamsim
-from kamsim.params import ParameterError
+from kamsim.model.params import ParameterError
 from kamsim.policies import (
     POLICIES,
     GreedyROI,

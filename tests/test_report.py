@@ -16,11 +16,12 @@ import pytest
 from scipy import stats
 
 import kamsim
-from kamsim.design import Design, value_column
-from kamsim.findings import find
-from kamsim.formatting import fmt_money, fmt_signed
-from kamsim.params import ParameterError
-from kamsim.report import write_report, write_reports
+from kamsim.experiments.design import Design, value_column
+from kamsim.model.params import ParameterError
+from kamsim.reporting import write_reports
+from kamsim.reports.experiment import write_report
+from kamsim.reports.findings import find
+from kamsim.reports.formatting import fmt_money, fmt_signed
 
 SPEC = {
     "name": "mini",

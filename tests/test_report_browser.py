@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from test_browser import CHROMIUM, CHROMIUM_ARGS, require_chromium  # same Chromium set-up
 
-from kamsim.design import fmt_level, value_column
 from kamsim.experiments import load_results, run_experiment
-from kamsim.formatting import fmt_money, fmt_number
-from kamsim.report import write_reports
-from kamsim.sensitivity_analysis import sensitivity
-from kamsim.sensitivity_report import write_sensitivity_report
+from kamsim.experiments.design import fmt_level, value_column
+from kamsim.reporting import write_reports
+from kamsim.reports.formatting import fmt_money, fmt_number
+from kamsim.sensitivity.report import write_sensitivity_report
+from kamsim.sensitivity.run import sensitivity
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -234,7 +234,7 @@ def test_report_page_is_readable(browser: Any, reports: dict[str, Path], name: s
 
     Issue 22: snake_case titles, tables wider than the page, a 60-row exits table.
     """
-    from kamsim.formatting import human_title
+    from kamsim.reports.formatting import human_title
 
     page, _, errors = render(browser, reports[name] / "report", f"{name}-readable")
     try:

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from kamsim import KAMModel, ModelParams, simulate
-from kamsim.environment import draw_accounts
-from kamsim.metrics import QUARTER_COLUMNS
-from kamsim.simulation import replication_seeds
+from kamsim.engine.simulate import replication_seeds
+from kamsim.model.environment import draw_accounts
+from kamsim.model.records import QUARTER_COLUMNS
 
 P = ModelParams(hazard=0.03, offer_probability=0.1, disruption_probability=0.05)
 
@@ -148,12 +148,12 @@ def test_chunks_build_the_frames_of_their_concatenation(
     """Chunks join their columns into frames built once, as their frames' concatenation.
 
     The same values, dtypes, column order and index as concatenating every chunk's
-    own frames (:func:`kamsim.results.to_frames`, ``Results.concat``).
+    own frames (:func:`kamsim.engine.results.to_frames`, ``Results.concat``).
     """
-    import kamsim.simulation as simulation
+    import kamsim.engine.simulate as simulation
     from kamsim.engine import run_batch
+    from kamsim.engine.results import Results, to_frames
     from kamsim.policies import resolve_policy
-    from kamsim.results import Results, to_frames
 
     monkeypatch.setattr(simulation, "CHUNK", 4)
     factors = {"label": "a", "weight": 2.5, "pair": (1, 2)}

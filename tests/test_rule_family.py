@@ -8,9 +8,9 @@ import pytest
 import kamsim
 from kamsim import KAMModel
 from kamsim.experiments import load_spec, run_experiment
-from kamsim.params import ParameterError
+from kamsim.model.params import ParameterError
 from kamsim.policies import POLICIES, estimates_read, policy_name, resolve_policy
-from kamsim.rule_family import (
+from kamsim.policies.family import (
     PARAMETERS,
     SPECIAL_CASES,
     ScoreRule,
@@ -146,7 +146,7 @@ def test_bad_rule_files_are_one_line(tmp_path):
 
 def test_every_special_case_is_documented():
     """The special cases are built-in names, and the docstring names each."""
-    import kamsim.rule_family as fam
+    import kamsim.policies.family as fam
 
     for name in SPECIAL_CASES:
         assert name in POLICIES

@@ -1,4 +1,4 @@
-"""Behaviour of the model's mechanisms (kamsim.rules), alone and composed.
+"""Behaviour of the model's mechanisms (kamsim.model.rules), alone and composed.
 
 Each test sets up a controlled case, either by calling one rule directly or by
 stepping a small KAMModel with parameters that switch off unrelated randomness, and
@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kamsim import KAMModel, ModelParams, rules
-from kamsim.rules import AccountState, EndCause, RelationshipState, Stage
+from kamsim import KAMModel, ModelParams
+from kamsim.model import rules
+from kamsim.model.rules import AccountState, EndCause, RelationshipState, Stage
 
 P = ModelParams()
 T = rules.stage_tables(P)

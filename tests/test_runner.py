@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from kamsim import simulate
+from kamsim.engine.simulate import replication_seeds
 from kamsim.experiments import (
     ExperimentError,
     StoreError,
@@ -24,7 +25,6 @@ from kamsim.experiments import (
     run_experiment,
 )
 from kamsim.experiments.runner import plan_units
-from kamsim.simulation import replication_seeds
 
 FRAMES = ("runs", "quarters", "accounts")
 

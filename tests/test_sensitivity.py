@@ -12,12 +12,12 @@ from click.testing import CliRunner
 
 import kamsim
 from kamsim import ModelParams
-from kamsim.cli import cli
-from kamsim.design import value_column
+from kamsim.cli.main import cli
+from kamsim.experiments.design import value_column
 from kamsim.experiments.spec import SpecError
-from kamsim.sensitivity_analysis import SensitivityResult, sensitivity
-from kamsim.sensitivity_report import write_sensitivity_report
-from kamsim.sensitivity_spec import default_range, load_sensitivity_spec
+from kamsim.sensitivity.report import write_sensitivity_report
+from kamsim.sensitivity.run import SensitivityResult, sensitivity
+from kamsim.sensitivity.spec import default_range, load_sensitivity_spec
 
 
 def tiny(**changes: Any) -> dict[str, Any]:

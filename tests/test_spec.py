@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kamsim.experiments import SpecError, load_spec
-from kamsim.params import ParameterError
+from kamsim.model.params import ParameterError
 
 
 def _spec(**changes: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Policy tournaments: matchup tables, standings and the heatmap (kamsim.tournament)."""
+"""Policy tournaments: matchups, standings and the heatmap (kamsim.analysis.tournament)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kamsim import Results, simulate, tournament
+from kamsim import Results, simulate
+from kamsim.analysis import tournament
 
 
 def _suppliers() -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Validation against the stylized facts of KAM practice (kamsim.facts, docs/validation.md).
+"""Validation against the stylized facts of KAM practice (docs/validation.md).
 
 One registry serves the ``kamsim validate`` command, these tests and the table of
 ``docs/validation.md``: each fact is asserted here with the tolerance it states, and
@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kamsim.facts import FACTS, MODEL1_CLASS_CHANGES, stage_table
-from kamsim.params import ModelParams, ParameterError
+from kamsim.model.params import ModelParams, ParameterError
 from kamsim.validation import (
     Fact,
     FactResult,
@@ -26,6 +25,7 @@ from kamsim.validation import (
     replace_doc_section,
     results_table,
 )
+from kamsim.validation.facts import FACTS, MODEL1_CLASS_CHANGES, stage_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "validation.md"

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import kamsim
-from kamsim.params import ParameterError
+from kamsim.model.params import ParameterError
 from kamsim.viz import _check_address, launch
 from kamsim.viz.app import (
     DEFAULTS,

@@ -49,6 +49,8 @@ from typing import Any
 import pandas as pd
 
 from kamsim._version import __version__
+from kamsim.engine.results import Results
+from kamsim.engine.simulate import simulate
 from kamsim.experiments.spec import FRAMES, ExperimentSpec, load_spec
 from kamsim.experiments.store import (
     FORMAT,
@@ -65,10 +67,8 @@ from kamsim.experiments.store import (
     write_frame,
     write_json,
 )
-from kamsim.params import ModelParams, ParameterError
-from kamsim.policies import policy_name
-from kamsim.results import Results
-from kamsim.simulation import simulate
+from kamsim.model.params import ModelParams, ParameterError
+from kamsim.policies.registry import policy_name
 
 __all__ = [
     "CHUNK",

@@ -66,9 +66,10 @@ from typing import Any
 
 import numpy as np
 
-from kamsim.model import DEFAULT_RIVAL_POLICY, MAX_ACCOUNTS, MAX_RIVALS
-from kamsim.params import ModelParams, ParameterError, suggest
-from kamsim.policies import POLICIES, Observation, policy_name, resolve_policy
+from kamsim.agents.model import DEFAULT_RIVAL_POLICY, MAX_ACCOUNTS, MAX_RIVALS
+from kamsim.model.params import ModelParams, ParameterError, suggest
+from kamsim.policies.observation import Observation
+from kamsim.policies.registry import POLICIES, policy_name, resolve_policy
 
 __all__ = [
     "FRAMES",
@@ -266,7 +267,7 @@ def _source_digest(policy: PolicyLike) -> str | None:
     """SHA-256 of the file (or, failing that, the source) defining a user policy."""
     if isinstance(policy, str) and policy in POLICIES:
         return None
-    from kamsim.rule_family import is_rule_path
+    from kamsim.policies.family import is_rule_path
 
     if isinstance(policy, str) and is_rule_path(policy):  # a saved rule: its file
         with contextlib.suppress(OSError):
@@ -439,7 +440,7 @@ def _check_policy(where: str | None, field: str, value: Any) -> PolicyLike:
     try:
         resolve_policy(value, spec_folders(where))
     except ParameterError as exc:
-        from kamsim.rule_family import is_rule_path
+        from kamsim.policies.family import is_rule_path
 
         if is_rule_path(value):
             raise _err(where, field, f"must be a readable saved rule: {exc}") from None

@@ -39,8 +39,8 @@ from typing import Any
 import pandas as pd
 from filelock import FileLock, Timeout
 
+from kamsim.engine.results import Results
 from kamsim.experiments.spec import FRAMES, SpecError
-from kamsim.results import Results
 
 __all__ = [
     "FORMAT",

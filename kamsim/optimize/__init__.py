@@ -2,7 +2,7 @@
 
 * :mod:`kamsim.optimize.spec` reads and validates an optimisation spec (TOML);
 * :mod:`kamsim.optimize.search` runs the search (Optuna over the rule family of
-  :mod:`kamsim.rule_family`, on common random numbers), the held-out evaluation and
+  :mod:`kamsim.policies.family`, on common random numbers), the held-out evaluation and
   the robustness check, resumably;
 * :mod:`kamsim.optimize.report` writes the report (Findings first, every number
   held out).

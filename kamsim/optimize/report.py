@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamsim.analysis import mean_ci
-from kamsim.formatting import fmt_ci, fmt_money, fmt_pct, fmt_signed
-from kamsim.metrics import STAGE_LABELS, cvar
+from kamsim.analysis.statistics import mean_ci
+from kamsim.model.records import STAGE_LABELS, cvar
 from kamsim.optimize.search import CHOSEN, OptimizeResult
 from kamsim.optimize.spec import Objective
-from kamsim.report_doc import ReportDoc, axes_record, write_folder
-from kamsim.rule_family import describe_rule
+from kamsim.policies.family import describe_rule
+from kamsim.reports.document import ReportDoc, axes_record, write_folder
+from kamsim.reports.formatting import fmt_ci, fmt_money, fmt_pct, fmt_signed
 
 __all__ = [
     "allocation_by_stage_class",
@@ -163,8 +163,8 @@ def allocation_by_stage_class(
     the potential estimate changes no number). Rows: stages; columns: classes; also
     the share of all investment going to each cell (``share`` frame in ``attrs``).
     """
+    from kamsim.engine.simulate import simulate
     from kamsim.policies import resolve_policy
-    from kamsim.simulation import simulate
 
     sp = res.spec
     fn = resolve_policy(policy)
@@ -312,7 +312,7 @@ def findings(
 def _plane_figure(doc: ReportDoc, res: OptimizeResult, table: pd.DataFrame) -> None:
     import matplotlib.pyplot as plt
 
-    from kamsim.plots import adjust_labels
+    from kamsim.reports.plots import adjust_labels
 
     sp = res.spec
     risk = (
@@ -545,7 +545,7 @@ def load_optimize_result(folder: str | Path) -> OptimizeResult:
     from kamsim.experiments.store import StoreError, load_results
     from kamsim.optimize.search import FORMAT
     from kamsim.optimize.spec import load_optimize_spec
-    from kamsim.rule_family import load_rule
+    from kamsim.policies.family import load_rule
 
     root = Path(folder)
     try:

@@ -3,7 +3,7 @@
 :func:`optimize` runs an :class:`~kamsim.optimize.spec.OptimizeSpec` in three phases:
 
 1. **search** on the training seeds (``replication_seeds(seed, replications)``, the
-   same for every trial): Optuna proposes rules of :mod:`kamsim.rule_family` in
+   same for every trial): Optuna proposes rules of :mod:`kamsim.policies.family` in
    batches of ``batch`` trials, evaluated in parallel (local processes or Dask); the
    members of the family that equal built-ins (``uniform``, ``stage_gated``, ...)
    are the first trials, so the search starts from them;
@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from kamsim._version import __version__
+from kamsim.engine.results import Results
 from kamsim.experiments.runner import (
     _check_workers,
     _dask_client,
@@ -60,10 +61,9 @@ from kamsim.experiments.store import (
     file_checksum,
     write_json,
 )
+from kamsim.model.params import ParameterError
 from kamsim.optimize.spec import Objective, OptimizeSpec, load_optimize_spec
-from kamsim.params import ParameterError
-from kamsim.results import Results
-from kamsim.rule_family import PARAMETERS, SPECIAL_CASES, ScoreRule, save_rule
+from kamsim.policies.family import PARAMETERS, SPECIAL_CASES, ScoreRule, save_rule
 
 __all__ = ["FORMAT", "OptimizeResult", "optimize", "trial_outputs"]
 
@@ -113,7 +113,7 @@ def trial_outputs(
     Also returns ``value:mean``, ``value:cvar05`` and ``value:p_loss`` of the value
     column, and ``seconds``.
     """
-    from kamsim.simulation import simulate
+    from kamsim.engine.simulate import simulate
 
     started = time.perf_counter()
     res = simulate(

@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from kamsim.experiments.spec import MAX_NAME, Cell, SpecError, check_values, load_spec
-from kamsim.params import ParameterError, suggest
+from kamsim.model.params import ParameterError, suggest
 from kamsim.policies import POLICIES
 
 __all__ = [
@@ -120,7 +120,7 @@ class Objective:
 
     def of(self, values: np.ndarray) -> float:
         """The statistic of a sample (NaN ignored)."""
-        from kamsim import metrics
+        from kamsim.analysis import metrics
 
         v = np.asarray(values, dtype=np.float64)
         v = v[~np.isnan(v)]
@@ -334,7 +334,7 @@ def _market(where: str | None, data: Mapping[str, Any]) -> Cell:
 
 def _probe_columns(market: Cell) -> list[str]:
     """Columns of the ``runs`` frame this model produces (a one-quarter run)."""
-    from kamsim.simulation import simulate
+    from kamsim.engine.simulate import simulate
 
     res = simulate(
         n_accounts=market.n_accounts,
@@ -369,7 +369,7 @@ def load_optimize_spec(spec: str | Path | Mapping[str, Any] | OptimizeSpec) -> O
         SpecError: one line naming the field, the value and what is allowed; nothing
             has run and nothing is written.
     """
-    from kamsim.sensitivity_spec import _parameters
+    from kamsim.sensitivity.spec import _parameters
 
     if isinstance(spec, OptimizeSpec):
         return spec

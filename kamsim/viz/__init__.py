@@ -14,7 +14,7 @@ import os
 import socket
 from typing import Any
 
-from kamsim.params import ParameterError
+from kamsim.model.params import ParameterError
 
 __all__ = ["APP", "launch", "page"]
 

@@ -35,9 +35,9 @@ import solara.lab
 from matplotlib.figure import Figure
 from mesa.visualization.utils import force_update, update_counter
 
-from kamsim.model import KAMModel
-from kamsim.params import ParameterError
-from kamsim.policies import POLICIES
+from kamsim.agents.model import KAMModel
+from kamsim.model.params import ParameterError
+from kamsim.policies.registry import POLICIES
 from kamsim.viz.views import (
     BOARD_CSS,
     HORIZON,

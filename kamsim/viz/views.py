@@ -21,8 +21,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from kamsim.agents import KeyAccount, Supplier
-from kamsim.model import KAMModel
+from kamsim.agents.agents import KeyAccount, Supplier
+from kamsim.agents.model import KAMModel
 
 __all__ = [
     "BOARD_CSS",

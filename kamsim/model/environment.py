@@ -1,0 +1,463 @@
+"""The random environment of one replication (common random numbers).
+
+Everything random in a kamsim run comes from here and flows from one NumPy
+``Generator`` per replication, drawn in a fixed order that does not depend on any
+supplier's investment policy. Two policies run on the same replication seed therefore
+face the same accounts, the same offers, the same service-failure variates and the
+same shocks, so their difference is measured *paired* (common random numbers).
+
+A market has ``M`` suppliers (the focal one and ``M - 1`` rivals) and ``n`` account
+slots. Draw order for a generator ``rng`` (this order is part of the reproducibility
+contract; changing it changes every result):
+
+1. initial accounts: ``rng.standard_normal((2, n))`` (log-wallet, growth), then
+   ``rng.random((3, n))`` (willingness, price sensitivity, dependency tolerance);
+2. initial relationships: ``rng.random((1, M, n))`` (initial trust) and
+   ``rng.standard_normal((2, M, n))`` (potential bias, trust bias);
+3. the replication's key: ``rng.integers(0, 2**64, dtype=np.uint64)``.
+
+Every later variate is counter-based (:mod:`kamsim.model.variates`): the SplitMix64 output
+(Steele, Lea & Flood 2014) of the key at a counter made of the quarter index, supplier,
+slot and purpose. That covers the quarterly variates of every relationship (service
+failure and offer uniforms, the normal noise of potential estimates and trust
+readings), of every account (disappearance) and of the market (the downturn chain's
+uniform and one disruption uniform per supplier), and the variates of *events* — a
+relationship starting (its initial trust, potential bias and trust bias) and a newcomer
+account taking a slot (log-wallet, growth, willingness, sensitivity, tolerance).
+Uniforms take the top 53 bits; normals use the ziggurat
+(:func:`kamsim.model.variates.normal`). A variate thus depends only on the seed and on
+*where and when* it is used, never on how many others were used before it: what one
+supplier does never shifts another's numbers, and only what is used is computed. Both
+faces (the Mesa agents and the batched engine) compute them with the same functions,
+so the same seed gives the same numbers to the last bit.
+
+References:
+    Steele, G. L., Lea, D., & Flood, C. H. (2014). Fast splittable pseudorandom number
+    generators. OOPSLA 2014, 453-472. https://doi.org/10.1145/2660193.2660195
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kamsim.model import variates as vr
+from kamsim.model.params import ModelParams
+from kamsim.model.variates import (
+    DISRUPTION,
+    DOWNTURN,
+    GAMMA,
+    MIX1,
+    MIX2,
+    NEW_GROWTH,
+    NEW_SENSITIVITY,
+    NEW_TOLERANCE,
+    NEW_WALLET,
+    NEW_WILLING,
+    START_BIAS_P,
+    START_BIAS_T,
+    START_TRUST,
+)
+
+__all__ = [
+    "BLOCK",
+    "Accounts",
+    "QuarterBlock",
+    "StackedEnvironment",
+    "Starts",
+    "downturn_path",
+    "draw_accounts",
+    "draw_block",
+    "draw_key",
+    "draw_many",
+    "draw_starts",
+    "event_accounts",
+    "event_bits",
+    "event_normal",
+    "event_starts",
+    "event_uniform",
+    "make_accounts",
+    "make_starts",
+    "shock_uniforms",
+]
+
+#: Quarters per block of the Mesa face's variates (it computes ceil(T / BLOCK) blocks).
+BLOCK = 40
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """Attributes of accounts (arrays of equal shape; money in k€ per year).
+
+    Attributes:
+        wallet: annual category spend W (k€/yr), lognormal:
+            ``W = wallet_median * exp(wallet_sigma * z)``.
+        growth: annual wallet growth rate g (per year), normal and truncated at -1
+            (an account cannot lose more than its whole spend in a year):
+            ``g = max(-1, growth_mean + growth_sd * z)``.
+        willing: True if the account is willing to move beyond tactical with any
+            supplier (partnership orientation).
+        sensitivity: price sensitivity, uniform on [min, max].
+        tolerance: dependency tolerance, the largest share of wallet the account
+            gives one supplier below the strategic stage, uniform on [min, max].
+        potential: three-year potential ``W * (1 + g)^3`` (k€/yr).
+        potential_class: 0 low, 1 medium, 2 high (by the potential thresholds).
+        scale: effort scale S (k€ per quarter), the investment intensity the account
+            needs: ``S = (median / 4) * (W / median)^effort_elasticity``.
+    """
+
+    wallet: np.ndarray
+    growth: np.ndarray
+    willing: np.ndarray
+    sensitivity: np.ndarray
+    tolerance: np.ndarray
+    potential: np.ndarray
+    potential_class: np.ndarray
+    scale: np.ndarray
+
+
+def make_accounts(
+    z_wallet: np.ndarray,
+    z_growth: np.ndarray,
+    u_willing: np.ndarray,
+    u_sensitivity: np.ndarray,
+    u_tolerance: np.ndarray,
+    p: ModelParams,
+) -> Accounts:
+    """Turn standard variates into account attributes (see :class:`Accounts`)."""
+    wallet = p.wallet_median * np.exp(p.wallet_sigma * z_wallet)
+    growth = np.maximum(-1.0, p.growth_mean + p.growth_sd * z_growth)
+    willing = u_willing < p.share_willing
+    sensitivity = (
+        p.price_sensitivity_min
+        + (p.price_sensitivity_max - p.price_sensitivity_min) * u_sensitivity
+    )
+    tolerance = p.tolerance_min + (p.tolerance_max - p.tolerance_min) * u_tolerance
+    potential = wallet * (1.0 + growth) ** 3
+    potential_class = (potential >= p.potential_low).astype(np.int8) + (
+        potential >= p.potential_high
+    ).astype(np.int8)
+    scale = (p.wallet_median / 4.0) * (wallet / p.wallet_median) ** p.effort_elasticity
+    return Accounts(
+        wallet, growth, willing, sensitivity, tolerance, potential, potential_class, scale
+    )
+
+
+@dataclass(frozen=True)
+class Starts:
+    """What a relationship starts with, for every supplier x slot (arrays (..., M, n)).
+
+    Attributes:
+        trust: initial trust, uniform on ``trust_initial +- trust_initial_spread``
+            clipped to [0, 1].
+        bias_potential: standard normal b of the supplier's persistent misjudgement
+            of the account's potential (scaled by ``potential_bias`` and the stage's
+            clarity when observed).
+        bias_trust: standard normal of the supplier's persistent misreading of trust.
+    """
+
+    trust: np.ndarray
+    bias_potential: np.ndarray
+    bias_trust: np.ndarray
+
+    def as_tuple(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(trust, bias_potential, bias_trust)."""
+        return self.trust, self.bias_potential, self.bias_trust
+
+
+def make_starts(
+    u_trust: np.ndarray, z_potential: np.ndarray, z_trust: np.ndarray, p: ModelParams
+) -> Starts:
+    """Turn standard variates into the starting values of relationships."""
+    lo = p.trust_initial - p.trust_initial_spread
+    trust = np.minimum(1.0, np.maximum(0.0, lo + 2.0 * p.trust_initial_spread * u_trust))
+    return Starts(trust, z_potential, z_trust)
+
+
+def draw_accounts(rng: np.random.Generator, n: int, p: ModelParams) -> Accounts:
+    """Draw the ``n`` initial accounts of one replication (step 1 of the draw order)."""
+    z = rng.standard_normal((2, n))
+    u = rng.random((3, n))
+    return make_accounts(z[0], z[1], u[0], u[1], u[2], p)
+
+
+def draw_starts(rng: np.random.Generator, m: int, n: int, p: ModelParams) -> Starts:
+    """Draw the initial relationships of one replication (step 2 of the draw order)."""
+    u = rng.random((1, m, n))
+    z = rng.standard_normal((2, m, n))
+    return make_starts(u[0], z[0], z[1], p)
+
+
+@dataclass(frozen=True)
+class QuarterBlock:
+    """Variates for :data:`BLOCK` quarters of one replication (first axis: quarter).
+
+    Attributes:
+        u_failure: uniform, service failure when ``u < p_failure``. Shape (B, M, n).
+        u_offer: uniform, the rest of the market makes an offer for a relationship's
+            business when ``u < offer_probability``; its discount is
+            ``offer_discount_max * u / offer_probability``. Shape (B, M, n).
+        z_potential: standard normal transient noise of potential estimates (B, M, n).
+        z_trust: standard normal transient noise of trust readings (B, M, n).
+        starts: starting values of a relationship that starts in that quarter
+            (B, M, n), event variates (:func:`event_starts`).
+        u_vanish: uniform, the account disappears when ``u < hazard``. (B, n)
+        newcomers: the account that would take each slot if it is refilled in that
+            quarter (attributes of shape (B, n)), event variates
+            (:func:`event_accounts`).
+        downturn: 1.0 in quarters with a correlated demand downturn, else 0.0 (see
+            :func:`downturn_path`). (B,)
+        disruption: True where a supplier suffers a disruption. (B, M)
+    """
+
+    u_failure: np.ndarray
+    u_offer: np.ndarray
+    z_potential: np.ndarray
+    z_trust: np.ndarray
+    starts: Starts
+    u_vanish: np.ndarray
+    newcomers: Accounts
+    downturn: np.ndarray
+    disruption: np.ndarray
+
+
+def downturn_path(u: np.ndarray, previous: np.ndarray | bool, p: ModelParams) -> np.ndarray:
+    """Downturn indicator (1.0 / 0.0) along the last axis of uniforms ``u``.
+
+    A two-state Markov chain: outside a downturn one begins when
+    ``u_t < downturn_probability``; inside, it continues when
+    ``u_t < downturn_persistence``. ``previous`` is the state before the first
+    quarter (False at the start of a run). Only comparisons are involved, so the path
+    is identical whatever the array shape.
+    """
+    out = np.empty(u.shape)
+    state = np.asarray(previous, dtype=bool)
+    for k in range(u.shape[-1]):
+        threshold = np.where(state, p.downturn_persistence, p.downturn_probability)
+        state = u[..., k] < threshold
+        out[..., k] = state
+    return out
+
+
+def draw_key(rng: np.random.Generator) -> np.uint64:
+    """Draw a replication's event key (step 3 of the draw order)."""
+    return np.uint64(rng.integers(0, 2**64, dtype=np.uint64))
+
+
+def event_bits(key: object, i: object, k: object, j: object, purpose: int) -> np.ndarray:
+    """64 random bits at a counter, in NumPy: :func:`kamsim.model.variates.random_bits`.
+
+    ``counter = i * 2**36 + k * 2**28 + j * 2**4 + purpose`` (quarter index ``i``,
+    supplier ``k`` < 256, slot ``j`` < 2**24, ``purpose`` < 16) is the position in
+    the key's SplitMix64 sequence: ``z = key + (counter + 1) * gamma`` then the
+    SplitMix64 finalizer. Integer arithmetic modulo 2**64 only, so the bits are the
+    same on every machine, for any array shape (arguments broadcast) and as the
+    compiled function's.
+    """
+    with np.errstate(over="ignore"):
+        counter = (
+            (np.asarray(i, dtype=np.uint64) << np.uint64(36))
+            | (np.asarray(k, dtype=np.uint64) << np.uint64(28))
+            | (np.asarray(j, dtype=np.uint64) << np.uint64(4))
+            | np.uint64(purpose)
+        )
+        z = np.asarray(key, dtype=np.uint64) + (counter + np.uint64(1)) * GAMMA
+        z = (z ^ (z >> np.uint64(30))) * MIX1
+        z = (z ^ (z >> np.uint64(27))) * MIX2
+        return np.asarray(z ^ (z >> np.uint64(31)))
+
+
+def _flat(
+    key: object, i: object, k: object, j: object
+) -> tuple[tuple[np.ndarray, ...], tuple[int, ...]]:
+    """The arguments broadcast together, as fresh 1-d arrays, and their shape."""
+    args = (
+        np.asarray(key, dtype=np.uint64),
+        np.asarray(i, dtype=np.int64),
+        np.asarray(k, dtype=np.int64),
+        np.asarray(j, dtype=np.int64),
+    )
+    shape = np.broadcast_shapes(*(a.shape for a in args))
+    flat = tuple(  # fresh and writeable (one compiled signature)
+        np.array(a).ravel() if a.shape == shape else np.broadcast_to(a, shape).ravel()
+        for a in args
+    )
+    return flat, shape
+
+
+def _apply(
+    compiled: Any, flat: tuple[np.ndarray, ...], shape: tuple[int, ...], purpose: int
+) -> np.ndarray:
+    """A compiled variate function of :func:`_flat`'s arrays, in their shape."""
+    return np.asarray(compiled(*flat, purpose)).reshape(shape)
+
+
+def _at(
+    compiled: Any, key: object, i: object, k: object, j: object, purpose: int
+) -> np.ndarray:
+    """Apply a compiled variate function to broadcast arguments, in their shape."""
+    return _apply(compiled, *_flat(key, i, k, j), purpose)
+
+
+def event_uniform(key: object, i: object, k: object, j: object, purpose: int) -> np.ndarray:
+    """Uniform on [0, 1) at a counter: the top 53 bits of :func:`event_bits` x 2**-53.
+
+    Computed by :func:`kamsim.model.variates.uniforms_at` (the same bits).
+    """
+    return _at(vr.uniforms_at, key, i, k, j, purpose)
+
+
+def event_normal(key: object, i: object, k: object, j: object, purpose: int) -> np.ndarray:
+    """Standard normal at a counter: :func:`kamsim.model.variates.normal` (the ziggurat)."""
+    return _at(vr.normals_at, key, i, k, j, purpose)
+
+
+def event_starts(key: object, i: object, k: object, j: object, p: ModelParams) -> Starts:
+    """Starting values of relationships that start in quarter index ``i``.
+
+    Suppliers ``k`` with slots ``j``; the arguments broadcast.
+    """
+    return make_starts(
+        event_uniform(key, i, k, j, START_TRUST),
+        event_normal(key, i, k, j, START_BIAS_P),
+        event_normal(key, i, k, j, START_BIAS_T),
+        p,
+    )
+
+
+def event_accounts(key: object, i: object, j: object, p: ModelParams) -> Accounts:
+    """The newcomer accounts that take slots ``j`` in quarter index ``i``.
+
+    Their variates are :func:`event_normal` and :func:`event_uniform` of the five
+    purposes below (the arguments broadcast once for all five).
+    """
+    args = _flat(key, i, 0, j)
+    return make_accounts(
+        _apply(vr.normals_at, *args, NEW_WALLET),
+        _apply(vr.normals_at, *args, NEW_GROWTH),
+        _apply(vr.uniforms_at, *args, NEW_WILLING),
+        _apply(vr.uniforms_at, *args, NEW_SENSITIVITY),
+        _apply(vr.uniforms_at, *args, NEW_TOLERANCE),
+        p,
+    )
+
+
+def shock_uniforms(key: object, i: object, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The market's uniforms of quarters ``i``: downturn (...), disruption (..., M).
+
+    ``key`` and ``i`` broadcast (e.g. keys (R, 1) and quarters (T,) give (R, T)).
+    """
+    k = np.arange(m)
+    u_down = event_uniform(key, i, 0, 0, DOWNTURN)
+    u_disrupt = event_uniform(
+        np.asarray(key)[..., None], np.asarray(i)[..., None], k, 0, DISRUPTION
+    )
+    return u_down, u_disrupt
+
+
+def draw_block(
+    key: np.uint64,
+    m: int,
+    n: int,
+    p: ModelParams,
+    previous_downturn: bool = False,
+    first_quarter: int = 0,
+) -> QuarterBlock:
+    """The variates of the :data:`BLOCK` quarters from index ``first_quarter`` on.
+
+    Computed from the replication's ``key`` (:mod:`kamsim.model.variates`) for every
+    relationship, account and possible event of those quarters, as the Mesa face reads
+    them; ``previous_downturn`` is whether the quarter before the block was in a
+    downturn.
+    """
+    shape = (BLOCK, m, n)
+    u_failure, u_offer = np.empty(shape), np.empty(shape)
+    z_potential, z_trust = np.empty(shape), np.empty(shape)
+    u_vanish = np.empty((BLOCK, n))
+    vr.fill_block(key, first_quarter, u_failure, u_offer, z_potential, z_trust, u_vanish)
+    i = first_quarter + np.arange(BLOCK)
+    slots = np.arange(n)
+    u_down, u_disrupt = shock_uniforms(key, i, m)
+    return QuarterBlock(
+        u_failure=u_failure,
+        u_offer=u_offer,
+        z_potential=z_potential,
+        z_trust=z_trust,
+        starts=event_starts(key, i[:, None, None], np.arange(m)[:, None], slots, p),
+        u_vanish=u_vanish,
+        newcomers=event_accounts(key, i[:, None], slots, p),
+        downturn=downturn_path(u_down, previous_downturn, p),
+        disruption=u_disrupt < p.disruption_probability,
+    )
+
+
+@dataclass(frozen=True)
+class StackedEnvironment:
+    """The environments of R replications stacked for the batched engine.
+
+    ``initial`` (accounts, (R, n)) and ``initial_starts`` (relationships, (R, M, n))
+    describe the market before the first quarter; ``keys`` (R,) are the replications'
+    keys, from which the kernel computes the quarterly variates of every relationship
+    and account (:mod:`kamsim.model.variates`) and the engine those of the starts and
+    newcomers that happen (:meth:`starts`, :meth:`newcomers`); ``downturn`` (R, T) and
+    ``disruption`` (R, T, M) are the market's shocks.
+    """
+
+    initial: Accounts
+    initial_starts: Starts
+    downturn: np.ndarray
+    disruption: np.ndarray
+    keys: np.ndarray
+    p: ModelParams
+
+    def starts(self, rows: np.ndarray, k: np.ndarray, j: np.ndarray, i: int) -> Starts:
+        """Starting values of the relationships that start in quarter index ``i``.
+
+        ``(rows, k, j)`` name each one's replication, supplier and slot (1-d arrays).
+        """
+        return event_starts(self.keys[rows], i, k, j, self.p)
+
+    def newcomers(self, rows: np.ndarray, slots: np.ndarray, i: int) -> Accounts:
+        """The accounts that take refilled slots in quarter index ``i``.
+
+        ``rows`` and ``slots`` name the replication and slot of each (1-d arrays).
+        """
+        return event_accounts(self.keys[rows], i, slots, self.p)
+
+
+def draw_many(
+    seeds: list[int], m: int, n: int, quarters: int, p: ModelParams
+) -> StackedEnvironment:
+    """Draw the environments of several replications at once, one generator each.
+
+    Each replication's generator ``numpy.random.default_rng(seed)`` produces exactly
+    the stream of :func:`draw_accounts`, :func:`draw_starts` and :func:`draw_key`
+    (written straight into stacked arrays with ``out=``), so replication r sees the
+    same numbers as a :class:`kamsim.KAMModel` with ``rng=seeds[r]``. The transforms
+    of the initial market and the shocks of every quarter are computed for all
+    replications at once.
+    """
+    r_count = len(seeds)
+    za0 = np.empty((r_count, 2, n))
+    ua0 = np.empty((r_count, 3, n))
+    ur0 = np.empty((r_count, 1, m, n))
+    zr0 = np.empty((r_count, 2, m, n))
+    keys = np.empty(r_count, dtype=np.uint64)
+    for r, seed in enumerate(seeds):
+        rng = np.random.default_rng(seed)
+        rng.standard_normal(out=za0[r])
+        rng.random(out=ua0[r])
+        rng.random(out=ur0[r])
+        rng.standard_normal(out=zr0[r])
+        keys[r] = draw_key(rng)
+    u_down, u_disrupt = shock_uniforms(keys[:, None], np.arange(quarters), m)
+    return StackedEnvironment(
+        initial=make_accounts(za0[:, 0], za0[:, 1], ua0[:, 0], ua0[:, 1], ua0[:, 2], p),
+        initial_starts=make_starts(ur0[:, 0], zr0[:, 0], zr0[:, 1], p),
+        downturn=downturn_path(u_down, False, p),
+        disruption=u_disrupt < p.disruption_probability,
+        keys=keys,
+        p=p,
+    )

@@ -1,0 +1,801 @@
+"""The model's equations, written once and compiled, for both faces of kamsim.
+
+Each mechanism of the ODD's process overview (``docs/odd.md``) is one function here:
+the equations of **one relationship** take and return scalars, those of **one
+account** take its relationships with the M suppliers as short vectors (views of the
+state arrays laid out in :mod:`kamsim.state`). They are compiled with Numba; the
+batched engine's loops over replications x accounts (:mod:`kamsim.kernel`) and the
+Mesa agents (:class:`kamsim.KeyAccount` steps its own relationships with
+:func:`account_quarter`) call the same compiled code, so the two faces agree by
+construction. Only IEEE double arithmetic is used (no fast-math, no fused
+multiply-add; Numba's defaults), sums over suppliers are taken in supplier order and
+the one transcendental function (``exp`` in :func:`estimate_potential`) is the C
+library's, the same on every machine.
+
+Parameters are read from one record ``p`` (:func:`kamsim.state.compiled_params`):
+scalars by name (``p.trust_gain``), per-stage arrays indexed by ``stage - 1``
+(``p.clarity[stage - 1]``).
+
+Units: money in k€, ``W`` (wallet) is annual spend (k€/yr), ``W / 4`` quarterly spend,
+time in quarters, trust and shares in [0, 1]. Stages are 1 tactical, 2 cooperative,
+3 interdependent, 4 strategic; 0 marks no relationship (ended, or not yet renewed).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from kamsim.model.state import (
+    ACC_F,
+    ACC_I,
+    ADAPTATION,
+    AGE,
+    ARRIVED,
+    BIAS_P,
+    BIAS_T,
+    ENDED_AT,
+    GENERATION,
+    GROWTH,
+    LAST_REVENUE,
+    MAX_STAGE,
+    POTENTIAL,
+    SCALE,
+    SENSITIVITY,
+    SHARE,
+    STAGE,
+    STOCK,
+    STREAK,
+    TENURE,
+    TOLERANCE,
+    TRUST,
+    WALLET,
+    WARINESS,
+    WILLING,
+    EndCause,
+    Params,
+    Stage,
+    StageTables,
+    compiled_params,
+    stage_tables,
+)
+from kamsim.model.variates import (
+    FAILURE,
+    NOISE_POTENTIAL,
+    NOISE_TRUST,
+    OFFER,
+    START_BIAS_P,
+    START_BIAS_T,
+    START_TRUST,
+    VANISH,
+    counter,
+    normal,
+    uniform,
+)
+
+__all__ = [
+    "ACC_F",
+    "ACC_I",
+    "OUT_F",
+    "OUT_I",
+    "EndCause",
+    "Params",
+    "Stage",
+    "StageTables",
+    "account_quarter",
+    "adjust_share",
+    "attraction",
+    "close_relationship",
+    "compiled_params",
+    "economics_and_endings",
+    "end_cause",
+    "estimate_potential",
+    "exit_barrier",
+    "failure_probability",
+    "initial_revenue",
+    "initial_trust",
+    "is_disrupted",
+    "largest_relationship",
+    "manager_efficiency",
+    "move_stages",
+    "neglected",
+    "observe_account",
+    "offer",
+    "potential_class",
+    "read_trust",
+    "renew_relationships",
+    "serve",
+    "service_quality",
+    "share_limit",
+    "split_wallet",
+    "stage_tables",
+    "start_relationship",
+    "supplier_efficiency",
+    "takes_offer",
+    "terminal_value",
+    "update_adaptation",
+    "update_stock",
+    "update_trust",
+    "warranted_trust",
+]
+
+_SWITCHED = EndCause.SWITCHED.value
+_VANISHED = EndCause.VANISHED.value
+_DROPPED = EndCause.DROPPED.value
+_BREACH = EndCause.BREACH.value
+_FADED = EndCause.FADED.value
+
+# What one account's quarter produces besides its new state: per supplier, floats
+# (OUT_F rows) and integers (OUT_I rows); per account, the floats ACCOUNT_OUT.
+X_INVEST, X_QUALITY, X_REVENUE, X_CTS, X_PROFIT, X_ATTRACTION, X_MOVED = range(7)
+OUT_F = 7
+Y_LIVE, Y_CAUSE, Y_FAILED, Y_NEGLECTED, Y_TENURE = range(5)
+OUT_I = 5
+A_DEMAND, A_WALLET_Q, A_DISRUPTION_COST, A_VANISHED, A_TOTAL = range(5)
+ACCOUNT_OUT = 5
+# What a supplier observes of one relationship: floats and integers
+O_REVENUE, O_SHARE, O_POTENTIAL, O_TRUST, O_STOCK = range(5)
+OBS_F = 5
+O_ACTIVE, O_STAGE, O_TENURE, O_CLASS = range(4)
+OBS_I = 4
+
+_JIT = {"cache": True, "error_model": "numpy"}
+
+
+def rule(fn):  # type: ignore[no-untyped-def]
+    """Compile an equation with the project's Numba options (cached, IEEE, inlined)."""
+    return njit(inline="always", **_JIT)(fn)
+
+
+def account_rule(fn):  # type: ignore[no-untyped-def]
+    """Compile an account-level mechanism (cached, IEEE; the compiler decides inlining)."""
+    return njit(**_JIT)(fn)
+
+
+# --- step 0: relationships start -----------------------------------------------------
+
+
+@rule
+def initial_trust(u, p):  # type: ignore[no-untyped-def]
+    """Trust a new relationship starts with: uniform on ``trust_initial +- spread``.
+
+    ``clip(trust_initial - spread + 2 spread u, 0, 1)`` for a uniform ``u``: trust is
+    drawn at the start, not built from zero, so that across relationships trust and
+    age are only weakly correlated (Vanneste, Puranam & Kretschmer 2014).
+    """
+    lo = p.trust_initial - p.trust_initial_spread
+    return min(1.0, max(0.0, lo + 2.0 * p.trust_initial_spread * u))
+
+
+@rule
+def initial_revenue(wallet, p):  # type: ignore[no-untyped-def]
+    """Revenue a new relationship is taken to have had before its first quarter (k€).
+
+    ``share_initial * W/4 * price[tactical]``: what the supplier sees as "last
+    revenue" when it plans the relationship's first quarter.
+    """
+    return p.share_initial * (wallet / 4.0) * p.price_level[0]
+
+
+@rule
+def start_relationship(ri, rf, r, k, j, q, trust, bias_p, bias_t, wallet, p):  # type: ignore[no-untyped-def]
+    """Supplier k starts a tactical relationship with the account in quarter ``q``.
+
+    A new relationship is tactical, with the trust drawn at its start, no specific
+    investment or adaptation, ``share_initial`` of the wallet and fresh persistent
+    misjudgements of potential and trust (standard normals ``bias_p``, ``bias_t``).
+    ``ri``/``rf`` are one account's relationship fields, (REL_I, M) and (REL_F, M).
+    """
+    ri[STAGE, r, k, j] = 1
+    ri[TENURE, r, k, j] = 0
+    ri[AGE, r, k, j] = 0
+    ri[STREAK, r, k, j] = 0
+    ri[ENDED_AT, r, k, j] = -1
+    ri[ARRIVED, r, k, j] = q
+    ri[MAX_STAGE, r, k, j] = 1
+    rf[TRUST, r, k, j] = trust
+    rf[STOCK, r, k, j] = 0.0
+    rf[ADAPTATION, r, k, j] = 0.0
+    rf[SHARE, r, k, j] = p.share_initial
+    rf[BIAS_P, r, k, j] = bias_p
+    rf[BIAS_T, r, k, j] = bias_t
+    rf[LAST_REVENUE, r, k, j] = initial_revenue(wallet, p)
+
+
+@rule
+def close_relationship(ri, rf, r, k, j):  # type: ignore[no-untyped-def]
+    """Supplier k's relationship ends: stage 0, its share returns to the market.
+
+    The supplier's specific investment is written off and the account's adaptation is
+    lost; the persistent misjudgements stay (a restart draws new ones).
+    """
+    ri[STAGE, r, k, j] = 0
+    ri[TENURE, r, k, j] = 0
+    ri[AGE, r, k, j] = 0
+    ri[STREAK, r, k, j] = 0
+    rf[TRUST, r, k, j] = 0.0
+    rf[STOCK, r, k, j] = 0.0
+    rf[ADAPTATION, r, k, j] = 0.0
+    rf[SHARE, r, k, j] = 0.0
+
+
+@rule
+def renew_relationships(ri, rf, r, j, wallet, key, q, p, started):  # type: ignore[no-untyped-def]
+    """Step 0: suppliers court the account in slot j again in quarter ``q``.
+
+    A supplier whose relationship with the account ended more than
+    ``replacement_delay`` quarters ago starts a new one (:func:`start_relationship`,
+    with the start variates of quarter index ``q - 1``: a uniform for the initial
+    trust, two standard normals for the misjudgements), unless a supplier holds the
+    account as its strategic partner. Sets ``started[k]`` for the suppliers that do.
+    """
+    m = ri.shape[2]
+    i = q - 1
+    for k in range(m):
+        if ri[STAGE, r, k, j] == 4:
+            return
+    for k in range(m):
+        ended = ri[ENDED_AT, r, k, j]
+        if ri[STAGE, r, k, j] != 0 or ended < 0 or q - ended <= p.replacement_delay:
+            continue
+        started[r, k, j] = True
+        trust = initial_trust(uniform(key, counter(i, k, j, START_TRUST)), p)
+        bias_p = normal(key, counter(i, k, j, START_BIAS_P))
+        bias_t = normal(key, counter(i, k, j, START_BIAS_T))
+        start_relationship(ri, rf, r, k, j, q, trust, bias_p, bias_t, wallet, p)
+
+
+@rule
+def largest_relationship(stage, last_revenue):  # type: ignore[no-untyped-def]
+    """Slot of the live relationship with the largest last revenue (-1 if none).
+
+    Over one supplier's relationships (vectors over the slots); ties go to the
+    lowest slot. The stress test ends this one (``lose_largest_at``).
+    """
+    best = -np.inf
+    jmax = -1
+    for j in range(stage.shape[0]):
+        if stage[j] > 0 and (jmax < 0 or last_revenue[j] > best):
+            best = last_revenue[j]
+            jmax = j
+    return jmax
+
+
+@rule
+def is_disrupted(drawn, k, q, p):  # type: ignore[no-untyped-def]
+    """Supplier k suffers a disruption in quarter q: drawn at random, or scripted.
+
+    The scripted disruption (``disruption_at``) hits the focal supplier (k = 0).
+    """
+    return drawn or (p.disruption_at == q and k == 0)
+
+
+# --- step 1: what a supplier sees -----------------------------------------------------
+
+
+@rule
+def estimate_potential(potential, bias, z, clarity, p):  # type: ignore[no-untyped-def]
+    """The supplier's estimate of an account's three-year potential (k€/yr).
+
+    ``est = P * exp(potential_bias * c * b) * max(0, 1 + potential_noise * c * z)``
+    with b the relationship's persistent misjudgement (drawn when it started), z this
+    quarter's noise and ``c = clarity[stage]`` the share of misjudgement left in the
+    stage: a misjudged account stays misjudged until the relationship deepens.
+    """
+    persistent = math.exp(p.potential_bias * clarity * bias)
+    return potential * persistent * max(0.0, 1.0 + p.potential_noise * clarity * z)
+
+
+@rule
+def read_trust(trust, bias, z, clarity, p):  # type: ignore[no-untyped-def]
+    """The supplier's reading of the account's trust, clipped to [0, 1].
+
+    ``clip(trust + c * (trust_bias * b + trust_noise * z), 0, 1)``, c the stage's
+    clarity, b the persistent misreading, z this quarter's noise.
+    """
+    return min(1.0, max(0.0, trust + clarity * (p.trust_bias * bias + p.trust_noise * z)))
+
+
+@rule
+def potential_class(potential, p):  # type: ignore[no-untyped-def]
+    """Potential class of an (estimated) potential: 0 low, 1 medium, 2 high."""
+    return (1 if potential >= p.potential_low else 0) + (
+        1 if potential >= p.potential_high else 0
+    )
+
+
+@rule
+def manager_efficiency(n_live, p):  # type: ignore[no-untyped-def]
+    """Share of each k€ of a supplier's budget that becomes effective investment.
+
+    ``efficiency = 1 / (1 + overload_penalty * max(0, n - capacity) / capacity)`` for
+    ``n`` live relationships: the same budget spread over a portfolio larger than the
+    KAM team's capacity buys less per account (manager attention is limited).
+    """
+    over = max(0.0, float(n_live) - p.manager_capacity)
+    return 1.0 / (1.0 + p.overload_penalty * over / p.manager_capacity)
+
+
+@rule
+def supplier_efficiency(ri, r, k, p):  # type: ignore[no-untyped-def]
+    """:func:`manager_efficiency` of supplier k over its live relationships in market r."""
+    live = 0
+    for j in range(ri.shape[3]):
+        live += 1 if ri[STAGE, r, k, j] > 0 else 0
+    return manager_efficiency(live, p)
+
+
+@rule
+def observe_account(ri, rf, af, r, j, key, i, p, reads, obs_f, obs_i):  # type: ignore[no-untyped-def]
+    """What each supplier observes of its relationship with the account in slot j.
+
+    For supplier k, ``obs_i[:, k]`` = (active, stage, tenure, potential class) and
+    ``obs_f[:, k]`` = (last revenue, share of wallet, estimated potential
+    (:func:`estimate_potential`), trust reading (:func:`read_trust`), own stock K),
+    all 0 without a relationship. The estimates use the relationship's normals of
+    quarter index i, and are computed only if the supplier's policy reads them
+    (``reads[0, k]`` potential, ``reads[1, k]`` trust; 0 otherwise).
+    """
+    for k in range(ri.shape[2]):
+        stage = ri[STAGE, r, k, j]
+        live = stage > 0
+        est_p = 0.0
+        est_t = 0.0
+        if live:
+            c = p.clarity[stage - 1]
+            if reads[0, k]:
+                z = normal(key, counter(i, k, j, NOISE_POTENTIAL))
+                est_p = estimate_potential(
+                    af[POTENTIAL, r, j], rf[BIAS_P, r, k, j], z, c, p
+                )
+            if reads[1, k]:
+                z = normal(key, counter(i, k, j, NOISE_TRUST))
+                est_t = read_trust(rf[TRUST, r, k, j], rf[BIAS_T, r, k, j], z, c, p)
+        obs_i[O_ACTIVE, k, r, j] = 1 if live else 0
+        obs_i[O_STAGE, k, r, j] = stage
+        obs_i[O_TENURE, k, r, j] = ri[TENURE, r, k, j] if live else 0
+        obs_i[O_CLASS, k, r, j] = potential_class(est_p, p) if live else 0
+        obs_f[O_REVENUE, k, r, j] = rf[LAST_REVENUE, r, k, j] if live else 0.0
+        obs_f[O_SHARE, k, r, j] = rf[SHARE, r, k, j] if live else 0.0
+        obs_f[O_POTENTIAL, k, r, j] = est_p
+        obs_f[O_TRUST, k, r, j] = est_t
+        obs_f[O_STOCK, k, r, j] = rf[STOCK, r, k, j] if live else 0.0
+
+
+# --- step 2: service and trust -----------------------------------------------------------
+
+
+@rule
+def service_quality(investment, stock, scale, p):  # type: ignore[no-untyped-def]
+    """Service quality q in [0, 1) from investment intensity.
+
+    ``z = (e + stock_weight * K) / (service_scale * S)``, ``q = z / (1 + z)``,
+    with e this quarter's effective investment (k€), K the supplier's specific
+    investment stock (k€) and S the account's effort scale (k€/quarter).
+    """
+    z = (investment + p.stock_weight * stock) / (p.service_scale * scale)
+    return z / (1.0 + z)
+
+
+@rule
+def neglected(investment, maintenance, scale):  # type: ignore[no-untyped-def]
+    """True when investment is below the stage's maintenance level (complacency).
+
+    ``neglected = e < maintenance[stage] * S``; maintenance is 0 in the lower stages,
+    so only interdependent and strategic relationships can be neglected by default.
+    """
+    return investment < maintenance * scale
+
+
+@rule
+def failure_probability(quality, is_neglected, p):  # type: ignore[no-untyped-def]
+    """Probability of a service failure this quarter.
+
+    ``p_fail = min(1, failure_base * (1 - q) + complacency_failure * neglected)``.
+    """
+    ng = 1.0 if is_neglected else 0.0
+    return min(1.0, p.failure_base * (1.0 - quality) + p.complacency_failure * ng)
+
+
+@rule
+def warranted_trust(quality, p):  # type: ignore[no-untyped-def]
+    """Trust the relationship's service warrants: ``trust_base + (1 - trust_base) q``."""
+    return p.trust_base + (1.0 - p.trust_base) * quality
+
+
+@rule
+def update_trust(trust, quality, failed, is_neglected, p):  # type: ignore[no-untyped-def]
+    """Asymmetric trust update towards the warranted level, clipped to [0, 1].
+
+    Quarter without failure: ``trust + trust_gain * (warranted(q) - trust)`` (trust
+    converges, up or down, to what the service warrants, from the level drawn when the
+    relationship started); failure: ``trust * (1 - trust_loss)``; a neglected
+    top-stage relationship also loses ``complacency_drift``. A failure costs several
+    quarters of gains.
+
+    References:
+        Slovic, P. (1993). Perceived risk, trust, and democracy. Risk Analysis 13(6),
+        675-682. https://doi.org/10.1111/j.1539-6924.1993.tb01329.x
+        Vanneste, B. S., Puranam, P., & Kretschmer, T. (2014). Trust over time in
+        exchange relationships: Meta-analysis and theory. Strategic Management
+        Journal 35(12), 1891-1902. https://doi.org/10.1002/smj.2198
+    """
+    ng = 1.0 if is_neglected else 0.0
+    bad = trust * (1.0 - p.trust_loss)
+    good = trust + p.trust_gain * (warranted_trust(quality, p) - trust)
+    return min(1.0, max(0.0, (bad if failed else good) - p.complacency_drift * ng))
+
+
+# --- step 3: investment and adaptation ------------------------------------------------------
+
+
+@rule
+def update_stock(stock, investment, p):  # type: ignore[no-untyped-def]
+    """Supplier's specific investment: ``K' = (1 - depreciation) * K + e`` (k€)."""
+    return (1.0 - p.depreciation) * stock + investment
+
+
+@rule
+def update_adaptation(adaptation, rate, trust, scale, p):  # type: ignore[no-untyped-def]
+    """The account's own adaptation to the supplier (k€), its source of switching cost.
+
+    ``A' = (1 - adaptation_depreciation) * A + adaptation[stage] * trust * S``: from
+    cooperative upwards the account builds processes, people and plans around the
+    supplier, faster the closer and more trusting the relationship. It never comes
+    from the supplier's spending.
+
+    References:
+        Burnham, T. A., Frels, J. K., & Mahajan, V. (2003). Consumer switching costs.
+        J. Academy of Marketing Science 31(2), 109-126.
+    """
+    return (1.0 - p.adaptation_depreciation) * adaptation + rate * trust * scale
+
+
+@rule
+def serve(ri, rf, af, r, j, alloc, efficiency, disrupted, key, i, p, out_f, out_i):  # type: ignore[no-untyped-def]
+    """Steps 2-3 for each of one account's relationships: service, trust, K and A.
+
+    ``e = allocation * efficiency``; quality; neglect; a failure when the quarter's
+    failure uniform falls below ``p_fail`` or the supplier suffers a disruption;
+    trust moves towards the warranted level, or falls after a failure; the supplier's
+    stock K and the account's adaptation A update (in place, in ``rf``). A
+    relationship that does not exist (stage 0) keeps its trust, has no quality and
+    no adaptation.
+    """
+    scale = af[SCALE, r, j]
+    for k in range(ri.shape[2]):
+        s0 = ri[STAGE, r, k, j]
+        live = s0 > 0
+        x = max(s0, 1) - 1
+        e = alloc[r, k, j] * efficiency[k]
+        stock = rf[STOCK, r, k, j]
+        q = service_quality(e, stock, scale, p) if live else 0.0
+        ng = live & neglected(e, p.maintenance[x], scale)
+        u = uniform(key, counter(i, k, j, FAILURE))
+        failed = live & ((u < failure_probability(q, ng, p)) | disrupted[k])
+        old = rf[TRUST, r, k, j]
+        trust = update_trust(old, q, failed, ng, p) if live else old
+        grown = update_adaptation(rf[ADAPTATION, r, k, j], p.adaptation[x], trust, scale, p)
+        rf[TRUST, r, k, j] = trust
+        rf[STOCK, r, k, j] = update_stock(stock, e, p)
+        rf[ADAPTATION, r, k, j] = grown if live else 0.0
+        out_f[X_INVEST, k, j] = e
+        out_f[X_QUALITY, k, j] = q
+        out_i[Y_LIVE, k, j] = live
+        out_i[Y_FAILED, k, j] = failed
+        out_i[Y_NEGLECTED, k, j] = ng
+
+
+# --- step 4: stages ------------------------------------------------------------------------
+
+
+@rule
+def move_stages(ri, rf, af, r, j, willing, p, out_i):  # type: ignore[no-untyped-def]
+    """Move each of one account's relationships at most one stage (step 4).
+
+    Up when ``tenure + 1 >= min_tenure``, ``trust >= trust_up[s]``,
+    ``K + A >= joint_up[s] * S`` and the account is willing (unwilling accounts stay
+    tactical with everyone). An account has at most one strategic partner: a move to
+    strategic needs that no supplier stays strategic with the account, and of several
+    candidates in one quarter the most trusted wins (the lowest index on a tie). Down
+    when ``trust < trust_up[s - 1] - hysteresis``. The stage (in ``ri``) and the
+    tenure (quarters completed in the stage, 0 after a move; ``out_i[Y_TENURE]``)
+    change; stage 0 stays 0.
+
+    References:
+        Dwyer, F. R., Schurr, P. H., & Oh, S. (1987). Developing buyer-seller
+        relationships. Journal of Marketing 51(2), 11-27.
+        McDonald, M., & Woodburn, D. (2007). Key Account Management. Elsevier.
+    """
+    m = ri.shape[2]
+    scale = af[SCALE, r, j]
+    taken = False  # a supplier stays strategic with the account
+    for k in range(m):  # the wishes: bit 1 up, bit 2 down
+        s0 = ri[STAGE, r, k, j]
+        live = s0 > 0
+        x = max(s0, 1) - 1
+        trust = rf[TRUST, r, k, j]
+        joint = rf[STOCK, r, k, j] + rf[ADAPTATION, r, k, j]
+        up = (
+            live
+            & (ri[TENURE, r, k, j] + 1 >= p.min_tenure)
+            & (trust >= p.trust_up[x])
+            & (joint >= p.joint_up[x] * scale)
+            & willing
+        )
+        down = live & (trust < p.trust_down[x])
+        out_i[Y_TENURE, k, j] = (1 if up else 0) + (2 if down else 0)
+        taken = taken | (live & (s0 == 4) & ~down)
+    best = -np.inf  # the trust of the most trusted candidate for strategic so far
+    winner = -1
+    for k in range(m):
+        trust = rf[TRUST, r, k, j]
+        wants = ((out_i[Y_TENURE, k, j] & 1) != 0) & (ri[STAGE, r, k, j] == 3)
+        better = wants & ~taken & (trust > best)
+        best = trust if better else best
+        winner = k if better else winner
+    for k in range(m):
+        s0 = ri[STAGE, r, k, j]
+        wish = out_i[Y_TENURE, k, j]
+        up = ((wish & 1) != 0) & ((s0 < 3) | (winner == k))
+        down = (wish & 2) != 0
+        ri[STAGE, r, k, j] = s0 + (1 if up else 0) - (1 if down else 0)
+        out_i[Y_TENURE, k, j] = 0 if (up | down) else ri[TENURE, r, k, j] + 1
+
+
+# --- step 5: wallet split ----------------------------------------------------------------
+
+
+@rule
+def attraction(stage, trust, quality, p):  # type: ignore[no-untyped-def]
+    """How strongly a relationship attracts the account's spend (0 without one).
+
+    ``a = stage_attraction[stage] * trust * (1 + service_attraction * q)``: a
+    multiplicative competitive-interaction (attraction) model with unit elasticities;
+    the rest of the market has attraction 1.
+
+    References:
+        Cooper, L. G., & Nakanishi, M. (1988). Market-Share Analysis. Kluwer.
+    """
+    a = p.attraction[max(stage, 1) - 1] * trust * (1.0 + p.service_attraction * quality)
+    return a if stage > 0 else 0.0
+
+
+@rule
+def share_limit(stage, tolerance, wariness, p):  # type: ignore[no-untyped-def]
+    """The largest share the account gives a supplier at ``stage``.
+
+    ``max(0, min(share_cap[s], tolerance if s < 4 else 1) - wariness)``: the stage's
+    cap, below strategic also the account's dependency tolerance, tightened by its
+    wariness after supplier disruptions.
+    """
+    x = max(stage, 1) - 1
+    limit = min(p.share_cap[x], tolerance) if stage < 4 else 1.0
+    return max(0.0, limit - wariness)
+
+
+@rule
+def adjust_share(share, target, stage, p):  # type: ignore[no-untyped-def]
+    """Move the actual share part of the way to its target (stickier at higher stages).
+
+    ``s' = s + share_adjustment[stage] * (target - s)``: a new stage's cost starts at
+    once, its revenue arrives over several quarters.
+    """
+    return share + p.adjustment[max(stage, 1) - 1] * (target - share)
+
+
+@rule
+def split_wallet(ri, rf, af, r, j, disrupted, downturn, key, i, p, out_f, out_i, acc_out):  # type: ignore[no-untyped-def]
+    """Demand, disappearance, wariness and the wallet split of one account (step 5).
+
+    Demand: ``W' = W (1 + g/4)``; ``D = W'/4 (1 - downturn_depth * downturn)``. The
+    account disappears when its uniform falls below ``hazard``. Wariness after
+    disruptions: ``w' = wariness_decay * w + wariness_gain * sum_i disrupted_i s_i``
+    (the more of its wallet the account had with a disrupted supplier, the more it
+    diversifies). Target shares by attraction, ``min(a_i / (1 + sum_k a_k),
+    share_limit)`` (what the caps withhold stays with the rest of the market); actual
+    shares move part of the way (:func:`adjust_share`) and are scaled down to sum to
+    1 if they sum above it. Shares are the relationships' at the start of the quarter
+    (``rf``), the new ones go to ``out_f[X_MOVED]``.
+    """
+    m = ri.shape[2]
+    grown = af[WALLET, r, j] * (1.0 + af[GROWTH, r, j] / 4.0)
+    af[WALLET, r, j] = grown
+    wallet_q = grown / 4.0
+    acc_out[A_WALLET_Q, j] = wallet_q
+    acc_out[A_DEMAND, j] = wallet_q * (1.0 - p.downturn_depth * downturn)
+    vanished = uniform(key, counter(i, 0, j, VANISH)) < p.hazard
+    acc_out[A_VANISHED, j] = 1.0 if vanished else 0.0
+    hit = 0.0
+    total_a = 0.0
+    for k in range(m):
+        x = rf[SHARE, r, k, j] if (disrupted[k] & (out_i[Y_LIVE, k, j] != 0)) else 0.0
+        hit = x if k == 0 else hit + x
+        a = attraction(ri[STAGE, r, k, j], rf[TRUST, r, k, j], out_f[X_QUALITY, k, j], p)
+        out_f[X_ATTRACTION, k, j] = a
+        total_a = a if k == 0 else total_a + a
+    wariness = p.wariness_decay * af[WARINESS, r, j] + p.wariness_gain * hit
+    af[WARINESS, r, j] = wariness
+    total = 0.0
+    for k in range(m):
+        s1 = ri[STAGE, r, k, j]
+        raw = out_f[X_ATTRACTION, k, j] / (1.0 + total_a)
+        target = min(raw, share_limit(s1, af[TOLERANCE, r, j], wariness, p))
+        moved = adjust_share(rf[SHARE, r, k, j], target, s1, p) if s1 > 0 else 0.0
+        out_f[X_MOVED, k, j] = moved
+        total = moved if k == 0 else total + moved
+    acc_out[A_TOTAL, j] = total
+    for k in range(m):
+        moved = out_f[X_MOVED, k, j]
+        out_f[X_MOVED, k, j] = moved / max(total, 1.0) if total > 1.0 else moved
+
+
+# --- steps 6-7: economics, switching and endings -----------------------------------------
+
+
+@rule
+def exit_barrier(exit_cost, adaptation, trust, spend_q, p):  # type: ignore[no-untyped-def]
+    """What the account loses by leaving the supplier (k€).
+
+    ``X = (exit_cost[stage] + trust_value * trust) * spend_q + A``: the stage's
+    integration and the trust it would give up, in quarters of its spend with the
+    supplier, plus its own adaptation A. The supplier's specific investment is not
+    part of it (that is the supplier's exposure, not the account's).
+
+    References:
+        Morgan, R. M., & Hunt, S. D. (1994). The commitment-trust theory of
+        relationship marketing. Journal of Marketing 58(3), 20-38.
+    """
+    return (exit_cost + p.trust_value * trust) * spend_q + adaptation
+
+
+@rule
+def offer(u, p):  # type: ignore[no-untyped-def]
+    """An outside offer's discount from one uniform variate (0: no offer).
+
+    An offer arrives when ``u < offer_probability``; given arrival ``u / prob`` is
+    uniform on [0, 1), so the discount ``offer_discount_max * u / prob`` is uniform
+    on [0, max).
+    """
+    arrived = u < p.offer_probability
+    return p.offer_discount_max * u / p.offer_probability if arrived else 0.0
+
+
+@rule
+def takes_offer(u, sensitivity, spend_q, barrier, p):  # type: ignore[no-untyped-def]
+    """The account takes an outside offer when its gain beats the exit barrier.
+
+    ``gain = sensitivity * discount * spend_q * switch_horizon`` (k€).
+    """
+    gain = sensitivity * offer(u, p) * spend_q * p.switch_horizon
+    return (u < p.offer_probability) & (gain > barrier)
+
+
+@rule
+def end_cause(vanished, switched, breach, faded, dropped):  # type: ignore[no-untyped-def]
+    """The :class:`EndCause` of a relationship, in priority order (0: it continues).
+
+    vanished > switched > breach > faded > dropped.
+    """
+    cause = _DROPPED if dropped else 0
+    cause = _FADED if faded else cause
+    cause = _BREACH if breach else cause
+    cause = _SWITCHED if switched else cause
+    return _VANISHED if vanished else cause
+
+
+@rule
+def economics_and_endings(
+    ri, rf, af, r, j, alloc, disrupted, key, i, p, out_f, out_i, acc_out
+):  # type: ignore[no-untyped-def]
+    """Steps 6-7 for each of one account's relationships, in its (new) stage.
+
+    Revenue ``= D * s * price[stage]``; cost to serve ``= cost_to_serve[stage] * W/4
+    + fixed_cost[stage]``; profit ``= gross_margin * revenue - cost to serve -
+    allocation``; a disrupted supplier costs the account ``disruption_dependency * s
+    * D``. Endings: the account disappears, takes an outside offer
+    (:func:`takes_offer` against :func:`exit_barrier`), trust falls below
+    ``trust_floor`` (breach), the share below ``share_floor`` (faded), or the
+    supplier drops it after ``drop_after_losses`` loss-making quarters in a row.
+    """
+    demand = acc_out[A_DEMAND, j]
+    wallet_q = acc_out[A_WALLET_Q, j]
+    vanished = acc_out[A_VANISHED, j] > 0.0
+    sensitivity = af[SENSITIVITY, r, j]
+    lost_total = 0.0
+    for k in range(ri.shape[2]):
+        live = out_i[Y_LIVE, k, j] != 0
+        x = max(ri[STAGE, r, k, j], 1) - 1
+        share = out_f[X_MOVED, k, j]
+        revenue = demand * share * p.price_level[x] if live else 0.0
+        cts = p.cost_to_serve[x] * wallet_q + p.fixed_cost[x] if live else 0.0
+        profit = p.gross_margin * revenue - cts - alloc[r, k, j]
+        lost = p.disruption_dependency * share * demand if (disrupted[k] & live) else 0.0
+        lost_total = lost if k == 0 else lost_total + lost
+        spend_q = share * demand
+        trust = rf[TRUST, r, k, j]
+        barrier = exit_barrier(p.exit_cost[x], rf[ADAPTATION, r, k, j], trust, spend_q, p)
+        u = uniform(key, counter(i, k, j, OFFER))
+        switched = takes_offer(u, sensitivity, spend_q, barrier, p)
+        streak = ri[STREAK, r, k, j] + 1 if (live & (profit < 0.0)) else 0
+        dropped = (streak >= p.drop_after_losses) & (p.drop_after_losses > 0)
+        breach = trust < p.trust_floor
+        cause = end_cause(vanished, switched, breach, share < p.share_floor, dropped)
+        ri[STREAK, r, k, j] = streak
+        out_f[X_REVENUE, k, j] = revenue
+        out_f[X_CTS, k, j] = cts
+        out_f[X_PROFIT, k, j] = profit
+        out_i[Y_CAUSE, k, j] = cause if live else 0
+    acc_out[A_DISRUPTION_COST, j] = lost_total
+
+
+@account_rule
+def account_quarter(
+    ri,
+    rf,
+    af,
+    r,
+    j,
+    willing,
+    alloc,
+    efficiency,
+    disrupted,
+    downturn,
+    key,
+    i,
+    p,
+    out_f,
+    out_i,
+    acc_out,
+):  # type: ignore[no-untyped-def]
+    """One account and its relationships with the M suppliers live through a quarter.
+
+    Steps 2-7 of the ODD's process overview, synchronous (each relationship reacts to
+    the state at the start of the quarter and this quarter's allocations):
+    :func:`serve` (service, trust, K, A), :func:`move_stages`, :func:`split_wallet`
+    (demand, disappearance, wariness, shares), :func:`economics_and_endings`. The
+    quarter's outcome becomes the state in place (``ri``, ``rf`` (REL_I/REL_F, M),
+    ``acc_f`` (ACC_F,)); endings are applied afterwards by the caller
+    (:func:`close_relationship`), once the quarter is recorded. ``alloc`` (k€),
+    ``efficiency`` and ``disrupted`` have one entry per supplier; the quarter's
+    uniforms are computed from the replication's ``key`` at quarter index ``i`` and
+    slot ``j`` (:mod:`kamsim.variates`).
+    """
+    serve(ri, rf, af, r, j, alloc, efficiency, disrupted, key, i, p, out_f, out_i)
+    move_stages(ri, rf, af, r, j, willing, p, out_i)
+    split_wallet(ri, rf, af, r, j, disrupted, downturn, key, i, p, out_f, out_i, acc_out)
+    economics_and_endings(
+        ri, rf, af, r, j, alloc, disrupted, key, i, p, out_f, out_i, acc_out
+    )
+    for k in range(ri.shape[2]):
+        live = out_i[Y_LIVE, k, j] != 0
+        rf[SHARE, r, k, j] = out_f[X_MOVED, k, j]
+        ri[TENURE, r, k, j] = out_i[Y_TENURE, k, j] if live else ri[TENURE, r, k, j]
+        ri[AGE, r, k, j] += 1 if live else 0
+
+
+# --- the horizon ---------------------------------------------------------------------
+
+
+@rule
+def terminal_value(stage, revenue, cost_to_serve, scale, p):  # type: ignore[no-untyped-def]
+    """Value at the horizon of a relationship in place (k€, undiscounted).
+
+    ``TV = max(0, m * revenue - cost_to_serve - maintenance[s] * S) * rho / (1 + d -
+    rho)``: its last quarter's contribution after the investment that keeps it from
+    neglect, as a perpetuity that survives each quarter with probability ``rho =
+    terminal_retention[s]`` and is discounted at the quarterly rate ``d = (1 +
+    discount_rate)^(1/4) - 1``. A relationship worth less than nothing would be
+    dropped, hence the ``max(0, .)``; 0 without a relationship.
+    """
+    if stage <= 0:
+        return 0.0
+    x = stage - 1
+    contribution = p.gross_margin * revenue - cost_to_serve - p.maintenance[x] * scale
+    rho = p.retention[x]
+    return max(0.0, contribution) * rho / (1.0 + p.quarterly_discount - rho)
+
+
+_LAYOUT = (ACC_F, ACC_I, GENERATION, WILLING, Params, Stage, StageTables)
