@@ -3,7 +3,8 @@
 :func:`write_reports` finds the experiment folders under a results folder and writes
 each one's report: :func:`kamsim.reports.experiment.write_report` for an experiment,
 :func:`kamsim.sensitivity.report.write_sensitivity_report` for a sensitivity study
-(``kind = "sensitivity"`` in its manifest's spec). A policy search (``kamsim optimize``) gets
+(``kind = "sensitivity"`` in its manifest's spec). A policy search
+(``kamsim optimize``) gets
 :func:`kamsim.optimize.report.write_optimize_report`. It sits above these packages, so
 neither imports the other; ``kamsim report`` calls it.
 """

@@ -1,4 +1,4 @@
-"""Generate the stylized-facts table of docs/validation.md from kamsim.validation.facts.FACTS.
+"""Generate the stylized-facts table of docs/validation.md from the facts registry.
 
 The table lives between the markers ``<!-- facts:start -->`` and
 ``<!-- facts:end -->``; everything else in the file is left as it is. It is the same

@@ -318,10 +318,16 @@ class KAMModel(mesa.Model):
         self.acc_float = np.zeros((st.ACC_F, 1, n))
         self.acc_int = np.zeros((st.ACC_I, 1, n), dtype=np.int64)
         st.place_accounts(self.acc_float, self.acc_int, initial, (0, slice(None)))
+        trust, bias_p, bias_t = (np.ascontiguousarray(x[None]) for x in starts.as_tuple())
         market.start_market(
-            self.rel_int, self.rel_float, self.acc_float,
-            *(np.ascontiguousarray(x[None]) for x in starts.as_tuple()), self.compiled,
-        )  # fmt: skip
+            self.rel_int,
+            self.rel_float,
+            self.acc_float,
+            trust,
+            bias_p,
+            bias_t,
+            self.compiled,
+        )
         # the quarter's allocations, what it starts, ends and produces (scratch)
         self.alloc = np.zeros((1, m, n))
         self.started = np.zeros((1, m, n), dtype=bool)

@@ -206,11 +206,10 @@ class MarketState:
         s = cls(ri, rf, af, ai)
         s.place_accounts(a, np.s_[:, :])
         shape = (r_count, m, n)
-        market.start_market(
-            ri, rf, af,
-            *(np.ascontiguousarray(np.broadcast_to(x, shape)) for x in s0.as_tuple()),
-            rules.compiled_params(p),
-        )  # fmt: skip
+        trust, bias_p, bias_t = (
+            np.ascontiguousarray(np.broadcast_to(x, shape)) for x in s0.as_tuple()
+        )
+        market.start_market(ri, rf, af, trust, bias_p, bias_t, rules.compiled_params(p))
         return s
 
     def place_accounts(self, a: Accounts, where: tuple[Any, ...]) -> None:
@@ -272,7 +271,7 @@ def allocate(
     policies: Sequence[PolicyFn],
     budgets: Sequence[float],
     names: Sequence[str],
-    compiled: np.void,
+    compiled: st.CompiledParams,
 ) -> None:
     """Step 1: each supplier observes its relationships and its policy allocates.
 
@@ -349,7 +348,7 @@ def begin_quarter(
     q: Quarter,
     t: int,
     rec: Recorder,
-    compiled: np.void,
+    compiled: st.CompiledParams,
 ) -> None:
     """Step 0b: relationships start again, the ledger opens them, the stress test.
 
@@ -369,7 +368,7 @@ def end_quarter(
     q: Quarter,
     t: int,
     rec: Recorder,
-    compiled: np.void,
+    compiled: st.CompiledParams,
 ) -> None:
     """Steps 2-8: the quarter lives, settles and is recorded."""
     kn.end_quarter(

@@ -42,7 +42,6 @@ from kamsim.model.market import (
     I_STAGE,
     I_STAGE_END,
     S_ROWS,
-    pairwise_sum,
 )
 from kamsim.model.state import (
     ARRIVED,
@@ -56,6 +55,7 @@ from kamsim.model.state import (
     TRUST,
     WALLET,
     WILLING,
+    CompiledParams,
 )
 
 # focal ledger: float, int and bool columns, (k, R, n * G)
@@ -81,7 +81,7 @@ def begin_quarter(  # pragma: no cover - compiled
     af: np.ndarray,
     ai: np.ndarray,
     keys: np.ndarray,
-    p: np.void,
+    p: CompiledParams,
     started: np.ndarray,
     forced: np.ndarray,
     forced_stage: np.ndarray,
@@ -136,7 +136,7 @@ def _stress_test(  # pragma: no cover - compiled
     t: int,
     ri: np.ndarray,
     rf: np.ndarray,
-    p: np.void,
+    p: CompiledParams,
     forced: np.ndarray,
     forced_stage: np.ndarray,
     forced_trust: np.ndarray,
@@ -238,13 +238,13 @@ def observe_quarter(  # pragma: no cover - compiled
     af: np.ndarray,
     keys: np.ndarray,
     i: int,
-    p: np.void,
+    p: CompiledParams,
     reads: np.ndarray,
     obs_f: np.ndarray,
     obs_i: np.ndarray,
     seen: np.ndarray,
 ) -> None:
-    """Every supplier's observation of quarter index i (:func:`kamsim.rules.observe_account`).
+    """Every supplier's observation of quarter index i (:func:`rules.observe_account`).
 
     ``obs_f`` (OBS_F, M, R, n) and ``obs_i`` (OBS_I, M, R, n) receive, for each
     account, what each supplier sees of its relationship; ``reads`` (2, M) says which
@@ -274,7 +274,7 @@ def end_quarter(  # pragma: no cover - compiled
     keys: np.ndarray,
     downturn: np.ndarray,
     disruption: np.ndarray,
-    p: np.void,
+    p: CompiledParams,
     starts: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     records: tuple[np.ndarray, np.ndarray, np.ndarray],
     ledger: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
@@ -404,5 +404,4 @@ __all__ = [
     "close_ledger",
     "end_quarter",
     "observe_quarter",
-    "pairwise_sum",
 ]

@@ -33,8 +33,10 @@ from kamsim.model.state import (
     TRUST,
     VACATED_AT,
     WALLET,
+    CompiledParams,
     EndCause,
 )
+from kamsim.model.sums import _row_sum, pairwise_sum
 
 __all__ = [
     "end_relationships",
@@ -102,66 +104,6 @@ A_DEMAND, A_DCOST, A_VANISHED, A_PRESENT = range(4)
 QA_ROWS = 4
 
 
-# --- sums that reproduce NumPy's ------------------------------------------------------
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _block_sum(a: np.ndarray, k: int, lo: int, n: int) -> float:  # pragma: no cover
-    """NumPy's sum of a block of n <= 128 elements, ``a[k, lo:lo + n]`` of a 2-d array.
-
-    Below 8 elements a plain loop from 0.0; otherwise eight running sums combined as
-    ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`` plus the remainder.
-    """
-    if n < 8:
-        res = 0.0
-        for j in range(lo, lo + n):
-            res += a[k, j]
-        return res
-    r0, r1, r2, r3 = a[k, lo], a[k, lo + 1], a[k, lo + 2], a[k, lo + 3]
-    r4, r5, r6, r7 = a[k, lo + 4], a[k, lo + 5], a[k, lo + 6], a[k, lo + 7]
-    j = lo + 8
-    stop = lo + n - (n % 8)
-    while j < stop:
-        r0 += a[k, j]
-        r1 += a[k, j + 1]
-        r2 += a[k, j + 2]
-        r3 += a[k, j + 3]
-        r4 += a[k, j + 4]
-        r5 += a[k, j + 5]
-        r6 += a[k, j + 6]
-        r7 += a[k, j + 7]
-        j += 8
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while j < lo + n:
-        res += a[k, j]
-        j += 1
-    return res
-
-
-@njit(cache=True, error_model="numpy")
-def pairwise_sum(a: np.ndarray) -> float:  # pragma: no cover - compiled
-    """Sum of a 1-d float array in exactly the order of NumPy's ``np.sum``.
-
-    NumPy reduces a contiguous axis by pairwise summation: up to 128 elements one
-    block (:func:`_block_sum`), above that the two halves (split at a multiple of 8)
-    summed recursively. Reproducing it keeps the record and the budget check
-    bit-identical to :func:`kamsim.metrics.market_record` and
-    :func:`kamsim.policies.enforce_budget`.
-    """
-    n = a.shape[0]
-    if n <= 128:
-        return _block_sum(np.ascontiguousarray(a).reshape((1, n)), 0, 0, n)
-    n2 = n // 2
-    n2 -= n2 % 8
-    return pairwise_sum(a[:n2]) + pairwise_sum(a[n2:])
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _row_sum(a: np.ndarray, k: int, n: int) -> float:  # pragma: no cover - compiled
-    """``pairwise_sum(a[k, :n])`` of a 2-d array, inlined for n <= 128 (no view)."""
-    return _block_sum(a, k, 0, n) if n <= 128 else pairwise_sum(a[k, :n])
-
-
 @njit(cache=True, error_model="numpy")
 def settle_market(  # pragma: no cover - compiled
     r: int,
@@ -169,7 +111,7 @@ def settle_market(  # pragma: no cover - compiled
     rf: np.ndarray,
     ai: np.ndarray,
     alloc: np.ndarray,
-    p: np.void,
+    p: CompiledParams,
     starts: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     out_f: np.ndarray,
     out_i: np.ndarray,
@@ -222,7 +164,7 @@ def start_market(  # pragma: no cover - compiled
     trust: np.ndarray,
     bias_p: np.ndarray,
     bias_t: np.ndarray,
-    p: np.void,
+    p: CompiledParams,
 ) -> None:
     """Quarter 1: every supplier starts a tactical relationship with every account.
 
@@ -429,7 +371,7 @@ def end_relationships(  # pragma: no cover - compiled
 
 @njit(cache=True, error_model="numpy")
 def terminal_values(  # pragma: no cover - compiled
-    ri: np.ndarray, rf: np.ndarray, af: np.ndarray, p: np.void
+    ri: np.ndarray, rf: np.ndarray, af: np.ndarray, p: CompiledParams
 ) -> np.ndarray:
     """:func:`kamsim.rules.terminal_value` of every relationship (R, M, n), k€."""
     r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]

@@ -24,6 +24,8 @@ time in quarters, trust and shares in [0, 1]. Stages are 1 tactical, 2 cooperati
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -54,6 +56,7 @@ from kamsim.model.state import (
     WALLET,
     WARINESS,
     WILLING,
+    CompiledParams,
     EndCause,
     Params,
     Stage,
@@ -141,24 +144,22 @@ OBS_F = 5
 O_ACTIVE, O_STAGE, O_TENURE, O_CLASS = range(4)
 OBS_I = 4
 
-_JIT = {"cache": True, "error_model": "numpy"}
 
-
-def rule(fn):  # type: ignore[no-untyped-def]
+def rule(fn: Callable[..., Any]) -> Any:
     """Compile an equation with the project's Numba options (cached, IEEE, inlined)."""
-    return njit(inline="always", **_JIT)(fn)
+    return njit(cache=True, error_model="numpy", inline="always")(fn)
 
 
-def account_rule(fn):  # type: ignore[no-untyped-def]
+def account_rule(fn: Callable[..., Any]) -> Any:
     """Compile an account-level mechanism (cached, IEEE; the compiler decides inlining)."""
-    return njit(**_JIT)(fn)
+    return njit(cache=True, error_model="numpy")(fn)
 
 
 # --- step 0: relationships start -----------------------------------------------------
 
 
 @rule
-def initial_trust(u, p):  # type: ignore[no-untyped-def]
+def initial_trust(u: float, p: CompiledParams) -> float:
     """Trust a new relationship starts with: uniform on ``trust_initial +- spread``.
 
     ``clip(trust_initial - spread + 2 spread u, 0, 1)`` for a uniform ``u``: trust is
@@ -170,7 +171,7 @@ def initial_trust(u, p):  # type: ignore[no-untyped-def]
 
 
 @rule
-def initial_revenue(wallet, p):  # type: ignore[no-untyped-def]
+def initial_revenue(wallet: float, p: CompiledParams) -> float:
     """Revenue a new relationship is taken to have had before its first quarter (k€).
 
     ``share_initial * W/4 * price[tactical]``: what the supplier sees as "last
@@ -180,7 +181,19 @@ def initial_revenue(wallet, p):  # type: ignore[no-untyped-def]
 
 
 @rule
-def start_relationship(ri, rf, r, k, j, q, trust, bias_p, bias_t, wallet, p):  # type: ignore[no-untyped-def]
+def start_relationship(
+    ri: np.ndarray,
+    rf: np.ndarray,
+    r: int,
+    k: int,
+    j: int,
+    q: int,
+    trust: float,
+    bias_p: float,
+    bias_t: float,
+    wallet: float,
+    p: CompiledParams,
+) -> None:
     """Supplier k starts a tactical relationship with the account in quarter ``q``.
 
     A new relationship is tactical, with the trust drawn at its start, no specific
@@ -205,7 +218,7 @@ def start_relationship(ri, rf, r, k, j, q, trust, bias_p, bias_t, wallet, p):  #
 
 
 @rule
-def close_relationship(ri, rf, r, k, j):  # type: ignore[no-untyped-def]
+def close_relationship(ri: np.ndarray, rf: np.ndarray, r: int, k: int, j: int) -> None:
     """Supplier k's relationship ends: stage 0, its share returns to the market.
 
     The supplier's specific investment is written off and the account's adaptation is
@@ -222,7 +235,17 @@ def close_relationship(ri, rf, r, k, j):  # type: ignore[no-untyped-def]
 
 
 @rule
-def renew_relationships(ri, rf, r, j, wallet, key, q, p, started):  # type: ignore[no-untyped-def]
+def renew_relationships(
+    ri: np.ndarray,
+    rf: np.ndarray,
+    r: int,
+    j: int,
+    wallet: float,
+    key: np.uint64,
+    q: int,
+    p: CompiledParams,
+    started: np.ndarray,
+) -> None:
     """Step 0: suppliers court the account in slot j again in quarter ``q``.
 
     A supplier whose relationship with the account ended more than
@@ -248,7 +271,7 @@ def renew_relationships(ri, rf, r, j, wallet, key, q, p, started):  # type: igno
 
 
 @rule
-def largest_relationship(stage, last_revenue):  # type: ignore[no-untyped-def]
+def largest_relationship(stage: np.ndarray, last_revenue: np.ndarray) -> int:
     """Slot of the live relationship with the largest last revenue (-1 if none).
 
     Over one supplier's relationships (vectors over the slots); ties go to the
@@ -264,7 +287,7 @@ def largest_relationship(stage, last_revenue):  # type: ignore[no-untyped-def]
 
 
 @rule
-def is_disrupted(drawn, k, q, p):  # type: ignore[no-untyped-def]
+def is_disrupted(drawn: bool, k: int, q: int, p: CompiledParams) -> bool:
     """Supplier k suffers a disruption in quarter q: drawn at random, or scripted.
 
     The scripted disruption (``disruption_at``) hits the focal supplier (k = 0).
@@ -276,7 +299,9 @@ def is_disrupted(drawn, k, q, p):  # type: ignore[no-untyped-def]
 
 
 @rule
-def estimate_potential(potential, bias, z, clarity, p):  # type: ignore[no-untyped-def]
+def estimate_potential(
+    potential: float, bias: float, z: float, clarity: float, p: CompiledParams
+) -> float:
     """The supplier's estimate of an account's three-year potential (k€/yr).
 
     ``est = P * exp(potential_bias * c * b) * max(0, 1 + potential_noise * c * z)``
@@ -289,7 +314,9 @@ def estimate_potential(potential, bias, z, clarity, p):  # type: ignore[no-untyp
 
 
 @rule
-def read_trust(trust, bias, z, clarity, p):  # type: ignore[no-untyped-def]
+def read_trust(
+    trust: float, bias: float, z: float, clarity: float, p: CompiledParams
+) -> float:
     """The supplier's reading of the account's trust, clipped to [0, 1].
 
     ``clip(trust + c * (trust_bias * b + trust_noise * z), 0, 1)``, c the stage's
@@ -299,7 +326,7 @@ def read_trust(trust, bias, z, clarity, p):  # type: ignore[no-untyped-def]
 
 
 @rule
-def potential_class(potential, p):  # type: ignore[no-untyped-def]
+def potential_class(potential: float, p: CompiledParams) -> int:
     """Potential class of an (estimated) potential: 0 low, 1 medium, 2 high."""
     return (1 if potential >= p.potential_low else 0) + (
         1 if potential >= p.potential_high else 0
@@ -307,7 +334,7 @@ def potential_class(potential, p):  # type: ignore[no-untyped-def]
 
 
 @rule
-def manager_efficiency(n_live, p):  # type: ignore[no-untyped-def]
+def manager_efficiency(n_live: int, p: CompiledParams) -> float:
     """Share of each k€ of a supplier's budget that becomes effective investment.
 
     ``efficiency = 1 / (1 + overload_penalty * max(0, n - capacity) / capacity)`` for
@@ -319,7 +346,7 @@ def manager_efficiency(n_live, p):  # type: ignore[no-untyped-def]
 
 
 @rule
-def supplier_efficiency(ri, r, k, p):  # type: ignore[no-untyped-def]
+def supplier_efficiency(ri: np.ndarray, r: int, k: int, p: CompiledParams) -> float:
     """:func:`manager_efficiency` of supplier k over its live relationships in market r."""
     live = 0
     for j in range(ri.shape[3]):
@@ -328,7 +355,19 @@ def supplier_efficiency(ri, r, k, p):  # type: ignore[no-untyped-def]
 
 
 @rule
-def observe_account(ri, rf, af, r, j, key, i, p, reads, obs_f, obs_i):  # type: ignore[no-untyped-def]
+def observe_account(
+    ri: np.ndarray,
+    rf: np.ndarray,
+    af: np.ndarray,
+    r: int,
+    j: int,
+    key: np.uint64,
+    i: int,
+    p: CompiledParams,
+    reads: np.ndarray,
+    obs_f: np.ndarray,
+    obs_i: np.ndarray,
+) -> None:
     """What each supplier observes of its relationship with the account in slot j.
 
     For supplier k, ``obs_i[:, k]`` = (active, stage, tenure, potential class) and
@@ -368,7 +407,9 @@ def observe_account(ri, rf, af, r, j, key, i, p, reads, obs_f, obs_i):  # type: 
 
 
 @rule
-def service_quality(investment, stock, scale, p):  # type: ignore[no-untyped-def]
+def service_quality(
+    investment: float, stock: float, scale: float, p: CompiledParams
+) -> float:
     """Service quality q in [0, 1) from investment intensity.
 
     ``z = (e + stock_weight * K) / (service_scale * S)``, ``q = z / (1 + z)``,
@@ -380,7 +421,7 @@ def service_quality(investment, stock, scale, p):  # type: ignore[no-untyped-def
 
 
 @rule
-def neglected(investment, maintenance, scale):  # type: ignore[no-untyped-def]
+def neglected(investment: float, maintenance: float, scale: float) -> bool:
     """True when investment is below the stage's maintenance level (complacency).
 
     ``neglected = e < maintenance[stage] * S``; maintenance is 0 in the lower stages,
@@ -390,7 +431,7 @@ def neglected(investment, maintenance, scale):  # type: ignore[no-untyped-def]
 
 
 @rule
-def failure_probability(quality, is_neglected, p):  # type: ignore[no-untyped-def]
+def failure_probability(quality: float, is_neglected: bool, p: CompiledParams) -> float:
     """Probability of a service failure this quarter.
 
     ``p_fail = min(1, failure_base * (1 - q) + complacency_failure * neglected)``.
@@ -400,13 +441,15 @@ def failure_probability(quality, is_neglected, p):  # type: ignore[no-untyped-de
 
 
 @rule
-def warranted_trust(quality, p):  # type: ignore[no-untyped-def]
+def warranted_trust(quality: float, p: CompiledParams) -> float:
     """Trust the relationship's service warrants: ``trust_base + (1 - trust_base) q``."""
     return p.trust_base + (1.0 - p.trust_base) * quality
 
 
 @rule
-def update_trust(trust, quality, failed, is_neglected, p):  # type: ignore[no-untyped-def]
+def update_trust(
+    trust: float, quality: float, failed: bool, is_neglected: bool, p: CompiledParams
+) -> float:
     """Asymmetric trust update towards the warranted level, clipped to [0, 1].
 
     Quarter without failure: ``trust + trust_gain * (warranted(q) - trust)`` (trust
@@ -428,17 +471,19 @@ def update_trust(trust, quality, failed, is_neglected, p):  # type: ignore[no-un
     return min(1.0, max(0.0, (bad if failed else good) - p.complacency_drift * ng))
 
 
-# --- step 3: investment and adaptation ------------------------------------------------------
+# --- step 3: investment and adaptation ----------------------------------------------
 
 
 @rule
-def update_stock(stock, investment, p):  # type: ignore[no-untyped-def]
+def update_stock(stock: float, investment: float, p: CompiledParams) -> float:
     """Supplier's specific investment: ``K' = (1 - depreciation) * K + e`` (k€)."""
     return (1.0 - p.depreciation) * stock + investment
 
 
 @rule
-def update_adaptation(adaptation, rate, trust, scale, p):  # type: ignore[no-untyped-def]
+def update_adaptation(
+    adaptation: float, rate: float, trust: float, scale: float, p: CompiledParams
+) -> float:
     """The account's own adaptation to the supplier (k€), its source of switching cost.
 
     ``A' = (1 - adaptation_depreciation) * A + adaptation[stage] * trust * S``: from
@@ -454,7 +499,21 @@ def update_adaptation(adaptation, rate, trust, scale, p):  # type: ignore[no-unt
 
 
 @rule
-def serve(ri, rf, af, r, j, alloc, efficiency, disrupted, key, i, p, out_f, out_i):  # type: ignore[no-untyped-def]
+def serve(
+    ri: np.ndarray,
+    rf: np.ndarray,
+    af: np.ndarray,
+    r: int,
+    j: int,
+    alloc: np.ndarray,
+    efficiency: np.ndarray,
+    disrupted: np.ndarray,
+    key: np.uint64,
+    i: int,
+    p: CompiledParams,
+    out_f: np.ndarray,
+    out_i: np.ndarray,
+) -> None:
     """Steps 2-3 for each of one account's relationships: service, trust, K and A.
 
     ``e = allocation * efficiency``; quality; neglect; a failure when the quarter's
@@ -488,11 +547,20 @@ def serve(ri, rf, af, r, j, alloc, efficiency, disrupted, key, i, p, out_f, out_
         out_i[Y_NEGLECTED, k, j] = ng
 
 
-# --- step 4: stages ------------------------------------------------------------------------
+# --- step 4: stages -----------------------------------------------------------------
 
 
 @rule
-def move_stages(ri, rf, af, r, j, willing, p, out_i):  # type: ignore[no-untyped-def]
+def move_stages(
+    ri: np.ndarray,
+    rf: np.ndarray,
+    af: np.ndarray,
+    r: int,
+    j: int,
+    willing: bool,
+    p: CompiledParams,
+    out_i: np.ndarray,
+) -> None:
     """Move each of one account's relationships at most one stage (step 4).
 
     Up when ``tenure + 1 >= min_tenure``, ``trust >= trust_up[s]``,
@@ -549,7 +617,7 @@ def move_stages(ri, rf, af, r, j, willing, p, out_i):  # type: ignore[no-untyped
 
 
 @rule
-def attraction(stage, trust, quality, p):  # type: ignore[no-untyped-def]
+def attraction(stage: int, trust: float, quality: float, p: CompiledParams) -> float:
     """How strongly a relationship attracts the account's spend (0 without one).
 
     ``a = stage_attraction[stage] * trust * (1 + service_attraction * q)``: a
@@ -564,7 +632,7 @@ def attraction(stage, trust, quality, p):  # type: ignore[no-untyped-def]
 
 
 @rule
-def share_limit(stage, tolerance, wariness, p):  # type: ignore[no-untyped-def]
+def share_limit(stage: int, tolerance: float, wariness: float, p: CompiledParams) -> float:
     """The largest share the account gives a supplier at ``stage``.
 
     ``max(0, min(share_cap[s], tolerance if s < 4 else 1) - wariness)``: the stage's
@@ -577,7 +645,7 @@ def share_limit(stage, tolerance, wariness, p):  # type: ignore[no-untyped-def]
 
 
 @rule
-def adjust_share(share, target, stage, p):  # type: ignore[no-untyped-def]
+def adjust_share(share: float, target: float, stage: int, p: CompiledParams) -> float:
     """Move the actual share part of the way to its target (stickier at higher stages).
 
     ``s' = s + share_adjustment[stage] * (target - s)``: a new stage's cost starts at
@@ -587,7 +655,21 @@ def adjust_share(share, target, stage, p):  # type: ignore[no-untyped-def]
 
 
 @rule
-def split_wallet(ri, rf, af, r, j, disrupted, downturn, key, i, p, out_f, out_i, acc_out):  # type: ignore[no-untyped-def]
+def split_wallet(
+    ri: np.ndarray,
+    rf: np.ndarray,
+    af: np.ndarray,
+    r: int,
+    j: int,
+    disrupted: np.ndarray,
+    downturn: float,
+    key: np.uint64,
+    i: int,
+    p: CompiledParams,
+    out_f: np.ndarray,
+    out_i: np.ndarray,
+    acc_out: np.ndarray,
+) -> None:
     """Demand, disappearance, wariness and the wallet split of one account (step 5).
 
     Demand: ``W' = W (1 + g/4)``; ``D = W'/4 (1 - downturn_depth * downturn)``. The
@@ -636,7 +718,9 @@ def split_wallet(ri, rf, af, r, j, disrupted, downturn, key, i, p, out_f, out_i,
 
 
 @rule
-def exit_barrier(exit_cost, adaptation, trust, spend_q, p):  # type: ignore[no-untyped-def]
+def exit_barrier(
+    exit_cost: float, adaptation: float, trust: float, spend_q: float, p: CompiledParams
+) -> float:
     """What the account loses by leaving the supplier (k€).
 
     ``X = (exit_cost[stage] + trust_value * trust) * spend_q + A``: the stage's
@@ -652,7 +736,7 @@ def exit_barrier(exit_cost, adaptation, trust, spend_q, p):  # type: ignore[no-u
 
 
 @rule
-def offer(u, p):  # type: ignore[no-untyped-def]
+def offer(u: float, p: CompiledParams) -> float:
     """An outside offer's discount from one uniform variate (0: no offer).
 
     An offer arrives when ``u < offer_probability``; given arrival ``u / prob`` is
@@ -664,7 +748,9 @@ def offer(u, p):  # type: ignore[no-untyped-def]
 
 
 @rule
-def takes_offer(u, sensitivity, spend_q, barrier, p):  # type: ignore[no-untyped-def]
+def takes_offer(
+    u: float, sensitivity: float, spend_q: float, barrier: float, p: CompiledParams
+) -> bool:
     """The account takes an outside offer when its gain beats the exit barrier.
 
     ``gain = sensitivity * discount * spend_q * switch_horizon`` (k€).
@@ -674,7 +760,9 @@ def takes_offer(u, sensitivity, spend_q, barrier, p):  # type: ignore[no-untyped
 
 
 @rule
-def end_cause(vanished, switched, breach, faded, dropped):  # type: ignore[no-untyped-def]
+def end_cause(
+    vanished: bool, switched: bool, breach: bool, faded: bool, dropped: bool
+) -> int:
     """The :class:`EndCause` of a relationship, in priority order (0: it continues).
 
     vanished > switched > breach > faded > dropped.
@@ -688,8 +776,20 @@ def end_cause(vanished, switched, breach, faded, dropped):  # type: ignore[no-un
 
 @rule
 def economics_and_endings(
-    ri, rf, af, r, j, alloc, disrupted, key, i, p, out_f, out_i, acc_out
-):  # type: ignore[no-untyped-def]
+    ri: np.ndarray,
+    rf: np.ndarray,
+    af: np.ndarray,
+    r: int,
+    j: int,
+    alloc: np.ndarray,
+    disrupted: np.ndarray,
+    key: np.uint64,
+    i: int,
+    p: CompiledParams,
+    out_f: np.ndarray,
+    out_i: np.ndarray,
+    acc_out: np.ndarray,
+) -> None:
     """Steps 6-7 for each of one account's relationships, in its (new) stage.
 
     Revenue ``= D * s * price[stage]``; cost to serve ``= cost_to_serve[stage] * W/4
@@ -733,23 +833,23 @@ def economics_and_endings(
 
 @account_rule
 def account_quarter(
-    ri,
-    rf,
-    af,
-    r,
-    j,
-    willing,
-    alloc,
-    efficiency,
-    disrupted,
-    downturn,
-    key,
-    i,
-    p,
-    out_f,
-    out_i,
-    acc_out,
-):  # type: ignore[no-untyped-def]
+    ri: np.ndarray,
+    rf: np.ndarray,
+    af: np.ndarray,
+    r: int,
+    j: int,
+    willing: bool,
+    alloc: np.ndarray,
+    efficiency: np.ndarray,
+    disrupted: np.ndarray,
+    downturn: float,
+    key: np.uint64,
+    i: int,
+    p: CompiledParams,
+    out_f: np.ndarray,
+    out_i: np.ndarray,
+    acc_out: np.ndarray,
+) -> None:
     """One account and its relationships with the M suppliers live through a quarter.
 
     Steps 2-7 of the ODD's process overview, synchronous (each relationship reacts to
@@ -780,7 +880,9 @@ def account_quarter(
 
 
 @rule
-def terminal_value(stage, revenue, cost_to_serve, scale, p):  # type: ignore[no-untyped-def]
+def terminal_value(
+    stage: int, revenue: float, cost_to_serve: float, scale: float, p: CompiledParams
+) -> float:
     """Value at the horizon of a relationship in place (k€, undiscounted).
 
     ``TV = max(0, m * revenue - cost_to_serve - maintenance[s] * S) * rho / (1 + d -

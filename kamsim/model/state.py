@@ -31,6 +31,7 @@ __all__ = [
     "PARAMS_DTYPE",
     "REL_F",
     "REL_I",
+    "CompiledParams",
     "EndCause",
     "Params",
     "Stage",
@@ -206,6 +207,10 @@ def _opt(v: int | None) -> float:
     return -1.0 if v is None else float(v)
 
 
+#: The type of :func:`compiled_params`'s record (a NumPy structured scalar of
+#: :data:`PARAMS_DTYPE`; its fields are read by name in compiled code).
+CompiledParams = Any
+
 #: The record compiled code reads: one float per :class:`Params` field and one array
 #: of 4 per :class:`StageTables` field.
 PARAMS_DTYPE = np.dtype(
@@ -216,7 +221,7 @@ PARAMS_DTYPE = np.dtype(
 
 
 @functools.lru_cache(maxsize=64)
-def compiled_params(p: ModelParams) -> np.void:
+def compiled_params(p: ModelParams) -> CompiledParams:
     """``p`` as compiled code reads it: one record (``p.trust_gain``, ``p.clarity[x]``).
 
     A NumPy structured record of :data:`PARAMS_DTYPE`, which Numba passes by

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kamsim.analysis.metrics import cvar
 from kamsim.analysis.statistics import mean_ci
-from kamsim.model.records import STAGE_LABELS, cvar
+from kamsim.model.records import STAGE_LABELS
 from kamsim.optimize.search import CHOSEN, OptimizeResult
 from kamsim.optimize.spec import Objective
 from kamsim.policies.family import describe_rule
