@@ -30,11 +30,23 @@ KINDS = ("runs", "quarters", "accounts", "suppliers")
 
 
 #: Beyond the equivalence configurations: the default market (20 accounts, two
-#: ``stage_gated`` rivals, 40 quarters) and a portfolio above 128 accounts (NumPy's
-#: pairwise sums then split into blocks).
+#: ``stage_gated`` rivals, 40 quarters), a portfolio above 128 accounts (NumPy's
+#: pairwise sums then split into blocks), and markets whose rivals read no estimate
+#: of potential (with shocks, and with the stress test).
 EXTRA: list[tuple[Any, ...]] = [
     ("default-20", 20, 40, 7, 6, 2, None, {}),
     ("large-150", 150, 12, 8, 2, 1, None, {}),
+    (
+        "uniform-rivals",
+        12,
+        40,
+        9,
+        3,
+        2,
+        "uniform",
+        {"downturn_probability": 0.15, "disruption_probability": 0.1, "hazard": 0.03},
+    ),
+    ("uniform-rival-stress", 8, 30, 10, 2, 1, "uniform", {"lose_largest_at": 8}),
 ]
 
 
