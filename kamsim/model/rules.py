@@ -145,12 +145,12 @@ O_ACTIVE, O_STAGE, O_TENURE, O_CLASS = range(4)
 OBS_I = 4
 
 
-def rule(fn: Callable[..., Any]) -> Any:
+def _rule(fn: Callable[..., Any]) -> Any:
     """Compile an equation with the project's Numba options (cached, IEEE, inlined)."""
     return njit(cache=True, error_model="numpy", inline="always")(fn)
 
 
-def account_rule(fn: Callable[..., Any]) -> Any:
+def _account_rule(fn: Callable[..., Any]) -> Any:
     """Compile an account-level mechanism (cached, IEEE; the compiler decides inlining)."""
     return njit(cache=True, error_model="numpy")(fn)
 
@@ -158,7 +158,7 @@ def account_rule(fn: Callable[..., Any]) -> Any:
 # --- step 0: relationships start -----------------------------------------------------
 
 
-@rule
+@_rule
 def initial_trust(u: float, p: CompiledParams) -> float:
     """Trust a new relationship starts with: uniform on ``trust_initial +- spread``.
 
@@ -170,7 +170,7 @@ def initial_trust(u: float, p: CompiledParams) -> float:
     return min(1.0, max(0.0, lo + 2.0 * p.trust_initial_spread * u))
 
 
-@rule
+@_rule
 def initial_revenue(wallet: float, p: CompiledParams) -> float:
     """Revenue a new relationship is taken to have had before its first quarter (k€).
 
@@ -180,7 +180,7 @@ def initial_revenue(wallet: float, p: CompiledParams) -> float:
     return p.share_initial * (wallet / 4.0) * p.price_level[0]
 
 
-@rule
+@_rule
 def start_relationship(
     ri: np.ndarray,
     rf: np.ndarray,
@@ -217,7 +217,7 @@ def start_relationship(
     rf[LAST_REVENUE, r, k, j] = initial_revenue(wallet, p)
 
 
-@rule
+@_rule
 def close_relationship(ri: np.ndarray, rf: np.ndarray, r: int, k: int, j: int) -> None:
     """Supplier k's relationship ends: stage 0, its share returns to the market.
 
@@ -234,7 +234,7 @@ def close_relationship(ri: np.ndarray, rf: np.ndarray, r: int, k: int, j: int) -
     rf[SHARE, r, k, j] = 0.0
 
 
-@rule
+@_rule
 def renew_relationships(
     ri: np.ndarray,
     rf: np.ndarray,
@@ -270,7 +270,7 @@ def renew_relationships(
         start_relationship(ri, rf, r, k, j, q, trust, bias_p, bias_t, wallet, p)
 
 
-@rule
+@_rule
 def largest_relationship(stage: np.ndarray, last_revenue: np.ndarray) -> int:
     """Slot of the live relationship with the largest last revenue (-1 if none).
 
@@ -286,7 +286,7 @@ def largest_relationship(stage: np.ndarray, last_revenue: np.ndarray) -> int:
     return jmax
 
 
-@rule
+@_rule
 def is_disrupted(drawn: bool, k: int, q: int, p: CompiledParams) -> bool:
     """Supplier k suffers a disruption in quarter q: drawn at random, or scripted.
 
@@ -298,7 +298,7 @@ def is_disrupted(drawn: bool, k: int, q: int, p: CompiledParams) -> bool:
 # --- step 1: what a supplier sees -----------------------------------------------------
 
 
-@rule
+@_rule
 def estimate_potential(
     potential: float, bias: float, z: float, clarity: float, p: CompiledParams
 ) -> float:
@@ -313,7 +313,7 @@ def estimate_potential(
     return potential * persistent * max(0.0, 1.0 + p.potential_noise * clarity * z)
 
 
-@rule
+@_rule
 def read_trust(
     trust: float, bias: float, z: float, clarity: float, p: CompiledParams
 ) -> float:
@@ -325,7 +325,7 @@ def read_trust(
     return min(1.0, max(0.0, trust + clarity * (p.trust_bias * bias + p.trust_noise * z)))
 
 
-@rule
+@_rule
 def potential_class(potential: float, p: CompiledParams) -> int:
     """Potential class of an (estimated) potential: 0 low, 1 medium, 2 high."""
     return (1 if potential >= p.potential_low else 0) + (
@@ -333,7 +333,7 @@ def potential_class(potential: float, p: CompiledParams) -> int:
     )
 
 
-@rule
+@_rule
 def manager_efficiency(n_live: int, p: CompiledParams) -> float:
     """Share of each k€ of a supplier's budget that becomes effective investment.
 
@@ -345,7 +345,7 @@ def manager_efficiency(n_live: int, p: CompiledParams) -> float:
     return 1.0 / (1.0 + p.overload_penalty * over / p.manager_capacity)
 
 
-@rule
+@_rule
 def supplier_efficiency(ri: np.ndarray, r: int, k: int, p: CompiledParams) -> float:
     """:func:`manager_efficiency` of supplier k over its live relationships in market r."""
     live = 0
@@ -354,7 +354,7 @@ def supplier_efficiency(ri: np.ndarray, r: int, k: int, p: CompiledParams) -> fl
     return manager_efficiency(live, p)
 
 
-@rule
+@_rule
 def observe_account(
     ri: np.ndarray,
     rf: np.ndarray,
@@ -406,7 +406,7 @@ def observe_account(
 # --- step 2: service and trust -----------------------------------------------------------
 
 
-@rule
+@_rule
 def service_quality(
     investment: float, stock: float, scale: float, p: CompiledParams
 ) -> float:
@@ -420,7 +420,7 @@ def service_quality(
     return z / (1.0 + z)
 
 
-@rule
+@_rule
 def neglected(investment: float, maintenance: float, scale: float) -> bool:
     """True when investment is below the stage's maintenance level (complacency).
 
@@ -430,7 +430,7 @@ def neglected(investment: float, maintenance: float, scale: float) -> bool:
     return investment < maintenance * scale
 
 
-@rule
+@_rule
 def failure_probability(quality: float, is_neglected: bool, p: CompiledParams) -> float:
     """Probability of a service failure this quarter.
 
@@ -440,13 +440,13 @@ def failure_probability(quality: float, is_neglected: bool, p: CompiledParams) -
     return min(1.0, p.failure_base * (1.0 - quality) + p.complacency_failure * ng)
 
 
-@rule
+@_rule
 def warranted_trust(quality: float, p: CompiledParams) -> float:
     """Trust the relationship's service warrants: ``trust_base + (1 - trust_base) q``."""
     return p.trust_base + (1.0 - p.trust_base) * quality
 
 
-@rule
+@_rule
 def update_trust(
     trust: float, quality: float, failed: bool, is_neglected: bool, p: CompiledParams
 ) -> float:
@@ -474,13 +474,13 @@ def update_trust(
 # --- step 3: investment and adaptation ----------------------------------------------
 
 
-@rule
+@_rule
 def update_stock(stock: float, investment: float, p: CompiledParams) -> float:
     """Supplier's specific investment: ``K' = (1 - depreciation) * K + e`` (k€)."""
     return (1.0 - p.depreciation) * stock + investment
 
 
-@rule
+@_rule
 def update_adaptation(
     adaptation: float, rate: float, trust: float, scale: float, p: CompiledParams
 ) -> float:
@@ -498,7 +498,7 @@ def update_adaptation(
     return (1.0 - p.adaptation_depreciation) * adaptation + rate * trust * scale
 
 
-@rule
+@_rule
 def serve(
     ri: np.ndarray,
     rf: np.ndarray,
@@ -550,7 +550,7 @@ def serve(
 # --- step 4: stages -----------------------------------------------------------------
 
 
-@rule
+@_rule
 def move_stages(
     ri: np.ndarray,
     rf: np.ndarray,
@@ -616,7 +616,7 @@ def move_stages(
 # --- step 5: wallet split ----------------------------------------------------------------
 
 
-@rule
+@_rule
 def attraction(stage: int, trust: float, quality: float, p: CompiledParams) -> float:
     """How strongly a relationship attracts the account's spend (0 without one).
 
@@ -631,7 +631,7 @@ def attraction(stage: int, trust: float, quality: float, p: CompiledParams) -> f
     return a if stage > 0 else 0.0
 
 
-@rule
+@_rule
 def share_limit(stage: int, tolerance: float, wariness: float, p: CompiledParams) -> float:
     """The largest share the account gives a supplier at ``stage``.
 
@@ -644,7 +644,7 @@ def share_limit(stage: int, tolerance: float, wariness: float, p: CompiledParams
     return max(0.0, limit - wariness)
 
 
-@rule
+@_rule
 def adjust_share(share: float, target: float, stage: int, p: CompiledParams) -> float:
     """Move the actual share part of the way to its target (stickier at higher stages).
 
@@ -654,7 +654,7 @@ def adjust_share(share: float, target: float, stage: int, p: CompiledParams) -> 
     return share + p.adjustment[max(stage, 1) - 1] * (target - share)
 
 
-@rule
+@_rule
 def split_wallet(
     ri: np.ndarray,
     rf: np.ndarray,
@@ -717,7 +717,7 @@ def split_wallet(
 # --- steps 6-7: economics, switching and endings -----------------------------------------
 
 
-@rule
+@_rule
 def exit_barrier(
     exit_cost: float, adaptation: float, trust: float, spend_q: float, p: CompiledParams
 ) -> float:
@@ -735,7 +735,7 @@ def exit_barrier(
     return (exit_cost + p.trust_value * trust) * spend_q + adaptation
 
 
-@rule
+@_rule
 def offer(u: float, p: CompiledParams) -> float:
     """An outside offer's discount from one uniform variate (0: no offer).
 
@@ -747,7 +747,7 @@ def offer(u: float, p: CompiledParams) -> float:
     return p.offer_discount_max * u / p.offer_probability if arrived else 0.0
 
 
-@rule
+@_rule
 def takes_offer(
     u: float, sensitivity: float, spend_q: float, barrier: float, p: CompiledParams
 ) -> bool:
@@ -759,7 +759,7 @@ def takes_offer(
     return (u < p.offer_probability) & (gain > barrier)
 
 
-@rule
+@_rule
 def end_cause(
     vanished: bool, switched: bool, breach: bool, faded: bool, dropped: bool
 ) -> int:
@@ -774,7 +774,7 @@ def end_cause(
     return _VANISHED if vanished else cause
 
 
-@rule
+@_rule
 def economics_and_endings(
     ri: np.ndarray,
     rf: np.ndarray,
@@ -831,7 +831,7 @@ def economics_and_endings(
     acc_out[A_DISRUPTION_COST, j] = lost_total
 
 
-@account_rule
+@_account_rule
 def account_quarter(
     ri: np.ndarray,
     rf: np.ndarray,
@@ -879,7 +879,7 @@ def account_quarter(
 # --- the horizon ---------------------------------------------------------------------
 
 
-@rule
+@_rule
 def terminal_value(
     stage: int, revenue: float, cost_to_serve: float, scale: float, p: CompiledParams
 ) -> float:

@@ -3,8 +3,8 @@
 NumPy reduces a contiguous axis by pairwise summation, so a plain loop can differ from
 ``np.sum`` in the last bits. The batched engine's record (:mod:`kamsim.engine.kernel`)
 and the compiled budget check (:mod:`kamsim.policies.budget`) sum with these functions,
-so their numbers have the same bits as the NumPy reference
-(:func:`kamsim.model.records.market_record`, :func:`kamsim.policies.enforce_budget`).
+so their numbers have the same bits as NumPy's ``np.sum`` of the same values
+(:func:`kamsim.model.market.record_quarter`, :func:`kamsim.policies.enforce_budget`).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def pairwise_sum(a: np.ndarray) -> float:  # pragma: no cover - compiled
     NumPy reduces a contiguous axis by pairwise summation: up to 128 elements one
     block (:func:`_block_sum`), above that the two halves (split at a multiple of 8)
     summed recursively. Reproducing it keeps the record and the budget check
-    bit-identical to :func:`kamsim.model.records.market_record` and
+    bit-identical to the quarter's record (:func:`kamsim.model.market.record_quarter`) and
     :func:`kamsim.policies.enforce_budget`.
     """
     n = a.shape[0]
