@@ -14,6 +14,7 @@ import pytest
 from kamsim import ModelParams
 from kamsim.model import rules
 from kamsim.model.environment import BLOCK
+from kamsim.model.state import Stage
 
 ROOT = Path(__file__).resolve().parents[1]
 ODD = ROOT / "docs" / "odd.md"
@@ -186,7 +187,7 @@ def test_draw_order_matches_environment() -> None:
 
 def test_stage_names_match_code() -> None:
     """The four stages are documented with the codes of kamsim.Stage."""
-    for stage in rules.Stage:
+    for stage in Stage:
         assert f"{stage.value} {stage.name.lower()}" in TEXT
 
 

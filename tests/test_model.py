@@ -11,7 +11,7 @@ from kamsim import KAMModel, ModelParams, ParameterError
 from kamsim.agents.agents import KeyAccount, Supplier
 from kamsim.agents.model import ACCOUNT_REPORTERS, SUPPLIER_REPORTERS
 from kamsim.model.records import QUARTER_COLUMNS
-from kamsim.model.rules import EndCause, Stage
+from kamsim.model.state import EndCause, Stage
 from kamsim.policies import Observation
 
 #: Turbulent but valid parameters: many exits, renewals and shocks.

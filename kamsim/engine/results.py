@@ -28,7 +28,7 @@ from scipy import stats
 from kamsim.engine.batch import BatchOutput
 from kamsim.model.params import ModelParams, ParameterError, suggest
 from kamsim.model.records import COUNT_COLUMNS, QUARTER_COLUMNS, STAGE_LABELS, npv
-from kamsim.model.rules import EndCause, Stage
+from kamsim.model.state import EndCause, Stage
 
 __all__ = [
     "END_CAUSES",

@@ -31,15 +31,12 @@ import numpy as np
 from numba import njit
 
 from kamsim.model.state import (
-    ACC_F,
-    ACC_I,
     ADAPTATION,
     AGE,
     ARRIVED,
     BIAS_P,
     BIAS_T,
     ENDED_AT,
-    GENERATION,
     GROWTH,
     LAST_REVENUE,
     MAX_STAGE,
@@ -55,12 +52,9 @@ from kamsim.model.state import (
     TRUST,
     WALLET,
     WARINESS,
-    WILLING,
     CompiledParams,
     EndCause,
-    Params,
     Stage,
-    StageTables,
     compiled_params,
     stage_tables,
 )
@@ -79,14 +73,10 @@ from kamsim.model.variates import (
 )
 
 __all__ = [
-    "ACC_F",
-    "ACC_I",
     "OUT_F",
     "OUT_I",
     "EndCause",
-    "Params",
     "Stage",
-    "StageTables",
     "account_quarter",
     "adjust_share",
     "attraction",
@@ -898,6 +888,3 @@ def terminal_value(
     contribution = p.gross_margin * revenue - cost_to_serve - p.maintenance[x] * scale
     rho = p.retention[x]
     return max(0.0, contribution) * rho / (1.0 + p.quarterly_discount - rho)
-
-
-_LAYOUT = (ACC_F, ACC_I, GENERATION, WILLING, Params, Stage, StageTables)

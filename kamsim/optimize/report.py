@@ -22,7 +22,7 @@ import pandas as pd
 from kamsim.analysis.metrics import cvar
 from kamsim.analysis.statistics import mean_ci
 from kamsim.model.records import STAGE_LABELS
-from kamsim.optimize.search import CHOSEN, OptimizeResult
+from kamsim.optimize.result import CHOSEN, OptimizeResult
 from kamsim.optimize.spec import Objective
 from kamsim.policies.family import describe_rule
 from kamsim.reports.document import ReportDoc, axes_record, write_folder
@@ -544,7 +544,7 @@ def write_optimize_report(res: OptimizeResult, out_dir: Path) -> Path:
 def load_optimize_result(folder: str | Path) -> OptimizeResult:
     """Rebuild a finished search's result from its folder (for ``kamsim report``)."""
     from kamsim.experiments.store import StoreError, load_results
-    from kamsim.optimize.search import FORMAT
+    from kamsim.optimize.result import FORMAT
     from kamsim.optimize.spec import load_optimize_spec
     from kamsim.policies.family import load_rule
 

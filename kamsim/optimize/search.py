@@ -33,7 +33,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,45 +62,13 @@ from kamsim.experiments.store import (
     write_json,
 )
 from kamsim.model.params import ParameterError
+from kamsim.optimize.result import CHOSEN, FORMAT, STUDY_FILE, OptimizeResult
 from kamsim.optimize.spec import Objective, OptimizeSpec, load_optimize_spec
 from kamsim.policies.family import PARAMETERS, SPECIAL_CASES, ScoreRule, save_rule
 
 __all__ = ["FORMAT", "OptimizeResult", "optimize", "trial_outputs"]
 
-#: Format tag of a search folder's manifest.
-FORMAT = "kamsim-optimize/1"
-#: File of Optuna's storage inside the search folder.
-STUDY_FILE = "study.db"
-#: Name of the chosen rule in results (the held-out and robustness runs).
-CHOSEN = "optimized rule"
 
-
-@dataclass
-class OptimizeResult:
-    """What a search produced (all numbers in ``heldout`` and ``robustness`` held out).
-
-    Attributes:
-        spec: the validated spec.
-        rule: the chosen rule.
-        rules: with two objectives, the Pareto rules held out (the chosen one first).
-        trials: one row per trial: number, parameters, training outputs.
-        heldout: runs of the held-out evaluation (policy column: rule or built-in).
-        robustness: runs of the robustness check (``design`` = ``rival`` or ``params``).
-        folder: the search folder (None when run in memory).
-        meta: the manifest.
-    """
-
-    spec: OptimizeSpec
-    rule: ScoreRule
-    rules: list[ScoreRule]
-    trials: pd.DataFrame
-    heldout: pd.DataFrame
-    robustness: pd.DataFrame
-    folder: Path | None
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-# --------------------------------------------------------------------------- trials
 def trial_outputs(
     values: Sequence[float],
     market: Mapping[str, Any],

@@ -411,7 +411,7 @@ def save_rule(
     rule: ScoreRule, path: str | Path, origin: Mapping[str, Any] | None = None
 ) -> Path:
     """Write a rule as TOML (``.toml``) or JSON (``.json``), atomically; return the path."""
-    from kamsim.experiments.store import write_json, write_text
+    from kamsim.files import write_json, write_text
 
     path = Path(path)
     org = dict(origin if origin is not None else rule.origin)
