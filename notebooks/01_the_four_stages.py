@@ -39,6 +39,7 @@ import pandas as pd
 import kamsim
 from kamsim import KAMModel, ModelParams
 from kamsim.model import rules
+from kamsim.model.state import compiled_params
 
 STAGES = ["tactical", "cooperative", "interdependent", "strategic"]
 COLORS = ["#b0bec5", "#4fc3f7", "#1e88e5", "#1a237e"]
@@ -154,19 +155,24 @@ agents.xs(40, level="Step").head()
 # Relationships start at a drawn level, so a young relationship can trust more than an
 # old one. Below: service of quality 0.6 every quarter from two starting levels, with
 # failures in quarters 12 and 14.
+#
+# The model's equations are compiled functions in `kamsim.model.rules`; they read the
+# parameters from one compiled record, `compiled_params(p)`, and can be called from
+# Python like any function.
 
 # %%
 p = ModelParams()
+cp = compiled_params(p)  # the parameters as the compiled rules read them
 failures = {12, 14}
 fig, ax = plt.subplots(figsize=(8, 3))
 for start in (0.2, 0.8):
     trust = [start]
     for q in range(1, 31):
-        trust.append(float(rules.update_trust(trust[-1], 0.6, q in failures, False, p)))
+        trust.append(rules.update_trust(trust[-1], 0.6, q in failures, False, cp))
     ax.plot(range(31), trust, marker=".", label=f"starts at {start}")
 for q in failures:
     ax.axvline(q, color="#c62828", ls=":", lw=1)
-ax.axhline(float(rules.warranted_trust(0.6, p)), color="grey", lw=0.8)
+ax.axhline(rules.warranted_trust(0.6, cp), color="grey", lw=0.8)
 ax.set(xlabel="quarter", ylabel="trust", ylim=(0, 1),
        title="Trust converges to what the service warrants; failures cost a lot")
 ax.legend(fontsize=8)
@@ -183,7 +189,7 @@ plt.show()
 # margin.
 
 # %%
-t = rules.stage_tables(p)
+t = rules.stage_tables(p)  # the per-stage arrays of compiled_params(p), by name
 pd.DataFrame(
     {
         "trust to move up": t.trust_up,
@@ -208,8 +214,11 @@ pd.DataFrame(
 # %%
 stage = np.arange(1, 5)
 spend_q = 100.0
-no_adapt = rules.exit_barrier(stage, 0.0, 0.7, spend_q, p)
-adapted = rules.exit_barrier(stage, np.array([0.0, 40.0, 100.0, 160.0]), 0.7, spend_q, p)
+exit_cost = cp["exit_cost"]  # per stage, indexed by stage - 1
+adaptation = [0.0, 40.0, 100.0, 160.0]  # k€, typical of each stage
+no_adapt = [rules.exit_barrier(exit_cost[s - 1], 0.0, 0.7, spend_q, cp) for s in stage]
+adapted = [rules.exit_barrier(exit_cost[s - 1], a, 0.7, spend_q, cp)
+           for s, a in zip(stage, adaptation)]
 best_offer = p.price_sensitivity_max * p.offer_discount_max * spend_q * p.switch_horizon
 
 fig, ax = plt.subplots(figsize=(7, 3.2))

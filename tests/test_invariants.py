@@ -19,10 +19,17 @@ from hypothesis.extra import numpy as hnp
 from kamsim import KAMModel, ModelParams
 from kamsim.agents import KeyAccount
 from kamsim.engine import run_batch
-from kamsim.model import rules
+from kamsim.model import rules, state
 from kamsim.model.params import ParameterError
 from kamsim.model.records import STAGE_LABELS
-from kamsim.policies import POLICIES, Observation, enforce_budget, observe, resolve_policy
+from kamsim.model.state import compiled_params
+from kamsim.policies import (
+    POLICIES,
+    Observation,
+    enforce_budget,
+    observation_from_arrays,
+    resolve_policy,
+)
 
 FIELDS = {f.name: f for f in dataclasses.fields(ModelParams)}
 #: Caps for fields whose documented range is open or astronomically wide, so that
@@ -291,33 +298,59 @@ def test_enforce_budget_rejects_bad_shapes_and_values() -> None:
 @settings(max_examples=40, deadline=None)
 @given(
     trust=hnp.arrays(np.float64, (2, 6), elements=st.floats(0.0, 1.0)),
-    z=hnp.arrays(np.float64, (2, 6), elements=st.floats(-8.0, 8.0)),
+    bias=hnp.arrays(np.float64, (2, 6), elements=st.floats(-8.0, 8.0)),
     stage=hnp.arrays(np.int64, (2, 6), elements=st.integers(0, 4)),
     noise=st.floats(0.0, 1.0),
+    keys=st.lists(st.integers(0, 2**64 - 1), min_size=2, max_size=2),
+    i=st.integers(0, 200),
 )
 def test_observed_trust_stays_in_unit_interval(
-    trust: np.ndarray, z: np.ndarray, stage: np.ndarray, noise: float
+    trust: np.ndarray,
+    bias: np.ndarray,
+    stage: np.ndarray,
+    noise: float,
+    keys: list[int],
+    i: int,
 ) -> None:
-    """Trust readings stay in [0, 1], estimates >= 0, empty slots read zero."""
+    """Trust readings stay in [0, 1], estimates >= 0, empty slots read zero.
+
+    The observation a supplier's policy gets (:func:`observation_from_arrays`) from
+    what :func:`rules.observe_account` computes for two markets of six accounts, with
+    persistent misjudgements up to 8 standard deviations and the quarter's noise
+    drawn from the markets' keys.
+    """
     p = ModelParams(trust_noise=noise, trust_bias=noise, potential_noise=noise)
-    est_t = rules.read_trust(trust, z, z, stage, p)
-    est_p = rules.estimate_potential(1000.0, z, z, stage, p)
-    ones = np.ones((2, 6))
-    obs = observe(
-        quarter=1,
-        stage=stage,
-        tenure=ones.astype(int),
-        last_revenue=ones,
-        share=ones * 0.1,
-        potential=est_p,
-        trust=est_t,
-        stock=ones,
-        p=p,
-    )
+    cp = compiled_params(p)
+    r_count, n = stage.shape
+    ri = np.zeros((state.REL_I, r_count, 1, n), dtype=np.int64)
+    rf = np.zeros((state.REL_F, r_count, 1, n))
+    af = np.zeros((state.ACC_F, r_count, n))
+    ri[state.STAGE, :, 0] = stage
+    ri[state.TENURE, :, 0] = 1
+    rf[state.TRUST, :, 0] = trust
+    rf[state.BIAS_P, :, 0] = bias
+    rf[state.BIAS_T, :, 0] = -bias
+    rf[state.SHARE, :, 0] = 0.1
+    rf[state.STOCK, :, 0] = 1.0
+    rf[state.LAST_REVENUE, :, 0] = 1.0
+    af[state.POTENTIAL] = 1000.0
+    reads = np.ones((2, 1), dtype=np.bool_)
+    obs_f = np.full((rules.OBS_F, 1, r_count, n), np.nan)
+    obs_i = np.full((rules.OBS_I, 1, r_count, n), -1, dtype=np.int64)
+    for r in range(r_count):
+        for j in range(n):
+            rules.observe_account(
+                ri, rf, af, r, j, np.uint64(keys[r]), i, cp, reads, obs_f, obs_i
+            )
+    obs = observation_from_arrays(1, obs_f[:, 0], obs_i[:, 0])
     active = stage > 0
+    assert np.array_equal(obs.active, active)
     assert np.all((obs.trust >= 0) & (obs.trust <= 1))
     assert np.all(obs.potential >= 0)
     assert np.all(obs.trust[~active] == 0) and np.all(obs.stage[~active] == 0)
+    assert np.all(obs.potential[~active] == 0) and np.all(obs.revenue[~active] == 0)
+    assert np.all(obs.potential_class[~active] == 0)
+    assert np.array_equal(obs.stage[active], stage[active])
 
 
 @settings(max_examples=30, deadline=None)

@@ -1,4 +1,4 @@
-"""The compiled kernel: NumPy's summation order, parameter packing, one specialization.
+"""The compiled kernel: NumPy's summation order, compiled parameters, one specialization.
 
 The kernel's equivalence with the Mesa face is proved end to end in
 ``tests/test_equivalence.py``; these tests pin the pieces that make it possible.
@@ -15,7 +15,9 @@ from hypothesis.extra import numpy as hnp
 
 from kamsim import ModelParams
 from kamsim.engine import kernel, run_batch
+from kamsim.model import market
 from kamsim.model.records import QUARTER_COLUMNS
+from kamsim.model.state import Params, StageTables, compiled_params, stage_tables
 from kamsim.model.sums import pairwise_sum
 from kamsim.policies import resolve_policy
 from kamsim.policies.budget import keep_within_budget
@@ -26,13 +28,16 @@ FLOATS = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_subno
 @settings(max_examples=300, deadline=None)
 @given(hnp.arrays(np.float64, st.integers(0, 600), elements=FLOATS))
 def test_pairwise_sum_is_numpys_sum_to_the_bit(a: np.ndarray) -> None:
-    # A plain left-to-right loop differs from np.sum in the last bits for most
-    # arrays longer than 8 (pairwise blocks of 8 and halving above 128).
+    """pairwise_sum equals np.sum to the bit for any array.
+
+    A plain left-to-right loop differs from np.sum in the last bits for most arrays
+    longer than 8 (pairwise blocks of 8 and halving above 128).
+    """
     assert pairwise_sum(a) == np.sum(a)
 
 
 def test_pairwise_sum_differs_from_a_plain_loop() -> None:
-    # The property above is not vacuous: on such data the order of additions shows.
+    """The property above is not vacuous: on such data the order of additions shows."""
     rng = np.random.default_rng(3)
     a = rng.standard_normal(200) * np.exp(rng.standard_normal(200) * 8)
     plain = 0.0
@@ -42,34 +47,67 @@ def test_pairwise_sum_differs_from_a_plain_loop() -> None:
     assert plain != np.sum(a)
 
 
-def test_every_float_parameter_reaches_the_kernel() -> None:
+#: Params fields computed from a ModelParams field of another name.
+DERIVED = {"quarterly_discount": "discount_rate"}
+
+
+def _changed(value: float | int | None) -> float | int:
+    """Another valid value of a parameter (integers stay integers, None gets one)."""
+    if value is None:
+        return 3
+    if isinstance(value, int):
+        return value + 1
+    return value * 0.5 if value else 0.25
+
+
+def test_every_scalar_parameter_reaches_the_compiled_record() -> None:
+    """Each scalar field of state.Params is read from its ModelParams field.
+
+    Changing one ModelParams field changes that field of the compiled record (to the
+    new value, or the quarterly rate for ``discount_rate``) and no other scalar; the
+    per-stage arrays are the stage tables.
+    """
+    fields = {f.name for f in dataclasses.fields(ModelParams)}
     base = ModelParams()
-    pf, _, tables = kernel.pack_params(base)
-    assert pf.shape == (len(kernel._FLOAT_PARAMS),)
-    assert tables.shape == (14, 4)
-    for k, name in enumerate(kernel._FLOAT_PARAMS):
-        value = getattr(base, name)
-        changed = dataclasses.replace(base, **{name: value * 0.5 if value else 0.25})
-        assert kernel.pack_params(changed)[0][k] != pf[k], name
+    rec = compiled_params(base)
+    assert rec.dtype.names == Params._fields + StageTables._fields
+    for name in StageTables._fields:
+        np.testing.assert_array_equal(rec[name], getattr(stage_tables(base), name))
+    for name in Params._fields:
+        source = DERIVED.get(name, name)
+        assert source in fields, name
+        new = _changed(getattr(base, source))
+        changed = compiled_params(dataclasses.replace(base, **{source: new}))
+        expected = (1.0 + new) ** 0.25 - 1.0 if name in DERIVED else float(new)
+        assert changed[name] == expected != rec[name], name
+        others = [f for f in Params._fields if f != name]
+        assert [changed[f] for f in others] == [rec[f] for f in others], name
 
 
 def test_none_parameters_become_minus_one() -> None:
+    """Optional parameters left unset (None) read as -1 in the compiled record."""
     p = ModelParams(replacement_delay=None, lose_largest_at=7, disruption_at=None)
-    _, pi, _ = kernel.pack_params(p)
-    assert pi[kernel.I_DELAY] == -1
-    assert pi[kernel.I_LOSE_AT] == 7
-    assert pi[kernel.I_DISRUPT_AT] == -1
+    rec = compiled_params(p)
+    assert rec["replacement_delay"] == -1
+    assert rec["lose_largest_at"] == 7
+    assert rec["disruption_at"] == -1
+    assert compiled_params(ModelParams(replacement_delay=0))["replacement_delay"] == 0
 
 
 def test_record_rows_follow_metrics_columns() -> None:
-    assert kernel._RECORD == list(QUARTER_COLUMNS)
-    assert QUARTER_COLUMNS[kernel.Q_TOP_FIFTH] == "top_fifth_share"
-    assert QUARTER_COLUMNS[kernel.Q_DISRUPTION] == "disruption"
+    """The compiled quarter record's rows are QUARTER_COLUMNS, in that order."""
+    assert market._RECORD == list(QUARTER_COLUMNS)
+    assert QUARTER_COLUMNS[market.Q_TOP_FIFTH] == "top_fifth_share"
+    assert QUARTER_COLUMNS[market.Q_DISRUPTION] == "disruption"
+    assert QUARTER_COLUMNS[market.Q_TACTICAL] == "n_tactical"
+    assert len(QUARTER_COLUMNS) == market.Q_DISRUPTION + 1
 
 
 def test_one_compiled_specialization_serves_every_run() -> None:
-    # Different sizes, rivals, trajectories or renewal must not trigger a new compile
-    # (each would cost seconds): the kernel sees the same array types every time.
+    """Different sizes, rivals, trajectories or renewal do not trigger a new compile.
+
+    Each compile would cost seconds: the kernel sees the same array types every time.
+    """
     uniform = resolve_policy("uniform")
     gated = resolve_policy("stage_gated")
     for n, rivals, keep, delay in ((5, 0, False, 1), (12, 2, True, None), (7, 1, True, 0)):
