@@ -249,7 +249,7 @@ def test_run_headline_is_the_reports_npv_named() -> None:
     """The console headline's NPV is NPV with terminal value, as in every report."""
     import pandas as pd
 
-    from kamsim.cli import headline
+    from kamsim.cli.main import headline
 
     runs = simulate(n_accounts=5, policy="none", replications=20, quarters=12, seed=3).runs
     runs.insert(0, "cell", 0)
@@ -325,7 +325,7 @@ def _run(tmp_path: Path, spec: dict[str, object]) -> kamsim.Results:
 @pytest.fixture(scope="module")
 def rivals_budget(tmp_path_factory: pytest.TempPathFactory) -> tuple[kamsim.Results, Path]:
     """A spec varying rivals and budget (not a tournament), with its report."""
-    from kamsim.report import write_report
+    from kamsim.reports.experiment import write_report
 
     spec = {
         "name": "rivals_and_budget",

@@ -54,10 +54,24 @@ class KeyAccount(mesa.Agent):
     def __init__(self, model: mesa.Model, *, slot: int) -> None:
         super().__init__(model)
         self.slot = slot
+        self._snapshot: dict[str, np.ndarray] | None = None
+
+    _ARRAYS = ("acc_float", "acc_int", "rel_int", "rel_float")
+
+    def _column(self, arrays: str) -> np.ndarray:
+        """This account's column of the model's ``arrays`` (its own copy once it left)."""
+        if self._snapshot is not None:
+            return self._snapshot[arrays]
+        a = getattr(self.model, arrays)
+        return a[:, 0, self.slot] if arrays.startswith("acc") else a[:, 0, :, self.slot]  # type: ignore[no-any-return]
+
+    def leave(self) -> None:
+        """The account leaves the market: it keeps its last state, the slot is freed."""
+        self._snapshot = {name: self._column(name).copy() for name in self._ARRAYS}
 
     # --- the account's own attributes (its column of the model's account arrays)
     def _acc(self, field: int) -> float:
-        return float(self.model.acc_float[field, 0, self.slot])  # type: ignore[attr-defined]
+        return float(self._column("acc_float")[field])
 
     @property
     def wallet(self) -> float:
@@ -97,16 +111,16 @@ class KeyAccount(mesa.Agent):
     @property
     def potential_class(self) -> int:
         """Potential class: 0 low, 1 medium, 2 high."""
-        return int(self.model.acc_int[st.PCLASS, 0, self.slot])  # type: ignore[attr-defined]
+        return int(self._column("acc_int")[st.PCLASS])
 
     @property
     def willing(self) -> bool:
         """Whether the account accepts a partnership beyond tactical."""
-        return bool(self.model.acc_int[st.WILLING, 0, self.slot])  # type: ignore[attr-defined]
+        return bool(self._column("acc_int")[st.WILLING])
 
     # --- its relationships (its column of the model's relationship arrays)
     def _rel(self, arrays: str, field: int) -> np.ndarray:
-        return getattr(self.model, arrays)[field, 0, :, self.slot]  # type: ignore[no-any-return]
+        return self._column(arrays)[field]
 
     @property
     def shares(self) -> np.ndarray:

@@ -383,6 +383,31 @@ class KAMModel(mesa.Model):
         """Each supplier's last-quarter revenue from each slot (M, n), k€."""
         return self.rel_float[st.LAST_REVENUE, 0]
 
+    @property
+    def generation(self) -> np.ndarray:
+        """How many times each supplier's relationship in each slot restarted (M, n)."""
+        return self.rel_int[st.GENERATION, 0]
+
+    @property
+    def ended_at(self) -> np.ndarray:
+        """Quarter each relationship ended (M, n); -1 while it lives."""
+        return self.rel_int[st.ENDED_AT, 0]
+
+    @property
+    def arrived(self) -> np.ndarray:
+        """Quarter each relationship started (M, n)."""
+        return self.rel_int[st.ARRIVED, 0]
+
+    @property
+    def max_stage(self) -> np.ndarray:
+        """Highest stage each relationship reached (M, n)."""
+        return self.rel_int[st.MAX_STAGE, 0]
+
+    @property
+    def vacated_at(self) -> np.ndarray:
+        """Quarter each slot's account disappeared (n,); -1 while it is present."""
+        return self.acc_int[st.VACATED_AT, 0]
+
     def block_position(self) -> tuple[int, QuarterBlock]:
         """Index within its block and the block of variates of the current quarter."""
         q = max(self.quarter, 1) - 1
@@ -555,6 +580,7 @@ class KAMModel(mesa.Model):
         for j in range(self.n_accounts):
             acc = self.slots[j]
             if acc is not None and self.acc_int[st.PRESENT, 0, j] == 0:
+                acc.leave()
                 self.slots[j] = None
                 acc.remove()
 

@@ -88,8 +88,9 @@ ACC_I = 4
 class Params(NamedTuple):
     """The scalar parameters of :class:`kamsim.ModelParams` as compiled code reads them.
 
-    Every field is a float (integers and ``None`` = -1 included), so Numba sees one
-    homogeneous named tuple; see ``ModelParams`` for units, ranges and sources.
+    Every field is a float (integers and ``None`` = -1 included); the fields of the
+    record :func:`compiled_params` returns. See ``ModelParams`` for units, ranges
+    and sources.
     ``quarterly_discount`` is ``(1 + discount_rate)^(1/4) - 1``.
     """
 
@@ -224,9 +225,10 @@ PARAMS_DTYPE = np.dtype(
 def compiled_params(p: ModelParams) -> CompiledParams:
     """``p`` as compiled code reads it: one record (``p.trust_gain``, ``p.clarity[x]``).
 
-    A NumPy structured record of :data:`PARAMS_DTYPE`, which Numba passes by
-    reference (a pointer), so a compiled function of one account can read every
-    parameter without copying them at each call.
+    A NumPy record of :data:`PARAMS_DTYPE` (fields readable by attribute, in Python
+    as in compiled code), which Numba passes by reference (a pointer), so a compiled
+    function of one account can read every parameter without copying them at each
+    call.
     """
     special = {
         "quarterly_discount": (1.0 + p.discount_rate) ** 0.25 - 1.0,
@@ -240,4 +242,4 @@ def compiled_params(p: ModelParams) -> CompiledParams:
     tables = stage_tables(p)
     for name in StageTables._fields:
         record[name][0] = getattr(tables, name)
-    return record[0]
+    return record.view(np.recarray)[0]

@@ -233,6 +233,8 @@ class _Guarded:
         """Call the policy; an exception or unusable result becomes a PolicyError."""
         try:
             value = self.fn(obs, budget)
+        except ParameterError:  # kamsim's own contract errors already name the policy
+            raise
         except Exception as exc:
             first = (str(exc).splitlines() or [""])[0]
             raise PolicyError(
