@@ -19,7 +19,6 @@ from typing import Any
 import mesa
 import numpy as np
 
-from kamsim.model import rules
 from kamsim.model import state as st
 from kamsim.policies import (
     Observation,
@@ -196,7 +195,7 @@ class KeyAccount(mesa.Agent):
         j = self.slot
         started = m.started  # type: ignore[attr-defined]
         started[0, :, j] = False
-        rules.renew_relationships(
+        m.renew_relationships(  # type: ignore[attr-defined]
             m.rel_int, m.rel_float, 0, j, self.wallet, m.key, quarter,  # type: ignore[attr-defined]
             m.compiled, started,  # type: ignore[attr-defined]
         )  # fmt: skip

@@ -115,12 +115,18 @@ class _AccountCollector(mesa.DataCollector):
     """A DataCollector whose agent reporters read the key accounts only.
 
     Mesa's agent reporters visit every agent; kamsim's suppliers have their own
-    (agent-type) reporters, so the per-account table holds one row per account.
+    (agent-type) reporters, so the per-account table holds one row per account. The
+    columns are read from the model's arrays at once (:meth:`KAMModel.account_rows`),
+    the same values the reporters give one account at a time.
     """
 
     def _record_agents(self, model: Any) -> Any:
-        funcs = list(self.agent_reporters.values())
-        return [(model.time, a.unique_id, *(f(a) for f in funcs)) for a in model.accounts]
+        if list(self.agent_reporters) != list(ACCOUNT_REPORTERS):  # customised: Mesa's way
+            funcs = list(self.agent_reporters.values())
+            return [
+                (model.time, a.unique_id, *(f(a) for f in funcs)) for a in model.accounts
+            ]
+        return model.account_rows()
 
 
 def check_n_accounts(n_accounts: Any) -> int:
@@ -352,7 +358,8 @@ class KAMModel(mesa.Model):
         self.computed = self.reads.copy()
         self.computed[0, 0] = True
         self.account_quarter = _Compiled(rules.account_quarter)
-        self.observe_account = _Compiled(rules.observe_account)
+        self.observe_market = _Compiled(market.observe_market)
+        self.renew_relationships = _Compiled(rules.renew_relationships)
 
     def _init_bookkeeping(self) -> None:
         """The focal ledger, reach times and trajectories."""
@@ -506,7 +513,10 @@ class KAMModel(mesa.Model):
             if self.slots[j] is None and vacated >= 0 and t - vacated > delay:
                 st.place_accounts(self.acc_float, ai, blk.newcomers, (0, j), (k, j))
                 self.slots[j] = KeyAccount(self, slot=j)
+        ended = np.any(self.rel_int[st.ENDED_AT, 0] >= 0, axis=0)  # only these can restart
         for acc in self.accounts:
+            if not ended[acc.slot]:
+                continue
             started = acc.renew(t)
             j = acc.slot
             self.rel_int[st.GENERATION, 0, started, j] += 1
@@ -533,15 +543,13 @@ class KAMModel(mesa.Model):
         """Every supplier observes its relationships and allocates its budget (step 1).
 
         Each account shows each supplier its relationship
-        (:func:`kamsim.rules.observe_account`); vacant slots show nothing.
+        (:func:`kamsim.model.rules.observe_account`, for the market's slots by
+        :func:`kamsim.model.market.observe_market`); vacant slots show nothing.
         """
-        self.obs_f[:] = 0.0
-        self.obs_i[:] = 0
-        for acc in self.accounts:
-            self.observe_account(
-                self.rel_int, self.rel_float, self.acc_float, 0, acc.slot, self.key,
-                t - 1, self.compiled, self.computed, self.obs_f, self.obs_i,
-            )  # fmt: skip
+        self.observe_market(
+            self.rel_int, self.rel_float, self.acc_float, 0, self.key, t - 1,
+            self.compiled, self.computed, self.obs_f, self.obs_i,
+        )  # fmt: skip
         self.estimated_potential = self.obs_f[rules.O_POTENTIAL, 0, 0].copy()
         for sup in self.suppliers:
             self.alloc[0, sup.index] = sup.allocate(t, self.obs_f, self.obs_i)[0]
@@ -635,6 +643,29 @@ class KAMModel(mesa.Model):
         ends = qi[market.I_STAGE_END] > 0
         self.history["shares"].append(np.where(ends, qf[market.F_SHARE], 0.0))
         self.history["estimated_potential"].append(self.estimated_potential)
+
+    def account_rows(self) -> list[tuple[Any, ...]]:
+        """One DataCollector row per present account: (time, id, *ACCOUNT_REPORTERS)."""
+        accounts = self.accounts
+        slots = np.array([a.slot for a in accounts], dtype=np.int64)
+        ri, rf, af = self.rel_int[:, 0], self.rel_float[:, 0], self.acc_float[:, 0]
+        columns = {
+            "slot": slots.tolist(),
+            "stage": ri[st.STAGE, 0, slots].tolist(),
+            "trust": rf[st.TRUST, 0, slots].tolist(),
+            "share_of_wallet": rf[st.SHARE, 0, slots].tolist(),
+            "account_revenue": self.qf[market.F_REVENUE, 0, slots].tolist(),
+            "account_profit": self.qf[market.F_PROFIT, 0, slots].tolist(),
+            "allocation": self.alloc[0, 0, slots].tolist(),
+            "stock": rf[st.STOCK, 0, slots].tolist(),
+            "adaptation": rf[st.ADAPTATION, 0, slots].tolist(),
+            "dependence": np.max(rf[st.SHARE][:, slots], axis=0).tolist(),
+            "wallet": af[st.WALLET, slots].tolist(),
+            "potential": af[st.POTENTIAL, slots].tolist(),
+        }
+        ids = [a.unique_id for a in accounts]
+        times = [self.time] * len(ids)
+        return list(zip(times, ids, *(columns[c] for c in ACCOUNT_REPORTERS), strict=True))
 
     @property
     def terminal_values(self) -> np.ndarray:

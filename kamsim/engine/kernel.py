@@ -254,9 +254,8 @@ def observe_quarter(  # pragma: no cover - compiled
     """
     r_count, n = ri.shape[1], ri.shape[3]
     for r in range(r_count):
-        key = keys[r]
+        market.observe_market(ri, rf, af, r, keys[r], i, p, reads, obs_f, obs_i)
         for j in range(n):
-            rules.observe_account(ri, rf, af, r, j, key, i, p, reads, obs_f, obs_i)
             seen[r, j] = obs_f[rules.O_POTENTIAL, 0, r, j]
 
 

@@ -40,6 +40,7 @@ from kamsim.model.sums import _row_sum, pairwise_sum
 
 __all__ = [
     "end_relationships",
+    "observe_market",
     "pairwise_sum",
     "record_quarter",
     "settle_market",
@@ -179,6 +180,30 @@ def start_market(  # pragma: no cover - compiled
                     ri, rf, r, k, j, 1, trust[r, k, j], bias_p[r, k, j], bias_t[r, k, j],
                     af[WALLET, r, j], p,
                 )  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy")
+def observe_market(  # pragma: no cover - compiled
+    ri: np.ndarray,
+    rf: np.ndarray,
+    af: np.ndarray,
+    r: int,
+    key: np.uint64,
+    i: int,
+    p: CompiledParams,
+    reads: np.ndarray,
+    obs_f: np.ndarray,
+    obs_i: np.ndarray,
+) -> None:
+    """Step 1 of market r: each account shows each supplier its relationship.
+
+    :func:`kamsim.model.rules.observe_account` for every slot (a vacant slot's
+    relationships have stage 0 and show zeros), with the normals of quarter index i
+    from the replication's ``key``; ``reads`` (2, M) says which estimates each
+    supplier's policy reads.
+    """
+    for j in range(ri.shape[3]):
+        rules.observe_account(ri, rf, af, r, j, key, i, p, reads, obs_f, obs_i)
 
 
 # rows of the record's summands (scratch (S_ROWS + M, n)): each is summed over the

@@ -225,10 +225,10 @@ PARAMS_DTYPE = np.dtype(
 def compiled_params(p: ModelParams) -> CompiledParams:
     """``p`` as compiled code reads it: one record (``p.trust_gain``, ``p.clarity[x]``).
 
-    A NumPy record of :data:`PARAMS_DTYPE` (fields readable by attribute, in Python
-    as in compiled code), which Numba passes by reference (a pointer), so a compiled
-    function of one account can read every parameter without copying them at each
-    call.
+    A NumPy structured scalar of :data:`PARAMS_DTYPE`, which Numba passes by
+    reference (a pointer), so a compiled function of one account can read every
+    parameter without copying them at each call. Compiled code reads its fields as
+    attributes (``p.trust_gain``); Python reads them by key (``p["trust_gain"]``).
     """
     special = {
         "quarterly_discount": (1.0 + p.discount_rate) ** 0.25 - 1.0,
@@ -242,4 +242,4 @@ def compiled_params(p: ModelParams) -> CompiledParams:
     tables = stage_tables(p)
     for name in StageTables._fields:
         record[name][0] = getattr(tables, name)
-    return record.view(np.recarray)[0]
+    return record[0]
