@@ -114,6 +114,7 @@ def _pages(
             if key:
                 ax.set_title(Layout.title(key), fontsize=8)
             cells = draw(ax, key)
+            plots.wrap_labels(ax)  # long axis labels on lines, not into the neighbours
             records.append(axes_record(ax, cells))
         if legend_title is not None:
             _share_legend(fig, list(axes)[: len(page)], legend_title)
