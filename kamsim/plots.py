@@ -33,6 +33,7 @@ __all__ = [
     "plot_stage_distribution",
     "plot_stage_mix",
     "plot_whale_curve",
+    "MAX_POINT_LABELS",
     "risk_return_labelled",
     "text_clashes",
     "wrap_labels",
@@ -358,6 +359,43 @@ def plot_comparison(
     return ax
 
 
+#: Most point labels a risk-return panel shows; beyond, see :func:`risk_return_labelled`.
+MAX_POINT_LABELS = 12
+
+
+def risk_return_labelled(
+    df: pd.DataFrame, x: str = "cvar05", y: str = "mean", most: int = MAX_POINT_LABELS
+) -> np.ndarray:
+    """Which points of a risk-return plot get a label (a boolean mask over ``df``).
+
+    Up to ``most`` points: all. More (a 64-cell tournament): the frontier, the
+    points no other point beats on both return ``y`` and downside ``x`` (higher is
+    better for both), then the next frontiers (the frontier of the points left) as
+    long as they fit within ``most`` labels, and the extremes, the lowest ``y`` and
+    the lowest ``x``.
+    """
+    xs = df[x].to_numpy(dtype=np.float64)
+    ys = df[y].to_numpy(dtype=np.float64)
+    if len(xs) <= most:
+        return np.ones(len(xs), dtype=bool)
+    keep = np.zeros(len(xs), dtype=bool)
+    left = np.ones(len(xs), dtype=bool)
+    while left.any():
+        beats = (
+            (xs[None, :] >= xs[:, None])
+            & (ys[None, :] >= ys[:, None])
+            & ((xs[None, :] > xs[:, None]) | (ys[None, :] > ys[:, None]))
+        )
+        layer = left & ~(beats & left[None, :]).any(axis=1)
+        if keep.any() and keep.sum() + layer.sum() > most - 2:
+            break
+        keep |= layer
+        left &= ~layer
+    keep[int(np.argmin(ys))] = True
+    keep[int(np.argmin(xs))] = True
+    return keep
+
+
 def plot_risk_return(
     df: pd.DataFrame,
     ax: Axes | None = None,
@@ -370,11 +408,13 @@ def plot_risk_return(
     ylabel: str = "mean NPV (k€)",
     legend: bool = True,
     adjust: bool = True,
+    max_labels: int | None = None,
 ) -> Axes:
     """Risk-return scatter: mean against downside, one labelled point per cell.
 
     Labels are placed with adjustText so that they do not overlap each other or
-    the points.
+    the points. With more than ``max_labels`` points only the frontier and the
+    extremes are labelled (:func:`risk_return_labelled`).
 
     Args:
         df: one row per cell (from :func:`kamsim.metrics.downside`).
@@ -389,8 +429,11 @@ def plot_risk_return(
         legend: draw a legend on the Axes.
         adjust: place the labels now; pass False when the figure's layout is not
             final yet and call :func:`adjust_labels` on the figure afterwards.
+        max_labels: label every point up to this many (None: always every point).
     """
     ax = _ax(ax)
+    most = len(df) if max_labels is None else max_labels
+    labelled = pd.Series(risk_return_labelled(df, x, y, most), index=df.index)
     for key, g in _groups(df, hue, colors):
         pts = ax.scatter(
             g[x],
@@ -403,7 +446,11 @@ def plot_risk_return(
         color = pts.get_facecolor()[0]
         if not label:
             continue
-        for xv, yv, name in zip(g[x], g[y], _texts(g, label), strict=True):
+        for xv, yv, name, show in zip(
+            g[x], g[y], _texts(g, label), labelled[g.index], strict=True
+        ):
+            if not show:
+                continue
             txt = ax.text(float(xv), float(yv), name, fontsize=7, color=color)
             txt.set_gid(LABEL_GID)
     ax.set_xlabel(xlabel)
