@@ -354,7 +354,7 @@ def plot_comparison(
     # a panel beside long policy names is narrow: few, well spaced ticks
     from matplotlib.ticker import MaxNLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]))
     ax.tick_params(axis="x", labelsize="small")
     return ax
 
