@@ -10,6 +10,7 @@ quantity such as the number of accounts).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ from kamsim.metrics import STAGE_LABELS
 
 __all__ = [
     "LABEL_GID",
+    "MAX_POINT_LABELS",
     "STAGE_COLORS",
     "adjust_labels",
     "label_overlaps",
@@ -33,7 +35,6 @@ __all__ = [
     "plot_stage_distribution",
     "plot_stage_mix",
     "plot_whale_curve",
-    "MAX_POINT_LABELS",
     "risk_return_labelled",
     "text_clashes",
     "wrap_labels",
@@ -153,9 +154,7 @@ def text_clashes(fig: Any, gap: float = 2.0) -> list[str]:
     for ax in [a for a in fig.axes if a.get_visible()]:
         mine: list[tuple[str, Any]] = []
         for axis, name in ((ax.xaxis, "x"), (ax.yaxis, "y")):
-            ticks = [
-                t for t in axis.get_ticklabels() if t.get_visible() and t.get_text()
-            ]
+            ticks = [t for t in axis.get_ticklabels() if t.get_visible() and t.get_text()]
             boxes = [t.get_window_extent(renderer) for t in ticks]
             lo = axis.get_view_interval()
             inside = [
@@ -163,7 +162,7 @@ def text_clashes(fig: Any, gap: float = 2.0) -> list[str]:
                 for t, b, pos in zip(ticks, boxes, axis.get_ticklocs(), strict=False)
                 if min(lo) - 1e-9 <= pos <= max(lo) + 1e-9
             ]
-            for (t1, b1), (t2, b2) in zip(inside, inside[1:], strict=False):
+            for (t1, b1), (t2, b2) in itertools.pairwise(inside):
                 slant = t1.get_rotation() % 180
                 if name == "x" and 0 < slant < 90:  # slanted: boxes overlap, lines not
                     line = t1.get_fontsize() * fig.dpi / 72

@@ -173,9 +173,7 @@ def _lead(acc: KeyAccount) -> str:
     shares = acc.shares
     mine = float(shares[0])
     if acc.stages[0] <= 0:
-        return (
-            '<span class="kam-lead kam-none" title="no relationship with you">-</span>'
-        )
+        return '<span class="kam-lead kam-none" title="no relationship with you">-</span>'
     star = len(shares) == 1 or mine > float(np.max(shares[1:]))
     mark = "★ " if star and mine > 0 else ""
     cls = "kam-lead kam-star" if mark else "kam-lead"
