@@ -1,7 +1,8 @@
 """End-to-end tests of the teaching page in a real headless Chromium (Debian's package).
 
 One server and one browser page serve the whole module; the tests run in file order
-on that page (the play test, which ends the run, comes last but one). The screenshot
+on that page (the play test, which ends the run, comes after the tests that need
+its first quarters; the small-screen test opens a page of its own). The screenshot
 of the finished run is saved to ``build/test-artifacts/teaching_page.png`` (or to the
 directory in ``KAMSIM_ARTIFACTS``).
 """
@@ -41,6 +42,9 @@ SERVER_START_TIMEOUT = 90.0  # s, a cold Solara start on a busy 2-core machine
 PAGE_TIMEOUT_MS = 60_000
 PLAY_TIMEOUT_MS = 120_000  # 40 quarters take about 15 s here
 N_ACCOUNTS, N_SUPPLIERS, HORIZON = 20, 3, 40  # the page's defaults
+SMALL_SCREEN = {"width": 1024, "height": 768}  # an old classroom projector
+#: The server's log file by URL (see the server fixture).
+SERVER_LOGS: dict[str, Path] = {}
 
 
 #: JavaScript listing what would make the page hard to read (see Session).
@@ -92,6 +96,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             [sys.executable, "-c", code], stdout=out, stderr=subprocess.STDOUT
         )
     url = f"http://127.0.0.1:{port}/"
+    SERVER_LOGS[url] = log
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while True:
@@ -281,6 +286,65 @@ def test_play_runs_to_the_horizon_and_stops(session: Session) -> None:
     shot = ARTIFACTS / "teaching_page.png"
     pg.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 50_000  # a real picture, not a blank page
+
+
+def test_small_screen_shows_the_charts_without_scrolling(
+    server: str, session: Session
+) -> None:
+    """At 1024x768 the three charts are beside the board, above the fold.
+
+    With the largest market of the sliders (50 accounts, 4 rivals) nothing overlaps,
+    the page is not wider than the window and no segment shows a bare number or a
+    clipped tag. The page is saved as a screenshot.
+    """
+    pg = session.page.context.browser.new_page(viewport=SMALL_SCREEN)
+    try:
+        pg.set_default_timeout(PAGE_TIMEOUT_MS)
+        pg.goto(server)
+        charts_ready = (
+            "() => [...document.querySelectorAll('.kam-chart img')]"
+            ".filter(i => i.complete && i.naturalWidth > 300).length === 3"
+        )
+        pg.wait_for_function(charts_ready)
+        for name in ("^Key accounts", "^Rival suppliers"):
+            slider = pg.get_by_role("slider", name=re.compile(name))
+            slider.focus()
+            slider.press("End")
+        pg.get_by_text("Key accounts: 50", exact=True).wait_for()
+        pg.get_by_text("Rival suppliers: 4", exact=True).wait_for()
+        pg.get_by_role("button", name="Reset", exact=True).click()
+        pg.wait_for_function("() => document.querySelectorAll('.kam-row').length === 50")
+        for _ in range(4):
+            pg.get_by_role("button", name="Step", exact=True).click()
+        pg.wait_for_function(
+            "() => document.querySelector('.kam-quarter')?.dataset.quarter === '4'"
+        )
+        pg.wait_for_function(charts_ready)
+        boxes = pg.locator(".kam-chart img").evaluate_all(
+            "is => is.map(i => i.getBoundingClientRect().toJSON())"
+        )
+        assert len(boxes) == 3
+        for box in boxes:
+            assert box["bottom"] <= SMALL_SCREEN["height"]
+            assert box["right"] <= SMALL_SCREEN["width"]
+            assert box["width"] >= 300  # not shrunk to a thumbnail
+        tags = pg.locator(".kam-tag").evaluate_all(
+            "ts => ts.filter(t => t.offsetParent !== null).map(t => t.textContent)"
+        )
+        assert tags and set(tags) <= {"you", "R1", "R2", "R3", "R4"}
+        assert pg.get_by_text("your share", exact=True).first.is_visible()
+        assert list(pg.evaluate(LAYOUT_CHECK)) == []
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "teaching_page_1024x768.png"))
+    finally:
+        pg.close()
+
+
+def test_server_prints_no_cookie_warning(server: str, session: Session) -> None:
+    """Loading the page (twice, in two tabs) printed no Solara cookie warning."""
+    log = SERVER_LOGS[server].read_text()
+    assert "samesite" not in log.lower(), log
+    assert "Warning" not in log, log
 
 
 def test_no_errors_in_the_browser(session: Session) -> None:

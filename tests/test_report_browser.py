@@ -225,6 +225,12 @@ def test_tournament_report_shows_every_matchup(
     text = page.locator("p").all_inner_texts()
     text = [t.replace("`", "") for t in text]
     assert any(f"{best} earns the highest NPV with terminal value" in t for t in text)
+    # issue 22: paired panels' x labels cut, 64 labelled risk/return points
+    clashes = {f["file"]: f["text_clashes"] for f in data["figures"] if f["text_clashes"]}
+    assert clashes == {}
+    risk = next(f for f in data["figures"] if f["file"] == "risk_return.png")
+    assert risk["label_overlaps"] == 0
+    assert "a panel of more than 12 cells labels at most 12" in risk["caption"]
     assert errors == []
 
 
@@ -236,8 +242,11 @@ def test_report_page_is_readable(browser: Any, reports: dict[str, Path], name: s
     """
     from kamsim.reports.formatting import human_title
 
-    page, _, errors = render(browser, reports[name] / "report", f"{name}-readable")
+    page, data, errors = render(browser, reports[name] / "report", f"{name}-readable")
     try:
+        # issue 22: y labels cut and colliding, ticks touching ("5" "8" read "58")
+        clashes = {f["file"]: f["text_clashes"] for f in data["figures"]}
+        assert {k: v for k, v in clashes.items() if v} == {}
         assert page.locator("h1").inner_text() == human_title(name) != name
         assert page.title() == human_title(name)
         width = page.evaluate("document.documentElement.scrollWidth")

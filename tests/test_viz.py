@@ -30,7 +30,7 @@ from kamsim.viz.app import (
     page,
     parse_seed,
 )
-from kamsim.viz.views import STAGE_NAMES, market_html, supplier_label
+from kamsim.viz.views import BOARD_CSS, STAGE_NAMES, market_html, supplier_label
 
 #: Seeds on which the page's defaults are measured (see test_defaults_reach_...).
 SEEDS = range(50)
@@ -472,3 +472,92 @@ def test_play_has_a_speed_control_and_still_stops_at_the_horizon() -> None:
     wait_until(lambda: rc.find(v.Btn, children=["Play"]).widgets != [], seconds=60)
     time.sleep(0.5)
     assert model.value.quarter == HORIZON and button(rc, "Play").disabled
+
+
+# ------------------------------------------------- issue 22: a calmer page
+def test_board_labels_your_share_column_and_its_dash() -> None:
+    """The board says what the right-hand number is and what "-" there means.
+
+    A column header names the bar and "your share" (one per column of rows); the
+    note and the dash's tooltip say that "-" is an account with no relationship
+    with you.
+    """
+    m = TeachingModel(n_accounts=12, rivals=3, hazard=0.25, rng=0)
+    for _ in range(7):
+        m.step()
+    html = market_html(m)
+    assert html.count('<div class="kam-head">') == 1
+    assert ">your share</span>" in html
+    assert "- no relationship with you" in html  # the note under the legend
+    no_rel = [a for a in m.accounts if a.stages[0] <= 0]
+    assert no_rel, "seed 0 has accounts without you at quarter 7: dashes shown"
+    assert html.count('title="no relationship with you">-</span>') == len(no_rel)
+    big = market_html(TeachingModel(n_accounts=50))
+    assert big.count('<div class="kam-head">') == 2  # one per column of rows
+
+
+def test_narrow_segments_have_no_bare_number_tags() -> None:
+    """With 50 accounts and 4 rivals a segment's tag is "you" or "R1".."R4", never "1".
+
+    A narrow segment hides its tag (CSS) and its rival is named by a stripe of that
+    rival's colour, the colour of its line in the market-share chart and its legend key.
+    """
+    from kamsim.viz.views import RIVAL_COLORS
+
+    m = TeachingModel(n_accounts=50, rivals=4, rng=3)
+    m.step()
+    html = market_html(m)
+    tags = set(re.findall(r'<span class="kam-tag">([^<]*)</span>', html))
+    assert tags <= {"you", "R1", "R2", "R3", "R4"}
+    assert "kam-short" not in html
+    for k in range(1, 5):
+        segs = re.findall(rf'data-supplier="{k}"[^>]*style="([^"]*)"', html)
+        assert segs and all(f"inset 0 -3px 0 {RIVAL_COLORS[k - 1]}" in s for s in segs)
+    assert "@container (max-width: 24px) {.kam-tag {display:none}}" in BOARD_CSS
+
+
+def test_charts_at_quarter_zero_show_a_hint_and_a_sane_revenue_axis() -> None:
+    """Before the first step every chart says how to start; k€ are not ±0.04.
+
+    The revenue chart's axis runs from 0 to at least the first quarter's revenue at
+    the starting shares (rounded up), not matplotlib's ±0.04 of an empty plot.
+    """
+    from kamsim.viz.views import (
+        START_HINT,
+        economics_figure,
+        market_share_figure,
+        stage_counts_figure,
+    )
+
+    m = TeachingModel()
+    for make in (stage_counts_figure, market_share_figure, economics_figure):
+        ax = make(m).axes[0]
+        assert START_HINT in [t.get_text() for t in ax.texts], make.__name__
+    lo, hi = economics_figure(m).axes[0].get_ylim()
+    revenue = sum(a.wallet * a.shares[0] for a in m.accounts) / 4
+    assert lo == 0 and revenue <= hi <= 4 * revenue
+    m.step()
+    for make in (stage_counts_figure, market_share_figure, economics_figure):
+        assert START_HINT not in [t.get_text() for t in make(m).axes[0].texts]
+
+
+def test_launch_silences_solaras_cookie_warning_only() -> None:
+    """quiet_solara() drops Solara's samesite warning and no other warning."""
+    import warnings
+
+    from kamsim.viz import SOLARA_COOKIE_WARNING, quiet_solara
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        quiet_solara()
+        for text in (f"{SOLARA_COOKIE_WARNING}, but ...", "another warning"):
+            warnings.warn_explicit(
+                text, UserWarning, "starlette.py", 621, module="solara.server.starlette"
+            )
+        warnings.warn_explicit(
+            f"{SOLARA_COOKIE_WARNING}, but ...", UserWarning, "x.py", 1, module="other"
+        )
+    assert [str(w.message) for w in seen] == [
+        "another warning",
+        f"{SOLARA_COOKIE_WARNING}, but ...",
+    ]

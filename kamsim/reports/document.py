@@ -187,12 +187,14 @@ class ReportDoc:
         """
         import matplotlib.pyplot as plt
 
+        from kamsim.reports.plots import label_overlaps, text_clashes
+
         path = self.folder / name
         fig.savefig(path, dpi=110)
         if extra and "label_overlaps" in extra:  # count on the layout as saved
-            from kamsim.reports.plots import label_overlaps
-
             extra = {**extra, "label_overlaps": label_overlaps(fig)}
+        # axis text cut off, touching or overlapping, as saved (tests read it)
+        extra = {**dict(extra or {}), "text_clashes": text_clashes(fig)}
         legends = [
             {
                 "title": leg.get_title().get_text(),

@@ -115,6 +115,8 @@ def _pages(
             if key:
                 ax.set_title(Layout.title(key), fontsize=8)
             cells = draw(ax, key)
+            # long axis labels on lines, not into the neighbours (wider: few panels)
+            plots.wrap_labels(ax, 57 if len(page) == 1 else 42 if len(page) == 2 else 30)
             records.append(axes_record(ax, cells))
         if legend_title is not None:
             _share_legend(fig, list(axes)[: len(page)], legend_title)
@@ -307,18 +309,30 @@ def risk_return_figures(doc: ReportDoc, ctx: Context) -> pd.DataFrame:
             colors=colors,
             legend=False,
             adjust=False,
+            max_labels=plots.MAX_POINT_LABELS,
             xlabel=f"CVaR 5 % of {d.value_label} (k€)",
             ylabel=f"mean {d.value_label} (k€)",
         )
         return _cells(g, d.factors)
 
+    most = plots.MAX_POINT_LABELS
+    crowded = any(len(Layout.select(risk, key)) > most for key in lay.panels)
+    subset = (
+        f" So that labels stay readable, a panel of more than {most} cells labels at "
+        f"most {most}: the frontier (the cells no other cell beats on both mean and "
+        "CVaR), the next frontiers as far as they fit, and the cells of lowest mean and "
+        "lowest CVaR; risk_return.csv lists every cell."
+        if crowded
+        else ""
+    )
     _pages(
         doc,
         lay.panels,
         draw,
         "risk_return",
         f"Risk and return: mean {d.value_label} against its CVaR 5 %, one point per cell "
-        f"labelled with its {lay.x}{_layout_caption(ctx)}; up and to the right is better.",
+        f"labelled with its {lay.x}{_layout_caption(ctx)}; up and to the right is better."
+        + subset,
         lay.hue,
         labels=True,
     )

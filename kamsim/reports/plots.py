@@ -10,6 +10,7 @@ quantity such as the number of accounts).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ from kamsim.model.records import STAGE_LABELS
 
 __all__ = [
     "LABEL_GID",
+    "MAX_POINT_LABELS",
     "STAGE_COLORS",
     "adjust_labels",
     "label_overlaps",
@@ -33,6 +35,9 @@ __all__ = [
     "plot_stage_distribution",
     "plot_stage_mix",
     "plot_whale_curve",
+    "risk_return_labelled",
+    "text_clashes",
+    "wrap_labels",
 ]
 
 STAGE_COLORS = ("#c6dbef", "#6baed6", "#2171b5", "#08306b")
@@ -116,6 +121,83 @@ def label_overlaps(fig: Any) -> int:
         for i, a in enumerate(boxes):
             count += sum(a.overlaps(b) for b in boxes[i + 1 :])
     return count
+
+
+def wrap_labels(ax: Axes, width: int = 30) -> None:
+    """Break an Axes' x and y labels longer than ``width`` characters into lines.
+
+    A long label (``Δ NPV with terminal value vs uniform (k€, 95 % CI)``) on a small
+    panel would otherwise run past the panel into its neighbours or off the figure.
+    """
+    import textwrap
+
+    for label in (ax.xaxis.label, ax.yaxis.label):
+        text = label.get_text()
+        if len(text) > width and "\n" not in text:
+            label.set_text(textwrap.fill(text, width, break_long_words=False))
+
+
+def text_clashes(fig: Any, gap: float = 2.0) -> list[str]:
+    """Text of a figure's panels that cannot be read as drawn (empty if none).
+
+    Checks the axis labels, tick labels and titles of every visible Axes: a text
+    outside the figure (cut off), two neighbouring tick labels of one axis closer than
+    ``gap`` pixels (``5`` and ``8`` read as ``58``), and a text of one panel
+    overlapping any text of another (labels and ticks included). Draws the figure to
+    measure it.
+    """
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    page = fig.bbox
+    out: list[str] = []
+    texts: list[list[tuple[str, Any]]] = []
+    for ax in [a for a in fig.axes if a.get_visible()]:
+        mine: list[tuple[str, Any]] = []
+        for axis, name in ((ax.xaxis, "x"), (ax.yaxis, "y")):
+            ticks = [t for t in axis.get_ticklabels() if t.get_visible() and t.get_text()]
+            boxes = [t.get_window_extent(renderer) for t in ticks]
+            lo = axis.get_view_interval()
+            inside = [
+                (t, b)
+                for t, b, pos in zip(ticks, boxes, axis.get_ticklocs(), strict=False)
+                if min(lo) - 1e-9 <= pos <= max(lo) + 1e-9
+            ]
+            for (t1, b1), (t2, b2) in itertools.pairwise(inside):
+                slant = t1.get_rotation() % 180
+                if name == "x" and 0 < slant < 90:  # slanted: boxes overlap, lines not
+                    line = t1.get_fontsize() * fig.dpi / 72
+                    step = abs(b2.x1 - b1.x1) * np.sin(np.radians(slant))
+                    close = step < line + gap / 2
+                elif name == "x":
+                    close = b1.x1 + gap > b2.x0 and b2.x1 + gap > b1.x0
+                    close = close and b1.y0 < b2.y1 and b2.y0 < b1.y1
+                else:
+                    close = b1.y1 + gap > b2.y0 and b2.y1 + gap > b1.y0
+                    close = close and b1.x0 < b2.x1 and b2.x0 < b1.x1
+                if close:
+                    pair = f"{t1.get_text()!r} and {t2.get_text()!r}"
+                    out.append(f"{name} tick labels {pair} touch")
+            mine += [(f"{name} tick label {t.get_text()!r}", b) for t, b in inside]
+            if axis.label.get_visible() and axis.label.get_text():
+                mine.append((f"{name} label", axis.label.get_window_extent(renderer)))
+        if ax.title.get_text():
+            mine.append(("title", ax.title.get_window_extent(renderer)))
+        for what, box in mine:
+            if (
+                box.x0 < page.x0 - 1
+                or box.y0 < page.y0 - 1
+                or box.x1 > page.x1 + 1
+                or box.y1 > page.y1 + 1
+            ):
+                out.append(f"{what} cut off at the figure's edge")
+        texts.append(mine)
+    for i, mine in enumerate(texts):
+        for other in texts[i + 1 :]:
+            for what, box in mine:
+                for what2, box2 in other:
+                    if box.overlaps(box2):
+                        out.append(f"{what} overlaps {what2} of another panel")
+    return out
 
 
 def _texts(df: pd.DataFrame, cols: str | Sequence[str]) -> list[str]:
@@ -268,7 +350,49 @@ def plot_comparison(
     ax.set_xlabel(xlabel)
     ax.set_ylabel(label)
     _thousands(ax, "x")
+    # a panel beside long policy names is narrow: few, well spaced ticks
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]))
+    ax.tick_params(axis="x", labelsize="small")
     return ax
+
+
+#: Most point labels a risk-return panel shows; beyond, see :func:`risk_return_labelled`.
+MAX_POINT_LABELS = 12
+
+
+def risk_return_labelled(
+    df: pd.DataFrame, x: str = "cvar05", y: str = "mean", most: int = MAX_POINT_LABELS
+) -> np.ndarray:
+    """Which points of a risk-return plot get a label (a boolean mask over ``df``).
+
+    Up to ``most`` points: all. More (a 64-cell tournament): the frontier, the
+    points no other point beats on both return ``y`` and downside ``x`` (higher is
+    better for both), then the next frontiers (the frontier of the points left) as
+    long as they fit within ``most`` labels, and the extremes, the lowest ``y`` and
+    the lowest ``x``.
+    """
+    xs = df[x].to_numpy(dtype=np.float64)
+    ys = df[y].to_numpy(dtype=np.float64)
+    if len(xs) <= most:
+        return np.ones(len(xs), dtype=bool)
+    keep = np.zeros(len(xs), dtype=bool)
+    left = np.ones(len(xs), dtype=bool)
+    while left.any():
+        beats = (
+            (xs[None, :] >= xs[:, None])
+            & (ys[None, :] >= ys[:, None])
+            & ((xs[None, :] > xs[:, None]) | (ys[None, :] > ys[:, None]))
+        )
+        layer = left & ~(beats & left[None, :]).any(axis=1)
+        if keep.any() and keep.sum() + layer.sum() > most - 2:
+            break
+        keep |= layer
+        left &= ~layer
+    keep[int(np.argmin(ys))] = True
+    keep[int(np.argmin(xs))] = True
+    return keep
 
 
 def plot_risk_return(
@@ -283,11 +407,13 @@ def plot_risk_return(
     ylabel: str = "mean NPV (k€)",
     legend: bool = True,
     adjust: bool = True,
+    max_labels: int | None = None,
 ) -> Axes:
     """Risk-return scatter: mean against downside, one labelled point per cell.
 
     Labels are placed with adjustText so that they do not overlap each other or
-    the points.
+    the points. With more than ``max_labels`` points only the frontier and the
+    extremes are labelled (:func:`risk_return_labelled`).
 
     Args:
         df: one row per cell (from :func:`kamsim.analysis.metrics.downside`).
@@ -302,8 +428,11 @@ def plot_risk_return(
         legend: draw a legend on the Axes.
         adjust: place the labels now; pass False when the figure's layout is not
             final yet and call :func:`adjust_labels` on the figure afterwards.
+        max_labels: label every point up to this many (None: always every point).
     """
     ax = _ax(ax)
+    most = len(df) if max_labels is None else max_labels
+    labelled = pd.Series(risk_return_labelled(df, x, y, most), index=df.index)
     for key, g in _groups(df, hue, colors):
         pts = ax.scatter(
             g[x],
@@ -316,7 +445,11 @@ def plot_risk_return(
         color = pts.get_facecolor()[0]
         if not label:
             continue
-        for xv, yv, name in zip(g[x], g[y], _texts(g, label), strict=True):
+        for xv, yv, name, show in zip(
+            g[x], g[y], _texts(g, label), labelled[g.index], strict=True
+        ):
+            if not show:
+                continue
             txt = ax.text(float(xv), float(yv), name, fontsize=7, color=color)
             txt.set_gid(LABEL_GID)
     ax.set_xlabel(xlabel)

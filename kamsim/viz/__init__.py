@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import os
 import socket
+import warnings
 from typing import Any
 
 from kamsim.model.params import ParameterError
 
-__all__ = ["APP", "launch", "page"]
+__all__ = ["APP", "SOLARA_COOKIE_WARNING", "launch", "page", "quiet_solara"]
 
 #: The Solara app the server runs: the ``page`` element of :mod:`kamsim.viz.app`.
 APP = "kamsim.viz.app:page"
@@ -51,6 +52,27 @@ def _check_address(host: Any, port: Any) -> tuple[str, int]:
     return host, port
 
 
+#: Start of the warning Solara prints for every page served over plain http on a host
+#: other than ``localhost`` (12 lines; the session cookie then falls back to
+#: ``samesite=lax``, which the teaching page, not embedded in an iframe, is fine with).
+SOLARA_COOKIE_WARNING = "Cookies with samesite=none require https"
+
+
+def quiet_solara() -> None:
+    """Silence Solara's samesite cookie warning (and only it) in this process.
+
+    Solara has no setting for it (``solara/server/starlette.py`` warns whenever the
+    page is served over http on a host other than ``localhost``, e.g. the default
+    ``127.0.0.1``), so :func:`launch` filters that one warning.
+    """
+    warnings.filterwarnings(
+        "ignore",
+        message=SOLARA_COOKIE_WARNING,
+        category=UserWarning,
+        module=r"solara\.server\.starlette",
+    )
+
+
 def launch(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True) -> None:
     """Serve the teaching page with Solara until interrupted (Ctrl+C).
 
@@ -72,6 +94,7 @@ def launch(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True)
     os.environ.setdefault("SOLARA_CHECK_VERSION", "False")
     # no "runs on Solara" banner over the charts
     os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")
+    quiet_solara()  # no 12-line cookie warning per page load in the teacher's terminal
     from solara.__main__ import run as solara_run
 
     url = f"http://{host}:{port}"

@@ -369,9 +369,9 @@ _CSS = """
 .kam-side .v-card__title {font-size:16px; padding:10px 12px 4px 12px}
 .kam-side .v-card__subtitle {padding:0 12px 4px 12px}
 .kam-main {flex:1 1 auto; min-width:0; display:grid;
-  grid-template-columns:minmax(0,1fr) minmax(0,1fr); gap:10px; align-items:start}
+  grid-template-columns:minmax(0,1.25fr) minmax(0,1fr); gap:10px; align-items:start}
 .kam-col {display:flex; flex-direction:column; gap:10px; min-width:0}
-.kam-chart img {width:100%; height:auto; display:block}
+.kam-chart img {width:100%; max-width:480px; height:auto; display:block; margin:auto}
 .kam-card {background:#fff; border-radius:6px; box-shadow:0 1px 3px rgba(0,0,0,.15);
   padding:6px}
 .kam-controls .v-input__slot {flex-wrap:wrap}
@@ -379,7 +379,12 @@ _CSS = """
   font-size:13px}
 .kam-controls .v-input {margin-top:2px}
 .kam-run .v-btn {min-width:72px !important}
-@media (max-width: 1100px) {.kam-main {grid-template-columns:minmax(0,1fr)}}
+@media (max-width: 1100px) {.kam-side {flex-basis:250px}
+  .kam-main {grid-template-columns:minmax(0,1fr) minmax(0,1fr)}
+  .kam-rows.kam-two {grid-template-columns:minmax(0,1fr) !important}
+  .kam-rows.kam-two > .kam-head:nth-child(2) {display:none}
+  .kam-suppliers {grid-template-columns:minmax(0,1fr)}}
+@media (max-width: 860px) {.kam-main {grid-template-columns:minmax(0,1fr)}}
 @media (max-width: 700px) {.kam-body {flex-direction:column} .kam-side {flex:none}}
 """
 

@@ -26,6 +26,7 @@ from kamsim.agents.model import KAMModel
 
 __all__ = [
     "BOARD_CSS",
+    "COLUMN_HEADER",
     "FOCAL_COLOR",
     "HORIZON",
     "REST_COLOR",
@@ -77,8 +78,11 @@ BOARD_CSS = """
 .kam-caption {color:#607d8b}
 .kam-chip {display:inline-block; padding:0 6px; border-radius:8px; font-size:10px}
 .kam-rows {display:grid; gap:2px 14px; margin-top:4px}
-.kam-row {display:grid; grid-template-columns:28px minmax(0,1fr) 46px; gap:4px;
-  align-items:center; height:20px}
+.kam-row, .kam-head {display:grid; grid-template-columns:28px minmax(0,1fr) 52px;
+  gap:4px; align-items:center; height:20px}
+.kam-head {height:auto; font-size:10px; color:#607d8b; line-height:12px;
+  border-bottom:1px solid #cfd8dc; padding-bottom:2px}
+.kam-head .kam-lead {font-size:10px; color:#607d8b; white-space:normal}
 .kam-slot {font-size:11px; color:#607d8b; text-align:right}
 .kam-stack {display:flex; height:16px; border-radius:2px; overflow:hidden;
   background:#eceff1}
@@ -86,9 +90,7 @@ BOARD_CSS = """
 .kam-seg {height:100%; font-size:10px; line-height:16px; text-align:center;
   overflow:hidden; white-space:nowrap; border-right:1px solid #fff;
   box-sizing:border-box; container-type:inline-size}
-.kam-short {display:none}
-@container (max-width: 24px) {.kam-tag {display:none} .kam-short {display:inline}}
-@container (max-width: 9px) {.kam-short {display:none}}
+@container (max-width: 24px) {.kam-tag {display:none}}
 .kam-you {box-shadow:inset 0 0 0 2px #ef6c00; font-weight:700}
 .kam-rest {background:#eceff1; border-right:none}
 .kam-empty {font-size:10px; color:#9e9e9e; line-height:14px; padding-left:6px;
@@ -98,6 +100,15 @@ BOARD_CSS = """
 """
 
 _STAGE_COLUMNS = tuple(f"n_{name}" for name in STAGE_NAMES)
+
+#: The board's column header (one per column of rows): what the bar and the
+#: right-hand number are, and what ``-`` there means.
+COLUMN_HEADER = (
+    '<div class="kam-head"><span class="kam-slot">acct</span>'
+    "<span>share of the account's spend: you, rivals, rest of the market</span>"
+    '<span class="kam-lead" title="your share of the account\'s spend; ★ the '
+    'largest of any supplier; - no relationship with you">your share</span></div>'
+)
 
 
 def supplier_tag(index: int) -> str:
@@ -113,6 +124,22 @@ def supplier_label(supplier: Supplier) -> str:
 
 def _rival_color(index: int) -> str:
     return RIVAL_COLORS[(index - 1) % len(RIVAL_COLORS)]
+
+
+def _round_up(value: float) -> float:
+    """``value`` rounded up to 1, 2 or 5 times a power of ten (at least 10)."""
+    value = max(value, 10.0)
+    power = 10.0 ** np.floor(np.log10(value))
+    return float(next(m * power for m in (1, 2, 5, 10) if m * power >= value))
+
+
+def _revenue_scale(model: KAMModel) -> float:
+    """A quarter's revenue at the starting shares, and the budget, whichever is larger.
+
+    The top of the revenue chart before the first quarter (k€).
+    """
+    revenue = sum(acc.wallet * float(acc.shares[0]) for acc in model.accounts) / 4
+    return max(float(revenue), float(model.suppliers[0].budget))
 
 
 def _horizon(model: KAMModel) -> int:
@@ -131,11 +158,13 @@ def _segment(acc: KeyAccount, index: int, share: float, stage: int) -> str:
     )
     fg = "#fff" if i >= 2 else "#102027"
     you = " kam-you" if index == 0 else ""
+    # a rival's colour (as in the Market share chart) along the segment's foot names
+    # it when the segment is too narrow for its tag (the tag is hidden below 24 px)
+    stripe = "" if index == 0 else f"box-shadow:inset 0 -3px 0 {_rival_color(index)};"
     return (
         f'<div class="kam-seg{you}" data-supplier="{index}" data-stage="{stage}" '
         f'title="{tip}" style="width:{100 * share:.2f}%;background:{STAGE_COLORS[i]};'
-        f'color:{fg}"><span class="kam-tag">{tag}</span>'
-        f'<span class="kam-short">{"" if index == 0 else index}</span></div>'
+        f'color:{fg};{stripe}"><span class="kam-tag">{tag}</span></div>'
     )
 
 
@@ -144,7 +173,7 @@ def _lead(acc: KeyAccount) -> str:
     shares = acc.shares
     mine = float(shares[0])
     if acc.stages[0] <= 0:
-        return '<span class="kam-lead kam-none">-</span>'
+        return '<span class="kam-lead kam-none" title="no relationship with you">-</span>'
     star = len(shares) == 1 or mine > float(np.max(shares[1:]))
     mark = "★ " if star and mine > 0 else ""
     cls = "kam-lead kam-star" if mark else "kam-lead"
@@ -183,9 +212,15 @@ def _legend(model: KAMModel) -> str:
     chips = []
     for sup in model.suppliers:
         cls = "kam-key kam-you" if sup.index == 0 else "kam-key"
+        stripe = (
+            ""
+            if sup.index == 0
+            else f' style="box-shadow:inset 0 -3px 0 {_rival_color(sup.index)}"'
+        )
         chips.append(
-            f'<span class="kam-sup" data-supplier="{sup.index}"><span class="{cls}">'
-            f"{supplier_tag(sup.index)}</span>{html.escape(supplier_label(sup))}</span>"
+            f'<span class="kam-sup" data-supplier="{sup.index}"><span class="{cls}"'
+            f"{stripe}>{supplier_tag(sup.index)}</span>"
+            f"{html.escape(supplier_label(sup))}</span>"
         )
     chips.append(
         '<span class="kam-sup" data-supplier="rest"><span class="kam-key kam-rest">'
@@ -231,26 +266,34 @@ def market_html(model: KAMModel) -> str:
     larger than every rival's. Dashed rows are accounts that never partner beyond
     tactical.
     """
-    rows = "".join(_account_row(acc, j) for j, acc in enumerate(model.slots))
     cols = 1 if model.n_accounts <= 25 else 2
+    rows = COLUMN_HEADER * cols + "".join(
+        _account_row(acc, j) for j, acc in enumerate(model.slots)
+    )
+    wide = " kam-two" if cols == 2 else ""
     return (
         f'<div class="kam-board">{_header(model)}{_legend(model)}'
         '<div class="kam-note">Each bar is one account\'s spend: a segment per supplier, '
-        "coloured by the stage of its relationship; ★ you hold the largest share; "
-        "dashed: never partners.</div>"
-        f'<div class="kam-rows" style="grid-template-columns:repeat({cols},minmax(0,1fr))">'
+        "coloured by the stage of its relationship; a rival's colour runs along the "
+        "foot of its segments (narrow ones have no tag: hover for details). Right: "
+        "your share of the account's spend, ★ when it is the largest, "
+        "- no relationship with you. Dashed: never partners.</div>"
+        f'<div class="kam-rows{wide}" '
+        f'style="grid-template-columns:repeat({cols},minmax(0,1fr))">'
         f"{rows}</div></div>"
     )
 
 
 # ------------------------------------------------------------------------ charts
-def _figure(width: float = 4.8, height: float = 2.2) -> Figure:
+def _figure(width: float = 4.0, height: float = 2.1) -> Figure:
     """A chart of ``width`` x ``height`` inches at 100 dpi, room for a legend on the right.
 
     Fixed margins rather than a layout engine: the page redraws while playing.
     """
     fig = Figure(figsize=(width, height), dpi=100)
-    fig.subplots_adjust(left=0.13, right=0.75, bottom=0.2, top=0.88)
+    # 4 inches: text stays readable in the page's narrow chart column (about 340 px
+    # at 1024x768, where the three charts fit above the fold beside the board)
+    fig.subplots_adjust(left=0.15, right=0.73, bottom=0.2, top=0.87)
     return fig
 
 
@@ -278,6 +321,24 @@ def _legend_right(ax: Any, handles: list[Any] | None = None, labels: Any = None)
     )
 
 
+#: What an empty chart says at quarter 0.
+START_HINT = "press Step or Play\nto run the market"
+
+
+def _hint(ax: Any) -> None:
+    """The start hint, centred in an empty chart."""
+    ax.text(
+        0.5,
+        0.5,
+        START_HINT,
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+        fontsize=9,
+        color="#78909c",
+    )
+
+
 def stage_counts_figure(model: KAMModel) -> Figure:
     """Your relationships in each stage per quarter, stacked (tactical at the bottom)."""
     df = model.datacollector.get_model_vars_dataframe()
@@ -291,6 +352,8 @@ def stage_counts_figure(model: KAMModel) -> Figure:
     ax.set_ylim(0, max(model.n_accounts, 1))
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
     ax.set_ylabel("accounts", fontsize=8)
+    if len(x) <= 1:  # quarter 0: one point, nothing to stack yet
+        _hint(ax)
     h, lab = ax.get_legend_handles_labels()
     _legend_right(ax, h[::-1], lab[::-1])
     return fig
@@ -321,16 +384,7 @@ def market_share_figure(model: KAMModel) -> Figure:
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     if len(x) == 0:
-        ax.text(
-            0.5,
-            0.5,
-            "press Step or Play",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-            fontsize=9,
-            color="#78909c",
-        )
+        _hint(ax)
     _legend_right(ax)
     return fig
 
@@ -348,5 +402,9 @@ def economics_figure(model: KAMModel) -> Figure:
     total = float(df["profit"].sum()) if len(df) else 0.0
     _style(ax, model, f"Your revenue and profit · total profit {total:,.0f} k€")
     ax.set_ylabel("k€ per quarter", fontsize=8)
+    if len(x) == 0:  # quarter 0: no data yet; not a ±0.04 axis but the k€ to come
+        ax.set_ylim(0, _round_up(_revenue_scale(model)))
+        _hint(ax)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     _legend_right(ax)
     return fig
