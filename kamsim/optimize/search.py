@@ -221,6 +221,25 @@ def _study(sp: OptimizeSpec, folder: Path | None) -> Any:
     return study
 
 
+def _propose(
+    study: Any, sp: OptimizeSpec, dists: dict[str, Any], number: int
+) -> dict[str, Any]:
+    """The parameters the sampler proposes for trial ``number``, nothing written.
+
+    The sampler (seeded from the trial's number) sees the study's finished trials
+    through an in-memory copy, which is what it would see in the study itself.
+    """
+    import optuna
+
+    mirror = optuna.create_study(
+        directions=study.directions, sampler=_sampler(sp, _trial_seed(sp.seed, number))
+    )
+    mirror.add_trials([t for t in study.get_trials(deepcopy=True) if t.state.is_finished()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return dict(mirror.ask(dists).params)
+
+
 def _search(
     sp: OptimizeSpec,
     folder: Path | None,
@@ -249,9 +268,17 @@ def _search(
             start = running[0].number if running else len(asked)
             start -= start % sp.batch
             end = min(start + sp.batch, sp.trials)
-            # 1. propose the whole batch before evaluating any of it
+            # 1. propose the whole batch before evaluating any of it; a proposal is
+            # written whole (enqueued in one transaction), so a search killed while
+            # proposing resumes with exactly the proposal it had made
             for number in range(len(asked), end):
-                study.sampler = _sampler(sp, _trial_seed(sp.seed, number))
+                waiting = [
+                    t
+                    for t in study.get_trials(deepcopy=False)
+                    if t.state == TrialState.WAITING
+                ]
+                if not waiting:
+                    study.enqueue_trial(_propose(study, sp, dists, number))
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     t = study.ask(dists)
