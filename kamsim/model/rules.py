@@ -140,11 +140,6 @@ def _rule(fn: Callable[..., Any]) -> Any:
     return njit(cache=True, error_model="numpy", inline="always")(fn)
 
 
-def _account_rule(fn: Callable[..., Any]) -> Any:
-    """Compile an account-level mechanism (cached, IEEE; the compiler decides inlining)."""
-    return njit(cache=True, error_model="numpy")(fn)
-
-
 # --- step 0: relationships start -----------------------------------------------------
 
 
@@ -821,7 +816,7 @@ def economics_and_endings(
     acc_out[A_DISRUPTION_COST, j] = lost_total
 
 
-@_account_rule
+@_rule
 def account_quarter(
     ri: np.ndarray,
     rf: np.ndarray,
