@@ -360,6 +360,11 @@ class KAMModel(mesa.Model):
         self.account_quarter = _Compiled(rules.account_quarter)
         self.observe_market = _Compiled(market.observe_market)
         self.renew_relationships = _Compiled(rules.renew_relationships)
+        self.settle_market = _Compiled(market.settle_market)
+        self.record_quarter = _Compiled(market.record_quarter)
+        self.end_relationships = _Compiled(market.end_relationships)
+        self.is_disrupted = _Compiled(rules.is_disrupted)
+        self.supplier_efficiency = _Compiled(rules.supplier_efficiency)
 
     def _init_bookkeeping(self) -> None:
         """The focal ledger, reach times and trajectories."""
@@ -367,6 +372,9 @@ class KAMModel(mesa.Model):
         self.reach: dict[int, list[float]] = {2: [0.0, 0.0], 3: [0.0, 0.0], 4: [0.0, 0.0]}
         self.relationships: list[dict[str, Any]] = []
         self.current: list[dict[str, Any]] = [self._open(j, 1) for j in range(n)]
+        self.ledger_sums = np.zeros((3, n))  # revenue, profit, investment so far
+        self.ledger_trust = np.zeros(n)
+        self.ledger_max = np.ones(n, dtype=np.int64)
         self.estimated_potential = np.zeros(n)
         self.history: dict[str, list[np.ndarray]] = {
             "cost_to_serve": [],
@@ -522,8 +530,11 @@ class KAMModel(mesa.Model):
             self.rel_int[st.GENERATION, 0, started, j] += 1
             if started[0]:
                 self.new_focal[0] += 1
-                self.relationships.append(self.current[j])
+                self.relationships.append(self._written(j))
                 self.current[j] = self._open(j, t)
+                self.ledger_sums[:, j] = 0.0
+                self.ledger_trust[j] = 0.0
+                self.ledger_max[j] = 1
 
     def _stress_test(self, t: int) -> None:
         """The focal supplier's largest relationship ends now (``lose_largest_at``)."""
@@ -560,10 +571,8 @@ class KAMModel(mesa.Model):
         self.downturn = float(blk.downturn[k])
         for s in range(self.n_suppliers):
             drawn = bool(blk.disruption[k][s])
-            self.disrupted[s] = rules.is_disrupted(drawn, s, t, self.compiled)
-            self.efficiency[s] = rules.supplier_efficiency(
-                self.rel_int, 0, s, self.compiled
-            )
+            self.disrupted[s] = self.is_disrupted(drawn, s, t, self.compiled)
+            self.efficiency[s] = self.supplier_efficiency(self.rel_int, 0, s, self.compiled)
 
     def _settle(self, t: int) -> None:
         """Settle, record, end relationships, remove vanished accounts (step 8)."""
@@ -573,7 +582,7 @@ class KAMModel(mesa.Model):
                 self.out_i[:, :, j] = 0
                 self.acc_out[:, j] = 0.0
         starts = (self.started, self.forced, self.forced_stage, self.forced_trust)
-        market.settle_market(
+        self.settle_market(
             0, self.rel_int, self.rel_float, self.acc_int, self.alloc, self.compiled,
             (*starts, self.new_focal), self.out_f, self.out_i, self.acc_out,
             self.qf, self.qi, self.qa,
@@ -582,7 +591,7 @@ class KAMModel(mesa.Model):
         self._ledger(t)
         self._keep_history()
         self.datacollector.collect(self)
-        market.end_relationships(
+        self.end_relationships(
             0, t, self.rel_int, self.rel_float, self.acc_int, self.qf, self.qi, self.qa
         )
         for j in range(self.n_accounts):
@@ -597,7 +606,7 @@ class KAMModel(mesa.Model):
         m, n = self.n_suppliers, self.n_accounts
         record = np.zeros((1, 1, len(QUARTER_COLUMNS)))
         sup_record = np.zeros((1, m, 1, len(SUPPLIER_QUARTER_COLUMNS)))
-        market.record_quarter(
+        self.record_quarter(
             0, 0, m, n, self.qf, self.qi, self.qa, self.new_focal,
             np.array([[self.downturn]]), self.disrupted, record, sup_record,
             np.empty((market.S_ROWS + m, n)), np.empty(16, dtype=np.int64),
@@ -613,27 +622,40 @@ class KAMModel(mesa.Model):
                 setattr(sup, c, int(v) if c == "n_active" else v)
 
     def _ledger(self, t: int) -> None:
-        """Update the focal supplier's relationship records with quarter t."""
-        qf, qi = self.qf, self.qi
-        ri = self.rel_int
-        for j, r in enumerate(self.current):
-            r["revenue"] += qf[market.F_REVENUE, 0, j]
-            r["profit"] += qf[market.F_PROFIT, 0, j]
-            r["investment"] += qf[market.F_INVEST, 0, j]
-            stage = int(qi[market.I_STAGE_END, 0, j])
-            if stage <= 0:
-                continue
-            max_stage = int(ri[st.MAX_STAGE, 0, 0, j])
-            if stage > max_stage:
-                took = float(t - ri[st.ARRIVED, 0, 0, j] + 1)
-                self.reach[stage][0] += took
-                self.reach[stage][1] += 1
-            r["max_stage"] = max(max_stage, stage)
-            r["trust"] = qf[market.F_TRUST, 0, j]
-            if qi[market.I_CAUSE, 0, j] > 0:
-                r["ended"] = t
-                r["end_cause"] = int(qi[market.I_CAUSE, 0, j])
-                r["end_stage"] = stage
+        """Update the focal supplier's relationship records with quarter t.
+
+        The running revenue, profit and investment of every slot's current
+        relationship accumulate in arrays (written into its record when it is
+        replaced or read, :meth:`ledger`); stage reach times and endings are recorded
+        where they happen.
+        """
+        qf, qi, ri = self.qf, self.qi, self.rel_int
+        self.ledger_sums += qf[[market.F_REVENUE, market.F_PROFIT, market.F_INVEST], 0]
+        stage = qi[market.I_STAGE_END, 0]
+        live = stage > 0
+        max_stage = ri[st.MAX_STAGE, 0, 0]
+        for j in np.nonzero(live & (stage > max_stage))[0].tolist():
+            took = float(t - ri[st.ARRIVED, 0, 0, j] + 1)
+            self.reach[int(stage[j])][0] += took
+            self.reach[int(stage[j])][1] += 1
+        self.ledger_max = np.where(live, np.maximum(max_stage, stage), self.ledger_max)
+        self.ledger_trust = np.where(live, qf[market.F_TRUST, 0], self.ledger_trust)
+        for j in np.nonzero(live & (qi[market.I_CAUSE, 0] > 0))[0].tolist():
+            r = self.current[j]
+            r["ended"] = t
+            r["end_cause"] = int(qi[market.I_CAUSE, 0, j])
+            r["end_stage"] = int(stage[j])
+
+    def _written(self, j: int) -> dict[str, Any]:
+        """Slot j's current relationship record with its running values."""
+        return {
+            **self.current[j],
+            "revenue": self.ledger_sums[0, j],
+            "profit": self.ledger_sums[1, j],
+            "investment": self.ledger_sums[2, j],
+            "trust": self.ledger_trust[j],
+            "max_stage": int(self.ledger_max[j]),
+        }
 
     def _keep_history(self) -> None:
         """The focal trajectories the Mesa face keeps (cost to serve, shares, estimate)."""
@@ -677,7 +699,7 @@ class KAMModel(mesa.Model):
 
     def ledger(self) -> list[dict[str, Any]]:
         """Every focal relationship so far (ended and current), one dict each."""
-        return [*self.relationships, *self.current]
+        return [*self.relationships, *(self._written(j) for j in range(self.n_accounts))]
 
     def trajectory(self, name: str) -> np.ndarray:
         """Quarterly history of one recorded quantity.
