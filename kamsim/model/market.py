@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from kamsim.model import cache as _cache  # noqa: F401  (kamsim-wide cache stamp)
 from kamsim.model import rules
 from kamsim.model.records import QUARTER_COLUMNS
 from kamsim.model.state import (

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from kamsim.model import cache as _cache  # noqa: F401  (kamsim-wide cache stamp)
 from kamsim.model.state import (
     ADAPTATION,
     AGE,

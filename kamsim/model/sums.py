@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from kamsim.model import cache as _cache  # noqa: F401  (kamsim-wide cache stamp)
+
 __all__ = ["pairwise_sum"]
 
 

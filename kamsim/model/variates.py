@@ -48,6 +48,8 @@ import math
 import numpy as np
 from numba import njit
 
+from kamsim.model import cache as _cache  # noqa: F401  (kamsim-wide cache stamp)
+
 __all__ = [
     "PURPOSES",
     "counter",

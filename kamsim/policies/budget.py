@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 from numba import njit
 
+from kamsim.model import cache as _cache  # noqa: F401  (kamsim-wide cache stamp)
 from kamsim.model.params import ParameterError
 from kamsim.model.sums import _row_sum as _pairwise_row
 from kamsim.policies.observation import Observation

@@ -21,6 +21,7 @@ from typing import ClassVar
 import numpy as np
 from numba import njit
 
+from kamsim.model import cache as _cache  # noqa: F401  (kamsim-wide cache stamp)
 from kamsim.model.sums import _row_sum as _pairwise_row
 from kamsim.policies.observation import Observation
 
