@@ -521,9 +521,12 @@ class KAMModel(mesa.Model):
             if self.slots[j] is None and vacated >= 0 and t - vacated > delay:
                 st.place_accounts(self.acc_float, ai, blk.newcomers, (0, j), (k, j))
                 self.slots[j] = KeyAccount(self, slot=j)
-        ended = np.any(self.rel_int[st.ENDED_AT, 0] >= 0, axis=0)  # only these can restart
+        # only accounts with a relationship that ended more than the delay ago can
+        # see one restart (renew_relationships decides)
+        ended = self.rel_int[st.ENDED_AT, 0]
+        due = np.any((ended >= 0) & (t - ended > delay), axis=0)
         for acc in self.accounts:
-            if not ended[acc.slot]:
+            if not due[acc.slot]:
                 continue
             started = acc.renew(t)
             j = acc.slot
