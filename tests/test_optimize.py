@@ -170,3 +170,26 @@ def test_killed_search_resumes_to_the_same_rule(tmp_path):
     ta = (tmp_path / "a" / "tiny" / "trials.csv").read_text().splitlines()
     tb = (tmp_path / "b" / "tiny" / "trials.csv").read_text().splitlines()
     assert len(ta) == len(tb) == 31
+
+
+def test_a_half_written_trial_is_completed_with_its_proposal() -> None:
+    """A trial killed while its parameters were written gets exactly the enqueued ones."""
+    import optuna
+
+    from kamsim.optimize.search import _complete, _distributions
+
+    dists = _distributions()
+    proposal = {name: (d.low + d.high) / 3 for name, d in dists.items()}
+    study = optuna.create_study(storage=optuna.storages.InMemoryStorage())
+    study.enqueue_trial(proposal)
+    trial = study.ask()  # popped, RUNNING, no parameter written yet (a kill here)
+    trial.suggest_float(next(iter(dists)), *_bounds(dists))  # one of them written
+    frozen = study.get_trials(deepcopy=False)[0]
+    assert len(frozen.params) == 1
+    done = _complete(study, frozen, dists)
+    assert done.params == pytest.approx(proposal)
+
+
+def _bounds(dists: dict) -> tuple[float, float]:
+    d = next(iter(dists.values()))
+    return d.low, d.high

@@ -240,6 +240,25 @@ def _propose(
         return dict(mirror.ask(dists).params)
 
 
+def _complete(study: Any, t: Any, dists: dict[str, Any]) -> Any:
+    """A running trial with all its parameters.
+
+    A search killed while Optuna wrote a trial's parameters one by one leaves the
+    trial with some of them; they are written again from the trial's enqueued
+    (fixed) parameters, so the trial is exactly the proposal it was.
+    """
+    from optuna.trial import Trial
+
+    missing = [name for name in dists if name not in t.params]
+    if not missing:
+        return t
+    trial = Trial(study, t._trial_id)
+    for name in missing:
+        d = dists[name]
+        trial.suggest_float(name, d.low, d.high)  # the enqueued value (fixed_params)
+    return study._storage.get_trial(t._trial_id)
+
+
 def _search(
     sp: OptimizeSpec,
     folder: Path | None,
@@ -289,7 +308,7 @@ def _search(
                         "start over"
                     )
             batch = [
-                t
+                _complete(study, t, dists)
                 for t in study.get_trials(deepcopy=False)
                 if t.state == TrialState.RUNNING and start <= t.number < end
             ]
