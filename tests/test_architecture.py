@@ -156,3 +156,26 @@ def test_science_package_imports_nothing_eagerly() -> None:
     """kamsim/model/__init__.py holds only a docstring, so a science module loads alone."""
     tree = ast.parse((PACKAGE / "model" / "__init__.py").read_text())
     assert len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr)
+
+
+#: Packages whose functions stay short enough to read like the ODD's process overview.
+SHORT_FUNCTION_PACKAGES = ("kamsim.model", "kamsim.engine", "kamsim.agents")
+MAX_FUNCTION_LINES = 80
+
+
+def test_model_and_engine_functions_are_short() -> None:
+    """No function of the model, the engine or the agents exceeds 80 lines (docstring aside)."""  # noqa: E501
+    long = []
+    for name, path in modules().items():
+        if not name.startswith(SHORT_FUNCTION_PACKAGES):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            body = node.body
+            doc = ast.get_docstring(node) is not None
+            start = body[1].lineno if doc and len(body) > 1 else body[0].lineno
+            lines = body[-1].end_lineno - start + 1  # type: ignore[operator]
+            if lines > MAX_FUNCTION_LINES:
+                long.append(f"{name}.{node.name} ({lines})")
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"

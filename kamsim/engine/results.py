@@ -154,18 +154,24 @@ def frame_columns(
             "seed": np.repeat(seeds_arr, n_rows_each),
         }
 
-    # quarters -----------------------------------------------------------------
     qcols = head(big_t)
     qcols["quarter"] = np.tile(np.arange(1, big_t + 1), r_count)
     for c in QUARTER_COLUMNS:
         v = q[c].reshape(-1)
         qcols[c] = v.astype(np.int64) if c in COUNT_COLUMNS else v
     qcols["disruption"] = q["disruption"].reshape(-1).astype(bool)
+    horizon = (1.0 + params.discount_rate) ** (-big_t / 4.0)
+    rcols = _run_columns(out, head(1), params.discount_rate, horizon)
+    scols = supplier_columns(out, head, supplier_policies, params, horizon)
+    acols = _account_columns(out, reps_arr, seeds_arr) if keep_accounts else {}
+    return {"runs": rcols, "quarters": qcols, "accounts": acols, "suppliers": scols}
 
-    # runs (the focal supplier) ------------------------------------------------
-    rate = params.discount_rate
-    horizon = (1.0 + rate) ** (-big_t / 4.0)
-    rcols = head(1)
+
+def _run_columns(
+    out: BatchOutput, rcols: dict[str, Any], rate: float, horizon: float
+) -> dict[str, Any]:
+    """The runs frame's columns (the focal supplier, one row per replication)."""
+    q = out.quarters
     rcols["npv"] = npv(q["profit"], rate)
     rcols["terminal_value"] = out.terminal_value[:, 0] * horizon
     rcols["npv_terminal"] = rcols["npv"] + rcols["terminal_value"]
@@ -207,39 +213,40 @@ def frame_columns(
         with np.errstate(all="ignore"):
             rcols[f"time_to_{name}"] = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
         rcols[f"reached_{name}"] = cnt.astype(np.int64)
-    scols = supplier_columns(out, head, supplier_policies, params, horizon)
+    return rcols
 
-    # accounts -----------------------------------------------------------------
-    if keep_accounts:
-        a = out.accounts
-        exists = a["exists"]
-        rr = np.nonzero(exists)
-        acols: dict[str, Any] = {
-            "replication": reps_arr[rr[0]],
-            "seed": seeds_arr[rr[0]],
-        }
-        acols["slot"] = a["slot"][rr]
-        acols["generation"] = a["generation"][rr]
-        acols["arrived"] = a["arrived"][rr]
-        ended = a["ended"][rr].astype(np.float64)
-        acols["ended"] = np.where(ended < 0, np.nan, ended)
-        acols["end_cause"] = pd.Categorical.from_codes(
-            a["end_cause"][rr], categories=pd.Index(list(END_CAUSES.values()))
-        )
-        acols["willing"] = a["willing"][rr]
-        acols["potential"] = a["potential"][rr]
-        acols["potential_class"] = pd.Categorical.from_codes(
-            a["potential_class"][rr], categories=pd.Index(["low", "medium", "high"])
-        )
-        acols["end_stage"] = a["end_stage"][rr].astype(np.int64)
-        acols["max_stage"] = a["max_stage"][rr].astype(np.int64)
-        acols["trust"] = a["trust"][rr]
-        acols["revenue"] = a["revenue"][rr]
-        acols["profit"] = a["profit"][rr]
-        acols["investment"] = a["investment"][rr]
-    else:
-        acols = {}
-    return {"runs": rcols, "quarters": qcols, "accounts": acols, "suppliers": scols}
+
+def _account_columns(
+    out: BatchOutput, reps_arr: np.ndarray, seeds_arr: np.ndarray
+) -> dict[str, Any]:
+    """The accounts frame's columns: one row per focal relationship of the ledger."""
+    a = out.accounts
+    exists = a["exists"]
+    rr = np.nonzero(exists)
+    acols: dict[str, Any] = {
+        "replication": reps_arr[rr[0]],
+        "seed": seeds_arr[rr[0]],
+    }
+    acols["slot"] = a["slot"][rr]
+    acols["generation"] = a["generation"][rr]
+    acols["arrived"] = a["arrived"][rr]
+    ended = a["ended"][rr].astype(np.float64)
+    acols["ended"] = np.where(ended < 0, np.nan, ended)
+    acols["end_cause"] = pd.Categorical.from_codes(
+        a["end_cause"][rr], categories=pd.Index(list(END_CAUSES.values()))
+    )
+    acols["willing"] = a["willing"][rr]
+    acols["potential"] = a["potential"][rr]
+    acols["potential_class"] = pd.Categorical.from_codes(
+        a["potential_class"][rr], categories=pd.Index(["low", "medium", "high"])
+    )
+    acols["end_stage"] = a["end_stage"][rr].astype(np.int64)
+    acols["max_stage"] = a["max_stage"][rr].astype(np.int64)
+    acols["trust"] = a["trust"][rr]
+    acols["revenue"] = a["revenue"][rr]
+    acols["profit"] = a["profit"][rr]
+    acols["investment"] = a["investment"][rr]
+    return acols
 
 
 def supplier_columns(

@@ -270,22 +270,42 @@ def simulate(
         accounts=frames["accounts"],
         suppliers=frames["suppliers"],
     )
-    res.meta = {
+    res.meta = _meta(
+        root=root, reps=reps, first=first, big_t=big_t, engine=engine, n=n,
+        policy=policy_name(policy), rival_names=rival_names, p=p, started=started,
+    )  # fmt: skip
+    return res
+
+
+def _meta(
+    *,
+    root: int,
+    reps: int,
+    first: int,
+    big_t: int,
+    engine: str,
+    n: int,
+    policy: str,
+    rival_names: list[str],
+    p: ModelParams,
+    started: float,
+) -> dict[str, Any]:
+    """What :func:`simulate` records about a run (``Results.meta``)."""
+    return {
         "root_seed": root,
         "replications": reps,
         "first_replication": first,
         "quarters": big_t,
         "engine": engine,
         "n_accounts": n,
-        "policy": policy_name(policy),
-        "rivals": n_rivals,
+        "policy": policy,
+        "rivals": len(rival_names),
         "rival_policy": rival_names,
-        "suppliers": 1 + n_rivals,
+        "suppliers": 1 + len(rival_names),
         "params": p.to_dict(),
         "kamsim_version": __version__,
         "seconds": time.perf_counter() - started,
     }
-    return res
 
 
 #: The arguments of :func:`simulate` other than model parameters (for "did you mean").

@@ -240,7 +240,7 @@ def record_quarter(  # pragma: no cover - compiled
     """
     stage_end, live_end, cause = qi[I_STAGE_END], qi[I_LIVE_END], qi[I_CAUSE]
     share, trust_rec = qf[F_SHARE], qf[F_TRUST]
-    revenue, profit, invest_rec = qf[F_REVENUE], qf[F_PROFIT], qf[F_INVEST]
+    revenue = qf[F_REVENUE]
     demand, dcost = qa[A_DEMAND], qa[A_DCOST]
     counts[:] = 0
     n_present = 0
@@ -280,20 +280,7 @@ def record_quarter(  # pragma: no cover - compiled
         record[r, i, c] = counts[c]
     record[r, i, Q_NEW] = new_focal[r]
     record[r, i, Q_RIVAL_STRATEGIC] = rival_strategic
-    # market shares and sums of every supplier
-    total_demand = _row_sum(scratch, S_DEMAND, n)
-    for k in range(m):
-        wallet_share = _row_sum(scratch, S_ROWS + k, n)
-        ms = wallet_share / total_demand if total_demand > 0 else np.nan
-        sup_record[r, k, i, S_MARKET_SHARE] = ms
-        sup_record[r, k, i, S_REVENUE] = _row_sum(revenue, k, n)
-        sup_record[r, k, i, S_PROFIT] = _row_sum(profit, k, n)
-        sup_record[r, k, i, S_INVESTMENT] = _row_sum(invest_rec, k, n)
-        active = 0
-        for j in range(n):
-            if live_end[k, j] != 0:
-                active += 1
-        sup_record[r, k, i, S_ACTIVE] = active
+    _supplier_record(r, i, m, n, qf, qi, scratch, sup_record)
     record[r, i, Q_REVENUE] = sup_record[r, 0, i, S_REVENUE]
     record[r, i, Q_PROFIT] = sup_record[r, 0, i, S_PROFIT]
     record[r, i, Q_INVESTMENT] = sup_record[r, 0, i, S_INVESTMENT]
@@ -307,6 +294,37 @@ def record_quarter(  # pragma: no cover - compiled
     _concentration(r, i, n, revenue, sup_record[r, 0, i, S_REVENUE], record, scratch)
     record[r, i, Q_DOWNTURN] = downturn[r, i]
     record[r, i, Q_DISRUPTION] = 1.0 if disrupted[0] else 0.0
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _supplier_record(  # pragma: no cover - compiled
+    r: int,
+    i: int,
+    m: int,
+    n: int,
+    qf: np.ndarray,
+    qi: np.ndarray,
+    scratch: np.ndarray,
+    sup_record: np.ndarray,
+) -> None:
+    """Each supplier's quarter: market share of the accounts' demand, sums, active.
+
+    ``scratch`` holds the accounts' demand (row ``S_DEMAND``) and each supplier's
+    wallet share (rows ``S_ROWS + k``), summed in NumPy's pairwise order.
+    """
+    total_demand = _row_sum(scratch, S_DEMAND, n)
+    for k in range(m):
+        wallet_share = _row_sum(scratch, S_ROWS + k, n)
+        ms = wallet_share / total_demand if total_demand > 0 else np.nan
+        sup_record[r, k, i, S_MARKET_SHARE] = ms
+        sup_record[r, k, i, S_REVENUE] = _row_sum(qf[F_REVENUE], k, n)
+        sup_record[r, k, i, S_PROFIT] = _row_sum(qf[F_PROFIT], k, n)
+        sup_record[r, k, i, S_INVESTMENT] = _row_sum(qf[F_INVEST], k, n)
+        active = 0
+        for j in range(n):
+            if qi[I_LIVE_END, k, j] != 0:
+                active += 1
+        sup_record[r, k, i, S_ACTIVE] = active
 
 
 @njit(cache=True, error_model="numpy", inline="always")
