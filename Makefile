@@ -1,6 +1,6 @@
 # kamsim — the two commands of the README live here:
 #   make run    set up .venv and run the main job (shipped experiments, sensitivity
-#               study, validation and their reports)
+#               study, policy search, validation and their reports)
 #   make test   set up .venv (with dev tools and Chromium) and run the whole test suite
 # Each target creates or reuses the virtual environment by itself.
 
@@ -39,6 +39,7 @@ run: $(VENV)/.installed
 	$(VENV)/bin/kamsim run experiments/portfolio_size.toml experiments/investment_policies.toml experiments/dependency_risk.toml experiments/policy_tournament.toml --out $(OUT)
 	$(VENV)/bin/kamsim report $(OUT)
 	$(VENV)/bin/kamsim sensitivity experiments/sensitivity.toml --out $(OUT)
+	$(VENV)/bin/kamsim optimize experiments/optimize.toml --out $(OUT) --quiet
 	$(VENV)/bin/kamsim validate --out $(OUT)/validation
 	@echo ""
 	@echo "Reports (open them in a browser):"
