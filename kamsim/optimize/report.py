@@ -26,7 +26,7 @@ from kamsim.optimize.result import CHOSEN, OptimizeResult
 from kamsim.optimize.spec import Objective
 from kamsim.policies.family import describe_rule
 from kamsim.reports.document import ReportDoc, axes_record, write_folder
-from kamsim.reports.formatting import fmt_ci, fmt_money, fmt_pct, fmt_signed
+from kamsim.reports.formatting import fmt_ci, fmt_money, fmt_pct, fmt_signed, human_title
 
 __all__ = [
     "allocation_by_stage_class",
@@ -466,7 +466,7 @@ def _build(res: OptimizeResult, folder: Path) -> Path:
     found = findings(res, table, robust)
     best = _best_builtin(table, sp.objective.maximise)
     doc = ReportDoc(folder)
-    doc.heading(f"{sp.name}: policy search", 1)
+    doc.heading(f"{human_title(sp.name)}: policy search", 1)
     if sp.description:
         doc.text(sp.description, css="question")
     doc.heading("Findings", anchor="findings-heading")
@@ -533,7 +533,7 @@ def _build(res: OptimizeResult, folder: Path) -> Path:
         "robustness": robust.to_dict(orient="records"),
         "seeds": {"training": sp.seed, "heldout": sp.root(1), "robustness": sp.root(2)},
     }
-    return doc.write(f"{sp.name}: policy search")
+    return doc.write(f"{human_title(sp.name)}: policy search")
 
 
 def write_optimize_report(res: OptimizeResult, out_dir: Path) -> Path:
