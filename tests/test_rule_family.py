@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -151,3 +153,28 @@ def test_every_special_case_is_documented():
     for name in SPECIAL_CASES:
         assert name in POLICIES
         assert f"``{name}``" in (fam.__doc__ or "")
+
+
+def test_a_saved_rule_plays_in_the_tournament(tmp_path: Path) -> None:
+    """A saved rule file is a tournament entrant: in both positions, named by its path."""
+    from kamsim import run_experiment
+    from kamsim.analysis import tournament
+
+    rule = str(save_rule(ScoreRule.special_case("stage_gated"), tmp_path / "sg.toml"))
+    spec = {
+        "name": "rule_tournament",
+        "replications": 6,
+        "quarters": 8,
+        "seed": 3,
+        "factors": {
+            "policy": ["uniform", rule],
+            "rival_policy": ["uniform", rule],
+            "rivals": [1],
+            "n_accounts": [6],
+        },
+    }
+    res = run_experiment(spec, out=tmp_path / "out", workers=1, quiet=True)
+    assert tournament.is_tournament(res)
+    table = tournament.matchups(res.suppliers)
+    assert set(table["policy"]) == {"uniform", rule}
+    assert len(table) == 4 and (table["n"] == 6).all()
