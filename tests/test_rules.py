@@ -632,10 +632,12 @@ def test_terminal_value_positive_for_profitable_relationships_only() -> None:
 def test_misjudgement_persists_and_shrinks_with_stage() -> None:
     """The potential estimate keeps its bias, which shrinks at higher stages."""
     clarity = CP["clarity"]
-    est1 = rules.estimate_potential(1000.0, 1.0, 0.0, clarity[0], CP)
-    est4 = rules.estimate_potential(1000.0, 1.0, 0.0, clarity[3], CP)
+    f1 = rules.persistent_misjudgement(1.0, clarity[0], CP)
+    f4 = rules.persistent_misjudgement(1.0, clarity[3], CP)
+    est1 = rules.estimate_potential(1000.0, f1, 0.0, clarity[0], CP)
+    est4 = rules.estimate_potential(1000.0, f4, 0.0, clarity[3], CP)
     assert est1 > est4 > 1000.0
-    assert rules.estimate_potential(1000.0, 1.0, 0.0, clarity[0], CP) == est1
+    assert rules.estimate_potential(1000.0, f1, 0.0, clarity[0], CP) == est1
 
 
 def test_scalar_account_and_batch_agree() -> None:

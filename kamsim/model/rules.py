@@ -1,20 +1,15 @@
 """The model's equations, written once and compiled, for both faces of kamsim.
 
 Each mechanism of the ODD's process overview (``docs/odd.md``) is one function here:
-the equations of **one relationship** take and return scalars, those of **one
-account** take its relationships with the M suppliers as short vectors (views of the
-state arrays laid out in :mod:`kamsim.state`). They are compiled with Numba; the
-batched engine's loops over replications x accounts (:mod:`kamsim.kernel`) and the
-Mesa agents (:class:`kamsim.KeyAccount` steps its own relationships with
-:func:`account_quarter`) call the same compiled code, so the two faces agree by
-construction. Only IEEE double arithmetic is used (no fast-math, no fused
-multiply-add; Numba's defaults), sums over suppliers are taken in supplier order and
-the one transcendental function (``exp`` in :func:`estimate_potential`) is the C
-library's, the same on every machine.
-
-Parameters are read from one record ``p`` (:func:`kamsim.state.compiled_params`):
-scalars by name (``p.trust_gain``), per-stage arrays indexed by ``stage - 1``
-(``p.clarity[stage - 1]``).
+of **one relationship** (scalars) or of **one account** with its M suppliers (indexed
+``[field, r, k, j]`` in the arrays of :mod:`kamsim.model.state`). Compiled with Numba,
+they are called by the batched engine's loops over replications x accounts
+(:mod:`kamsim.engine.kernel`) and by each Mesa :class:`kamsim.KeyAccount`
+(:func:`account_quarter`), so the two faces agree by construction. IEEE double
+arithmetic only (no fast-math, no fused multiply-add), sums over suppliers in
+supplier order, and the one transcendental function (``exp``, in
+:func:`persistent_misjudgement`) is the C library's. Parameters are one record ``p``
+(:func:`kamsim.model.state.compiled_params`): ``p.trust_gain``, ``p.clarity[s - 1]``.
 
 Units: money in k€, ``W`` (wallet) is annual spend (k€/yr), ``W / 4`` quarterly spend,
 time in quarters, trust and shares in [0, 1]. Stages are 1 tactical, 2 cooperative,
@@ -41,6 +36,7 @@ from kamsim.model.state import (
     GROWTH,
     LAST_REVENUE,
     MAX_STAGE,
+    MISJUDGED,
     POTENTIAL,
     SCALE,
     SENSITIVITY,
@@ -97,6 +93,7 @@ __all__ = [
     "neglected",
     "observe_account",
     "offer",
+    "persistent_misjudgement",
     "potential_class",
     "read_trust",
     "renew_relationships",
@@ -199,6 +196,7 @@ def start_relationship(
     rf[ADAPTATION, r, k, j] = 0.0
     rf[SHARE, r, k, j] = p.share_initial
     rf[BIAS_P, r, k, j] = bias_p
+    rf[MISJUDGED, r, k, j] = persistent_misjudgement(bias_p, p.clarity[0], p)
     rf[BIAS_T, r, k, j] = bias_t
     rf[LAST_REVENUE, r, k, j] = initial_revenue(wallet, p)
 
@@ -285,17 +283,29 @@ def is_disrupted(drawn: bool, k: int, q: int, p: CompiledParams) -> bool:
 
 
 @_rule
+def persistent_misjudgement(bias: float, clarity: float, p: CompiledParams) -> float:
+    """The factor a supplier's persistent misjudgement puts on its estimate of potential.
+
+    ``exp(potential_bias * c * b)`` with b the relationship's misjudgement (a standard
+    normal drawn when it started) and ``c = clarity[stage]`` the share of misjudgement
+    left in the stage. It changes only when the relationship starts or changes stage,
+    so it is kept in the state (``MISJUDGED``) and renewed then.
+    """
+    return math.exp(p.potential_bias * clarity * bias)
+
+
+@_rule
 def estimate_potential(
-    potential: float, bias: float, z: float, clarity: float, p: CompiledParams
+    potential: float, persistent: float, z: float, clarity: float, p: CompiledParams
 ) -> float:
     """The supplier's estimate of an account's three-year potential (k€/yr).
 
     ``est = P * exp(potential_bias * c * b) * max(0, 1 + potential_noise * c * z)``
-    with b the relationship's persistent misjudgement (drawn when it started), z this
-    quarter's noise and ``c = clarity[stage]`` the share of misjudgement left in the
-    stage: a misjudged account stays misjudged until the relationship deepens.
+    with ``persistent = exp(potential_bias * c * b)``
+    (:func:`persistent_misjudgement`), z this quarter's noise and ``c =
+    clarity[stage]`` the share of misjudgement left in the stage: a misjudged account
+    stays misjudged until the relationship deepens.
     """
-    persistent = math.exp(p.potential_bias * clarity * bias)
     return potential * persistent * max(0.0, 1.0 + p.potential_noise * clarity * z)
 
 
@@ -373,7 +383,7 @@ def observe_account(
             if reads[0, k]:
                 z = normal(key, counter(i, k, j, NOISE_POTENTIAL))
                 est_p = estimate_potential(
-                    af[POTENTIAL, r, j], rf[BIAS_P, r, k, j], z, c, p
+                    af[POTENTIAL, r, j], rf[MISJUDGED, r, k, j], z, c, p
                 )
             if reads[1, k]:
                 z = normal(key, counter(i, k, j, NOISE_TRUST))
@@ -595,8 +605,12 @@ def move_stages(
         wish = out_i[Y_TENURE, k, j]
         up = ((wish & 1) != 0) & ((s0 < 3) | (winner == k))
         down = (wish & 2) != 0
-        ri[STAGE, r, k, j] = s0 + (1 if up else 0) - (1 if down else 0)
+        s1 = s0 + (1 if up else 0) - (1 if down else 0)
+        ri[STAGE, r, k, j] = s1
         out_i[Y_TENURE, k, j] = 0 if (up | down) else ri[TENURE, r, k, j] + 1
+        if up | down:  # the misjudgement left in the new stage
+            bias = rf[BIAS_P, r, k, j]
+            rf[MISJUDGED, r, k, j] = persistent_misjudgement(bias, p.clarity[s1 - 1], p)
 
 
 # --- step 5: wallet split ----------------------------------------------------------------

@@ -71,9 +71,13 @@ REL_I = 8
 # floats: the account's trust in the supplier [0, 1], the supplier's specific
 # investment K (k€, sunk), the account's adaptation A (k€), share of wallet, the
 # supplier's persistent misjudgement of potential and misreading of trust (standard
-# normals), last quarter's revenue and cost to serve (k€)
-TRUST, STOCK, ADAPTATION, SHARE, BIAS_P, BIAS_T, LAST_REVENUE, LAST_CTS = range(8)
-REL_F = 8
+# normals), last quarter's revenue and cost to serve (k€), and the factor the
+# misjudgement of potential puts on the estimate in the current stage (rules.
+# persistent_misjudgement, renewed when the relationship starts or changes stage)
+TRUST, STOCK, ADAPTATION, SHARE, BIAS_P, BIAS_T, LAST_REVENUE, LAST_CTS, MISJUDGED = range(
+    9
+)
+REL_F = 9
 # --- account fields ---------------------------------------------------------------
 # floats: annual wallet W (k€/yr), annual growth g, price sensitivity, dependency
 # tolerance, effort scale S (k€/quarter), wariness after disruptions, true potential
