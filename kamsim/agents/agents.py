@@ -1,11 +1,11 @@
 """Mesa agents of the KAM market: :class:`Supplier` s and :class:`KeyAccount` s.
 
 The market's state lives in its model's arrays, laid out as the batched engine's for
-one market (:mod:`kamsim.state`: relationships ``(field, 1, M, n)``, accounts
+one market (:mod:`kamsim.model.state`: relationships ``(field, 1, M, n)``, accounts
 ``(field, 1, n)``); a :class:`KeyAccount` is the agent of one slot ``j`` and owns
 the column ``[..., j]``: its own attributes and its relationship with every supplier
 (supplier 0, the focal supplier, first). It lives through a quarter by calling the
-model's compiled account-level equation, :func:`kamsim.rules.account_quarter`, on its
+model's compiled account-level equation, :func:`kamsim.model.rules.account_quarter`, on its
 column, the same function the batched engine calls for each of its accounts; a
 :class:`Supplier` observes its relationships and splits its budget with its policy.
 Agents reach randomness only through their model's random environment, drawn from
@@ -187,7 +187,7 @@ class KeyAccount(mesa.Agent):
 
     # --- behaviour
     def renew(self, quarter: int) -> np.ndarray:
-        """Suppliers court the account again (:func:`kamsim.rules.renew_relationships`).
+        """Suppliers court the account again (:func:`rules.renew_relationships`).
 
         Returns which suppliers started a relationship with it, (M,).
         """
@@ -202,7 +202,7 @@ class KeyAccount(mesa.Agent):
         return started[0, :, j]  # type: ignore[no-any-return]
 
     def step(self) -> None:
-        """Live through one quarter (:func:`kamsim.rules.account_quarter`).
+        """Live through one quarter (:func:`kamsim.model.rules.account_quarter`).
 
         Steps 2-7 for the account and its M relationships, on its column of the
         model's arrays, with this quarter's allocations, shocks and variates; the
@@ -259,7 +259,7 @@ class Supplier(mesa.Agent):
         """Observe its own relationships and split its budget with its policy.
 
         ``obs_f`` (OBS_F, M, 1, n) and ``obs_i`` (OBS_I, M, 1, n) are what every
-        supplier observes this quarter (:func:`kamsim.rules.observe_account`); this
+        supplier observes this quarter (:func:`kamsim.model.rules.observe_account`); this
         supplier reads its own row. Returns the allocation (1, n) in k€.
         """
         i = self.index

@@ -313,10 +313,10 @@ class KAMModel(mesa.Model):
         return base.evolve(**overrides) if overrides else base
 
     def _init_state(self, initial: Accounts, starts: Starts) -> None:
-        """The market's state arrays (one market of :mod:`kamsim.state`) at quarter 1.
+        """The market's state arrays (one market of :mod:`kamsim.model.state`) at quarter 1.
 
         Every supplier starts a tactical relationship with every account
-        (:func:`kamsim.market.start_market`).
+        (:func:`kamsim.model.market.start_market`).
         """
         m, n = self.n_suppliers, self.n_accounts
         self.rel_int = np.zeros((st.REL_I, 1, m, n), dtype=np.int64)
@@ -605,7 +605,7 @@ class KAMModel(mesa.Model):
                 acc.remove()
 
     def _record(self, t: int) -> None:
-        """The quarter's record (:func:`kamsim.market.record_quarter`)."""
+        """The quarter's record (:func:`kamsim.model.market.record_quarter`)."""
         m, n = self.n_suppliers, self.n_accounts
         record = np.zeros((1, 1, len(QUARTER_COLUMNS)))
         sup_record = np.zeros((1, m, 1, len(SUPPLIER_QUARTER_COLUMNS)))

@@ -1,9 +1,9 @@
 """Batched face: R replications of a market of M suppliers x n accounts at once.
 
-The engine steps the same model as the Mesa face (:mod:`kamsim.rules`, one account
+The engine steps the same model as the Mesa face (:mod:`kamsim.model.rules`, one account
 at a time) for R markets at once: the state of all markets lives in stacked arrays
 (:class:`MarketState`, relationships (R, M, n), accounts (R, n)), and each quarter's
-arithmetic runs in compiled loops (:mod:`kamsim.kernel`, Numba) that evaluate the
+arithmetic runs in compiled loops (:mod:`kamsim.engine.kernel`, Numba) that evaluate the
 rules operation for operation. Each replication's random environment is drawn from
 its own seed by :mod:`kamsim.environment`. With the same seeds it reproduces
 :class:`kamsim.KAMModel` to the last bit; ``tests/test_equivalence.py`` proves it.
@@ -11,14 +11,14 @@ its own seed by :mod:`kamsim.environment`. With the same seeds it reproduces
 Each quarter t = 1..T is the ODD's process overview:
 
 0. :func:`arrive` — new accounts take vacant slots (their attributes transformed in
-   NumPy); then :func:`kamsim.kernel.begin_quarter` — suppliers court accounts again,
+   NumPy); then :func:`kamsim.engine.kernel.begin_quarter` — suppliers court accounts again,
    the focal ledger opens the new relationships, and the stress test (the scripted
    loss of the focal supplier's largest account);
 1. :func:`allocate` — every supplier observes its relationships
-   (:func:`kamsim.kernel.observe_quarter`, only the estimates its policy reads,
+   (:func:`kamsim.engine.kernel.observe_quarter`, only the estimates its policy reads,
    :func:`kamsim.policies.estimates_read`) and its policy, a plain Python callable,
    splits its budget (:func:`kamsim.policies.enforce_budget`);
-2-8. :func:`kamsim.kernel.end_quarter` — service, trust, adaptation, stages, wallet
+2-8. :func:`kamsim.engine.kernel.end_quarter` — service, trust, adaptation, stages, wallet
    split, economics and endings; ended relationships and vanished accounts leave;
    the quarter is recorded.
 """
@@ -173,7 +173,7 @@ class Ledger:
 
 @dataclass
 class MarketState:
-    """State of R markets in stacked arrays (see :mod:`kamsim.kernel` for the rows).
+    """State of R markets in stacked arrays (see :mod:`kamsim.engine.kernel` for the rows).
 
     Attributes:
         rel_int: integer relationship fields (8, R, M, n): stage (0 none), tenure,
@@ -275,7 +275,7 @@ def allocate(
 ) -> None:
     """Step 1: each supplier observes its relationships and its policy allocates.
 
-    The observation is compiled (:func:`kamsim.kernel.observe_quarter`); each
+    The observation is compiled (:func:`kamsim.engine.kernel.observe_quarter`); each
     supplier's policy, a plain Python callable, then splits its budget. Writes the
     allocations (k€, each supplier's within its budget) to ``q.alloc``.
     """
@@ -352,7 +352,7 @@ def begin_quarter(
 ) -> None:
     """Step 0b: relationships start again, the ledger opens them, the stress test.
 
-    One compiled call (:func:`kamsim.kernel.begin_quarter`); the starts' variates
+    One compiled call (:func:`kamsim.engine.kernel.begin_quarter`); the starts' variates
     (initial trust and biases) are computed there for exactly those relationships.
     """
     kn.begin_quarter(
@@ -514,7 +514,7 @@ def ensure_compiled(
 def warm_up() -> float:
     """Compile the kernel (or load it from Numba's on-disk cache); returns seconds.
 
-    The first run on a machine compiles :mod:`kamsim.kernel` and the default rivals'
+    The first run on a machine compiles :mod:`kamsim.engine.kernel` and the default rivals'
     policy :class:`kamsim.policies.StageGated` (about 10-20 s) and
     caches the machine code beside the module; later runs load it in a fraction of
     a second. ``make`` calls this once after installing, so neither the test suite

@@ -4,24 +4,24 @@ The batched engine (:mod:`kamsim.engine`) spends a quarter of R markets in three
 compiled calls around the suppliers' policies, which stay plain Python callables:
 
 1. :func:`begin_quarter` — step 0: suppliers court accounts again
-   (:func:`kamsim.rules.renew_relationships`), the focal ledger opens the new
-   relationships, the stress test (:func:`kamsim.rules.largest_relationship`);
+   (:func:`kamsim.model.rules.renew_relationships`), the focal ledger opens the new
+   relationships, the stress test (:func:`kamsim.model.rules.largest_relationship`);
 2. :func:`observe_quarter` — step 1: every supplier's estimates of potential and
-   trust (:func:`kamsim.rules.estimate_potential`, :func:`kamsim.rules.read_trust`)
+   trust (:func:`rules.estimate_potential`, :func:`rules.read_trust`)
    and its observation arrays;
 3. :func:`end_quarter` — steps 2-8: each account's quarter
-   (:func:`kamsim.rules.account_quarter`), then the settlement, the quarter's record,
+   (:func:`kamsim.model.rules.account_quarter`), then the settlement, the quarter's record,
    the focal ledger, the trajectories and the endings.
 
 No equation of the model is written here: this module loops, settles and records;
-the mechanisms are the compiled functions of :mod:`kamsim.rules`, which the Mesa
+the mechanisms are the compiled functions of :mod:`kamsim.model.rules`, which the Mesa
 agents call too. Sums over the accounts of a record replicate NumPy's pairwise
 summation (:func:`pairwise_sum`), so that a record does not depend on the face that
 computed it. The compiled code is cached on disk (``cache=True``), so it is compiled
 once per machine.
 
 Array layouts (C order): relationships (field, R, M, n), accounts (field, R, n), as
-named in :mod:`kamsim.state`; one account's relationships are the view
+named in :mod:`kamsim.model.state`; one account's relationships are the view
 ``[:, r, :, j]``.
 """
 
@@ -99,7 +99,7 @@ def begin_quarter(  # pragma: no cover - compiled
     """Step 0: relationships start again, the focal ledger opens them, the stress test.
 
     Each present account's relationships start again by
-    :func:`kamsim.rules.renew_relationships` (with the start variates of quarter
+    :func:`kamsim.model.rules.renew_relationships` (with the start variates of quarter
     index ``t - 1``); a restarted relationship counts a new generation of its slot.
     Writes ``started`` (R, M, n), the focal supplier's new relationships ``new_focal``
     (R,) and the stress test's forced ending (``forced``, ``forced_stage``,
@@ -283,7 +283,7 @@ def end_quarter(  # pragma: no cover - compiled
 ) -> None:
     """Steps 2-8 of quarter t for every market.
 
-    For each account, :func:`kamsim.rules.account_quarter`; then the settlement
+    For each account, :func:`kamsim.model.rules.account_quarter`; then the settlement
     (:func:`_settle`), the quarter's record (:func:`_record_quarter`), the focal
     ledger, the trajectories and the endings (:func:`_end_relationships`).
 

@@ -42,9 +42,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numba import njit
 
+from kamsim.model import cache as _cache  # noqa: F401  (kamsim-wide cache stamp)
+from kamsim.model import rules
 from kamsim.model import variates as vr
 from kamsim.model.params import ModelParams
+from kamsim.model.state import CompiledParams, compiled_params
 from kamsim.model.variates import (
     DISRUPTION,
     DOWNTURN,
@@ -170,10 +174,22 @@ class Starts:
 def make_starts(
     u_trust: np.ndarray, z_potential: np.ndarray, z_trust: np.ndarray, p: ModelParams
 ) -> Starts:
-    """Turn standard variates into the starting values of relationships."""
-    lo = p.trust_initial - p.trust_initial_spread
-    trust = np.minimum(1.0, np.maximum(0.0, lo + 2.0 * p.trust_initial_spread * u_trust))
+    """Turn standard variates into the starting values of relationships.
+
+    The initial trust is :func:`kamsim.model.rules.initial_trust` of each uniform.
+    """
+    u = np.asarray(u_trust, dtype=np.float64)
+    trust = _initial_trusts(u.reshape(-1), compiled_params(p)).reshape(u.shape)
     return Starts(trust, z_potential, z_trust)
+
+
+@njit(cache=True, error_model="numpy")
+def _initial_trusts(u: np.ndarray, p: CompiledParams) -> np.ndarray:  # pragma: no cover
+    """:func:`kamsim.model.rules.initial_trust` of every uniform of ``u`` (1-d)."""
+    out = np.empty(u.shape[0])
+    for x in range(u.shape[0]):
+        out[x] = rules.initial_trust(u[x], p)
+    return out
 
 
 def draw_accounts(rng: np.random.Generator, n: int, p: ModelParams) -> Accounts:

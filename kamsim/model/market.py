@@ -1,7 +1,7 @@
 """The market's bookkeeping each quarter, compiled, shared by both faces.
 
-After each account has lived through its quarter (:func:`kamsim.rules.account_quarter`),
-the quarter is settled (:func:`settle_account`: acquisition costs, the stress test's
+After each account has lived through its quarter (:func:`rules.account_quarter`),
+the quarter is settled (:func:`settle_market`: acquisition costs, the stress test's
 forced ending, what the record sees), recorded (:func:`record_quarter`, the columns
 of ``QUARTER_COLUMNS`` and each supplier's ``SUPPLIER_QUARTER_COLUMNS``) and the
 relationships that ended close (:func:`end_relationships`). The batched engine calls
@@ -9,7 +9,7 @@ these for each of its R markets, the Mesa face for its one market (R = 1), so th
 records agree by construction. Sums over the accounts follow NumPy's pairwise order
 (:func:`pairwise_sum`), so a record's sums equal ``np.sum`` of the same summands.
 
-Arrays: the state of :mod:`kamsim.state` ((field, R, M, n) and (field, R, n)); a
+Arrays: the state of :mod:`kamsim.model.state` ((field, R, M, n) and (field, R, n)); a
 market's quarter outcome is held in ``qf`` (float rows below, (6, M, n)), ``qi``
 (integer rows, (5, M, n)) and ``qa`` (account rows, (4, n)).
 """
@@ -125,7 +125,7 @@ def settle_market(  # pragma: no cover - compiled
     """Step 8, settlement of market r: what the quarter's record and ledger see.
 
     From the accounts' quarter (``out_f`` (OUT_F, M, n), ``out_i`` (OUT_I, M, n),
-    ``acc_out`` (ACCOUNT_OUT, n), as :func:`kamsim.rules.account_quarter` writes
+    ``acc_out`` (ACCOUNT_OUT, n), as :func:`kamsim.model.rules.account_quarter` writes
     them): a new relationship pays the acquisition cost; the stress test's forced
     ending counts as a switch at the stage and trust it had; the quarter's cost to
     serve is kept for the terminal value of the relationships that continue.
@@ -171,7 +171,7 @@ def start_market(  # pragma: no cover - compiled
     """Quarter 1: every supplier starts a tactical relationship with every account.
 
     With the initial trust and misjudgements drawn by the environment, (R, M, n)
-    (:func:`kamsim.rules.start_relationship`).
+    (:func:`kamsim.model.rules.start_relationship`).
     """
     r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
     for r in range(r_count):
@@ -417,7 +417,7 @@ def end_relationships(  # pragma: no cover - compiled
 def terminal_values(  # pragma: no cover - compiled
     ri: np.ndarray, rf: np.ndarray, af: np.ndarray, p: CompiledParams
 ) -> np.ndarray:
-    """:func:`kamsim.rules.terminal_value` of every relationship (R, M, n), k€."""
+    """:func:`kamsim.model.rules.terminal_value` of every relationship (R, M, n), k€."""
     r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
     out = np.empty((r_count, m, n))
     for r in range(r_count):

@@ -1,10 +1,8 @@
-"""The per-quarter record of a market, and NPV.
+"""The columns of a market's per-quarter record, and NPV.
 
-:func:`market_record` turns one quarter's arrays into the record both faces keep
-(columns :data:`QUARTER_COLUMNS` for the focal supplier and
-:data:`SUPPLIER_QUARTER_COLUMNS` per supplier). Functions take arrays whose last axis is
-the account slot (shape (..., n)), so the Mesa face (one market) and the batched engine
-(R markets) compute every figure with the same code and get identical numbers.
+The record both faces keep has the columns :data:`QUARTER_COLUMNS` for the focal
+supplier and :data:`SUPPLIER_QUARTER_COLUMNS` per supplier; it is computed by
+:func:`kamsim.model.market.record_quarter`, the same compiled function in both faces.
 """
 
 from __future__ import annotations
@@ -19,10 +17,7 @@ __all__ = [
     "STAGE_LABELS",
     "SUPPLIER_QUARTER_COLUMNS",
     "discount_factors",
-    "herfindahl",
-    "largest_share",
     "npv",
-    "top_fifth_share",
 ]
 
 
@@ -66,46 +61,6 @@ QUARTER_COLUMNS = (
 
 #: Per-supplier per-quarter columns (arrays (R, M) per quarter).
 SUPPLIER_QUARTER_COLUMNS = ("revenue", "profit", "investment", "market_share", "n_active")
-
-
-def _shares(revenue: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    total = np.sum(revenue, axis=-1, keepdims=True)
-    safe = np.where(total > 0, total, 1.0)
-    return revenue / safe, total[..., 0]
-
-
-def herfindahl(revenue: np.ndarray) -> np.ndarray:
-    """Herfindahl-Hirschman index of revenue: ``sum_i (r_i / sum r)^2`` in [1/n, 1].
-
-    Takes revenues along the last axis (vacant slots 0). NaN where total revenue is 0.
-    """
-    shares, total = _shares(revenue)
-    return np.where(total > 0, np.sum(shares * shares, axis=-1), np.nan)
-
-
-def largest_share(revenue: np.ndarray) -> np.ndarray:
-    """Share of revenue from the largest account (NaN where total revenue is 0).
-
-    It is also the fractional revenue drop if that account leaves.
-    """
-    shares, total = _shares(revenue)
-    return np.where(total > 0, np.max(shares, axis=-1), np.nan)
-
-
-def top_fifth_share(revenue: np.ndarray, n_active: np.ndarray | None = None) -> np.ndarray:
-    """Share of revenue from the top fifth of live accounts (at least one account).
-
-    ``k = max(1, ceil(n_active / 5))`` largest revenues over total revenue.
-    """
-    shares, total = _shares(revenue)
-    if n_active is None:
-        n_active = np.sum(revenue > 0, axis=-1)
-    k = np.maximum(1, -(-np.asarray(n_active) // 5))
-    ordered = -np.sort(-shares, axis=-1)
-    csum = np.cumsum(ordered, axis=-1)
-    idx = np.clip(k - 1, 0, shares.shape[-1] - 1)
-    top = np.take_along_axis(csum, np.asarray(idx)[..., None], axis=-1)[..., 0]
-    return np.where(total > 0, top, np.nan)
 
 
 def discount_factors(quarters: int, annual_rate: float) -> np.ndarray:

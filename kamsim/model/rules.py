@@ -182,7 +182,7 @@ def start_relationship(
     A new relationship is tactical, with the trust drawn at its start, no specific
     investment or adaptation, ``share_initial`` of the wallet and fresh persistent
     misjudgements of potential and trust (standard normals ``bias_p``, ``bias_t``).
-    ``ri``/``rf`` are one account's relationship fields, (REL_I, M) and (REL_F, M).
+    The relationship is ``[:, r, k, j]`` of ``ri``/``rf`` (:mod:`kamsim.model.state`).
     """
     ri[STAGE, r, k, j] = 1
     ri[TENURE, r, k, j] = 0
@@ -856,12 +856,12 @@ def account_quarter(
     the state at the start of the quarter and this quarter's allocations):
     :func:`serve` (service, trust, K, A), :func:`move_stages`, :func:`split_wallet`
     (demand, disappearance, wariness, shares), :func:`economics_and_endings`. The
-    quarter's outcome becomes the state in place (``ri``, ``rf`` (REL_I/REL_F, M),
-    ``acc_f`` (ACC_F,)); endings are applied afterwards by the caller
-    (:func:`close_relationship`), once the quarter is recorded. ``alloc`` (k€),
+    quarter's outcome becomes the state in place (``af[:, r, j]``, ``ri[:, r, :, j]``,
+    ``rf[:, r, :, j]``); the caller ends relationships (:func:`close_relationship`)
+    once the quarter is recorded. ``alloc`` (k€),
     ``efficiency`` and ``disrupted`` have one entry per supplier; the quarter's
     uniforms are computed from the replication's ``key`` at quarter index ``i`` and
-    slot ``j`` (:mod:`kamsim.variates`).
+    slot ``j`` (:mod:`kamsim.model.variates`).
     """
     serve(ri, rf, af, r, j, alloc, efficiency, disrupted, key, i, p, out_f, out_i)
     move_stages(ri, rf, af, r, j, willing, p, out_i)

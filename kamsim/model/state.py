@@ -7,7 +7,7 @@ floats (:data:`ACC_F`) and integers (:data:`ACC_I`). The batched engine holds th
 for R markets (``(field, R, M, n)``); the Mesa face holds them for its one market
 (``(field, 1, M, n)``) and each :class:`kamsim.KeyAccount` steps its column
 ``[:, 0, :, j]``: the same layout, so both faces hand the same views to the same
-compiled functions (:mod:`kamsim.rules`).
+compiled functions (:mod:`kamsim.model.rules`).
 
 :func:`compiled_params` turns a :class:`kamsim.ModelParams` into what compiled code
 can read: one record holding every scalar parameter (the fields of :class:`Params`,

@@ -201,7 +201,7 @@ def _stage_gated(  # pragma: no cover - compiled
     Compiled because it is the default rivals' policy and runs for every supplier
     in every quarter; element by element it evaluates the NumPy expressions of the
     steps in :class:`StageGated` in their order (row sums in NumPy's pairwise order,
-    :func:`kamsim.market.pairwise_sum`), so its results have the same bits (a
+    :func:`kamsim.model.sums.pairwise_sum`), so its results have the same bits (a
     hypothesis test in ``tests/test_policies.py`` compares it with the NumPy
     expressions).
     """

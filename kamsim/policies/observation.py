@@ -76,7 +76,7 @@ def observation_from_arrays(
     """A supplier's :class:`Observation` from the compiled observation arrays.
 
     ``obs_f`` (OBS_F, ...) and ``obs_i`` (OBS_I, ...) as
-    :func:`kamsim.rules.observe_account` writes them for one supplier (arrays of
+    :func:`kamsim.model.rules.observe_account` writes them for one supplier (arrays of
     shape (R, n) after the field axis); the result's arrays are read-only.
     """
     fields = {
