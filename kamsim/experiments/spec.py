@@ -81,6 +81,7 @@ __all__ = [
     "SpecError",
     "check_values",
     "load_spec",
+    "read_toml",
 ]
 
 #: Frames an experiment can store.
@@ -584,7 +585,12 @@ def _check_size(
         )
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
+    """A spec file's TOML; a missing, unreadable or malformed file is one SpecError.
+
+    A leading byte-order mark is accepted; the error names the file and, for
+    malformed TOML, the line and column.
+    """
     where = str(path)
     if not path.is_file():
         raise SpecError(f"spec file not found: {where}")
@@ -627,7 +633,7 @@ def load_spec(spec: str | Path | Mapping[str, Any] | ExperimentSpec) -> Experime
     where: str | None = None
     if isinstance(spec, str | Path):
         where = str(spec)
-        data: Mapping[str, Any] = _read_toml(Path(spec))
+        data: Mapping[str, Any] = read_toml(Path(spec))
     elif isinstance(spec, Mapping):
         data = spec
     else:

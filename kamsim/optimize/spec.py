@@ -45,7 +45,6 @@ import hashlib
 import json
 import math
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +52,14 @@ from typing import Any
 
 import numpy as np
 
-from kamsim.experiments.spec import MAX_NAME, Cell, SpecError, check_values, load_spec
+from kamsim.experiments.spec import (
+    MAX_NAME,
+    Cell,
+    SpecError,
+    check_values,
+    load_spec,
+    read_toml,
+)
 from kamsim.model.params import ParameterError, suggest
 from kamsim.policies import POLICIES
 
@@ -348,20 +354,6 @@ def _probe_columns(market: Cell) -> list[str]:
     return list(res.runs.columns)
 
 
-def _read(path: Path) -> dict[str, Any]:
-    where = str(path)
-    if not path.is_file():
-        raise SpecError(f"spec file not found: {where}")
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{where}: cannot read spec file: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{where}: malformed TOML: {exc}") from None
-    except (RecursionError, ValueError) as exc:
-        raise SpecError(f"{where}: malformed TOML: {str(exc).split(';')[0]}") from None
-
-
 def load_optimize_spec(spec: str | Path | Mapping[str, Any] | OptimizeSpec) -> OptimizeSpec:
     """Read and validate an optimisation spec (a TOML path, a dict, or a spec).
 
@@ -376,7 +368,7 @@ def load_optimize_spec(spec: str | Path | Mapping[str, Any] | OptimizeSpec) -> O
     where: str | None = None
     if isinstance(spec, str | Path):
         where = str(spec)
-        data: Mapping[str, Any] = _read(Path(spec))
+        data: Mapping[str, Any] = read_toml(Path(spec))
     elif isinstance(spec, Mapping):
         data = spec
     else:

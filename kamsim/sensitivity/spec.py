@@ -49,7 +49,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -66,6 +65,7 @@ from kamsim.experiments.spec import (
     ExperimentSpec,
     SpecError,
     load_spec,
+    read_toml,
     spec_folders,
 )
 from kamsim.model.params import ModelParams, ParameterError, suggest
@@ -627,17 +627,6 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def _read(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise SpecError(f"spec file not found: {path}")
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: cannot read spec file: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: malformed TOML: {exc}") from None
-
-
 def _top(where: str | None, data: Mapping[str, Any]) -> dict[str, Any]:
     for key in data:
         if key not in _TOP:
@@ -704,7 +693,7 @@ def load_sensitivity_spec(
         return spec
     where = str(spec) if isinstance(spec, str | Path) else None
     if isinstance(spec, str | Path):
-        data: Mapping[str, Any] = _read(Path(spec))
+        data: Mapping[str, Any] = read_toml(Path(spec))
     elif isinstance(spec, Mapping):
         data = spec
     else:
