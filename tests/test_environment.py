@@ -122,18 +122,19 @@ def test_an_event_has_the_same_variates_alone_or_in_a_block() -> None:
 
 
 def test_what_one_supplier_does_never_moves_another_events_numbers() -> None:
-    """Common random numbers: the newcomer accounts are the same whatever the policy.
+    """Common random numbers: the accounts are the same whatever the policy.
 
     Accounts vanish exogenously, so under ``none`` and ``uniform`` (which end very
     different numbers of relationships, i.e. different numbers of start events) the
-    same slots are refilled in the same quarters, and the focal supplier (alone in the
-    market) courts every newcomer: the accounts it meets must be identical. A lazy
-    draw from one shared stream would shift them.
+    same slots are refilled in the same quarters by the same newcomers, whose wallets
+    and potentials then follow the same paths: every slot's wallet, potential and
+    willingness, quarter by quarter, must be identical. A lazy draw from one shared
+    stream would shift them.
     """
     from kamsim.engine import run_batch
     from kamsim.policies import resolve_policy
 
-    met = {}
+    paths = {}
     ends = {}
     for name in ("none", "uniform"):
         out = run_batch(
@@ -142,16 +143,14 @@ def test_what_one_supplier_does_never_moves_another_events_numbers() -> None:
             quarters=40,
             policy=resolve_policy(name),
             params=kamsim.ModelParams(hazard=0.05),
+            keep_trajectories=True,
         )
-        acc = out.accounts
-        rows, cols = np.nonzero(acc["exists"])
-        met[name] = {
-            (r, acc["slot"][r, c], acc["potential"][r, c])
-            for r, c in zip(rows, cols, strict=True)
-        }
-        ends[name] = int(np.sum(acc["ended"] > 0))
+        paths[name] = {k: out.trajectories[k] for k in ("wallet", "potential", "willing")}
+        ends[name] = int(np.sum(out.accounts["ended"] > 0))
     assert ends["none"] != ends["uniform"]  # different numbers of events
-    assert met["none"] == met["uniform"]
+    assert np.any(paths["none"]["wallet"] == 0.0)  # slots were vacated and refilled
+    for key, value in paths["none"].items():
+        np.testing.assert_array_equal(value, paths["uniform"][key], err_msg=key)
 
 
 # --- quarterly variates (compiled, counter-based) -------------------------------------

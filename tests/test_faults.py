@@ -51,7 +51,7 @@ BAD_POLICIES = (
 
 def _obs(shape: tuple[int, int]) -> Observation:
     z = np.zeros(shape)
-    return Observation(1, np.ones(shape, dtype=bool), z.astype(int), z, z, z, z, z, z, z)
+    return Observation(1, np.ones(shape, dtype=bool), z.astype(int), z, z, z, z, z, z, z, z)
 
 
 def _one_error_line(output: str) -> str:

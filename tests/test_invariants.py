@@ -253,7 +253,7 @@ def test_enforce_budget_properties(
     active = data.draw(hnp.arrays(np.bool_, alloc.shape))
     zeros = np.zeros(alloc.shape)
     obs = Observation(
-        1, active, zeros.astype(int), zeros, zeros, zeros, zeros, zeros, zeros, zeros
+        1, active, zeros.astype(int), zeros, zeros, zeros, zeros, zeros, zeros, zeros, zeros
     )
     out = enforce_budget(alloc, obs, budget, "test")
     assert out.shape == alloc.shape
@@ -281,7 +281,7 @@ def test_enforce_budget_rejects_bad_shapes_and_values() -> None:
     """Wrong shapes and negative or NaN allocations are reported as policy bugs."""
     active = np.ones((1, 3), dtype=bool)
     z = np.zeros((1, 3))
-    obs = Observation(1, active, z.astype(int), z, z, z, z, z, z, z)
+    obs = Observation(1, active, z.astype(int), z, z, z, z, z, z, z, z)
     for bad, msg in (
         (np.ones((2, 2)), "returned shape"),
         (np.array([[1.0, -1.0, 0.0]]), "negative or non-finite"),
@@ -312,7 +312,7 @@ def test_observed_trust_stays_in_unit_interval(
     keys: list[int],
     i: int,
 ) -> None:
-    """Trust readings stay in [0, 1], estimates >= 0, empty slots read zero.
+    """Trust readings and willingness in [0, 1], estimates >= 0, empty slots read zero.
 
     The observation a supplier's policy gets (:func:`observation_from_arrays`) from
     what :func:`rules.observe_account` computes for two markets of six accounts, with
@@ -330,23 +330,27 @@ def test_observed_trust_stays_in_unit_interval(
     rf[state.TRUST, :, 0] = trust
     rf[state.BIAS_P, :, 0] = bias
     rf[state.BIAS_T, :, 0] = -bias
+    rf[state.BIAS_W, :, 0] = bias
     rf[state.SHARE, :, 0] = 0.1
     rf[state.STOCK, :, 0] = 1.0
     rf[state.LAST_REVENUE, :, 0] = 1.0
     af[state.POTENTIAL] = 1000.0
-    reads = np.ones((2, 1), dtype=np.bool_)
+    reads = np.ones((3, 1), dtype=np.bool_)
     obs_f = np.full((rules.OBS_F, 1, r_count, n), np.nan)
     obs_i = np.full((rules.OBS_I, 1, r_count, n), -1, dtype=np.int64)
     for r in range(r_count):
         for j in range(n):
             rules.observe_account(
-                ri, rf, af, r, j, np.uint64(keys[r]), i, cp, reads, obs_f, obs_i
-            )
+                ri, rf, af, r, j, j % 2 == 0, np.uint64(keys[r]), i, cp, reads, obs_f,
+                obs_i,
+            )  # fmt: skip
     obs = observation_from_arrays(1, obs_f[:, 0], obs_i[:, 0])
     active = stage > 0
     assert np.array_equal(obs.active, active)
     assert np.all((obs.trust >= 0) & (obs.trust <= 1))
     assert np.all(obs.potential >= 0)
+    assert np.all((obs.willingness >= 0) & (obs.willingness <= 1))
+    assert np.all(obs.willingness[~active] == 0)
     assert np.all(obs.trust[~active] == 0) and np.all(obs.stage[~active] == 0)
     assert np.all(obs.potential[~active] == 0) and np.all(obs.revenue[~active] == 0)
     assert np.all(obs.potential_class[~active] == 0)
@@ -354,30 +358,48 @@ def test_observed_trust_stays_in_unit_interval(
 
 
 @settings(max_examples=30, deadline=None)
-@given(seed=seeds, growth_mean=st.floats(-0.5, 1.0), growth_sd=st.floats(0.0, 1.0))
+@given(
+    seed=seeds,
+    growth_mean=st.floats(-0.5, 0.5),
+    speed=st.floats(0.01, 4.0),
+    shock=st.floats(0.0, 0.6),
+    regime=st.floats(0.25, 100.0),
+    sigma=st.floats(0.0, 3.0),
+)
 def test_wallets_and_potentials_never_negative(
-    seed: int, growth_mean: float, growth_sd: float
+    seed: int, growth_mean: float, speed: float, shock: float, regime: float, sigma: float
 ) -> None:
-    """Wallets, growth (>= -1/yr) and potentials stay valid for any allowed growth law.
+    """Wallets and potentials stay positive and finite for any allowed growth law.
 
-    Regression: growth below -100 %/yr made the potential W(1+g)^3 negative and the
-    potential-weighted policy return negative allocations.
+    Regression (model 2): growth below -100 %/yr made the potential negative and the
+    potential-weighted policy return negative allocations. In model 3 wallets and
+    potentials are exponentials of finite logs, for every allowed parameter.
     """
     from kamsim.model.environment import draw_accounts, draw_block, draw_key
 
-    p = ModelParams(growth_mean=growth_mean, growth_sd=growth_sd)
+    p = ModelParams(
+        growth_mean=growth_mean,
+        growth_speed=speed,
+        growth_shock_sd=shock,
+        growth_regime_years=regime,
+        wallet_sigma=sigma,
+    )
     rng = np.random.default_rng(seed)
     initial = draw_accounts(rng, 50, p)
     newcomers = draw_block(draw_key(rng), 3, 50, p).newcomers
     for acc in (initial, newcomers):
-        assert np.all(acc.growth >= -1.0)
-        assert np.all(acc.potential >= 0.0)
-        assert np.all(acc.wallet > 0.0)
+        assert np.all(np.isfinite(acc.growth))
+        assert np.all((acc.potential > 0.0) & np.isfinite(acc.potential))
+        assert np.all((acc.wallet > 0.0) & np.isfinite(acc.wallet))
     res = run_batch(
         [seed],
         n_accounts=10,
         quarters=12,
         policy=resolve_policy("potential_weighted"),
         params=p,
+        keep_trajectories=True,
     )
     assert np.all(res.quarters["investment"] >= 0.0)
+    here = res.trajectories["wallet"] > 0
+    assert np.all(np.isfinite(res.trajectories["wallet"]))
+    assert np.all(res.trajectories["potential"][here] > 0.0)

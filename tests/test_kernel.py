@@ -80,8 +80,26 @@ def test_every_scalar_parameter_reaches_the_compiled_record() -> None:
         changed = compiled_params(dataclasses.replace(base, **{source: new}))
         expected = (1.0 + new) ** 0.25 - 1.0 if name in DERIVED else float(new)
         assert changed[name] == expected != rec[name], name
-        others = [f for f in Params._fields if f != name]
+        others = [f for f in Params._fields if f not in (name, *FOLLOWERS.get(name, ()))]
         assert [changed[f] for f in others] == [rec[f] for f in others], name
+        for follower in FOLLOWERS.get(name, ()):  # an unset focal value follows
+            assert changed[follower] == changed[name], follower
+
+
+#: Record fields that follow another parameter while theirs is None (the focal
+#: supplier's judgement is the market's unless set).
+FOLLOWERS = {
+    "potential_bias": ("focal_potential_bias",),
+    "potential_noise": ("focal_potential_noise",),
+}
+
+
+def test_focal_judgement_is_the_markets_unless_set() -> None:
+    """focal_potential_bias/noise None read as the market's values, else their own."""
+    rec = compiled_params(ModelParams(potential_bias=0.7, potential_noise=0.2))
+    assert rec["focal_potential_bias"] == 0.7 and rec["focal_potential_noise"] == 0.2
+    own = compiled_params(ModelParams(potential_bias=0.7, focal_potential_bias=0.0))
+    assert own["focal_potential_bias"] == 0.0 and own["potential_bias"] == 0.7
 
 
 def test_none_parameters_become_minus_one() -> None:

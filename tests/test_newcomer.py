@@ -194,8 +194,8 @@ def test_declared_fields_still_read_and_repr_shows_unread() -> None:
     from kamsim.policies import Observation, without_unread
 
     z = np.zeros((1, 2))
-    obs = Observation(1, np.ones((1, 2), bool), z.astype(int), z, z, z, z, z, z, z)
-    part = without_unread(obs, (True, False), "mine")
+    obs = Observation(1, np.ones((1, 2), bool), z.astype(int), z, z, z, z, z, z, z, z)
+    part = without_unread(obs, (True, False, False), "mine")
     np.testing.assert_array_equal(part.potential, z)
     assert "trust=<not read>" in repr(part)
     with pytest.raises(ParameterError, match=r"policy 'mine' read obs\.trust"):

@@ -46,6 +46,7 @@ def make_obs(
     trust: list[float] | None = None,
     tenure: list[int] | None = None,
     stock: list[float] | None = None,
+    willingness: list[float] | None = None,
 ) -> Observation:
     n = len(stage)
     act = np.array(active if active is not None else [True] * n)[None, :]
@@ -62,6 +63,9 @@ def make_obs(
         potential_class=np.where(act, pclass, 0).astype(np.int8),
         trust=np.array(trust if trust is not None else [0.4] * n, dtype=float)[None, :],
         stock=np.array(stock if stock is not None else [0.0] * n, dtype=float)[None, :],
+        willingness=np.where(
+            act, np.array(willingness or [0.8] * n, dtype=float)[None, :], 0.0
+        ),
     )
 
 
@@ -86,6 +90,7 @@ def observations(draw: st.DrawFn, max_n: int = 12) -> Observation:
         potential_class=np.where(active, pclass, 0).astype(np.int8),
         trust=np.where(active, rng.random((r, n)), 0.0),
         stock=np.where(active, rng.exponential(30, (r, n)), 0.0),
+        willingness=np.where(active, rng.random((r, n)), 0.0),
     )
 
 
@@ -134,6 +139,7 @@ def test_rows_are_independent(obs: Observation, budget: float, name: str) -> Non
                     "potential_class",
                     "trust",
                     "stock",
+                    "willingness",
                 )
             },
         )
@@ -158,12 +164,12 @@ def test_built_ins_read_only_what_they_declare(
 
 def test_the_default_policies_skip_estimates_they_do_not_read() -> None:
     """The uniform split reads no estimate, stage_gated no trust; others read all."""
-    assert estimates_read(POLICIES["uniform"]) == (False, False)
-    assert estimates_read(POLICIES["stage_gated"]) == (True, False)
-    assert estimates_read(POLICIES["pareto_focus"]) == (False, False)
-    assert estimates_read(POLICIES["potential_weighted"]) == (True, False)
-    assert estimates_read(POLICIES["quadrant"]) == (True, True)
-    assert estimates_read(lambda obs, budget: obs.active * 0.0) == (True, True)
+    assert estimates_read(POLICIES["uniform"]) == (False, False, False)
+    assert estimates_read(POLICIES["stage_gated"]) == (True, False, False)
+    assert estimates_read(POLICIES["pareto_focus"]) == (False, False, False)
+    assert estimates_read(POLICIES["potential_weighted"]) == (True, False, False)
+    assert estimates_read(POLICIES["quadrant"]) == (True, True, True)
+    assert estimates_read(lambda obs, budget: obs.active * 0.0) == (True, True, True)
 
 
 def _declared(observes: object) -> object:
@@ -360,6 +366,22 @@ def test_quadrant_treatments() -> None:
     pool = 100.0 - status_maint - strat_maint
     assert a[0] == pytest.approx(pool * 2 / 3)
     assert a[1] == pytest.approx(strat_maint + pool / 3)
+
+
+def test_quadrant_needs_a_likely_willing_partner_to_call_an_account_attractive() -> None:
+    """High potential alone is not attractiveness (quadrant reads willingness).
+
+    An account thought unwilling is not a star (or strategic) but streamline (or
+    status), and gets no share of the investment pool.
+    """
+    pol = Quadrant()
+    both = {"stage": [1, 3], "revenue": [50.0, 300.0], "potential": [4000.0, 4000.0]}
+    trust = [0.3, 0.7]
+    willing = make_obs(*both.values(), trust=trust, willingness=[0.9, 0.9])
+    unwilling = make_obs(*both.values(), trust=trust, willingness=[0.2, 0.2])
+    assert list(pol.quadrants(willing)[0]) == [2, 3]
+    assert list(pol.quadrants(unwilling)[0]) == [0, 1]
+    assert pol(unwilling, 100.0)[0][0] == 0.0 < pol(willing, 100.0)[0][0]
 
 
 def test_pareto_focus_gives_most_to_top_fifth() -> None:

@@ -62,9 +62,9 @@ def test_a_non_member_differs():
 
 def test_observes_follows_the_parameters():
     """A rule reads the trust reading and potential only if its numbers use them."""
-    assert estimates_read(ScoreRule.special_case("uniform")) == (False, False)
-    assert estimates_read(ScoreRule.from_params({"trust": 1.0})) == (False, True)
-    assert estimates_read(ScoreRule.special_case("stage_gated")) == (True, False)
+    assert estimates_read(ScoreRule.special_case("uniform")) == (False, False, False)
+    assert estimates_read(ScoreRule.from_params({"trust": 1.0})) == (False, True, False)
+    assert estimates_read(ScoreRule.special_case("stage_gated")) == (True, False, False)
 
 
 def test_allocation_stays_within_budget_and_on_live_slots():

@@ -26,8 +26,15 @@ from kamsim.model.state import compiled_params
 
 P = ModelParams()
 CP = compiled_params(P)
-#: A quiet world: no outside offers, no disappearance, no shocks.
-QUIET: dict[str, Any] = {"offer_probability": 0.0, "hazard": 0.0}
+#: A quiet world: no outside offers, no disappearance, no shocks; wallets stay where
+#: they are (at their potential, no drift or growth shocks, plans that last a century).
+QUIET: dict[str, Any] = {
+    "offer_probability": 0.0,
+    "hazard": 0.0,
+    "growth_mean": 0.0,
+    "growth_shock_sd": 0.0,
+    "growth_regime_years": 100.0,
+}
 #: A quiet world without random service failures (a disrupted supplier still fails).
 CALM = P.evolve(**QUIET, failure_base=0.0, complacency_failure=0.0)
 #: The replication key of the stepped accounts (its variates matter only where a
@@ -632,12 +639,12 @@ def test_terminal_value_positive_for_profitable_relationships_only() -> None:
 def test_misjudgement_persists_and_shrinks_with_stage() -> None:
     """The potential estimate keeps its bias, which shrinks at higher stages."""
     clarity = CP["clarity"]
-    f1 = rules.persistent_misjudgement(1.0, clarity[0], CP)
-    f4 = rules.persistent_misjudgement(1.0, clarity[3], CP)
-    est1 = rules.estimate_potential(1000.0, f1, 0.0, clarity[0], CP)
-    est4 = rules.estimate_potential(1000.0, f4, 0.0, clarity[3], CP)
+    f1 = rules.persistent_misjudgement(1.0, clarity[0], 1, CP)
+    f4 = rules.persistent_misjudgement(1.0, clarity[3], 1, CP)
+    est1 = rules.estimate_potential(1000.0, f1, 0.0, clarity[0], 1, CP)
+    est4 = rules.estimate_potential(1000.0, f4, 0.0, clarity[3], 1, CP)
     assert est1 > est4 > 1000.0
-    assert rules.estimate_potential(1000.0, f1, 0.0, clarity[0], CP) == est1
+    assert rules.estimate_potential(1000.0, f1, 0.0, clarity[0], 1, CP) == est1
 
 
 def test_scalar_account_and_batch_agree() -> None:

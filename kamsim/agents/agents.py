@@ -20,6 +20,7 @@ import mesa
 import numpy as np
 
 from kamsim.model import state as st
+from kamsim.model.judgement import potential_class
 from kamsim.policies import (
     Observation,
     enforce_budget,
@@ -110,7 +111,7 @@ class KeyAccount(mesa.Agent):
     @property
     def potential_class(self) -> int:
         """Potential class: 0 low, 1 medium, 2 high."""
-        return int(self._column("acc_int")[st.PCLASS])
+        return int(potential_class(self.potential, self.model.compiled))  # type: ignore[attr-defined]
 
     @property
     def willing(self) -> bool:

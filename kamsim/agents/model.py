@@ -217,6 +217,19 @@ def check_rng(rng: Any) -> Any:
     return int(rng)
 
 
+#: The trajectories the Mesa face keeps beside the slot trajectories
+#: (:meth:`KAMModel.trajectory`).
+HISTORY_KEYS = (
+    "cost_to_serve",
+    "shares",
+    "estimated_potential",
+    "estimated_willingness",
+    "wallet",
+    "potential",
+    "willing",
+)
+
+
 class KAMModel(mesa.Model):
     """A market of suppliers courting the same key accounts through the four KAM stages.
 
@@ -324,7 +337,9 @@ class KAMModel(mesa.Model):
         self.acc_float = np.zeros((st.ACC_F, 1, n))
         self.acc_int = np.zeros((st.ACC_I, 1, n), dtype=np.int64)
         st.place_accounts(self.acc_float, self.acc_int, initial, (0, slice(None)))
-        trust, bias_p, bias_t = (np.ascontiguousarray(x[None]) for x in starts.as_tuple())
+        trust, bias_p, bias_t, bias_w = (
+            np.ascontiguousarray(x[None]) for x in starts.as_tuple()
+        )
         market.start_market(
             self.rel_int,
             self.rel_float,
@@ -332,6 +347,7 @@ class KAMModel(mesa.Model):
             trust,
             bias_p,
             bias_t,
+            bias_w,
             self.compiled,
         )
         # the quarter's allocations, what it starts, ends and produces (scratch)
@@ -357,6 +373,7 @@ class KAMModel(mesa.Model):
         self.reads = np.array([s.reads for s in self.suppliers], dtype=bool).T.copy()
         self.computed = self.reads.copy()
         self.computed[0, 0] = True
+        self.computed[2, 0] = True
         self.account_quarter = _Compiled(rules.account_quarter)
         self.observe_market = _Compiled(market.observe_market)
         self.renew_relationships = _Compiled(rules.renew_relationships)
@@ -376,11 +393,8 @@ class KAMModel(mesa.Model):
         self.ledger_trust = np.zeros(n)
         self.ledger_max = np.ones(n, dtype=np.int64)
         self.estimated_potential = np.zeros(n)
-        self.history: dict[str, list[np.ndarray]] = {
-            "cost_to_serve": [],
-            "shares": [],
-            "estimated_potential": [],
-        }
+        self.estimated_willingness = np.zeros(n)
+        self.history: dict[str, list[np.ndarray]] = {key: [] for key in HISTORY_KEYS}
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -561,10 +575,11 @@ class KAMModel(mesa.Model):
         :func:`kamsim.model.market.observe_market`); vacant slots show nothing.
         """
         self.observe_market(
-            self.rel_int, self.rel_float, self.acc_float, 0, self.key, t - 1,
+            self.rel_int, self.rel_float, self.acc_float, self.acc_int, 0, self.key, t - 1,
             self.compiled, self.computed, self.obs_f, self.obs_i,
         )  # fmt: skip
         self.estimated_potential = self.obs_f[rules.O_POTENTIAL, 0, 0].copy()
+        self.estimated_willingness = self.obs_f[rules.O_WILLING, 0, 0].copy()
         for sup in self.suppliers:
             self.alloc[0, sup.index] = sup.allocate(t, self.obs_f, self.obs_i)[0]
 
@@ -661,13 +676,24 @@ class KAMModel(mesa.Model):
         }
 
     def _keep_history(self) -> None:
-        """The focal trajectories the Mesa face keeps (cost to serve, shares, estimate)."""
+        """Keep this quarter's trajectories (:data:`HISTORY_KEYS`).
+
+        The focal supplier's cost to serve, every share, the focal estimates, and
+        each slot's wallet, potential and willingness (0 in a vacant slot).
+        """
         qf, qi = self.qf, self.qi
         ran = qi[market.I_LIVE, 0] != 0
         self.history["cost_to_serve"].append(np.where(ran, qf[market.F_CTS, 0], 0.0))
         ends = qi[market.I_STAGE_END] > 0
         self.history["shares"].append(np.where(ends, qf[market.F_SHARE], 0.0))
         self.history["estimated_potential"].append(self.estimated_potential)
+        self.history["estimated_willingness"].append(self.estimated_willingness)
+        here = self.acc_int[st.PRESENT, 0] != 0
+        af = self.acc_float[:, 0]
+        self.history["wallet"].append(np.where(here, af[st.WALLET], 0.0))
+        self.history["potential"].append(np.where(here, af[st.POTENTIAL], 0.0))
+        willing = here & (self.acc_int[st.WILLING, 0] != 0)
+        self.history["willing"].append(willing.astype(np.float64))
 
     def account_rows(self) -> list[tuple[Any, ...]]:
         """One DataCollector row per present account: (time, id, *ACCOUNT_REPORTERS)."""
@@ -707,8 +733,10 @@ class KAMModel(mesa.Model):
     def trajectory(self, name: str) -> np.ndarray:
         """Quarterly history of one recorded quantity.
 
-        ``cost_to_serve`` or ``estimated_potential`` (T, n) of the focal
-        relationships, or ``shares`` (T, M, n) of every supplier.
+        ``cost_to_serve``, ``estimated_potential`` or ``estimated_willingness`` (T, n)
+        of the focal relationships, ``wallet``, ``potential`` or ``willing`` (T, n) of
+        the accounts in the slots, or ``shares`` (T, M, n) of every supplier
+        (:data:`HISTORY_KEYS`).
         """
         return np.array(self.history[name])
 

@@ -35,6 +35,7 @@ from kamsim.engine import kernel as kn
 from kamsim.model import market, rules
 from kamsim.model import state as st
 from kamsim.model.environment import Accounts, StackedEnvironment, draw_many
+from kamsim.model.judgement import potential_classes
 from kamsim.model.params import ModelParams
 from kamsim.model.records import QUARTER_COLUMNS, SUPPLIER_QUARTER_COLUMNS
 from kamsim.policies import (
@@ -68,6 +69,10 @@ TRAJECTORY_KEYS = (
     "investment",
     "cost_to_serve",
     "estimated_potential",
+    "estimated_willingness",
+    "wallet",
+    "potential",
+    "willing",
 )
 
 #: Per-relationship ledger columns (the focal supplier's relationships).
@@ -206,10 +211,11 @@ class MarketState:
         s = cls(ri, rf, af, ai)
         s.place_accounts(a, np.s_[:, :])
         shape = (r_count, m, n)
-        trust, bias_p, bias_t = (
+        trust, bias_p, bias_t, bias_w = (
             np.ascontiguousarray(np.broadcast_to(x, shape)) for x in s0.as_tuple()
         )
-        market.start_market(ri, rf, af, trust, bias_p, bias_t, rules.compiled_params(p))
+        compiled = rules.compiled_params(p)
+        market.start_market(ri, rf, af, trust, bias_p, bias_t, bias_w, compiled)
         return s
 
     def place_accounts(self, a: Accounts, where: tuple[Any, ...]) -> None:
@@ -241,11 +247,11 @@ def arrive(s: MarketState, env: StackedEnvironment, t: int, p: ModelParams) -> N
 class Quarter:
     """Scratch arrays of one quarter shared by the kernel's four calls.
 
-    ``reads`` (2, M) says whether each supplier's policy reads its estimate of
-    potential (row 0) and its reading of trust (row 1)
-    (:func:`kamsim.policies.estimates_read`); ``computed`` is where the kernel computes
-    them: those, and the focal supplier's estimate of potential when trajectories
-    are kept (``seen``).
+    ``reads`` (3, M) says whether each supplier's policy reads its estimate of
+    potential (row 0), its reading of trust (row 1) and its estimate of willingness
+    (row 2) (:func:`kamsim.policies.estimates_read`); ``computed`` is where the kernel
+    computes them: those, and the focal supplier's estimates of potential and
+    willingness when trajectories are kept (``seen``, (2, R, n)).
     """
 
     def __init__(
@@ -254,12 +260,13 @@ class Quarter:
         self.reads = reads
         self.computed = reads.copy()
         self.computed[0, 0] |= keep_seen
+        self.computed[2, 0] |= keep_seen
         self.started = np.zeros((r_count, m, n), dtype=bool)
         self.forced = np.zeros((r_count, n), dtype=bool)
         self.forced_stage = np.zeros((r_count, n), dtype=np.int64)
         self.forced_trust = np.zeros((r_count, n))
         self.new_focal = np.zeros(r_count, dtype=np.int64)
-        self.seen = np.zeros((r_count, n))
+        self.seen = np.zeros((2, r_count, n))
         self.alloc = np.zeros((r_count, m, n))
 
 
@@ -284,12 +291,13 @@ def allocate(
     obs_f = np.empty((rules.OBS_F, m, r_count, n))
     obs_i = np.empty((rules.OBS_I, m, r_count, n), dtype=np.int64)
     kn.observe_quarter(
-        s.rel_int, s.rel_float, s.acc_float, env.keys, t - 1, compiled, q.computed,
+        s.rel_int, s.rel_float, s.acc_float, s.acc_int, env.keys, t - 1, compiled,
+        q.computed,
         obs_f, obs_i, q.seen,
     )  # fmt: skip
     for k, (policy, budget, name) in enumerate(zip(policies, budgets, names, strict=True)):
         obs = observation_from_arrays(t, obs_f[:, k], obs_i[:, k])
-        obs = without_unread(obs, (bool(reads[0, k]), bool(reads[1, k])), name)
+        obs = without_unread(obs, tuple(bool(x) for x in reads[:, k]), name)
         q.alloc[:, k] = enforce_budget(policy(obs, budget), obs, budget, name)
 
 
@@ -396,6 +404,7 @@ class Recorder:
         keep_ledger: bool = True,
     ) -> None:
         self.n = n
+        self.compiled = rules.compiled_params(p)
         # one market's quarter is contiguous (the kernel writes it market by market)
         self.record = np.zeros((r_count, big_t, len(QUARTER_COLUMNS)))
         self.sup_record = np.zeros((r_count, m, big_t, len(SUPPLIER_QUARTER_COLUMNS)))
@@ -427,7 +436,9 @@ class Recorder:
         self.li[kn.L_ARRIVED][:, cols] = 1
         self.lb[kn.L_WILLING][:, cols] = s.acc_int[st.WILLING] != 0
         self.lf[kn.L_POTENTIAL][:, cols] = s.acc_float[st.POTENTIAL]
-        self.lpc[:, cols] = s.acc_int[st.PCLASS]
+        self.lpc[:, cols] = potential_classes(
+            np.ascontiguousarray(s.acc_float[st.POTENTIAL]), self.compiled
+        )
 
     def ledger_columns(self) -> dict[str, np.ndarray]:
         """The ledger as named columns (R, n * G), with ``slot`` and ``generation``."""

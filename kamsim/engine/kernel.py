@@ -32,6 +32,7 @@ from numba import njit
 
 from kamsim.model import cache as _cache  # noqa: F401  (kamsim-wide cache stamp)
 from kamsim.model import market, rules
+from kamsim.model.judgement import potential_class
 from kamsim.model.market import (
     F_CTS,
     F_INVEST,
@@ -49,7 +50,6 @@ from kamsim.model.state import (
     GENERATION,
     LAST_REVENUE,
     MAX_STAGE,
-    PCLASS,
     POTENTIAL,
     PRESENT,
     STAGE,
@@ -69,6 +69,9 @@ RUN_REVENUE, RUN_PROFIT, RUN_INVESTMENT, RUN_TRUST = range(4)
 # trajectories (k, R, T, n) float: trust, share_of_wallet, revenue, profit,
 # investment, cost_to_serve, estimated_potential (engine.TRAJECTORY_KEYS order)
 TR_TRUST, TR_SHARE, TR_REVENUE, TR_PROFIT, TR_INVESTMENT, TR_CTS, TR_ESTIMATE = range(7)
+# the focal estimate of willingness, and the account's wallet, true potential (k€/yr,
+# 0 in a vacant slot) and willingness (1/0)
+TR_WILLING_EST, TR_WALLET, TR_POTENTIAL, TR_WILLING = range(7, 11)
 
 
 # --- step 0 and the stress test -------------------------------------------------------
@@ -125,7 +128,20 @@ def begin_quarter(  # pragma: no cover - compiled
                         count += 1
                         if g_max > 0:  # the focal ledger is kept
                             _open_entry(
-                                r, j, t, ri, af, ai, lf, li, lb, lpc, run_f, run_max, g_max
+                                r,
+                                j,
+                                t,
+                                ri,
+                                af,
+                                ai,
+                                p,
+                                lf,
+                                li,
+                                lb,
+                                lpc,
+                                run_f,
+                                run_max,
+                                g_max,
                             )
         new_focal[r] = count
         _stress_test(r, t, ri, rf, p, forced, forced_stage, forced_trust)
@@ -169,6 +185,7 @@ def _open_entry(  # pragma: no cover - compiled
     ri: np.ndarray,
     af: np.ndarray,
     ai: np.ndarray,
+    p: CompiledParams,
     lf: np.ndarray,
     li: np.ndarray,
     lb: np.ndarray,
@@ -185,7 +202,7 @@ def _open_entry(  # pragma: no cover - compiled
     li[L_ARRIVED, r, col] = t
     lb[L_WILLING, r, col] = ai[WILLING, r, j] != 0
     lf[L_POTENTIAL, r, col] = af[POTENTIAL, r, j]
-    lpc[r, col] = ai[PCLASS, r, j]
+    lpc[r, col] = potential_class(af[POTENTIAL, r, j], p)
 
 
 @njit(cache=True, error_model="numpy")
@@ -237,6 +254,7 @@ def observe_quarter(  # pragma: no cover - compiled
     ri: np.ndarray,
     rf: np.ndarray,
     af: np.ndarray,
+    ai: np.ndarray,
     keys: np.ndarray,
     i: int,
     p: CompiledParams,
@@ -248,16 +266,17 @@ def observe_quarter(  # pragma: no cover - compiled
     """Every supplier's observation of quarter index i (:func:`rules.observe_account`).
 
     ``obs_f`` (OBS_F, M, R, n) and ``obs_i`` (OBS_I, M, R, n) receive, for each
-    account, what each supplier sees of its relationship; ``reads`` (2, M) says which
+    account, what each supplier sees of its relationship; ``reads`` (3, M) says which
     estimates each supplier's policy reads (:func:`kamsim.policies.estimates_read`).
-    ``seen`` (R, n) is the focal supplier's estimate of potential (0 where it has no
-    relationship or does not compute it).
+    ``seen`` (2, R, n) is the focal supplier's estimate of potential and of
+    willingness (0 where it has no relationship or does not compute them).
     """
     r_count, n = ri.shape[1], ri.shape[3]
     for r in range(r_count):
-        market.observe_market(ri, rf, af, r, keys[r], i, p, reads, obs_f, obs_i)
+        market.observe_market(ri, rf, af, ai, r, keys[r], i, p, reads, obs_f, obs_i)
         for j in range(n):
-            seen[r, j] = obs_f[rules.O_POTENTIAL, 0, r, j]
+            seen[0, r, j] = obs_f[rules.O_POTENTIAL, 0, r, j]
+            seen[1, r, j] = obs_f[rules.O_WILLING, 0, r, j]
 
 
 # --- steps 2-8 -------------------------------------------------------------------------
@@ -326,7 +345,7 @@ def end_quarter(  # pragma: no cover - compiled
         )  # fmt: skip
         _focal_ledger(r, t, ri, qf, qi, records[2], ledger, g_max)
         if traj.shape[1] > 0:
-            _trajectory(r, i, qf, qi, trajectories)
+            _trajectory(r, i, qf, qi, af, ai, trajectories)
         market.end_relationships(r, t, ri, rf, ai, qf, qi, qa)
 
 
@@ -379,9 +398,11 @@ def _trajectory(  # pragma: no cover - compiled
     i: int,
     qf: np.ndarray,
     qi: np.ndarray,
+    af: np.ndarray,
+    ai: np.ndarray,
     trajectories: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
 ) -> None:
-    """The focal supplier's per-slot trajectories and every supplier's share."""
+    """The focal supplier's per-slot trajectories, the accounts' and every share."""
     traj, traj_stage, traj_shares, seen = trajectories
     m, n = qi.shape[1], qi.shape[2]
     for j in range(n):
@@ -393,7 +414,12 @@ def _trajectory(  # pragma: no cover - compiled
         traj[TR_PROFIT, r, i, j] = qf[F_PROFIT, 0, j]
         traj[TR_INVESTMENT, r, i, j] = qf[F_INVEST, 0, j]
         traj[TR_CTS, r, i, j] = qf[F_CTS, 0, j] if ran else 0.0
-        traj[TR_ESTIMATE, r, i, j] = seen[r, j]
+        traj[TR_ESTIMATE, r, i, j] = seen[0, r, j]
+        traj[TR_WILLING_EST, r, i, j] = seen[1, r, j]
+        here = ai[PRESENT, r, j] != 0
+        traj[TR_WALLET, r, i, j] = af[WALLET, r, j] if here else 0.0
+        traj[TR_POTENTIAL, r, i, j] = af[POTENTIAL, r, j] if here else 0.0
+        traj[TR_WILLING, r, i, j] = 1.0 if (here & (ai[WILLING, r, j] != 0)) else 0.0
         for k in range(m):
             share = qf[F_SHARE, k, j]
             traj_shares[r, i, k, j] = share if qi[I_STAGE_END, k, j] > 0 else 0.0

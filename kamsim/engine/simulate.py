@@ -15,6 +15,7 @@ import numpy as np
 
 from kamsim._version import __version__
 from kamsim.agents.model import (
+    HISTORY_KEYS,
     KAMModel,
     check_n_accounts,
     check_rivals,
@@ -155,7 +156,7 @@ def _gather_trajectory(
 ) -> None:
     """Copy one model's focal trajectories into the stacked arrays (R, T, n)."""
     tr = model.slot_trajectory()
-    for key in ("estimated_potential", "cost_to_serve", "shares"):
+    for key in HISTORY_KEYS:
         tr[key] = model.trajectory(key)
     for k, v in tr.items():
         if k not in traj:

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from numba import njit
 from numba.core import caching
 
-__all__ = ["COMPILED_PACKAGES", "source_stamp"]
+__all__ = ["COMPILED_PACKAGES", "rule", "source_stamp"]
 
 #: The folders of kamsim whose modules hold (or are inlined into) compiled code.
 COMPILED_PACKAGES = ("model", "engine", "policies")
@@ -82,3 +84,13 @@ def _register() -> None:
 
 
 _register()
+
+
+def rule(fn: Callable[..., Any]) -> Any:
+    """Compile a model equation with the project's Numba options.
+
+    Cached (with this module's stamp), IEEE arithmetic (``error_model="numpy"``, no
+    fast-math) and inlined into its callers (``inline="always"``), so the loops of
+    both faces compile the same operations.
+    """
+    return njit(cache=True, error_model="numpy", inline="always")(fn)

@@ -10,19 +10,23 @@ A market has ``M`` suppliers (the focal one and ``M - 1`` rivals) and ``n`` acco
 slots. Draw order for a generator ``rng`` (this order is part of the reproducibility
 contract; changing it changes every result):
 
-1. initial accounts: ``rng.standard_normal((2, n))`` (log-wallet, growth), then
-   ``rng.random((3, n))`` (willingness, price sensitivity, dependency tolerance);
+1. initial accounts: ``rng.standard_normal((1, n))`` (log-wallet), then
+   ``rng.random((4, n))`` (growth trend, willingness, price sensitivity, dependency
+   tolerance);
 2. initial relationships: ``rng.random((1, M, n))`` (initial trust) and
-   ``rng.standard_normal((2, M, n))`` (potential bias, trust bias);
+   ``rng.standard_normal((3, M, n))`` (misjudgements of potential, trust and
+   willingness);
 3. the replication's key: ``rng.integers(0, 2**64, dtype=np.uint64)``.
 
 Every later variate is counter-based (:mod:`kamsim.model.variates`): the SplitMix64 output
 (Steele, Lea & Flood 2014) of the key at a counter made of the quarter index, supplier,
 slot and purpose. That covers the quarterly variates of every relationship (service
 failure and offer uniforms, the normal noise of potential estimates and trust
-readings), of every account (disappearance) and of the market (the downturn chain's
+readings), of every account (disappearance, growth regime and growth shock) and of the
+market (the downturn chain's
 uniform and one disruption uniform per supplier), and the variates of *events* — a
-relationship starting (its initial trust, potential bias and trust bias) and a newcomer
+relationship starting (its initial trust and its misjudgements of potential, trust and
+willingness) and a newcomer
 account taking a slot (log-wallet, growth, willingness, sensitivity, tolerance).
 Uniforms take the top 53 bits; normals use the ziggurat
 (:func:`kamsim.model.variates.normal`). A variate thus depends only on the seed and on
@@ -38,6 +42,7 @@ References:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +50,7 @@ import numpy as np
 from numba import njit
 
 from kamsim.model import cache as _cache  # noqa: F401  (kamsim-wide cache stamp)
-from kamsim.model import rules
+from kamsim.model import growth, judgement, rules
 from kamsim.model import variates as vr
 from kamsim.model.params import ModelParams
 from kamsim.model.state import CompiledParams, compiled_params
@@ -62,6 +67,7 @@ from kamsim.model.variates import (
     NEW_WILLING,
     START_BIAS_P,
     START_BIAS_T,
+    START_BIAS_W,
     START_TRUST,
 )
 
@@ -96,20 +102,21 @@ class Accounts:
     """Attributes of accounts (arrays of equal shape; money in k€ per year).
 
     Attributes:
-        wallet: annual category spend W (k€/yr), lognormal:
-            ``W = wallet_median * exp(wallet_sigma * z)``.
-        growth: annual wallet growth rate g (per year), normal and truncated at -1
-            (an account cannot lose more than its whole spend in a year):
-            ``g = max(-1, growth_mean + growth_sd * z)``.
+        wallet: annual category spend W (k€/yr), lognormal around the market's
+            median at the quarter it enters (:func:`kamsim.model.growth.
+            market_median`): ``W = median * exp(wallet_sigma * z)``.
+        growth: its expected annual log growth, ``growth_mean + growth_speed *
+            ln(P / W)``.
         willing: True if the account is willing to move beyond tactical with any
             supplier (partnership orientation).
         sensitivity: price sensitivity, uniform on [min, max].
         tolerance: dependency tolerance, the largest share of wallet the account
             gives one supplier below the strategic stage, uniform on [min, max].
-        potential: three-year potential ``W * (1 + g)^3`` (k€/yr).
+        potential: the wallet its plans lead to (k€/yr), drawn given its wallet
+            (:func:`kamsim.model.growth.initial_potential`) from a uniform.
         potential_class: 0 low, 1 medium, 2 high (by the potential thresholds).
         scale: effort scale S (k€ per quarter), the investment intensity the account
-            needs: ``S = (median / 4) * (W / median)^effort_elasticity``.
+            needs (:func:`kamsim.model.growth.effort_scale`).
     """
 
     wallet: np.ndarray
@@ -124,29 +131,54 @@ class Accounts:
 
 def make_accounts(
     z_wallet: np.ndarray,
-    z_growth: np.ndarray,
+    u_growth: np.ndarray,
     u_willing: np.ndarray,
     u_sensitivity: np.ndarray,
     u_tolerance: np.ndarray,
     p: ModelParams,
+    quarter_index: Any = 0,
 ) -> Accounts:
-    """Turn standard variates into account attributes (see :class:`Accounts`)."""
-    wallet = p.wallet_median * np.exp(p.wallet_sigma * z_wallet)
-    growth = np.maximum(-1.0, p.growth_mean + p.growth_sd * z_growth)
+    """Turn standard variates into account attributes (see :class:`Accounts`).
+
+    Accounts entering at quarter index ``quarter_index`` (0 for the initial market;
+    broadcast with the variates). The wallet, potential, its class and the effort
+    scale are the compiled rules of :mod:`kamsim.model.growth` (one implementation
+    for both faces).
+    """
     willing = u_willing < p.share_willing
     sensitivity = (
         p.price_sensitivity_min
         + (p.price_sensitivity_max - p.price_sensitivity_min) * u_sensitivity
     )
     tolerance = p.tolerance_min + (p.tolerance_max - p.tolerance_min) * u_tolerance
-    potential = wallet * (1.0 + growth) ** 3
-    potential_class = (potential >= p.potential_low).astype(np.int8) + (
-        potential >= p.potential_high
-    ).astype(np.int8)
-    scale = (p.wallet_median / 4.0) * (wallet / p.wallet_median) ** p.effort_elasticity
+    shape = np.shape(z_wallet)
+    flat_z = np.ascontiguousarray(z_wallet, dtype=np.float64).reshape(-1)
+    flat_u = np.ascontiguousarray(u_growth, dtype=np.float64).reshape(-1)
+    flat_i = np.ascontiguousarray(np.broadcast_to(quarter_index, shape), dtype=np.int64)
+    values = _account_values(flat_z, flat_u, flat_i.reshape(-1), compiled_params(p))
+    wallet, growth, potential, scale = (v.reshape(shape) for v in values[:4])
+    potential_class = values[4].reshape(shape)
     return Accounts(
         wallet, growth, willing, sensitivity, tolerance, potential, potential_class, scale
     )
+
+
+@njit(cache=True, error_model="numpy")
+def _account_values(
+    z_wallet: np.ndarray, u_growth: np.ndarray, i: np.ndarray, p: CompiledParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """Wallet, expected growth, potential, effort scale and potential class (1-d)."""
+    n = z_wallet.shape[0]
+    wallet, grow, pot, scale = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    pclass = np.empty(n, dtype=np.int8)
+    for x in range(n):
+        median = growth.market_median(i[x], p)
+        wallet[x] = median * math.exp(p.wallet_sigma * z_wallet[x])
+        pot[x] = growth.initial_potential(wallet[x], u_growth[x], i[x], p)
+        grow[x] = p.growth_mean + p.growth_speed * math.log(pot[x] / wallet[x])
+        scale[x] = growth.effort_scale(wallet[x], p)
+        pclass[x] = judgement.potential_class(pot[x], p)
+    return wallet, grow, pot, scale, pclass
 
 
 @dataclass(frozen=True)
@@ -160,19 +192,26 @@ class Starts:
             of the account's potential (scaled by ``potential_bias`` and the stage's
             clarity when observed).
         bias_trust: standard normal of the supplier's persistent misreading of trust.
+        bias_willingness: standard normal of the supplier's persistent misjudgement
+            of the account's willingness to partner.
     """
 
     trust: np.ndarray
     bias_potential: np.ndarray
     bias_trust: np.ndarray
+    bias_willingness: np.ndarray
 
-    def as_tuple(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(trust, bias_potential, bias_trust)."""
-        return self.trust, self.bias_potential, self.bias_trust
+    def as_tuple(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(trust, bias_potential, bias_trust, bias_willingness)."""
+        return self.trust, self.bias_potential, self.bias_trust, self.bias_willingness
 
 
 def make_starts(
-    u_trust: np.ndarray, z_potential: np.ndarray, z_trust: np.ndarray, p: ModelParams
+    u_trust: np.ndarray,
+    z_potential: np.ndarray,
+    z_trust: np.ndarray,
+    z_willingness: np.ndarray,
+    p: ModelParams,
 ) -> Starts:
     """Turn standard variates into the starting values of relationships.
 
@@ -180,7 +219,7 @@ def make_starts(
     """
     u = np.asarray(u_trust, dtype=np.float64)
     trust = _initial_trusts(u.reshape(-1), compiled_params(p)).reshape(u.shape)
-    return Starts(trust, z_potential, z_trust)
+    return Starts(trust, z_potential, z_trust, z_willingness)
 
 
 @njit(cache=True, error_model="numpy")
@@ -194,16 +233,16 @@ def _initial_trusts(u: np.ndarray, p: CompiledParams) -> np.ndarray:  # pragma: 
 
 def draw_accounts(rng: np.random.Generator, n: int, p: ModelParams) -> Accounts:
     """Draw the ``n`` initial accounts of one replication (step 1 of the draw order)."""
-    z = rng.standard_normal((2, n))
-    u = rng.random((3, n))
-    return make_accounts(z[0], z[1], u[0], u[1], u[2], p)
+    z = rng.standard_normal((1, n))
+    u = rng.random((4, n))
+    return make_accounts(z[0], u[0], u[1], u[2], u[3], p)
 
 
 def draw_starts(rng: np.random.Generator, m: int, n: int, p: ModelParams) -> Starts:
     """Draw the initial relationships of one replication (step 2 of the draw order)."""
     u = rng.random((1, m, n))
-    z = rng.standard_normal((2, m, n))
-    return make_starts(u[0], z[0], z[1], p)
+    z = rng.standard_normal((3, m, n))
+    return make_starts(u[0], z[0], z[1], z[2], p)
 
 
 @dataclass(frozen=True)
@@ -265,8 +304,8 @@ def draw_key(rng: np.random.Generator) -> np.uint64:
 def event_bits(key: object, i: object, k: object, j: object, purpose: int) -> np.ndarray:
     """64 random bits at a counter, in NumPy: :func:`kamsim.model.variates.random_bits`.
 
-    ``counter = i * 2**36 + k * 2**28 + j * 2**4 + purpose`` (quarter index ``i``,
-    supplier ``k`` < 256, slot ``j`` < 2**24, ``purpose`` < 16) is the position in
+    ``counter = i * 2**36 + k * 2**28 + j * 2**5 + purpose`` (quarter index ``i``,
+    supplier ``k`` < 256, slot ``j`` < 2**23, ``purpose`` < 32) is the position in
     the key's SplitMix64 sequence: ``z = key + (counter + 1) * gamma`` then the
     SplitMix64 finalizer. Integer arithmetic modulo 2**64 only, so the bits are the
     same on every machine, for any array shape (arguments broadcast) and as the
@@ -276,7 +315,7 @@ def event_bits(key: object, i: object, k: object, j: object, purpose: int) -> np
         counter = (
             (np.asarray(i, dtype=np.uint64) << np.uint64(36))
             | (np.asarray(k, dtype=np.uint64) << np.uint64(28))
-            | (np.asarray(j, dtype=np.uint64) << np.uint64(4))
+            | (np.asarray(j, dtype=np.uint64) << np.uint64(5))
             | np.uint64(purpose)
         )
         z = np.asarray(key, dtype=np.uint64) + (counter + np.uint64(1)) * GAMMA
@@ -339,6 +378,7 @@ def event_starts(key: object, i: object, k: object, j: object, p: ModelParams) -
         event_uniform(key, i, k, j, START_TRUST),
         event_normal(key, i, k, j, START_BIAS_P),
         event_normal(key, i, k, j, START_BIAS_T),
+        event_normal(key, i, k, j, START_BIAS_W),
         p,
     )
 
@@ -352,11 +392,12 @@ def event_accounts(key: object, i: object, j: object, p: ModelParams) -> Account
     args = _flat(key, i, 0, j)
     return make_accounts(
         _apply(vr.normals_at, *args, NEW_WALLET),
-        _apply(vr.normals_at, *args, NEW_GROWTH),
+        _apply(vr.uniforms_at, *args, NEW_GROWTH),
         _apply(vr.uniforms_at, *args, NEW_WILLING),
         _apply(vr.uniforms_at, *args, NEW_SENSITIVITY),
         _apply(vr.uniforms_at, *args, NEW_TOLERANCE),
         p,
+        quarter_index=args[0][1].reshape(args[1]),
     )
 
 
@@ -456,10 +497,10 @@ def draw_many(
     replications at once.
     """
     r_count = len(seeds)
-    za0 = np.empty((r_count, 2, n))
-    ua0 = np.empty((r_count, 3, n))
+    za0 = np.empty((r_count, 1, n))
+    ua0 = np.empty((r_count, 4, n))
     ur0 = np.empty((r_count, 1, m, n))
-    zr0 = np.empty((r_count, 2, m, n))
+    zr0 = np.empty((r_count, 3, m, n))
     keys = np.empty(r_count, dtype=np.uint64)
     for r, seed in enumerate(seeds):
         rng = np.random.default_rng(seed)
@@ -470,8 +511,8 @@ def draw_many(
         keys[r] = draw_key(rng)
     u_down, u_disrupt = shock_uniforms(keys[:, None], np.arange(quarters), m)
     return StackedEnvironment(
-        initial=make_accounts(za0[:, 0], za0[:, 1], ua0[:, 0], ua0[:, 1], ua0[:, 2], p),
-        initial_starts=make_starts(ur0[:, 0], zr0[:, 0], zr0[:, 1], p),
+        initial=make_accounts(za0[:, 0], ua0[:, 0], ua0[:, 1], ua0[:, 2], ua0[:, 3], p),
+        initial_starts=make_starts(ur0[:, 0], zr0[:, 0], zr0[:, 1], zr0[:, 2], p),
         downturn=downturn_path(u_down, False, p),
         disruption=u_disrupt < p.disruption_probability,
         keys=keys,

@@ -34,6 +34,7 @@ from kamsim.model.state import (
     TRUST,
     VACATED_AT,
     WALLET,
+    WILLING,
     CompiledParams,
     EndCause,
 )
@@ -166,6 +167,7 @@ def start_market(  # pragma: no cover - compiled
     trust: np.ndarray,
     bias_p: np.ndarray,
     bias_t: np.ndarray,
+    bias_w: np.ndarray,
     p: CompiledParams,
 ) -> None:
     """Quarter 1: every supplier starts a tactical relationship with every account.
@@ -179,7 +181,7 @@ def start_market(  # pragma: no cover - compiled
             for k in range(m):
                 rules.start_relationship(
                     ri, rf, r, k, j, 1, trust[r, k, j], bias_p[r, k, j], bias_t[r, k, j],
-                    af[WALLET, r, j], p,
+                    bias_w[r, k, j], af[WALLET, r, j], p,
                 )  # fmt: skip
 
 
@@ -188,6 +190,7 @@ def observe_market(  # pragma: no cover - compiled
     ri: np.ndarray,
     rf: np.ndarray,
     af: np.ndarray,
+    ai: np.ndarray,
     r: int,
     key: np.uint64,
     i: int,
@@ -200,11 +203,12 @@ def observe_market(  # pragma: no cover - compiled
 
     :func:`kamsim.model.rules.observe_account` for every slot (a vacant slot's
     relationships have stage 0 and show zeros), with the normals of quarter index i
-    from the replication's ``key``; ``reads`` (2, M) says which estimates each
+    from the replication's ``key``; ``reads`` (3, M) says which estimates each
     supplier's policy reads.
     """
     for j in range(ri.shape[3]):
-        rules.observe_account(ri, rf, af, r, j, key, i, p, reads, obs_f, obs_i)
+        willing = ai[WILLING, r, j] != 0
+        rules.observe_account(ri, rf, af, r, j, willing, key, i, p, reads, obs_f, obs_i)
 
 
 # rows of the record's summands (scratch (S_ROWS + M, n)): each is summed over the

@@ -13,64 +13,19 @@ Money is in thousands of euro (k€). Time is in quarters unless a name says
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import itertools
-import math
-import numbers
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from kamsim.model.fields import (
+    ParameterError,
+    _check_field,
+    _normalise,
+    _p,
+    _range_text,
+    suggest,
+)
+
 __all__ = ["ModelParams", "ParameterError", "describe_params", "suggest"]
-
-
-class ParameterError(ValueError):
-    """A user-supplied value is out of range, of the wrong type, or unknown."""
-
-
-def suggest(name: str, allowed: list[str] | tuple[str, ...]) -> str:
-    """Return ``" (did you mean 'x'?)"`` for the closest allowed name, or ``""``."""
-    close = difflib.get_close_matches(name, list(allowed), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _p(
-    default: Any,
-    *,
-    unit: str,
-    doc: str,
-    source: str = "assumption",
-    lo: float | None = None,
-    hi: float | None = None,
-    integer: bool = False,
-    optional: bool = False,
-    per_stage: bool = False,
-    increasing: bool = False,
-) -> Any:
-    meta = {
-        "unit": unit,
-        "doc": doc,
-        "source": source,
-        "lo": lo,
-        "hi": hi,
-        "integer": integer,
-        "optional": optional,
-        "per_stage": per_stage,
-        "increasing": increasing,
-    }
-    return field(default=default, metadata=meta)
-
-
-def _range_text(meta: Mapping[str, Any]) -> str:
-    lo, hi = meta["lo"], meta["hi"]
-    kind = "an integer" if meta["integer"] else "a number"
-    if lo is not None and hi is not None:
-        return f"{kind} in [{lo}, {hi}]"
-    if lo is not None:
-        return f"{kind} >= {lo}"
-    if hi is not None:
-        return f"{kind} <= {hi}"
-    return kind
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,26 +110,60 @@ class ModelParams:
         unit="log-units",
         lo=0.0,
         hi=3.0,
-        doc="Dispersion of log wallet; 1.0 makes the top fifth of accounts hold about "
-        "half of all spend (heavy tail).",
+        doc="Dispersion of log wallet across accounts (kept in the long run by the "
+        "growth process); 1.0 makes the top fifth of accounts hold about half of all "
+        "spend (heavy tail).",
         source="assumption calibrated to Pareto-like customer concentration",
     )
     growth_mean: float = _p(
         0.03,
-        unit="per year",
+        unit="per year (log growth)",
         lo=-0.5,
-        hi=1.0,
-        doc="Mean annual growth of an account's wallet.",
+        hi=0.5,
+        doc="Drift of the market: the median wallet and every account's potential "
+        "grow at this annual log rate.",
+        source="assumption (nominal growth of industrial demand)",
     )
-    growth_sd: float = _p(
-        0.08,
+    growth_speed: float = _p(
+        0.3,
         unit="per year",
+        lo=0.01,
+        hi=4.0,
+        doc="How fast a wallet moves towards the account's potential: each quarter "
+        "growth_speed/4 of the gap in logs (0.3: about 60 % of the gap closed in "
+        "three years).",
+        source="partial adjustment towards a target size (Lucas 1967); value an "
+        "assumption calibrated with growth_regime_years (docs/validation.md, fact 14)",
+    )
+    growth_regime_years: float = _p(
+        6.0,
+        unit="years",
+        lo=0.25,
+        hi=100.0,
+        doc="Mean time an account keeps its plans (its potential); each quarter it "
+        "draws new ones with probability 1/(4 * growth_regime_years), from the "
+        "market's distribution of potentials: rising stars and declining giants.",
+        source="assumption (a few business-plan cycles); calibrated with growth_speed",
+    )
+    growth_shock_sd: float = _p(
+        0.15,
+        unit="per year (log growth), sd",
         lo=0.0,
-        hi=1.0,
-        doc="Spread of annual wallet growth across accounts. It makes the three-year "
-        "potential W*(1+g)^3 differ from today's wallet (about +-25 % at one sd), so "
-        "judging accounts by current revenue can mislead.",
-        source="assumption (DESIGN §3: potential is not a fixed multiple of the wallet)",
+        hi=0.6,
+        doc="Spread of the unpredictable part of an account's annual log growth at "
+        "the median wallet: each quarter a Laplace shock of sd growth_shock_sd/2, "
+        "times (W/wallet_median)^-growth_size_exponent.",
+        source="Stanley et al. (1996), Bottazzi & Secchi (2006): fat-tailed annual "
+        "growth; level an assumption",
+    )
+    growth_size_exponent: float = _p(
+        0.15,
+        unit="dimensionless",
+        lo=0.0,
+        hi=0.5,
+        doc="How the spread of growth shocks falls with size: sd proportional to "
+        "(W/wallet_median)^-beta.",
+        source="Stanley et al. (1996), Nature 379: beta = 0.15 +- 0.03 for firm sales",
     )
     effort_elasticity: float = _p(
         0.5,
@@ -199,14 +188,14 @@ class ModelParams:
         700.0,
         unit="k€ per year",
         lo=0.0,
-        doc="Accounts whose three-year potential W*(1+g)^3 is below this are "
-        "low-potential.",
+        doc="Accounts whose potential (the wallet their plans lead to) is below this "
+        "are low-potential.",
     )
     potential_high: float = _p(
         2000.0,
         unit="k€ per year",
         lo=0.0,
-        doc="Accounts whose three-year potential is at least this are high-potential.",
+        doc="Accounts whose potential is at least this are high-potential.",
     )
     tolerance_min: float = _p(
         0.4,
@@ -620,6 +609,27 @@ class ModelParams:
         doc="Transient noise of the potential estimate, redrawn each quarter: "
         "factor max(0, 1 + potential_noise * clarity[stage] * z).",
     )
+    focal_potential_bias: float | None = _p(
+        None,
+        unit="log-units (sd)",
+        lo=0.0,
+        hi=3.0,
+        optional=True,
+        doc="The focal supplier's own persistent misjudgement of potential (as "
+        "potential_bias); None: the same as the market's. 0 with "
+        "focal_potential_noise 0 gives the focal supplier perfect information while "
+        "its rivals keep theirs (the value of its own account analysis).",
+        source="DESIGN §3b: the focal supplier's judgement set apart from its rivals'",
+    )
+    focal_potential_noise: float | None = _p(
+        None,
+        unit="relative sd",
+        lo=0.0,
+        hi=5.0,
+        optional=True,
+        doc="The focal supplier's transient noise of the potential estimate (as "
+        "potential_noise); None: the same as the market's.",
+    )
     trust_bias: float = _p(
         0.1,
         unit="trust sd",
@@ -634,6 +644,30 @@ class ModelParams:
         lo=0.0,
         hi=1.0,
         doc="Transient noise of the supplier's reading of trust, redrawn each quarter.",
+    )
+    willingness_bias: float = _p(
+        2.0,
+        unit="signal sd",
+        lo=0.0,
+        hi=10.0,
+        doc="Persistent misjudgement of the account's partnership orientation, drawn "
+        "when a relationship starts: the supplier's evidence is x = +-1 (willing / "
+        "not) + willingness_bias * c * b, c = clarity[stage] / sqrt(1 + years / "
+        "willingness_learning_years), and its estimate the posterior probability of "
+        "willing given x and the base rate share_willing. 2.0: right about 70 % of "
+        "the time in a new tactical relationship; 0: known exactly.",
+        source="assumption; willingness is learned as the relationship deepens "
+        "(Ford 1980; Millman & Wilson 1995)",
+    )
+    willingness_learning_years: float = _p(
+        2.0,
+        unit="years",
+        lo=0.01,
+        hi=100.0,
+        doc="Years of a relationship after which the variance of the misjudgement of "
+        "willingness has halved (it falls like 1/(1 + years/this), as the average of "
+        "repeated observations does).",
+        source="assumption",
     )
     clarity: tuple[float, float, float, float] = _p(
         (1.0, 0.6, 0.35, 0.2),
@@ -785,64 +819,6 @@ def _checked_init(self: ModelParams, **kwargs: Any) -> None:
 
 
 ModelParams.__init__ = _checked_init  # type: ignore[method-assign]
-
-
-def _check_number(name: str, value: Any, meta: Mapping[str, Any]) -> float:
-    allowed = _range_text(meta)
-    # numbers.Real admits NumPy scalars (np.int64, np.float32) but not np.bool_
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ParameterError(f"'{name}' must be {allowed}: {value!r}")
-    if meta["integer"] and not (
-        isinstance(value, numbers.Integral) or float(value).is_integer()
-    ):
-        raise ParameterError(f"'{name}' must be {allowed}: {value!r}")
-    v = float(value)
-    if math.isnan(v) or math.isinf(v):
-        raise ParameterError(f"'{name}' must be {allowed}: {value!r}")
-    lo, hi = meta["lo"], meta["hi"]
-    if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise ParameterError(f"'{name}' must be {allowed}: {value!r}")
-    return v
-
-
-def _normalise(f: dataclasses.Field[Any], value: Any) -> Any:
-    """Store a validated value as a plain Python type.
-
-    Per-stage values become a tuple of floats (TOML/JSON give lists), integer fields
-    an ``int`` (``4.0`` or ``np.int64(4)`` -> ``4``, so they can size arrays), and
-    NumPy scalars of real fields a ``float``; Python ints of real fields are kept.
-    """
-    if value is None:
-        return None
-    if f.metadata["per_stage"]:
-        return tuple(float(v) for v in value)
-    if f.metadata["integer"]:
-        return int(value)
-    if isinstance(value, (int, float)):
-        return value
-    return float(value)
-
-
-def _check_field(f: dataclasses.Field[Any], value: Any) -> None:
-    meta = f.metadata
-    if value is None:
-        if meta["optional"]:
-            return
-        raise ParameterError(f"'{f.name}' must be {_range_text(meta)}: None")
-    if meta["per_stage"]:
-        expected = len(f.default) if isinstance(f.default, tuple) else 0
-        if not isinstance(value, (tuple, list)) or len(value) != expected:
-            raise ParameterError(
-                f"'{f.name}' must be a list of {expected} numbers (one per stage): "
-                f"{value!r}"
-            )
-        vals = [_check_number(f.name, v, meta) for v in value]
-        if meta["increasing"] and any(b < a for a, b in itertools.pairwise(vals)):
-            raise ParameterError(
-                f"'{f.name}' must be in non-decreasing stage order: {list(value)!r}"
-            )
-        return
-    _check_number(f.name, value, meta)
 
 
 def describe_params() -> list[dict[str, Any]]:

@@ -19,19 +19,25 @@ time in quarters, trust and shares in [0, 1]. Stages are 1 tactical, 2 cooperati
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
-from numba import njit
 
-from kamsim.model import cache as _cache  # noqa: F401  (kamsim-wide cache stamp)
+from kamsim.model.cache import rule as _rule
+from kamsim.model.growth import effort_scale, grow_wallet
+from kamsim.model.judgement import (
+    estimate_potential,
+    estimate_willingness,
+    persistent_misjudgement,
+    potential_class,
+    read_trust,
+)
 from kamsim.model.state import (
     ADAPTATION,
     AGE,
     ARRIVED,
     BIAS_P,
     BIAS_T,
+    BIAS_W,
     ENDED_AT,
     GROWTH,
     LAST_REVENUE,
@@ -57,11 +63,14 @@ from kamsim.model.state import (
 )
 from kamsim.model.variates import (
     FAILURE,
+    GROWTH_REGIME,
+    GROWTH_SHOCK,
     NOISE_POTENTIAL,
     NOISE_TRUST,
     OFFER,
     START_BIAS_P,
     START_BIAS_T,
+    START_BIAS_W,
     START_TRUST,
     VANISH,
     counter,
@@ -80,10 +89,13 @@ __all__ = [
     "close_relationship",
     "compiled_params",
     "economics_and_endings",
+    "effort_scale",
     "end_cause",
     "estimate_potential",
+    "estimate_willingness",
     "exit_barrier",
     "failure_probability",
+    "grow_wallet",
     "initial_revenue",
     "initial_trust",
     "is_disrupted",
@@ -127,15 +139,10 @@ OUT_I = 5
 A_DEMAND, A_WALLET_Q, A_DISRUPTION_COST, A_VANISHED, A_TOTAL = range(5)
 ACCOUNT_OUT = 5
 # What a supplier observes of one relationship: floats and integers
-O_REVENUE, O_SHARE, O_POTENTIAL, O_TRUST, O_STOCK = range(5)
-OBS_F = 5
+O_REVENUE, O_SHARE, O_POTENTIAL, O_TRUST, O_STOCK, O_WILLING = range(6)
+OBS_F = 6
 O_ACTIVE, O_STAGE, O_TENURE, O_CLASS = range(4)
 OBS_I = 4
-
-
-def _rule(fn: Callable[..., Any]) -> Any:
-    """Compile an equation with the project's Numba options (cached, IEEE, inlined)."""
-    return njit(cache=True, error_model="numpy", inline="always")(fn)
 
 
 # --- step 0: relationships start -----------------------------------------------------
@@ -174,6 +181,7 @@ def start_relationship(
     trust: float,
     bias_p: float,
     bias_t: float,
+    bias_w: float,
     wallet: float,
     p: CompiledParams,
 ) -> None:
@@ -181,7 +189,8 @@ def start_relationship(
 
     A new relationship is tactical, with the trust drawn at its start, no specific
     investment or adaptation, ``share_initial`` of the wallet and fresh persistent
-    misjudgements of potential and trust (standard normals ``bias_p``, ``bias_t``).
+    misjudgements of potential, trust and willingness (standard normals ``bias_p``,
+    ``bias_t``, ``bias_w``; :mod:`kamsim.model.judgement`).
     The relationship is ``[:, r, k, j]`` of ``ri``/``rf`` (:mod:`kamsim.model.state`).
     """
     ri[STAGE, r, k, j] = 1
@@ -196,8 +205,9 @@ def start_relationship(
     rf[ADAPTATION, r, k, j] = 0.0
     rf[SHARE, r, k, j] = p.share_initial
     rf[BIAS_P, r, k, j] = bias_p
-    rf[MISJUDGED, r, k, j] = persistent_misjudgement(bias_p, p.clarity[0], p)
+    rf[MISJUDGED, r, k, j] = persistent_misjudgement(bias_p, p.clarity[0], k, p)
     rf[BIAS_T, r, k, j] = bias_t
+    rf[BIAS_W, r, k, j] = bias_w
     rf[LAST_REVENUE, r, k, j] = initial_revenue(wallet, p)
 
 
@@ -235,7 +245,7 @@ def renew_relationships(
     A supplier whose relationship with the account ended more than
     ``replacement_delay`` quarters ago starts a new one (:func:`start_relationship`,
     with the start variates of quarter index ``q - 1``: a uniform for the initial
-    trust, two standard normals for the misjudgements), unless a supplier holds the
+    trust, three standard normals for the misjudgements), unless a supplier holds the
     account as its strategic partner. Sets ``started[k]`` for the suppliers that do.
     """
     m = ri.shape[2]
@@ -251,7 +261,8 @@ def renew_relationships(
         trust = initial_trust(uniform(key, counter(i, k, j, START_TRUST)), p)
         bias_p = normal(key, counter(i, k, j, START_BIAS_P))
         bias_t = normal(key, counter(i, k, j, START_BIAS_T))
-        start_relationship(ri, rf, r, k, j, q, trust, bias_p, bias_t, wallet, p)
+        bias_w = normal(key, counter(i, k, j, START_BIAS_W))
+        start_relationship(ri, rf, r, k, j, q, trust, bias_p, bias_t, bias_w, wallet, p)
 
 
 @_rule
@@ -283,53 +294,6 @@ def is_disrupted(drawn: bool, k: int, q: int, p: CompiledParams) -> bool:
 
 
 @_rule
-def persistent_misjudgement(bias: float, clarity: float, p: CompiledParams) -> float:
-    """The factor a supplier's persistent misjudgement puts on its estimate of potential.
-
-    ``exp(potential_bias * c * b)`` with b the relationship's misjudgement (a standard
-    normal drawn when it started) and ``c = clarity[stage]`` the share of misjudgement
-    left in the stage. It changes only when the relationship starts or changes stage,
-    so it is kept in the state (``MISJUDGED``) and renewed then.
-    """
-    return math.exp(p.potential_bias * clarity * bias)
-
-
-@_rule
-def estimate_potential(
-    potential: float, persistent: float, z: float, clarity: float, p: CompiledParams
-) -> float:
-    """The supplier's estimate of an account's three-year potential (k€/yr).
-
-    ``est = P * exp(potential_bias * c * b) * max(0, 1 + potential_noise * c * z)``
-    with ``persistent = exp(potential_bias * c * b)``
-    (:func:`persistent_misjudgement`), z this quarter's noise and ``c =
-    clarity[stage]`` the share of misjudgement left in the stage: a misjudged account
-    stays misjudged until the relationship deepens.
-    """
-    return potential * persistent * max(0.0, 1.0 + p.potential_noise * clarity * z)
-
-
-@_rule
-def read_trust(
-    trust: float, bias: float, z: float, clarity: float, p: CompiledParams
-) -> float:
-    """The supplier's reading of the account's trust, clipped to [0, 1].
-
-    ``clip(trust + c * (trust_bias * b + trust_noise * z), 0, 1)``, c the stage's
-    clarity, b the persistent misreading, z this quarter's noise.
-    """
-    return min(1.0, max(0.0, trust + clarity * (p.trust_bias * bias + p.trust_noise * z)))
-
-
-@_rule
-def potential_class(potential: float, p: CompiledParams) -> int:
-    """Potential class of an (estimated) potential: 0 low, 1 medium, 2 high."""
-    return (1 if potential >= p.potential_low else 0) + (
-        1 if potential >= p.potential_high else 0
-    )
-
-
-@_rule
 def manager_efficiency(n_live: int, p: CompiledParams) -> float:
     """Share of each k€ of a supplier's budget that becomes effective investment.
 
@@ -357,6 +321,7 @@ def observe_account(
     af: np.ndarray,
     r: int,
     j: int,
+    willing: bool,
     key: np.uint64,
     i: int,
     p: CompiledParams,
@@ -368,26 +333,32 @@ def observe_account(
 
     For supplier k, ``obs_i[:, k]`` = (active, stage, tenure, potential class) and
     ``obs_f[:, k]`` = (last revenue, share of wallet, estimated potential
-    (:func:`estimate_potential`), trust reading (:func:`read_trust`), own stock K),
+    (:func:`estimate_potential`), trust reading (:func:`read_trust`), own stock K,
+    estimated probability that the account is willing (:func:`estimate_willingness`)),
     all 0 without a relationship. The estimates use the relationship's normals of
     quarter index i, and are computed only if the supplier's policy reads them
-    (``reads[0, k]`` potential, ``reads[1, k]`` trust; 0 otherwise).
+    (``reads[0, k]`` potential, ``reads[1, k]`` trust, ``reads[2, k]``
+    willingness; 0 otherwise).
     """
     for k in range(ri.shape[2]):
         stage = ri[STAGE, r, k, j]
         live = stage > 0
         est_p = 0.0
         est_t = 0.0
+        est_w = 0.0
         if live:
             c = p.clarity[stage - 1]
             if reads[0, k]:
                 z = normal(key, counter(i, k, j, NOISE_POTENTIAL))
                 est_p = estimate_potential(
-                    af[POTENTIAL, r, j], rf[MISJUDGED, r, k, j], z, c, p
+                    af[POTENTIAL, r, j], rf[MISJUDGED, r, k, j], z, c, k, p
                 )
             if reads[1, k]:
                 z = normal(key, counter(i, k, j, NOISE_TRUST))
                 est_t = read_trust(rf[TRUST, r, k, j], rf[BIAS_T, r, k, j], z, c, p)
+            if reads[2, k]:
+                age = ri[AGE, r, k, j]
+                est_w = estimate_willingness(willing, rf[BIAS_W, r, k, j], c, age, p)
         obs_i[O_ACTIVE, k, r, j] = 1 if live else 0
         obs_i[O_STAGE, k, r, j] = stage
         obs_i[O_TENURE, k, r, j] = ri[TENURE, r, k, j] if live else 0
@@ -397,6 +368,7 @@ def observe_account(
         obs_f[O_POTENTIAL, k, r, j] = est_p
         obs_f[O_TRUST, k, r, j] = est_t
         obs_f[O_STOCK, k, r, j] = rf[STOCK, r, k, j] if live else 0.0
+        obs_f[O_WILLING, k, r, j] = est_w
 
 
 # --- step 2: service and trust -----------------------------------------------------------
@@ -610,7 +582,8 @@ def move_stages(
         out_i[Y_TENURE, k, j] = 0 if (up | down) else ri[TENURE, r, k, j] + 1
         if up | down:  # the misjudgement left in the new stage
             bias = rf[BIAS_P, r, k, j]
-            rf[MISJUDGED, r, k, j] = persistent_misjudgement(bias, p.clarity[s1 - 1], p)
+            c = p.clarity[s1 - 1]
+            rf[MISJUDGED, r, k, j] = persistent_misjudgement(bias, c, k, p)
 
 
 # --- step 5: wallet split ----------------------------------------------------------------
@@ -672,7 +645,9 @@ def split_wallet(
 ) -> None:
     """Demand, disappearance, wariness and the wallet split of one account (step 5).
 
-    Demand: ``W' = W (1 + g/4)``; ``D = W'/4 (1 - downturn_depth * downturn)``. The
+    Demand: the wallet grows towards the account's potential, which may change
+    (:func:`kamsim.model.growth.grow_wallet`), and the effort scale follows it;
+    ``D = W'/4 (1 - downturn_depth * downturn)``. The
     account disappears when its uniform falls below ``hazard``. Wariness after
     disruptions: ``w' = wariness_decay * w + wariness_gain * sum_i disrupted_i s_i``
     (the more of its wallet the account had with a disrupted supplier, the more it
@@ -683,8 +658,13 @@ def split_wallet(
     (``rf``), the new ones go to ``out_f[X_MOVED]``.
     """
     m = ri.shape[2]
-    grown = af[WALLET, r, j] * (1.0 + af[GROWTH, r, j] / 4.0)
+    u_regime = uniform(key, counter(i, 0, j, GROWTH_REGIME))
+    u_shock = uniform(key, counter(i, 0, j, GROWTH_SHOCK))
+    grown, pot = grow_wallet(af[WALLET, r, j], af[POTENTIAL, r, j], u_regime, u_shock, i, p)
     af[WALLET, r, j] = grown
+    af[POTENTIAL, r, j] = pot
+    af[GROWTH, r, j] = p.growth_mean + p.growth_speed * math.log(pot / grown)
+    af[SCALE, r, j] = effort_scale(grown, p)
     wallet_q = grown / 4.0
     acc_out[A_WALLET_Q, j] = wallet_q
     acc_out[A_DEMAND, j] = wallet_q * (1.0 - p.downturn_depth * downturn)

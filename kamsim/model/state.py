@@ -71,22 +71,23 @@ REL_I = 8
 # floats: the account's trust in the supplier [0, 1], the supplier's specific
 # investment K (k€, sunk), the account's adaptation A (k€), share of wallet, the
 # supplier's persistent misjudgement of potential and misreading of trust (standard
-# normals), last quarter's revenue and cost to serve (k€), and the factor the
-# misjudgement of potential puts on the estimate in the current stage (rules.
-# persistent_misjudgement, renewed when the relationship starts or changes stage)
-TRUST, STOCK, ADAPTATION, SHARE, BIAS_P, BIAS_T, LAST_REVENUE, LAST_CTS, MISJUDGED = range(
-    9
-)
-REL_F = 9
+# normals), last quarter's revenue and cost to serve (k€), the factor the
+# misjudgement of potential puts on the estimate in the current stage (judgement.
+# persistent_misjudgement, renewed when the relationship starts or changes stage), and
+# the supplier's persistent misjudgement of willingness (a standard normal)
+TRUST, STOCK, ADAPTATION, SHARE, BIAS_P, BIAS_T, LAST_REVENUE, LAST_CTS = range(8)
+MISJUDGED, BIAS_W = 8, 9
+REL_F = 10
 # --- account fields ---------------------------------------------------------------
-# floats: annual wallet W (k€/yr), annual growth g, price sensitivity, dependency
-# tolerance, effort scale S (k€/quarter), wariness after disruptions, true potential
+# floats: annual wallet W (k€/yr), expected annual log growth, price sensitivity,
+# dependency tolerance, effort scale S (k€/quarter, moves with W), wariness after
+# disruptions, true potential (k€/yr, the wallet the account is heading for)
 WALLET, GROWTH, SENSITIVITY, TOLERANCE, SCALE, WARINESS, POTENTIAL = range(7)
 ACC_F = 7
-# integers: willing to partner (0/1), potential class (0/1/2), present in its slot
-# (0/1), quarter it left its slot (-1 if present)
-WILLING, PCLASS, PRESENT, VACATED_AT = range(4)
-ACC_I = 4
+# integers: willing to partner (0/1), present in its slot (0/1), quarter it left its
+# slot (-1 if present)
+WILLING, PRESENT, VACATED_AT = range(3)
+ACC_I = 3
 
 
 class Params(NamedTuple):
@@ -100,6 +101,19 @@ class Params(NamedTuple):
 
     potential_bias: float
     potential_noise: float
+    focal_potential_bias: float  # the market's potential_bias when None
+    focal_potential_noise: float  # the market's potential_noise when None
+    willingness_bias: float
+    willingness_learning_years: float
+    share_willing: float
+    wallet_median: float
+    effort_elasticity: float
+    wallet_sigma: float
+    growth_mean: float
+    growth_speed: float
+    growth_shock_sd: float
+    growth_size_exponent: float
+    growth_regime_years: float
     trust_bias: float
     trust_noise: float
     potential_low: float
@@ -203,13 +217,16 @@ def place_accounts(
         af[row][where] = values[source]
     af[WARINESS][where] = 0.0
     ai[WILLING][where] = a.willing[source]
-    ai[PCLASS][where] = a.potential_class[source]
     ai[PRESENT][where] = 1
     ai[VACATED_AT][where] = -1
 
 
 def _opt(v: int | None) -> float:
     return -1.0 if v is None else float(v)
+
+
+def _or(v: float | None, default: float) -> float:
+    return float(default) if v is None else float(v)
 
 
 #: The type of :func:`compiled_params`'s record (a NumPy structured scalar of
@@ -236,6 +253,8 @@ def compiled_params(p: ModelParams) -> CompiledParams:
     """
     special = {
         "quarterly_discount": (1.0 + p.discount_rate) ** 0.25 - 1.0,
+        "focal_potential_bias": _or(p.focal_potential_bias, p.potential_bias),
+        "focal_potential_noise": _or(p.focal_potential_noise, p.potential_noise),
         "replacement_delay": _opt(p.replacement_delay),
         "lose_largest_at": _opt(p.lose_largest_at),
         "disruption_at": _opt(p.disruption_at),

@@ -2,14 +2,15 @@
 
 Every quarter each relationship needs a service-failure uniform, an offer uniform and
 two standard normals (the transient noise of its supplier's estimates of potential and
-of trust), and each account a disappearance uniform. Rather than drawing them in bulk
+of trust), and each account a disappearance uniform and two uniforms of its wallet's
+growth (a change of growth regime, a transient shock). Rather than drawing them in bulk
 from a sequential generator, each is a pure function of the replication's *key* (drawn
 once from its seeded NumPy generator) and a *counter* naming the variate:
 
-    counter = i * 2**36 + k * 2**28 + j * 2**4 + purpose   (+ attempt * 2**56)
+    counter = i * 2**36 + k * 2**28 + j * 2**5 + purpose   (+ attempt * 2**56)
 
-with quarter index ``i`` (< 2**20), supplier ``k`` (< 256), slot ``j`` (< 2**24) and a
-``purpose`` code (< 16, the constants below). The 64 random bits at a counter are the
+with quarter index ``i`` (< 2**20), supplier ``k`` (< 256), slot ``j`` (< 2**23) and a
+``purpose`` code (< 32, the constants below). The 64 random bits at a counter are the
 SplitMix64 output at that position of the key's sequence (Steele, Lea & Flood 2014):
 ``z = key + (counter + 1) * gamma`` followed by SplitMix64's finalizer. Uniforms on
 [0, 1) take the top 53 bits times 2**-53. Standard normals use the ziggurat method of
@@ -68,6 +69,9 @@ NEW_WALLET, NEW_GROWTH, NEW_WILLING, NEW_SENSITIVITY, NEW_TOLERANCE = 3, 4, 5, 6
 #: every quarter: per relationship (supplier k, slot j), per account (slot j), per
 #: supplier (k) and per market
 FAILURE, OFFER, NOISE_POTENTIAL, NOISE_TRUST, VANISH, DOWNTURN, DISRUPTION = range(8, 15)
+#: model 3: a relationship's misjudgement of willingness (event), an account's growth
+#: regime and transient growth shock (every quarter)
+START_BIAS_W, GROWTH_REGIME, GROWTH_SHOCK = 15, 16, 17
 PURPOSES = {
     "start_trust": START_TRUST,
     "start_bias_potential": START_BIAS_P,
@@ -84,13 +88,16 @@ PURPOSES = {
     "vanish": VANISH,
     "downturn": DOWNTURN,
     "disruption": DISRUPTION,
+    "start_bias_willingness": START_BIAS_W,
+    "growth_regime": GROWTH_REGIME,
+    "growth_shock": GROWTH_SHOCK,
 }
 
 GAMMA = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment (golden ratio)
 MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 MIX2 = np.uint64(0x94D049BB133111EB)
 _ONE = np.uint64(1)
-_S4, _S28, _S36, _S56 = np.uint64(4), np.uint64(28), np.uint64(36), np.uint64(56)
+_S5, _S28, _S36, _S56 = np.uint64(5), np.uint64(28), np.uint64(36), np.uint64(56)
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 _S8, _S12, _MASK8 = np.uint64(8), np.uint64(12), np.uint64(0xFF)
 _TWO_M53 = 2.0**-53
@@ -136,7 +143,7 @@ def counter(i: int, k: int, j: int, purpose: int) -> np.uint64:  # pragma: no co
     return (
         (np.uint64(i) << _S36)
         | (np.uint64(k) << _S28)
-        | (np.uint64(j) << _S4)
+        | (np.uint64(j) << _S5)
         | np.uint64(purpose)
     )
 

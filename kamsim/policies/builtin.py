@@ -240,10 +240,13 @@ def _stage_gated(  # pragma: no cover - compiled
 class Quadrant:
     """KAM directional policy matrix: attractiveness x relationship strength.
 
-    An account is *attractive* when its estimated potential class is high (2), and
-    the relationship is *strong* when it is interdependent or strategic (stage >= 3)
-    or the supplier reads its trust at or above ``strong_trust``. The four quadrants
-    get their own treatment (McDonald & Woodburn 2007; Woodburn & McDonald 2011):
+    An account is *attractive* when its estimated potential class is high (2) and the
+    supplier thinks it more likely than not (``willing_threshold``) willing to partner
+    (attractiveness includes the customer's partnership orientation, Woodburn & McDonald
+    2011), and the relationship is *strong* when it is interdependent or strategic
+    (stage >= 3) or the supplier reads its trust at or above ``strong_trust``. The four
+    quadrants get their own treatment (McDonald & Woodburn 2007; Woodburn & McDonald
+    2011):
 
     * **strategic** (attractive, strong): invest and ensure profit — maintenance plus
       a share of the investment pool with weight ``strategic_weight``;
@@ -261,16 +264,21 @@ class Quadrant:
         strong_trust: trust reading from which a lower-stage relationship counts as
             strong.
         maintenance_rate: maintenance proxy as a fraction of quarterly revenue.
+        willing_threshold: estimated probability of willingness from which an
+            account with high potential counts as attractive.
     """
 
     star_weight: float = 2.0
     strategic_weight: float = 1.0
     strong_trust: float = 0.6
     maintenance_rate: float = 0.03
+    willing_threshold: float = 0.5
 
     def quadrants(self, obs: Observation) -> np.ndarray:
         """Quadrant of each slot: 0 streamline, 1 status, 2 star, 3 strategic, -1 vacant."""
-        attractive = obs.potential_class == 2
+        attractive = (obs.potential_class == 2) & (
+            obs.willingness >= self.willing_threshold
+        )
         strong = (obs.stage >= 3) | (obs.trust >= self.strong_trust)
         q = np.where(attractive, np.where(strong, 3, 2), np.where(strong, 1, 0))
         return np.where(obs.active, q, -1)

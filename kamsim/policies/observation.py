@@ -1,11 +1,11 @@
 """What a supplier can observe of its own relationships, and who reads which estimate.
 
 A policy sees an :class:`Observation`: stage, revenue, tenure, share of wallet, its own
-investment stock and *noisy* estimates of potential and trust, never the hidden truth
-(willingness, true trust, price sensitivity). A policy may declare the fields it reads
-in an ``observes`` attribute (:func:`kamsim.policies.registry.estimates_read`); the
-estimates it does not read are then not computed (``None`` in its observation,
-:func:`without_unread`).
+investment stock and *noisy* estimates of potential, trust and willingness to partner,
+never the hidden truth (true potential, willingness, trust, price sensitivity). A policy
+may declare the fields it reads in an ``observes`` attribute
+(:func:`kamsim.policies.registry.estimates_read`); the estimates it does not read are
+then not computed (``None`` in its observation, :func:`without_unread`).
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ class Observation:
         potential_class: estimated potential class: 0 low, 1 medium, 2 high.
         trust: noisy reading of trust in [0, 1].
         stock: the supplier's relationship-specific investment stock (k€).
+        willingness: estimated probability in [0, 1] that the account is willing to
+            partner beyond tactical (:func:`kamsim.model.judgement.
+            estimate_willingness`): poor at tactical, sharper with stage and years.
     """
 
     quarter: int
@@ -50,6 +53,7 @@ class Observation:
     potential_class: np.ndarray
     trust: np.ndarray
     stock: np.ndarray
+    willingness: np.ndarray
 
     @property
     def n_active(self) -> np.ndarray:
@@ -67,7 +71,7 @@ NOT_READ = cast(np.ndarray, None)
 
 
 #: The estimates: the fields an ``observes`` declaration can leave uncomputed.
-ESTIMATES = frozenset({"potential", "potential_class", "trust"})
+ESTIMATES = frozenset({"potential", "potential_class", "trust", "willingness"})
 
 
 def observation_from_arrays(
@@ -89,6 +93,7 @@ def observation_from_arrays(
         "potential_class": obs_i[rules.O_CLASS].astype(np.int8),
         "trust": obs_f[rules.O_TRUST],
         "stock": obs_f[rules.O_STOCK],
+        "willingness": obs_f[rules.O_WILLING],
     }
     for a in fields.values():
         a.setflags(write=False)
@@ -131,7 +136,7 @@ class PartialObservation(Observation):
 
 
 def without_unread(
-    obs: Observation, reads: tuple[bool, bool], name: str = "?"
+    obs: Observation, reads: tuple[bool, ...], name: str = "?"
 ) -> Observation:
     """``obs`` without the estimates its policy does not read (both faces).
 
@@ -140,12 +145,14 @@ def without_unread(
     :class:`PartialObservation` in which reading an estimate left out raises a
     ParameterError naming the policy and the field.
     """
-    reads_potential, reads_trust = reads
-    if reads_potential and reads_trust:
+    reads_potential, reads_trust, reads_willingness = reads
+    if reads_potential and reads_trust and reads_willingness:
         return obs
     unread = set() if reads_potential else {"potential", "potential_class"}
     if not reads_trust:
         unread.add("trust")
+    if not reads_willingness:
+        unread.add("willingness")
     values: dict[str, Any] = {
         f.name: NOT_READ if f.name in unread else object.__getattribute__(obs, f.name)
         for f in dataclasses.fields(Observation)

@@ -34,29 +34,30 @@ from kamsim.policies.builtin import (
 from kamsim.policies.observation import OBSERVATION_FIELDS, Observation
 
 
-def estimates_read(policy: Callable[..., np.ndarray]) -> tuple[bool, bool]:
-    """Whether a policy reads the estimate of potential and the reading of trust.
+def estimates_read(policy: Callable[..., np.ndarray]) -> tuple[bool, bool, bool]:
+    """Whether a policy reads the estimates of potential, trust and willingness.
 
     A policy may declare the :class:`Observation` fields it reads in an ``observes``
     attribute (a set of field names, e.g. ``{"active", "stage", "trust"}``). The
-    estimates are the only fields that cost random numbers, so both faces compute
-    the noise of the potential estimate only if it reads ``potential`` or
-    ``potential_class`` and the noise of the trust reading only if it reads
-    ``trust``; reading one that is not computed raises a ParameterError naming the
-    policy and the field (:func:`without_unread`). Without the attribute a
-    policy sees every field. Skipping noise shifts no other number (the variates are
-    counter-based, :mod:`kamsim.variates`), so the fields it reads, and every result,
-    are the same either way.
+    estimates are the only fields that cost random numbers, so both faces compute the
+    noise of the potential estimate only if it reads ``potential`` or
+    ``potential_class``, the noise of the trust reading only if it reads ``trust``, and
+    the estimate of willingness only if it reads ``willingness``; reading one that is
+    not computed raises a ParameterError naming the policy and the field
+    (:func:`without_unread`). Without the attribute a policy sees every field. Skipping
+    noise shifts no other number (the variates are counter-based,
+    :mod:`kamsim.variates`), so the fields it reads, and every result, are the same
+    either way.
 
     Returns:
-        ``(reads_potential, reads_trust)``.
+        ``(reads_potential, reads_trust, reads_willingness)``.
 
     Raises:
         ParameterError: if ``observes`` is not a set of observation field names.
     """
     fields = getattr(policy, "observes", None)
     if fields is None:
-        return True, True
+        return True, True, True
     if isinstance(fields, str) or not all(isinstance(f, str) for f in fields):
         raise ParameterError(
             f"policy '{policy_name(policy)}' has observes={fields!r}; it must be a set "
@@ -68,7 +69,8 @@ def estimates_read(policy: Callable[..., np.ndarray]) -> tuple[bool, bool]:
             f"policy '{policy_name(policy)}' observes unknown field(s) {unknown}; "
             f"an observation has {sorted(OBSERVATION_FIELDS)}"
         )
-    return bool({"potential", "potential_class"} & set(fields)), "trust" in fields
+    potential = bool({"potential", "potential_class"} & set(fields))
+    return potential, "trust" in fields, "willingness" in fields
 
 
 #: Built-in policies by name.

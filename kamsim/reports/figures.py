@@ -116,7 +116,7 @@ def _pages(
                 ax.set_title(Layout.title(key), fontsize=8)
             cells = draw(ax, key)
             # long axis labels on lines, not into the neighbours (wider: few panels)
-            plots.wrap_labels(ax, 57 if len(page) == 1 else 42 if len(page) == 2 else 30)
+            plots.wrap_labels(ax, 57 if len(page) == 1 else 42 if len(page) == 2 else 26)
             records.append(axes_record(ax, cells))
         if legend_title is not None:
             _share_legend(fig, list(axes)[: len(page)], legend_title)

@@ -1,4 +1,4 @@
-"""The stylized facts of model 2 (the registry ``FACTS``).
+"""The stylized facts of the model (the registry ``FACTS``): model 2's and model 3's.
 
 Each :class:`kamsim.validation.checks.Fact` computes its figure from simulations of the
 market at its default parameters (20 accounts, two ``stage_gated`` rivals, 40
@@ -27,6 +27,7 @@ from kamsim.model.params import ModelParams
 from kamsim.model.records import STAGE_LABELS
 from kamsim.policies.registry import resolve_policy
 from kamsim.reports.formatting import fmt_pct
+from kamsim.validation.accounts import ACCOUNT_FACTS
 from kamsim.validation.checks import DEFAULT_REPLICATIONS as REPS
 from kamsim.validation.checks import DEFAULT_SEED as SEED
 from kamsim.validation.checks import Fact, FactResult, Figure, Simulator, check_facts
@@ -507,6 +508,7 @@ FACTS: tuple[Fact, ...] = (
         "stays flat from 20 to 50 accounts (docs/validation.md).",
         claimed=False,
     ),
+    *ACCOUNT_FACTS,
 )
 
 
