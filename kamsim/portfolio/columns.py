@@ -49,7 +49,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
+from difflib import get_close_matches
 from typing import Any
 
 import numpy as np
@@ -122,6 +124,7 @@ def _key(name: str) -> str:
 def _columns(table: Table, problems: Problems) -> dict[str, int]:
     """Column name -> position; unknown, unnamed and repeated columns are problems."""
     found: dict[str, int] = {}
+    suggested: set[str] = set()
     for i, name in enumerate(table.header):
         key = _key(name)
         if key.startswith("#"):
@@ -131,6 +134,8 @@ def _columns(table: Table, problems: Problems) -> dict[str, int]:
                 problems.file(f"row 1: column {i + 1} has values but no name")
             continue
         if key not in COLUMNS:
+            close = get_close_matches(key, list(COLUMNS), n=1, cutoff=0.6)
+            suggested.update(close)
             problems.column(
                 name,
                 f"unknown column{suggest(key, list(COLUMNS))}; the columns are "
@@ -141,9 +146,10 @@ def _columns(table: Table, problems: Problems) -> dict[str, int]:
         else:
             found[key] = i
     for name in REQUIRED:
-        if name not in found:
+        if name not in found and name not in suggested:  # else said as 'did you mean'
             problems.file(f"row 1: missing column {name!r} ({COLUMNS[name]})")
-    if "share_of_wallet" not in found and "category_spend" not in found:
+    either = ("share_of_wallet", "category_spend")
+    if not any(c in found or c in suggested for c in either):
         problems.file(
             "row 1: missing column 'share_of_wallet' or 'category_spend' (one of them "
             "is required: our share of the account's category spend, or that spend in "
@@ -152,6 +158,7 @@ def _columns(table: Table, problems: Problems) -> dict[str, int]:
     for a, b in (("potential_low", "potential_high"), ("potential_high", "potential_low")):
         if a in found and b not in found:
             problems.column(a, f"needs the column {b!r} too (a range has both ends)")
+    problems.positions = {name: i for name, i in found.items()}
     return found
 
 
@@ -410,6 +417,14 @@ def read_columns(table: Table, problems: Problems) -> dict[str, Any] | None:
             n,
             f"{count} values but the header names {len(table.header)} columns (a "
             "separator inside a value? put the value in quotes)",
+        )
+    if table.extra:  # the values of those rows are shifted: not read one by one
+        shifted = {n for n, _ in table.extra}
+        kept = [i for i, n in enumerate(table.numbers) if n not in shifted]
+        table = replace(
+            table,
+            rows=[table.rows[i] for i in kept],
+            numbers=[table.numbers[i] for i in kept],
         )
     reader = _Reader(table, found, problems)
     out: dict[str, Any] = {"account": _names(reader)}

@@ -56,32 +56,35 @@ class Problems:
 
     def __init__(self, where: str | None) -> None:
         self.where = where
-        self._found: list[tuple[int, str]] = []  # (row, line); 0 for the whole file
+        #: Column name -> position, to list a row's problems left to right.
+        self.positions: dict[str, int] = {}
+        self._found: list[tuple[int, int, str]] = []  # (row, position, line)
 
     @property
     def lines(self) -> list[str]:
-        """Every problem's line, those of the whole file first, then by row."""
-        return [line for _, line in sorted(self._found, key=lambda p: p[0])]
+        """Every problem's line: the whole file's first, then by row, left to right."""
+        return [line for *_, line in sorted(self._found, key=lambda p: p[:2])]
 
     def _prefix(self) -> str:
         return f"{self.where}: " if self.where else ""
 
     def file(self, text: str) -> None:
         """A problem of the whole file (no row, no column)."""
-        self._found.append((0, self._prefix() + text))
+        self._found.append((0, 0, self._prefix() + text))
 
     def column(self, column: str, text: str) -> None:
         """A problem of a column as a whole (its header, row 1)."""
-        self._found.append((1, f"{self._prefix()}row 1, column {column!r}: {text}"))
+        line = f"{self._prefix()}row 1, column {column!r}: {text}"
+        self._found.append((1, 0, line))
 
     def cell(self, row: int, column: str, value: Any, text: str) -> None:
         """A problem of one cell: ``row R, column 'c': 'value' <text>``."""
         line = f"{self._prefix()}row {row}, column {column!r}: {show(value)} {text}"
-        self._found.append((row, line))
+        self._found.append((row, self.positions.get(column, 0), line))
 
     def row(self, row: int, text: str) -> None:
         """A problem of a row as a whole (values of several columns disagree)."""
-        self._found.append((row, f"{self._prefix()}row {row}: {text}"))
+        self._found.append((row, 10**6, f"{self._prefix()}row {row}: {text}"))
 
     def raise_if_any(self) -> None:
         """Raise one :class:`PortfolioError` listing every problem, if there is one."""
