@@ -232,11 +232,12 @@ class _Reader:
         if name in _FRACTIONS:
             what = COLUMNS[name].split(",")[0]
             if not percent and value > 1:
+                fraction = f"{value / 100:g}".replace(".", self.mark)
                 self.problems.cell(
                     n, name, cell,
                     f"is ambiguous: {name!r} ({what}) is a fraction from 0 to 1 or a "
                     f"percentage written with %; write {show(cell).strip(chr(39))}% or "
-                    f"{value / 100:g}",
+                    f"{fraction}",
                 )  # fmt: skip
                 return np.nan
             if value > 1:
