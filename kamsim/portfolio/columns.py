@@ -183,12 +183,8 @@ class _Reader:
     def cells(self, name: str) -> list[tuple[int, Any]]:
         """``(row number, cell)`` of a column; all empty if the file lacks it."""
         i = self.found.get(name)
-        return [
-            (n, None if i is None else r[i]) for n, r in zip(*self._rows(), strict=True)
-        ]
-
-    def _rows(self) -> tuple[list[int], list[list[Any]]]:
-        return self.table.numbers, self.table.rows
+        rows = zip(self.table.numbers, self.table.rows, strict=True)
+        return [(n, None if i is None else r[i]) for n, r in rows]
 
     def number(self, name: str, n: int, cell: Any) -> float:
         """One number cell as a float (a fraction for percentages); NaN if empty or bad."""
@@ -233,10 +229,11 @@ class _Reader:
             what = COLUMNS[name].split(",")[0]
             if not percent and value > 1:
                 fraction = f"{value / 100:g}".replace(".", self.mark)
+                written = cell.strip() if isinstance(cell, str) else show(cell)
                 self.problems.cell(
                     n, name, cell,
                     f"is ambiguous: {name!r} ({what}) is a fraction from 0 to 1 or a "
-                    f"percentage written with %; write {show(cell).strip(chr(39))}% or "
+                    f"percentage written with %; write {written}% or "
                     f"{fraction}",
                 )  # fmt: skip
                 return np.nan

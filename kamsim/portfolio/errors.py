@@ -42,7 +42,7 @@ def show(value: Any) -> str:
     """A cell's value as the user wrote it, quoted (``'35%'``, ``'1.250,5'``, ``12.5``)."""
     if isinstance(value, str):
         return repr(value)
-    if isinstance(value, float) and value.is_integer():
+    if type(value) is float and value.is_integer():  # a percentage cell shows its %
         return str(int(value))
     return str(value)
 
