@@ -16,6 +16,7 @@ from kamsim.model.state import EndCause, Stage
 from kamsim.optimize import optimize
 from kamsim.policies import POLICIES, Observation
 from kamsim.policies import family as rule_family
+from kamsim.portfolio import Portfolio, PortfolioError
 from kamsim.sensitivity.run import sensitivity
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "ModelParams",
     "Observation",
     "ParameterError",
+    "Portfolio",
+    "PortfolioError",
     "Results",
     "Stage",
     "Supplier",

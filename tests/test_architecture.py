@@ -22,6 +22,7 @@ LAYERS = (
     "kamsim._version",
     "kamsim.files",
     "kamsim.model",
+    "kamsim.portfolio",
     "kamsim.policies",
     "kamsim.agents",
     "kamsim.engine",
