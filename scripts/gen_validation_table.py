@@ -19,9 +19,20 @@ from pathlib import Path
 
 from kamsim.experiments.store import update_generated
 from kamsim.validation import check, render_markdown, replace_doc_section
+from kamsim.validation.accounts import plot_voi, voi_markdown
 from kamsim.validation.facts import stage_table
 
 STAGES_START, STAGES_END = "<!-- stages:start -->\n", "\n<!-- stages:end -->"
+VOI_START, VOI_END = "<!-- judgement:start -->\n", "\n<!-- judgement:end -->"
+
+
+def replace_between(text: str, start: str, end: str, body: str) -> str:
+    """``text`` with the part between the markers ``start`` and ``end`` replaced."""
+    if start not in text or end not in text:
+        return text
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    return f"{head}{start}{body}{end}{tail}"
 
 
 def replace_stage_table(text: str) -> str:
@@ -46,7 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def rewrite(text: str) -> str:
-        return replace_stage_table(replace_doc_section(text, render_markdown(check())))
+        results = check()
+        by_id = {r.fact.id: r.figure for r in results}
+        if not args.check:
+            img = args.doc.parent / "img"
+            img.mkdir(exist_ok=True)
+            plot_voi(by_id["16"], img / "value_of_information.png")
+        text = replace_between(
+            text, VOI_START, VOI_END, voi_markdown(by_id["16"], by_id["15"])
+        )
+        return replace_stage_table(replace_doc_section(text, render_markdown(results)))
 
     return update_generated(
         args.doc, rewrite, "facts table", check=args.check, script=__file__

@@ -10,9 +10,9 @@ A market has ``M`` suppliers (the focal one and ``M - 1`` rivals) and ``n`` acco
 slots. Draw order for a generator ``rng`` (this order is part of the reproducibility
 contract; changing it changes every result):
 
-1. initial accounts: ``rng.standard_normal((1, n))`` (log-wallet), then
-   ``rng.random((4, n))`` (growth trend, willingness, price sensitivity, dependency
-   tolerance);
+1. initial accounts: ``rng.standard_normal((2, n))`` (log-wallet, potential given
+   the wallet), then ``rng.random((3, n))`` (willingness, price sensitivity,
+   dependency tolerance);
 2. initial relationships: ``rng.random((1, M, n))`` (initial trust) and
    ``rng.standard_normal((3, M, n))`` (misjudgements of potential, trust and
    willingness);
@@ -113,7 +113,7 @@ class Accounts:
         tolerance: dependency tolerance, the largest share of wallet the account
             gives one supplier below the strategic stage, uniform on [min, max].
         potential: the wallet its plans lead to (k€/yr), drawn given its wallet
-            (:func:`kamsim.model.growth.initial_potential`) from a uniform.
+            (:func:`kamsim.model.growth.initial_potential`) from a standard normal.
         potential_class: 0 low, 1 medium, 2 high (by the potential thresholds).
         scale: effort scale S (k€ per quarter), the investment intensity the account
             needs (:func:`kamsim.model.growth.effort_scale`).
@@ -131,7 +131,7 @@ class Accounts:
 
 def make_accounts(
     z_wallet: np.ndarray,
-    u_growth: np.ndarray,
+    z_potential: np.ndarray,
     u_willing: np.ndarray,
     u_sensitivity: np.ndarray,
     u_tolerance: np.ndarray,
@@ -153,7 +153,7 @@ def make_accounts(
     tolerance = p.tolerance_min + (p.tolerance_max - p.tolerance_min) * u_tolerance
     shape = np.shape(z_wallet)
     flat_z = np.ascontiguousarray(z_wallet, dtype=np.float64).reshape(-1)
-    flat_u = np.ascontiguousarray(u_growth, dtype=np.float64).reshape(-1)
+    flat_u = np.ascontiguousarray(z_potential, dtype=np.float64).reshape(-1)
     flat_i = np.ascontiguousarray(np.broadcast_to(quarter_index, shape), dtype=np.int64)
     values = _account_values(flat_z, flat_u, flat_i.reshape(-1), compiled_params(p))
     wallet, growth, potential, scale = (v.reshape(shape) for v in values[:4])
@@ -165,7 +165,7 @@ def make_accounts(
 
 @njit(cache=True, error_model="numpy")
 def _account_values(
-    z_wallet: np.ndarray, u_growth: np.ndarray, i: np.ndarray, p: CompiledParams
+    z_wallet: np.ndarray, z_potential: np.ndarray, i: np.ndarray, p: CompiledParams
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
     """Wallet, expected growth, potential, effort scale and potential class (1-d)."""
     n = z_wallet.shape[0]
@@ -174,7 +174,7 @@ def _account_values(
     for x in range(n):
         median = growth.market_median(i[x], p)
         wallet[x] = median * math.exp(p.wallet_sigma * z_wallet[x])
-        pot[x] = growth.initial_potential(wallet[x], u_growth[x], i[x], p)
+        pot[x] = growth.initial_potential(wallet[x], z_potential[x], i[x], p)
         grow[x] = p.growth_mean + p.growth_speed * math.log(pot[x] / wallet[x])
         scale[x] = growth.effort_scale(wallet[x], p)
         pclass[x] = judgement.potential_class(pot[x], p)
@@ -233,9 +233,9 @@ def _initial_trusts(u: np.ndarray, p: CompiledParams) -> np.ndarray:  # pragma: 
 
 def draw_accounts(rng: np.random.Generator, n: int, p: ModelParams) -> Accounts:
     """Draw the ``n`` initial accounts of one replication (step 1 of the draw order)."""
-    z = rng.standard_normal((1, n))
-    u = rng.random((4, n))
-    return make_accounts(z[0], u[0], u[1], u[2], u[3], p)
+    z = rng.standard_normal((2, n))
+    u = rng.random((3, n))
+    return make_accounts(z[0], z[1], u[0], u[1], u[2], p)
 
 
 def draw_starts(rng: np.random.Generator, m: int, n: int, p: ModelParams) -> Starts:
@@ -392,7 +392,7 @@ def event_accounts(key: object, i: object, j: object, p: ModelParams) -> Account
     args = _flat(key, i, 0, j)
     return make_accounts(
         _apply(vr.normals_at, *args, NEW_WALLET),
-        _apply(vr.uniforms_at, *args, NEW_GROWTH),
+        _apply(vr.normals_at, *args, NEW_GROWTH),
         _apply(vr.uniforms_at, *args, NEW_WILLING),
         _apply(vr.uniforms_at, *args, NEW_SENSITIVITY),
         _apply(vr.uniforms_at, *args, NEW_TOLERANCE),
@@ -497,8 +497,8 @@ def draw_many(
     replications at once.
     """
     r_count = len(seeds)
-    za0 = np.empty((r_count, 1, n))
-    ua0 = np.empty((r_count, 4, n))
+    za0 = np.empty((r_count, 2, n))
+    ua0 = np.empty((r_count, 3, n))
     ur0 = np.empty((r_count, 1, m, n))
     zr0 = np.empty((r_count, 3, m, n))
     keys = np.empty(r_count, dtype=np.uint64)
@@ -511,7 +511,7 @@ def draw_many(
         keys[r] = draw_key(rng)
     u_down, u_disrupt = shock_uniforms(keys[:, None], np.arange(quarters), m)
     return StackedEnvironment(
-        initial=make_accounts(za0[:, 0], ua0[:, 0], ua0[:, 1], ua0[:, 2], ua0[:, 3], p),
+        initial=make_accounts(za0[:, 0], za0[:, 1], ua0[:, 0], ua0[:, 1], ua0[:, 2], p),
         initial_starts=make_starts(ur0[:, 0], zr0[:, 0], zr0[:, 1], zr0[:, 2], p),
         downturn=downturn_path(u_down, False, p),
         disruption=u_disrupt < p.disruption_probability,

@@ -7,8 +7,8 @@ over the years, by partial adjustment with fat-tailed shocks. With
 ``x = ln W``, ``y = ln P`` and this quarter's market drift ``m = growth_mean``:
 
     y' = y + m / 4                                   (plans unchanged), or
-    y' = ln(wallet_median) + m i / 4 + sigma_P L     (new plans, probability q)
-    x' = x + m / 4 + growth_speed / 4 * (y' - x) + growth_shock_sd / 2 * f(W) * L'
+    y' = ln(wallet_median) + m i / 4 + sigma_P z     (new plans, probability q)
+    x' = x + m / 4 + growth_speed / 4 * (y' - x) + growth_shock_sd / 2 * f(W) * L
 
 * each quarter an account changes its plans with probability ``q = 1 / (4 *
   growth_regime_years)``; new plans are drawn from the market's population of
@@ -17,8 +17,11 @@ over the years, by partial adjustment with fat-tailed shocks. With
 * ``growth_speed`` (lambda, per year) is how fast a wallet closes the gap to its
   potential: in three years ``1 - (1 - lambda/4)^12`` of the gap in logs (about
   60 % at 0.3);
-* L, L' are unit-variance Laplace variates: growth rates are tent-shaped on a log
-  scale (Stanley et al. 1996; Bottazzi & Secchi 2006); ``f(W) = (W /
+* z is a standard normal: potentials are lognormal like wallets (a Laplace here
+  would give wallets a Pareto tail of index about 1.2, with infinite variance);
+* L is a unit-variance Laplace variate: growth rates are tent-shaped on a log
+  scale (Stanley et al. 1996; Bottazzi & Secchi 2006), and the jumps of new plans
+  add to their tails; ``f(W) = (W /
   wallet_median)^-growth_size_exponent``: the spread of growth falls with size,
   ``sd ∝ W^-beta`` with ``beta ≈ 0.15`` (Stanley et al. 1996).
 
@@ -29,7 +32,8 @@ lambda / (lambda + 1/tau)`` (tau = growth_regime_years), ``var(x) = a sigma_P^2 
 s^2 / (2 lambda)`` (s = growth_shock_sd), ``cov(x, y) = a sigma_P^2``; so ``sigma_P^2
 = (wallet_sigma^2 - s^2 / (2 lambda)) / a`` (:func:`potential_spread`), and an
 account that enters the market has a wallet drawn as before and a potential drawn
-from that approximation's distribution given its wallet (:func:`initial_potential`),
+from that approximation's (normal) distribution given its wallet
+(:func:`initial_potential`),
 so that the market starts near its long-run state. ``docs/validation.md`` shows the
 measured spread, growth rates and correlation.
 
@@ -64,6 +68,7 @@ __all__ = [
     "initial_potential",
     "laplace",
     "market_median",
+    "new_plans",
     "potential_spread",
 ]
 
@@ -116,25 +121,31 @@ def potential_spread(p: CompiledParams) -> float:
 
 
 @rule
-def draw_potential(u: float, i: int, p: CompiledParams) -> float:
-    """New plans at quarter index i: ``P = market_median(i) exp(sigma_P L(u))``."""
-    return market_median(i, p) * math.exp(potential_spread(p) * laplace(u))
+def new_plans(u: float, p: CompiledParams) -> bool:
+    """Whether the account changes its plans this quarter (``u < 1 / (4 tau)``)."""
+    return u < 1.0 / (4.0 * p.growth_regime_years)
 
 
 @rule
-def initial_potential(wallet: float, u: float, i: int, p: CompiledParams) -> float:
+def draw_potential(z: float, i: int, p: CompiledParams) -> float:
+    """New plans at quarter index i: ``P = market_median(i) exp(sigma_P z)``, z normal."""
+    return market_median(i, p) * math.exp(potential_spread(p) * z)
+
+
+@rule
+def initial_potential(wallet: float, z: float, i: int, p: CompiledParams) -> float:
     """The potential of an account entering the market with wallet W (k€/yr).
 
     In the long-run approximation (module), ``y - ln median = b (x - ln median) + c
-    L(u)`` with ``b = a sigma_P^2 / wallet_sigma^2`` and ``c^2 = sigma_P^2 - b^2
-    wallet_sigma^2``: the potential given the wallet (L Laplace: fat tails).
+    z`` with ``b = a sigma_P^2 / wallet_sigma^2``, ``c^2 = sigma_P^2 - b^2
+    wallet_sigma^2`` and z a standard normal: the potential given the wallet.
     """
     median = market_median(i, p)
     sp = potential_spread(p)
     var_x = p.wallet_sigma * p.wallet_sigma
     b = _adjustment(p) * sp * sp / var_x if var_x > 0.0 else 0.0
     c = math.sqrt(max(0.0, sp * sp - b * b * var_x))
-    return median * math.exp(b * math.log(wallet / median) + c * laplace(u))
+    return median * math.exp(b * math.log(wallet / median) + c * z)
 
 
 @rule
@@ -151,23 +162,23 @@ def effort_scale(wallet: float, p: CompiledParams) -> float:
 def grow_wallet(
     wallet: float,
     potential: float,
-    u_regime: float,
+    plans: bool,
+    z_plans: float,
     u_shock: float,
     i: int,
     p: CompiledParams,
 ) -> tuple[float, float]:
     """One quarter of an account's growth: its new (W, P) (k€/yr; see the module).
 
-    With probability ``q = 1 / (4 growth_regime_years)`` (``u_regime < q``) the
-    account has new plans (:func:`draw_potential` of the fresh uniform ``u_regime /
-    q``), otherwise its potential grows with the market; then the wallet moves
-    ``growth_speed / 4`` of the way (in logs) towards the potential, plus the
-    market's drift and a shock ``growth_shock_sd / 2 * f(W) * L(u_shock)``.
+    With new ``plans`` (:func:`new_plans`) the account's potential is drawn afresh
+    (:func:`draw_potential` of the normal ``z_plans``), otherwise it grows with the
+    market; then the wallet moves ``growth_speed / 4`` of the way (in logs) towards
+    the potential, plus the market's drift and a shock ``growth_shock_sd / 2 * f(W)
+    * L(u_shock)``.
     """
-    q = 1.0 / (4.0 * p.growth_regime_years)
     drift = 0.25 * p.growth_mean
-    if u_regime < q:
-        new = draw_potential(u_regime / q, i, p)
+    if plans:
+        new = draw_potential(z_plans, i, p)
     else:
         new = potential * math.exp(drift)
     shock = 0.5 * p.growth_shock_sd * growth_spread(wallet, p) * laplace(u_shock)

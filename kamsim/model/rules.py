@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from kamsim.model.cache import rule as _rule
-from kamsim.model.growth import effort_scale, grow_wallet
+from kamsim.model.growth import effort_scale, grow_wallet, new_plans
 from kamsim.model.judgement import (
     estimate_potential,
     estimate_willingness,
@@ -65,6 +65,7 @@ from kamsim.model.variates import (
     FAILURE,
     GROWTH_REGIME,
     GROWTH_SHOCK,
+    NEW_PLANS,
     NOISE_POTENTIAL,
     NOISE_TRUST,
     OFFER,
@@ -658,9 +659,11 @@ def split_wallet(
     (``rf``), the new ones go to ``out_f[X_MOVED]``.
     """
     m = ri.shape[2]
-    u_regime = uniform(key, counter(i, 0, j, GROWTH_REGIME))
+    plans = new_plans(uniform(key, counter(i, 0, j, GROWTH_REGIME)), p)
+    z_plans = normal(key, counter(i, 0, j, NEW_PLANS)) if plans else 0.0
     u_shock = uniform(key, counter(i, 0, j, GROWTH_SHOCK))
-    grown, pot = grow_wallet(af[WALLET, r, j], af[POTENTIAL, r, j], u_regime, u_shock, i, p)
+    w, pot = af[WALLET, r, j], af[POTENTIAL, r, j]
+    grown, pot = grow_wallet(w, pot, plans, z_plans, u_shock, i, p)
     af[WALLET, r, j] = grown
     af[POTENTIAL, r, j] = pot
     af[GROWTH, r, j] = p.growth_mean + p.growth_speed * math.log(pot / grown)

@@ -3,7 +3,8 @@
 Every quarter each relationship needs a service-failure uniform, an offer uniform and
 two standard normals (the transient noise of its supplier's estimates of potential and
 of trust), and each account a disappearance uniform and two uniforms of its wallet's
-growth (a change of growth regime, a transient shock). Rather than drawing them in bulk
+growth (a change of plans, a transient shock; a normal for the new potential when the
+plans change). Rather than drawing them in bulk
 from a sequential generator, each is a pure function of the replication's *key* (drawn
 once from its seeded NumPy generator) and a *counter* naming the variate:
 
@@ -69,9 +70,9 @@ NEW_WALLET, NEW_GROWTH, NEW_WILLING, NEW_SENSITIVITY, NEW_TOLERANCE = 3, 4, 5, 6
 #: every quarter: per relationship (supplier k, slot j), per account (slot j), per
 #: supplier (k) and per market
 FAILURE, OFFER, NOISE_POTENTIAL, NOISE_TRUST, VANISH, DOWNTURN, DISRUPTION = range(8, 15)
-#: model 3: a relationship's misjudgement of willingness (event), an account's growth
-#: regime and transient growth shock (every quarter)
-START_BIAS_W, GROWTH_REGIME, GROWTH_SHOCK = 15, 16, 17
+#: model 3: a relationship's misjudgement of willingness (event), an account's change
+#: of plans and transient growth shock (every quarter), its new potential (event)
+START_BIAS_W, GROWTH_REGIME, GROWTH_SHOCK, NEW_PLANS = 15, 16, 17, 18
 PURPOSES = {
     "start_trust": START_TRUST,
     "start_bias_potential": START_BIAS_P,
@@ -91,6 +92,7 @@ PURPOSES = {
     "start_bias_willingness": START_BIAS_W,
     "growth_regime": GROWTH_REGIME,
     "growth_shock": GROWTH_SHOCK,
+    "new_plans": NEW_PLANS,
 }
 
 GAMMA = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment (golden ratio)

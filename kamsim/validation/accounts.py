@@ -31,14 +31,19 @@ __all__ = [
     "VOI_POLICIES",
     "growth_figures",
     "judgement_value",
+    "plot_voi",
     "readers_of_potential",
     "value_of_information",
+    "voi_markdown",
     "willingness_accuracy",
 ]
 
-#: The built-in policies led by potential: how much each account gets follows its
-#: estimated potential (``stage_gated`` only gates by the estimated class).
-POTENTIAL_LED = ("potential_weighted", "quadrant", "greedy_roi")
+#: The built-in policies led by potential: how much each account gets is proportional
+#: to its estimated potential or to a value computed from it (``stage_gated`` and
+#: ``quadrant`` gate by the estimated class).
+POTENTIAL_LED = ("potential_weighted", "greedy_roi")
+#: Replications of the value-of-judgement comparison (paired; its effects are small).
+JUDGEMENT_REPLICATIONS = 1000
 #: The potential-led policies of the value-of-information curve (the first is the
 #: fact's; greedy_roi values an account by its estimated potential and stage).
 VOI_POLICIES = ("greedy_roi", "potential_weighted")
@@ -135,6 +140,13 @@ def _paired(a: Any, b: Any) -> tuple[float, float]:
     return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
 
 
+@cache
+def _judgement_simulator(seed: int, quarters: int, replications: int) -> Simulator:
+    return Simulator(
+        replications=max(replications, JUDGEMENT_REPLICATIONS), seed=seed, quarters=quarters
+    )
+
+
 def judgement_value(sim: Simulator) -> Figure:
     """Paired value of perfect information about potential, per policy that reads it.
 
@@ -144,6 +156,7 @@ def judgement_value(sim: Simulator) -> Figure:
     ``own_<policy>`` and ``own_se_<policy>``, and when *every* supplier does
     (``potential_bias = potential_noise = 0``), ``all_<policy>``, ``all_se_<policy>``.
     """
+    sim = _judgement_simulator(sim.seed, sim.quarters, sim.replications)
     out: dict[str, float] = {}
     for name in readers_of_potential():
         base = sim.run(20, name).runs["npv_terminal"]
@@ -295,16 +308,18 @@ ACCOUNT_FACTS: tuple[Fact, ...] = (
         source="issue 'Model 3' (D10); McDonald & Woodburn (2007) on account analysis",
         target="paired change of NPV with terminal value, focal_potential_bias = "
         "focal_potential_noise = 0 vs default: > -2 SE for every built-in policy that "
-        "reads potential, > 2 SE for potential_weighted, quadrant, greedy_roi; the "
-        "same change for every supplier is reported beside it",
-        tolerance="2 standard errors (paired, 400 replications)",
+        "reads potential, > 2 SE for the potential-led potential_weighted and "
+        "greedy_roi; the same change for every supplier is reported beside it",
+        tolerance="2 standard errors (paired, 1 000 replications)",
         compute=judgement_value,
         holds=_judgement_holds,
         show=_judgement_show,
         explanation="The rivals' judgement is unchanged, so the focal supplier's "
-        "better estimates move its budget to the accounts that will grow. When "
-        "every supplier knows potential exactly, the stage_gated rivals court the "
-        "same accounts and the gain shrinks or vanishes (the 'everyone's' figures).",
+        "better estimates move its budget to the accounts that will grow. quadrant "
+        "reads potential only through the high class and a square root, and gains "
+        "least. When every supplier knows potential exactly, the stage_gated rivals "
+        "court the same accounts and the gain shrinks, or turns into a loss (the "
+        "'everyone's' figures: herding).",
     ),
     Fact(
         id="16",
@@ -350,3 +365,104 @@ ACCOUNT_FACTS: tuple[Fact, ...] = (
         "grow old there).",
     ),
 )
+
+
+# --- the value-of-information section of docs/validation.md ------------------------------
+
+
+def _ci_text(diff: float, se: float) -> str:
+    return f"{_k(diff)} ({_k(diff - 1.96 * se)} to {_k(diff + 1.96 * se)})"
+
+
+def voi_markdown(voi: Figure, value: Figure) -> str:
+    """The judgement section of docs/validation.md from facts 16 (``voi``) and 15.
+
+    A sentence on where the revenue trap warning holds (computed), the curve as a
+    table, and the value of perfect information for the focal supplier alone and for
+    every supplier (herding).
+    """
+    led = VOI_POLICIES[0]
+    wins = [b for b in VOI_BIASES if voi[f"diff_{led}_{b}"] > 1.96 * voi[f"se_{led}_{b}"]]
+    loses = [b for b in VOI_BIASES if voi[f"diff_{led}_{b}"] < -1.96 * voi[f"se_{led}_{b}"]]
+    default = ModelParams().potential_bias
+    holds = (
+        f"`{led}` beats `{REVENUE_LED}` significantly (95 %) at a focal misjudgement of "
+        f"{', '.join(str(b) for b in wins) or 'no level'}"
+    )
+    fails = f" and loses to it at {', '.join(str(b) for b in loses)}" if loses else ""
+    head = (
+        f"**Where the revenue-trap warning holds.** {holds}{fails} (the market's "
+        f"default is {default}). `potential_weighted`, which ignores the stage, "
+        + (
+            "beats it nowhere."
+            if all(voi[f"diff_potential_weighted_{b}"] <= 0 for b in VOI_BIASES)
+            else "beats it at some levels."
+        )
+    )
+    rows = [
+        "| focal_potential_bias | "
+        + " | ".join(f"`{p}`" for p in (*VOI_POLICIES, REVENUE_LED))
+        + f" | `{led}` − `{REVENUE_LED}` (95 % CI) |",
+        "|---|" + "---|" * (len(VOI_POLICIES) + 2),
+    ]
+    for b in VOI_BIASES:
+        means = " | ".join(
+            f"{voi[f'{p}_{b}']:,.0f}".replace(",", " ")
+            for p in (*VOI_POLICIES, REVENUE_LED)
+        )
+        diff = _ci_text(voi[f"diff_{led}_{b}"], voi[f"se_{led}_{b}"])
+        rows.append(f"| {b} | {means} | {diff} |")
+    own = [
+        "| focal policy | our own perfect information (95 % CI) | everyone's (95 % CI) |",
+        "|---|---|---|",
+    ]
+    for p in readers_of_potential():
+        own.append(
+            f"| `{p}` | {_ci_text(value[f'own_{p}'], value[f'own_se_{p}'])} | "
+            f"{_ci_text(value[f'all_{p}'], value[f'all_se_{p}'])} |"
+        )
+    return "\n".join(
+        [
+            head,
+            "",
+            "Mean NPV with terminal value (k€) of the focal supplier by its own "
+            "misjudgement of potential, rivals unchanged (fact 16; 400 replications):",
+            "",
+            *rows,
+            "",
+            "![The value-of-information curve](img/value_of_information.png)",
+            "",
+            "**Herding.** The value of perfect information about potential, paired, "
+            "for the focal supplier alone and when every supplier has it (fact 15; "
+            f"{JUDGEMENT_REPLICATIONS} replications):",
+            "",
+            *own,
+        ]
+    )
+
+
+def plot_voi(voi: Figure, path: Any) -> None:
+    """The value-of-information curve as a PNG: NPV by bias, and the paired gap."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    x = np.array(VOI_BIASES)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+    for p in (*VOI_POLICIES, REVENUE_LED):
+        left.plot(x, [voi[f"{p}_{b}"] for b in VOI_BIASES], marker="o", label=p)
+    left.set_xlabel("focal supplier's misjudgement of potential (focal_potential_bias)")
+    left.set_ylabel("mean NPV with terminal value (k€)")
+    left.legend(title="focal policy", fontsize="small")
+    led = VOI_POLICIES[0]
+    diff = np.array([voi[f"diff_{led}_{b}"] for b in VOI_BIASES])
+    se = np.array([voi[f"se_{led}_{b}"] for b in VOI_BIASES])
+    right.errorbar(x, diff, yerr=1.96 * se, marker="o", capsize=3)
+    right.axhline(0.0, color="grey", lw=0.8)
+    right.set_xlabel("focal supplier's misjudgement of potential (focal_potential_bias)")
+    right.set_ylabel(f"{led} − {REVENUE_LED} (k€, 95 % CI)")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -503,10 +503,10 @@ FACTS: tuple[Fact, ...] = (
         show=lambda f: ", ".join(
             f"{n}: {_k(f[f'gain_{n}'])} (SE {f[f'se_{n}']:.0f})" for n in (5, 20, 50)
         ),
-        explanation="Not reproduced by model 2: stage_gated invests only in "
-        "high-potential accounts, whose number grows with the portfolio, so the gain "
-        "stays flat from 20 to 50 accounts (docs/validation.md).",
-        claimed=False,
+        explanation="Model 2 did not reproduce it (the gain stayed flat from 20 to 50 "
+        "accounts); model 3 does. What changed is the accounts (potential is no "
+        "longer a multiple of the wallet); why the optimum now appears has not been "
+        "analysed further.",
     ),
     *ACCOUNT_FACTS,
 )
