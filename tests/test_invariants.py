@@ -341,8 +341,8 @@ def test_observed_trust_stays_in_unit_interval(
     for r in range(r_count):
         for j in range(n):
             rules.observe_account(
-                ri, rf, af, r, j, j % 2 == 0, np.uint64(keys[r]), i, cp, reads, obs_f,
-                obs_i,
+                ri, rf, af, r, 0, j, j % 2 == 0, np.uint64(keys[r]), i, cp, reads,
+                obs_f, obs_i,
             )  # fmt: skip
     obs = observation_from_arrays(1, obs_f[:, 0], obs_i[:, 0])
     active = stage > 0

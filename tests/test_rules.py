@@ -196,7 +196,8 @@ def _quarter(
         af,
         0,
         0,
-        willing,
+        1,
+        np.array([willing]),
         _per_supplier(alloc, m, np.float64).reshape(1, m, 1),
         _per_supplier(efficiency, m, np.float64),
         _per_supplier(disrupted, m, np.bool_),
@@ -699,7 +700,7 @@ def test_scalar_account_and_batch_agree() -> None:
         dis = np.array([rules.is_disrupted(drawn[r, k], k, i + 1, cp) for k in range(m)])
         for j in range(n):
             rules.account_quarter(
-                ri, rf, af, r, j, bool(willing[r, j]), alloc, eff, dis, 1.0, keys[r], i,
+                ri, rf, af, r, j, j + 1, willing[r], alloc, eff, dis, 1.0, keys[r], i,
                 cp, out_f, out_i, acc_out,
             )  # fmt: skip
         for j in range(n):
@@ -728,7 +729,7 @@ def test_scalar_account_and_batch_agree() -> None:
             o_i = np.full((rules.OUT_I, m, n), -(2**40), dtype=np.int64)
             o_a = np.full((rules.ACCOUNT_OUT, n), np.nan)
             rules.account_quarter(
-                one_ri, one_rf, one_af, 0, j, bool(willing[r, j]), one_alloc, eff, dis,
+                one_ri, one_rf, one_af, 0, j, j + 1, willing[r], one_alloc, eff, dis,
                 1.0, keys[r], i, cp, o_f, o_i, o_a,
             )  # fmt: skip
             np.testing.assert_array_equal(one_ri[:, 0, :, j], ri[:, r, :, j])

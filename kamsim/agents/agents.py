@@ -211,9 +211,9 @@ class KeyAccount(mesa.Agent):
         """
         m = self.model
         j = self.slot
-        willing = m.acc_int[st.WILLING, 0, j] != 0  # type: ignore[attr-defined]
+        willing = m.acc_int[st.WILLING, 0]  # type: ignore[attr-defined]
         m.account_quarter(  # type: ignore[attr-defined]
-            m.rel_int, m.rel_float, m.acc_float, 0, j, willing, m.alloc,  # type: ignore[attr-defined]
+            m.rel_int, m.rel_float, m.acc_float, 0, j, j + 1, willing, m.alloc,  # type: ignore[attr-defined]
             m.efficiency, m.disrupted, m.downturn, m.key, m.quarter - 1, m.compiled,  # type: ignore[attr-defined]
             m.out_f, m.out_i, m.acc_out,  # type: ignore[attr-defined]
         )  # fmt: skip

@@ -268,6 +268,7 @@ class Quarter:
         self.new_focal = np.zeros(r_count, dtype=np.int64)
         self.seen = np.zeros((2, r_count, n))
         self.alloc = np.zeros((r_count, m, n))
+        self.work = kn.end_quarter_work(m, n)
 
 
 def allocate(
@@ -387,6 +388,7 @@ def end_quarter(
         (rec.lf, rec.li, rec.run_f, rec.run_max),
         rec.g_max,
         (rec.traj, rec.traj_stage, rec.traj_shares, q.seen),
+        q.work,
     )  # fmt: skip
 
 

@@ -9,16 +9,19 @@ compiled calls around the suppliers' policies, which stay plain Python callables
 2. :func:`observe_quarter` — step 1: every supplier's estimates of potential and
    trust (:func:`rules.estimate_potential`, :func:`rules.read_trust`)
    and its observation arrays;
-3. :func:`end_quarter` — steps 2-8: each account's quarter
-   (:func:`kamsim.model.rules.account_quarter`), then the settlement, the quarter's record,
-   the focal ledger, the trajectories and the endings.
+3. :func:`end_quarter` — steps 2-8: the accounts' quarter
+   (:func:`kamsim.model.rules.account_quarter`, all of a market's accounts in one call),
+   then the settlement, the quarter's record, the focal ledger, the trajectories and the
+   endings.
 
 No equation of the model is written here: this module loops, settles and records;
 the mechanisms are the compiled functions of :mod:`kamsim.model.rules`, which the Mesa
 agents call too. Sums over the accounts of a record replicate NumPy's pairwise
 summation (:func:`pairwise_sum`), so that a record does not depend on the face that
 computed it. The compiled code is cached on disk (``cache=True``), so it is compiled
-once per machine.
+once per machine. The rules are inlined into these loops; they receive borrowed views
+of the arrays (:func:`kamsim.model.views.borrowed`), so the loops count no references
+per account.
 
 Array layouts (C order): relationships (field, R, M, n), accounts (field, R, n), as
 named in :mod:`kamsim.model.state`; one account's relationships are the view
@@ -58,6 +61,7 @@ from kamsim.model.state import (
     WILLING,
     CompiledParams,
 )
+from kamsim.model.views import borrowed
 
 # focal ledger: float, int and bool columns, (k, R, n * G)
 L_REVENUE, L_PROFIT, L_INVESTMENT, L_TRUST, L_POTENTIAL = range(5)
@@ -109,6 +113,7 @@ def begin_quarter(  # pragma: no cover - compiled
     ``forced_trust``, (R, n)).
     """
     r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
+    ri, rf, started = borrowed(ri), borrowed(rf), borrowed(started)
     for r in range(r_count):
         count = 0
         for k in range(m):
@@ -282,6 +287,27 @@ def observe_quarter(  # pragma: no cover - compiled
 # --- steps 2-8 -------------------------------------------------------------------------
 
 
+def end_quarter_work(m: int, n: int) -> tuple[np.ndarray, ...]:
+    """Scratch arrays of :func:`end_quarter` for M suppliers and n slots.
+
+    Efficiency and disruption per supplier; the settled quarter (``qf``, ``qi``,
+    ``qa`` of :mod:`kamsim.model.market`); the record's summands and counts; the
+    accounts' quarter (``out_f``, ``out_i``, ``acc_out`` of :mod:`kamsim.model.rules`).
+    """
+    return (
+        np.empty(m),
+        np.empty(m, dtype=np.bool_),
+        np.empty((market.QF_ROWS, m, n)),
+        np.empty((market.QI_ROWS, m, n), dtype=np.int64),
+        np.empty((market.QA_ROWS, n)),
+        np.empty((S_ROWS + m, n)),
+        np.empty(16, dtype=np.int64),
+        np.empty((rules.OUT_F, m, n)),
+        np.empty((rules.OUT_I, m, n), dtype=np.int64),
+        np.empty((rules.ACCOUNT_OUT, n)),
+    )
+
+
 @njit(cache=True, error_model="numpy")
 def end_quarter(  # pragma: no cover - compiled
     t: int,
@@ -299,12 +325,14 @@ def end_quarter(  # pragma: no cover - compiled
     ledger: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     g_max: int,
     trajectories: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    work: tuple[np.ndarray, ...],
 ) -> None:
     """Steps 2-8 of quarter t for every market.
 
-    For each account, :func:`kamsim.model.rules.account_quarter`; then the settlement
-    (:func:`_settle`), the quarter's record (:func:`_record_quarter`), the focal
-    ledger, the trajectories and the endings (:func:`_end_relationships`).
+    For each market, :func:`kamsim.model.rules.account_quarter` of all its accounts;
+    then the settlement (:func:`kamsim.model.market.settle_market`), the quarter's
+    record (:func:`kamsim.model.market.record_quarter`), the focal ledger, the
+    trajectories and the endings (:func:`kamsim.model.market.end_relationships`).
 
     ``alloc`` (R, M, n) are the allocations (k€) after the budget check; the shocks
     are the environment's whole arrays (``downturn`` (R, T), ``disruption`` (R, T,
@@ -312,30 +340,25 @@ def end_quarter(  # pragma: no cover - compiled
     ``starts`` are the step-0 arrays (started, forced, forced_stage, forced_trust,
     new_focal); ``records`` (record (R, T, C), sup_record (R, M, T, 5), reach);
     ``ledger`` (lf, li, run_f, run_max); ``trajectories`` (traj, traj_stage,
-    traj_shares, seen), with no replications when they are not kept.
+    traj_shares, seen), with no replications when they are not kept; ``work`` the
+    scratch arrays of :func:`end_quarter_work`, allocated once per run (the rules
+    receive borrowed views of them, :func:`kamsim.model.views.borrowed`).
     """
     r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
     i = t - 1
-    eff = np.empty(m)
-    disrupted = np.empty(m, dtype=np.bool_)
-    qf = np.empty((market.QF_ROWS, m, n))
-    qi = np.empty((market.QI_ROWS, m, n), dtype=np.int64)
-    qa = np.empty((market.QA_ROWS, n))
-    out_f = np.empty((rules.OUT_F, m, n))
-    out_i = np.empty((rules.OUT_I, m, n), dtype=np.int64)
-    acc_out = np.empty((rules.ACCOUNT_OUT, n))
-    scratch = np.empty((S_ROWS + m, n))
-    counts = np.empty(16, dtype=np.int64)
+    eff, disrupted = borrowed(work[0]), borrowed(work[1])
+    qf, qi, qa, scratch, counts = work[2], work[3], work[4], work[5], work[6]
+    out_f, out_i, acc_out = borrowed(work[7]), borrowed(work[8]), borrowed(work[9])
+    ri, rf, af, alloc = borrowed(ri), borrowed(rf), borrowed(af), borrowed(alloc)
     traj = trajectories[0]
     for r in range(r_count):
         for k in range(m):
             eff[k] = rules.supplier_efficiency(ri, r, k, p)
             disrupted[k] = rules.is_disrupted(disruption[r, i, k], k, t, p)
-        for j in range(n):
-            rules.account_quarter(
-                ri, rf, af, r, j, ai[WILLING, r, j] != 0, alloc, eff, disrupted,
-                float(downturn[r, i]), keys[r], i, p, out_f, out_i, acc_out,
-            )  # fmt: skip
+        rules.account_quarter(
+            ri, rf, af, r, 0, n, ai[WILLING, r], alloc, eff, disrupted,
+            float(downturn[r, i]), keys[r], i, p, out_f, out_i, acc_out,
+        )  # fmt: skip
         market.settle_market(
             r, ri, rf, ai, alloc, p, starts, out_f, out_i, acc_out, qf, qi, qa
         )

@@ -39,6 +39,7 @@ from kamsim.model.state import (
     EndCause,
 )
 from kamsim.model.sums import _row_sum, pairwise_sum
+from kamsim.model.views import borrowed
 
 __all__ = [
     "end_relationships",
@@ -176,6 +177,7 @@ def start_market(  # pragma: no cover - compiled
     (:func:`kamsim.model.rules.start_relationship`).
     """
     r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
+    ri, rf = borrowed(ri), borrowed(rf)
     for r in range(r_count):
         for j in range(n):
             for k in range(m):
@@ -201,14 +203,19 @@ def observe_market(  # pragma: no cover - compiled
 ) -> None:
     """Step 1 of market r: each account shows each supplier its relationship.
 
-    :func:`kamsim.model.rules.observe_account` for every slot (a vacant slot's
-    relationships have stage 0 and show zeros), with the normals of quarter index i
-    from the replication's ``key``; ``reads`` (3, M) says which estimates each
-    supplier's policy reads.
+    :func:`kamsim.model.rules.observe_account` for every supplier and slot (a vacant
+    slot's relationships have stage 0 and show zeros), with the normals of quarter
+    index i from the replication's ``key``; ``reads`` (3, M) says which estimates
+    each supplier's policy reads. Supplier by supplier, over its row of slots.
     """
-    for j in range(ri.shape[3]):
-        willing = ai[WILLING, r, j] != 0
-        rules.observe_account(ri, rf, af, r, j, willing, key, i, p, reads, obs_f, obs_i)
+    ri, rf, af, ai = borrowed(ri), borrowed(rf), borrowed(af), borrowed(ai)
+    reads, obs_f, obs_i = borrowed(reads), borrowed(obs_f), borrowed(obs_i)
+    for k in range(ri.shape[2]):
+        for j in range(ri.shape[3]):
+            willing = ai[WILLING, r, j] != 0
+            rules.observe_account(
+                ri, rf, af, r, k, j, willing, key, i, p, reads, obs_f, obs_i
+            )
 
 
 # rows of the record's summands (scratch (S_ROWS + M, n)): each is summed over the
@@ -403,6 +410,7 @@ def end_relationships(  # pragma: no cover - compiled
 ) -> None:
     """Step 8: ended relationships close, vanished accounts leave their slots."""
     m, n = qi.shape[1], qi.shape[2]
+    ri, rf = borrowed(ri), borrowed(rf)
     for k in range(m):
         for j in range(n):
             rf[LAST_REVENUE, r, k, j] = qf[F_REVENUE, k, j]

@@ -321,6 +321,7 @@ def observe_account(
     rf: np.ndarray,
     af: np.ndarray,
     r: int,
+    k: int,
     j: int,
     willing: bool,
     key: np.uint64,
@@ -330,46 +331,44 @@ def observe_account(
     obs_f: np.ndarray,
     obs_i: np.ndarray,
 ) -> None:
-    """What each supplier observes of its relationship with the account in slot j.
+    """What supplier k observes of its relationship with the account in slot j.
 
-    For supplier k, ``obs_i[:, k]`` = (active, stage, tenure, potential class) and
-    ``obs_f[:, k]`` = (last revenue, share of wallet, estimated potential
-    (:func:`estimate_potential`), trust reading (:func:`read_trust`), own stock K,
-    estimated probability that the account is willing (:func:`estimate_willingness`)),
-    all 0 without a relationship. The estimates use the relationship's normals of
-    quarter index i, and are computed only if the supplier's policy reads them
-    (``reads[0, k]`` potential, ``reads[1, k]`` trust, ``reads[2, k]``
-    willingness; 0 otherwise).
+    ``obs_i[:, k, r, j]`` = (active, stage, tenure, potential class), ``obs_f[:, k, r,
+    j]`` = (last revenue, share of wallet, estimated potential (:func:`estimate_potential`),
+    trust reading (:func:`read_trust`), own stock K, estimated probability that the
+    account is willing (:func:`estimate_willingness`)), all 0 without a relationship.
+    The estimates use the relationship's normals of quarter index i, computed only if
+    the supplier's policy reads them (``reads[0, k]`` potential, ``reads[1, k]``
+    trust, ``reads[2, k]`` willingness).
     """
-    for k in range(ri.shape[2]):
-        stage = ri[STAGE, r, k, j]
-        live = stage > 0
-        est_p = 0.0
-        est_t = 0.0
-        est_w = 0.0
-        if live:
-            c = p.clarity[stage - 1]
-            if reads[0, k]:
-                z = normal(key, counter(i, k, j, NOISE_POTENTIAL))
-                est_p = estimate_potential(
-                    af[POTENTIAL, r, j], rf[MISJUDGED, r, k, j], z, c, k, p
-                )
-            if reads[1, k]:
-                z = normal(key, counter(i, k, j, NOISE_TRUST))
-                est_t = read_trust(rf[TRUST, r, k, j], rf[BIAS_T, r, k, j], z, c, p)
-            if reads[2, k]:
-                age = ri[AGE, r, k, j]
-                est_w = estimate_willingness(willing, rf[BIAS_W, r, k, j], c, age, p)
-        obs_i[O_ACTIVE, k, r, j] = 1 if live else 0
-        obs_i[O_STAGE, k, r, j] = stage
-        obs_i[O_TENURE, k, r, j] = ri[TENURE, r, k, j] if live else 0
-        obs_i[O_CLASS, k, r, j] = potential_class(est_p, p) if live else 0
-        obs_f[O_REVENUE, k, r, j] = rf[LAST_REVENUE, r, k, j] if live else 0.0
-        obs_f[O_SHARE, k, r, j] = rf[SHARE, r, k, j] if live else 0.0
-        obs_f[O_POTENTIAL, k, r, j] = est_p
-        obs_f[O_TRUST, k, r, j] = est_t
-        obs_f[O_STOCK, k, r, j] = rf[STOCK, r, k, j] if live else 0.0
-        obs_f[O_WILLING, k, r, j] = est_w
+    stage = ri[STAGE, r, k, j]
+    live = stage > 0
+    est_p = 0.0
+    est_t = 0.0
+    est_w = 0.0
+    if live:
+        c = p.clarity[stage - 1]
+        if reads[0, k]:
+            z = normal(key, counter(i, k, j, NOISE_POTENTIAL))
+            est_p = estimate_potential(
+                af[POTENTIAL, r, j], rf[MISJUDGED, r, k, j], z, c, k, p
+            )
+        if reads[1, k]:
+            z = normal(key, counter(i, k, j, NOISE_TRUST))
+            est_t = read_trust(rf[TRUST, r, k, j], rf[BIAS_T, r, k, j], z, c, p)
+        if reads[2, k]:
+            age = ri[AGE, r, k, j]
+            est_w = estimate_willingness(willing, rf[BIAS_W, r, k, j], c, age, p)
+    obs_i[O_ACTIVE, k, r, j] = 1 if live else 0
+    obs_i[O_STAGE, k, r, j] = stage
+    obs_i[O_TENURE, k, r, j] = ri[TENURE, r, k, j] if live else 0
+    obs_i[O_CLASS, k, r, j] = potential_class(est_p, p) if live else 0
+    obs_f[O_REVENUE, k, r, j] = rf[LAST_REVENUE, r, k, j] if live else 0.0
+    obs_f[O_SHARE, k, r, j] = rf[SHARE, r, k, j] if live else 0.0
+    obs_f[O_POTENTIAL, k, r, j] = est_p
+    obs_f[O_TRUST, k, r, j] = est_t
+    obs_f[O_STOCK, k, r, j] = rf[STOCK, r, k, j] if live else 0.0
+    obs_f[O_WILLING, k, r, j] = est_w
 
 
 # --- step 2: service and trust -----------------------------------------------------------
@@ -820,8 +819,9 @@ def account_quarter(
     rf: np.ndarray,
     af: np.ndarray,
     r: int,
-    j: int,
-    willing: bool,
+    j0: int,
+    j1: int,
+    willing: np.ndarray,
     alloc: np.ndarray,
     efficiency: np.ndarray,
     disrupted: np.ndarray,
@@ -833,30 +833,32 @@ def account_quarter(
     out_i: np.ndarray,
     acc_out: np.ndarray,
 ) -> None:
-    """One account and its relationships with the M suppliers live through a quarter.
+    """The accounts in slots ``j0 <= j < j1`` and their relationships live a quarter.
 
-    Steps 2-7 of the ODD's process overview, synchronous (each relationship reacts to
-    the state at the start of the quarter and this quarter's allocations):
-    :func:`serve` (service, trust, K, A), :func:`move_stages`, :func:`split_wallet`
-    (demand, disappearance, wariness, shares), :func:`economics_and_endings`. The
-    quarter's outcome becomes the state in place (``af[:, r, j]``, ``ri[:, r, :, j]``,
-    ``rf[:, r, :, j]``); the caller ends relationships (:func:`close_relationship`)
-    once the quarter is recorded. ``alloc`` (k€),
-    ``efficiency`` and ``disrupted`` have one entry per supplier; the quarter's
-    uniforms are computed from the replication's ``key`` at quarter index ``i`` and
-    slot ``j`` (:mod:`kamsim.model.variates`).
+    Steps 2-7 of the ODD, synchronous, each for every account of the range in turn:
+    :func:`serve`, :func:`move_stages`, :func:`split_wallet`,
+    :func:`economics_and_endings`; an account's steps touch only its column, so it
+    lives the same quarter alone (Mesa face, ``j1 = j0 + 1``) as in a market (engine).
+    The state changes in place; the caller ends relationships once the quarter is
+    recorded. ``willing`` (n,) is per slot, ``efficiency`` and ``disrupted`` per supplier.
     """
-    serve(ri, rf, af, r, j, alloc, efficiency, disrupted, key, i, p, out_f, out_i)
-    move_stages(ri, rf, af, r, j, willing, p, out_i)
-    split_wallet(ri, rf, af, r, j, disrupted, downturn, key, i, p, out_f, out_i, acc_out)
-    economics_and_endings(
-        ri, rf, af, r, j, alloc, disrupted, key, i, p, out_f, out_i, acc_out
-    )
-    for k in range(ri.shape[2]):
-        live = out_i[Y_LIVE, k, j] != 0
-        rf[SHARE, r, k, j] = out_f[X_MOVED, k, j]
-        ri[TENURE, r, k, j] = out_i[Y_TENURE, k, j] if live else ri[TENURE, r, k, j]
-        ri[AGE, r, k, j] += 1 if live else 0
+    for j in range(j0, j1):
+        serve(ri, rf, af, r, j, alloc, efficiency, disrupted, key, i, p, out_f, out_i)
+    for j in range(j0, j1):
+        move_stages(ri, rf, af, r, j, willing[j] != 0, p, out_i)
+    for j in range(j0, j1):
+        split_wallet(
+            ri, rf, af, r, j, disrupted, downturn, key, i, p, out_f, out_i, acc_out
+        )
+    for j in range(j0, j1):
+        economics_and_endings(
+            ri, rf, af, r, j, alloc, disrupted, key, i, p, out_f, out_i, acc_out
+        )
+        for k in range(ri.shape[2]):
+            live = out_i[Y_LIVE, k, j] != 0
+            rf[SHARE, r, k, j] = out_f[X_MOVED, k, j]
+            ri[TENURE, r, k, j] = out_i[Y_TENURE, k, j] if live else ri[TENURE, r, k, j]
+            ri[AGE, r, k, j] += 1 if live else 0
 
 
 # --- the horizon ---------------------------------------------------------------------
