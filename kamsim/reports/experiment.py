@@ -39,6 +39,7 @@ from kamsim.reports.document import MAX_TABLE_ROWS, ReportDoc, axes_record, writ
 from kamsim.reports.figures import Context, all_figures
 from kamsim.reports.findings import find
 from kamsim.reports.formatting import fmt_money, fmt_pct, human_title
+from kamsim.reports.judgement import is_judgement_study, judgement_section
 
 __all__ = ["headline_table", "missing_results", "write_report"]
 
@@ -361,6 +362,8 @@ def _build(
     doc.text(_setup_text(runs, d, spec), css="setup")
     if tournament.is_tournament(results):
         _tournament_section(doc, results, spec)
+    if is_judgement_study(runs):
+        judgement_section(doc, results)
     doc.data = {
         "name": name,
         "value": d.value,
