@@ -189,7 +189,7 @@ class MarketState:
             stock K (k€), the account's adaptation A (k€), share of wallet, the two
             persistent biases, last quarter's revenue (k€) and cost to serve (k€).
         acc_float: account fields (7, R, n): wallet (k€/yr), growth, sensitivity,
-            tolerance, effort scale (k€/quarter), wariness, three-year potential.
+            tolerance, effort scale (k€/quarter), wariness, potential (the wallet its plans lead to).
         acc_int: account fields (4, R, n): willing, potential class, present,
             quarter the slot's account disappeared (-1 if present).
     """

@@ -90,7 +90,7 @@ def estimate_potential(
     k: int,
     p: CompiledParams,
 ) -> float:
-    """Supplier k's estimate of an account's three-year potential (k€/yr).
+    """Supplier k's estimate of an account's potential (k€/yr).
 
     ``est = P * exp(sd_k * c * b) * max(0, 1 + noise_k * c * z)`` with
     ``persistent = exp(sd_k * c * b)`` (:func:`persistent_misjudgement`), z this

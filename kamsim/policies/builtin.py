@@ -111,8 +111,9 @@ revenue_proportional.observes = frozenset({"active", "revenue"})  # type: ignore
 def potential_weighted(obs: Observation, budget: float) -> np.ndarray:
     """Split the budget in proportion to estimated potential: ``a_i = B p_i / sum p``.
 
-    ``p_i`` is the supplier's noisy estimate of the account's three-year potential
-    (k€/yr). Invests where the future business is, whatever the stage.
+    ``p_i`` is the supplier's noisy estimate of the account's potential (the wallet
+    its plans lead to, k€/yr). Invests where the future business is, whatever the
+    stage.
     """
     return _split(np.where(obs.active, obs.potential, 0.0), budget)
 
