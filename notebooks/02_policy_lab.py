@@ -20,10 +20,11 @@
 # * `obs` (`kamsim.Observation`) holds what your firm can see of its own
 #   relationships, as read-only arrays of shape `(R, n)` — R simulated markets at
 #   once, n account slots: `active`, `stage` (1-4; 0 where you have no relationship),
-#   `tenure`, `revenue` (last quarter, k€), `share_of_wallet`, `potential` and `trust`
-#   (your estimates: a misjudged account stays misjudged until the relationship
-#   deepens), `potential_class` (0 low, 1 medium, 2 high), `stock` (your specific
-#   investment);
+#   `tenure`, `revenue` (last quarter, k€), `share_of_wallet`, `potential`, `trust`
+#   and `willingness` (your estimates: the wallet the account's plans lead to, its
+#   trust in you, the probability that it wants partnership; a misjudged account stays
+#   misjudged until the relationship deepens), `potential_class` (0 low, 1 medium,
+#   2 high), `stock` (your specific investment);
 # * `budget` is the KAM budget for the quarter (k€);
 # * return an array `(R, n)` of k€ per account; if a row adds up to more than the
 #   budget it is scaled down, vacant slots get nothing.
@@ -196,7 +197,7 @@ pd.DataFrame({f"budget {b:.0f} k€": {"NPV with TV (k€)": r.runs["npv_termina
 # ## 9. Search for a better rule
 #
 # Instead of writing a rule by hand, let Optuna search the documented family of rules in
-# `kamsim/rule_family.py` (a score over stage, potential class, trust, headroom, tenure
+# `kamsim/policies/family.py` (a score over stage, potential class, trust, headroom, tenure
 # and stock; a threshold; a proportional or softmax split). Every trial is scored on
 # the same *training* markets; the chosen rule is then compared with the built-ins on
 # fresh, *held-out* markets. The budget here is tiny so that it runs in seconds; the
@@ -227,6 +228,30 @@ from kamsim.policies.family import save_rule
 path = save_rule(search.rule, Path(tempfile.mkdtemp()) / "my_rule.toml")  # or a folder of yours
 kamsim.simulate(policy=str(path), replications=200, seed=SEED + 1,
                 keep_accounts=False).runs["npv_terminal"].mean()
+
+# %% [markdown]
+# ## 10. What is better account analysis worth?
+#
+# Your estimates of potential are judgements (`potential_bias`: a persistent
+# misjudgement that shrinks as a relationship deepens). Give *your* firm perfect
+# information (`focal_potential_bias = focal_potential_noise = 0`) while the rivals keep
+# theirs, and compare with giving it to *every* supplier: then the rivals court the
+# same accounts (herding). Paired on the same markets:
+
+# %%
+def npv(**params):
+    res = kamsim.simulate(policy="greedy_roi", n_accounts=N_ACCOUNTS, replications=1000,
+                          quarters=QUARTERS, seed=SEED, params=kamsim.ModelParams(**params),
+                          keep_accounts=False)
+    return res.runs["npv_terminal"].to_numpy()
+
+
+base = npv()
+judgement = {"our own perfect information": npv(focal_potential_bias=0.0, focal_potential_noise=0.0),
+             "everyone's perfect information": npv(potential_bias=0.0, potential_noise=0.0)}
+pd.DataFrame({name: {"Δ NPV with TV (k€)": (x - base).mean(),
+                     "95 % CI ±": 1.96 * (x - base).std(ddof=1) / np.sqrt(len(x))}
+              for name, x in judgement.items()}).T
 
 # %% [markdown]
 # ## Things to try

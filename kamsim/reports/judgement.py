@@ -26,7 +26,7 @@ from kamsim.engine.results import Results
 from kamsim.experiments.design import fmt_level
 from kamsim.model.params import ModelParams
 from kamsim.reports.document import ReportDoc, axes_record
-from kamsim.reports.formatting import fmt_money
+from kamsim.reports.formatting import fmt_signed
 
 __all__ = ["everyone_value", "is_judgement_study", "judgement_section", "own_value"]
 
@@ -47,8 +47,11 @@ def is_judgement_study(runs: pd.DataFrame) -> bool:
 
 
 def _market_levels(runs: pd.DataFrame) -> list[float]:
+    """The rivals' judgement levels, the model's default first."""
     default = ModelParams().potential_bias
-    return sorted(runs[MARKET].unique()) if MARKET in runs else [default]
+    if MARKET not in runs:
+        return [default]
+    return sorted(runs[MARKET].unique(), key=lambda x: (x != default, x))
 
 
 def _at_market(runs: pd.DataFrame, level: float) -> pd.DataFrame:
@@ -102,9 +105,33 @@ def _versus_revenue(runs: pd.DataFrame, market: float) -> pd.DataFrame:
 
 def _ci(row: Any) -> str:
     return (
-        f"{fmt_money(row['diff'])} (95 % CI {fmt_money(row['ci_low'])} to "
-        f"{fmt_money(row['ci_high'])})"
+        f"{fmt_signed(row['diff'])} k€ (95 % CI {fmt_signed(row['ci_low'])} to "
+        f"{fmt_signed(row['ci_high'])} k€)"
     )
+
+
+def _herding_text(own: pd.DataFrame, every: pd.DataFrame) -> str:
+    """Own perfect information against everyone's, for the policies that read it."""
+    joined = own[own[FOCAL] == 0.0][["policy", "diff"]].merge(
+        every, on="policy", suffixes=("_own", "")
+    )
+    readers = joined[joined["diff_own"] != 0.0]
+    others = joined[joined["diff_own"] == 0.0]
+    shrink = readers[readers["diff"] < readers["diff_own"]]["policy"].tolist()
+    text = (
+        "**Herding.** When every supplier knows potential exactly, the gain of the "
+        f"policies that read it is smaller than when only we do for {len(shrink)} of "
+        f"{len(readers)}"
+        + (f" ({', '.join(f'`{p}`' for p in shrink)})" if shrink else "")
+        + ": the rivals then court the same accounts."
+    )
+    if not others.empty:
+        worst = others.sort_values("diff").iloc[0]
+        text += (
+            " A policy that reads no estimate cannot gain, and better-informed rivals "
+            f"cost it up to {fmt_signed(worst['diff'])} k€ (`{worst['policy']}`)."
+        )
+    return text + " Table: judgement.csv."
 
 
 def _trap_text(vs: pd.DataFrame, levels: Sequence[float]) -> str:
@@ -197,16 +224,7 @@ def judgement_section(doc: ReportDoc, results: Results | pd.DataFrame) -> None:
         )
     every = everyone_value(runs, default)
     if not every.empty:
-        joined = own[own[FOCAL] == 0.0][["policy", "diff"]].merge(
-            every, on="policy", suffixes=("_own", "")
-        )
-        shrink = joined[joined["diff"] < joined["diff_own"]]["policy"].tolist()
-        doc.text(
-            "**Herding.** When every supplier knows potential exactly, the gain is "
-            f"smaller than when only we do for {len(shrink)} of {len(joined)} policies"
-            + (f" ({', '.join(f'`{p}`' for p in shrink)})" if shrink else "")
-            + ": the rivals then court the same accounts. Table: judgement.csv."
-        )
+        doc.text(_herding_text(own, every))
     doc.text(_trap_text(_versus_revenue(runs, market), levels))
     _curve_figure(doc, runs, markets)
     table = own.rename(columns={FOCAL: "focal judgement", "diff": "Δ NPV (k€)"})
