@@ -313,7 +313,7 @@ def _tournament_section(doc: ReportDoc, results: Results, spec: dict[str, Any]) 
         "figure is a policy played by the focal supplier against the opponent in the "
         f"column ({_budgets_text(spec)}; same markets: common random numbers)."
     )
-    doc.table(ranks, "standings.csv", full=table, note="matchups.csv: every matchup")
+    doc.table(ranks, "standings.csv", full=table, note="Every matchup: matchups.csv.")
     cells = [
         {"policy": fmt_level(p), "rival_policy": fmt_level(o)}
         for p, o in zip(table["policy"], table["opponent"], strict=True)

@@ -346,13 +346,18 @@ def _downside(runs: pd.DataFrame, d: Design, factor: str) -> Finding:
             min(ploss, key=ploss.__getitem__),
             max(ploss, key=ploss.__getitem__),
         )
+        same = ploss[worst_p] == ploss[best_p]
+        loss = (
+            f"P({d.value_label} < 0) is {fmt_pct(ploss[best_p])} under every level."
+            if same
+            else f"P({d.value_label} < 0) is lowest under {fmt_level(best_p)} "
+            f"({fmt_pct(ploss[best_p])}) and highest under "
+            f"{fmt_level(worst_p)} ({fmt_pct(ploss[worst_p])})."
+        )
         text = (
             f"Downside by {factor}{over}: CVaR 5 % of {d.value_label} is best under "
             f"{fmt_level(best_c)} ({fmt_money(cvar[best_c])} k€) and worst "
-            f"under {fmt_level(worst_c)} ({fmt_money(cvar[worst_c])} k€). "
-            f"P({d.value_label} < 0) is lowest under {fmt_level(best_p)} "
-            f"({fmt_pct(ploss[best_p])}) and highest under "
-            f"{fmt_level(worst_p)} ({fmt_pct(ploss[worst_p])})."
+            f"under {fmt_level(worst_c)} ({fmt_money(cvar[worst_c])} k€). {loss}"
         )
     return Finding("downside", text, nums)
 
