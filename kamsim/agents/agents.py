@@ -45,7 +45,8 @@ class KeyAccount(mesa.Agent):
         sensitivity: price sensitivity when judging an outside offer.
         tolerance: dependency tolerance (largest share below strategic).
         wariness: how much recent supplier disruptions tighten its caps.
-        potential: true potential, the wallet its plans lead to (k€/yr); ``potential_class`` 0/1/2.
+        potential: true potential, the wallet its plans lead to (k€/yr);
+            ``potential_class`` 0/1/2.
         allocation: k€ each supplier allocated to it this quarter, (M, 1).
         quarter_revenue, quarter_profit: this quarter's revenue and profit of each
             supplier with it (k€, (M,)).

@@ -31,10 +31,11 @@ class Observation:
         tenure: quarters the relationship has spent in its stage.
         revenue: last quarter's revenue from the account (k€).
         share_of_wallet: the supplier's share of the account's spend last quarter.
-        potential: noisy estimate of the account's potential, the wallet its plans lead to (k€/yr);
-            for a policy that declares it does not read it (:func:`estimates_read`)
-            it is not computed and reading it raises a ParameterError naming the
-            policy and the field, as for ``potential_class`` and ``trust``.
+        potential: noisy estimate of the account's potential, the wallet its plans
+            lead to (k€/yr); for a policy that declares it does not read it
+            (:func:`estimates_read`) it is not computed and reading it raises a
+            ParameterError naming the policy and the field, as for
+            ``potential_class``, ``trust`` and ``willingness``.
         potential_class: estimated potential class: 0 low, 1 medium, 2 high.
         trust: noisy reading of trust in [0, 1].
         stock: the supplier's relationship-specific investment stock (k€).

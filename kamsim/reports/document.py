@@ -84,8 +84,9 @@ def _html_table(df: pd.DataFrame) -> str:
 
 
 def _md_inline_to_html(text: str) -> str:
-    """Escape text and turn ``**bold**`` into ``<b>bold</b>``."""
-    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(text))
+    """Escape text; ``**bold**`` becomes bold, a back-quoted span ``<code>``."""
+    bold = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(text))
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", bold)
 
 
 def axes_record(ax: Any, cells: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:

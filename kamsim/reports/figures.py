@@ -213,6 +213,7 @@ def main_effect_figure(doc: ReportDoc, ctx: Context) -> None:
             x_order=d.levels[f],
         )
         ax.set_title(f"main effect of {f}", fontsize=9)
+        plots.wrap_labels(ax, 42 if len(d.factors) == 2 else 26)  # not past the panel
         records.append(axes_record(ax, [{f: fmt_level(v)} for v in me[f]]))
     doc.figure(
         fig,

@@ -227,7 +227,9 @@ def judgement_section(doc: ReportDoc, results: Results | pd.DataFrame) -> None:
         doc.text(_herding_text(own, every))
     doc.text(_trap_text(_versus_revenue(runs, market), levels))
     _curve_figure(doc, runs, markets)
-    table = own.rename(columns={FOCAL: "focal judgement", "diff": "Δ NPV (k€)"})
+    table = own.assign(**{FOCAL: own[FOCAL].map(fmt_level)}).rename(
+        columns={FOCAL: "focal judgement", "diff": "Δ NPV (k€)"}
+    )
     cols = ["policy", "focal judgement", "Δ NPV (k€)", "ci_low", "ci_high"]
     full = table[cols].copy()
     if not every.empty:
