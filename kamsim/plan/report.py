@@ -195,7 +195,8 @@ def _risk_section(doc: ReportDoc, res: PlanResult) -> None:
     at["revenue"] = [fmt_money(x) for x in at["revenue"]]
     at["p_lost_2y"] = [fmt_pct(x, 0) for x in at["p_lost_2y"]]
     at["p_lost_5y"] = [fmt_pct(x, 0) for x in at["p_lost_5y"]]
-    doc.table(at.rename(columns={"revenue": "revenue k€/yr"}))
+    names = {"revenue": "revenue k€/yr", "p_lost_2y": "lost ≤2y", "p_lost_5y": "lost ≤5y"}
+    doc.table(at.rename(columns={**names, "main_cause": "main cause"}))
 
 
 def _rules_section(doc: ReportDoc, res: PlanResult) -> None:
@@ -245,7 +246,16 @@ def _build(res: PlanResult, folder: Path) -> Path:
         "potential: the file's estimate or range; model potential: the true potential "
         "the runs drew around it (median and 10-90 %)."
     )
-    doc.table(_shown(res), csv="plan.csv", full=plan_table(res))
+    best = res.candidates.set_index("policy").loc[res.recommended, "mean"]
+    summed = fmt_money(res.accounts["npv_contribution"].sum())
+    doc.table(
+        _shown(res),
+        csv="plan.csv",
+        full=plan_table(res),
+        note=f"The contributions add up to {summed} k€ of the portfolio's "
+        f"{fmt_money(best)} k€; the rest is earned with new accounts that take the "
+        "place of accounts that disappear.",
+    )
     _risk_section(doc, res)
     _rules_section(doc, res)
     doc.text(
