@@ -111,3 +111,4 @@ def test_plan_optimize_adds_the_searched_rule(portfolio: Portfolio, tmp_path: Pa
     assert SEARCHED in res.candidates["policy"].tolist()
     report = write_plan_report(res, tmp_path / "p")
     assert "searched rule from 3 trials" in report.read_text()
+    assert (tmp_path / "p" / "rule.toml").is_file()  # reusable as --policy

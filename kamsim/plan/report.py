@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kamsim.plan.run import PlanResult
+from kamsim.plan.run import SEARCHED, PlanResult
+from kamsim.policies.family import ScoreRule, save_rule
 from kamsim.reports.document import ReportDoc, axes_record, write_folder
 from kamsim.reports.formatting import fmt_ci, fmt_money, fmt_pct, fmt_signed
 
@@ -258,6 +259,14 @@ def _build(res: PlanResult, folder: Path) -> Path:
     )
     _risk_section(doc, res)
     _rules_section(doc, res)
+    searched = res.rules.get(SEARCHED)
+    if isinstance(searched, ScoreRule):
+        save_rule(searched, folder / "rule.toml")
+        doc.text(
+            "The searched rule is saved as rule.toml; use it as any policy: "
+            "`kamsim plan FILE --budget B --policy rule.toml`.",
+            css="note",
+        )
     doc.text(
         f"Run: {s['replications']:,} replications per rule to choose (replications "
         f"{s['selection_replications'][0]}-{s['selection_replications'][1]} of root seed "
