@@ -41,9 +41,10 @@ run: $(VENV)/.installed
 	$(VENV)/bin/kamsim sensitivity experiments/sensitivity.toml --out $(OUT)
 	$(VENV)/bin/kamsim optimize experiments/optimize.toml --out $(OUT) --quiet
 	$(VENV)/bin/kamsim validate --out $(OUT)/validation
+	$(VENV)/bin/kamsim plan examples/portfolio.csv --budget 600 --out $(OUT)/plan --quiet
 	@echo ""
 	@echo "Reports (open them in a browser):"
-	@ls -1 $(OUT)/*/report/report.html $(OUT)/validation/validation.html
+	@ls -1 $(OUT)/*/report/report.html $(OUT)/plan/report.html $(OUT)/validation/validation.html
 
 test: $(VENV)/.dev-installed
 	bash scripts/ensure_chromium.sh

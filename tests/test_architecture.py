@@ -31,6 +31,7 @@ LAYERS = (
     "kamsim.reports",
     "kamsim.sensitivity",
     "kamsim.optimize",
+    "kamsim.plan",
     "kamsim.validation",
     "kamsim.reporting",
     "kamsim.viz",

@@ -1,4 +1,4 @@
-"""Execute the three notebooks top to bottom in a fresh kernel (nbclient)."""
+"""Execute the four notebooks top to bottom in a fresh kernel (nbclient)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,12 @@ BUDGET_S = 120  # each notebook must finish within two minutes (issue 5)
 
 @pytest.mark.parametrize(
     "name",
-    ["01_the_four_stages.ipynb", "02_policy_lab.ipynb", "03_experiments.ipynb"],
+    [
+        "01_the_four_stages.ipynb",
+        "02_policy_lab.ipynb",
+        "03_experiments.ipynb",
+        "04_plan_your_portfolio.ipynb",
+    ],
 )
 def test_notebook_runs_without_error(name: str) -> None:
     """The notebook runs in a fresh python3 kernel without error within two minutes."""

@@ -39,6 +39,8 @@ from kamsim.model.environment import (
 from kamsim.model.params import ModelParams, ParameterError, suggest
 from kamsim.model.records import COUNT_COLUMNS, QUARTER_COLUMNS, SUPPLIER_QUARTER_COLUMNS
 from kamsim.policies import Observation, resolve_policy
+from kamsim.portfolio import Portfolio
+from kamsim.portfolio.start import check_portfolio_size, start_portfolio
 
 __all__ = [
     "ACCOUNT_REPORTERS",
@@ -234,7 +236,8 @@ class KAMModel(mesa.Model):
     """A market of suppliers courting the same key accounts through the four KAM stages.
 
     Args:
-        n_accounts: number of key accounts (slots), 1-500.
+        n_accounts: number of key accounts (slots), 1-500; default 20, or the
+            portfolio's number of accounts (any other number is refused with one).
         policy: the focal supplier's investment policy: a built-in name (see
             ``kamsim policies``), a ``"module:function"`` string or a callable
             ``policy(obs, budget)``.
@@ -246,6 +249,10 @@ class KAMModel(mesa.Model):
         params: a :class:`kamsim.ModelParams`; defaults to ``ModelParams()``.
         rng: the seed (int) or ``numpy.random.Generator``; everything random in the
             run is drawn from ``self.rng``.
+        portfolio: a :class:`kamsim.Portfolio` of the team's key accounts: the focal
+            supplier's relationships start where the file says they are, what it does
+            not say is drawn from documented priors
+            (:mod:`kamsim.portfolio.start`).
         scenario: accepted for Mesa's SolaraViz and ignored.
         **param_overrides: any :class:`ModelParams` field, e.g. ``budget=200.0``,
             applied on top of ``params`` (handy for ``mesa.batch_run`` and sliders).
@@ -262,12 +269,13 @@ class KAMModel(mesa.Model):
     def __init__(
         self,
         *,
-        n_accounts: int = 20,
+        n_accounts: int | None = None,
         policy: PolicyArg = "uniform",
         rivals: int = 2,
         rival_policy: PolicyArg | Sequence[PolicyArg] | None = None,
         params: ModelParams | None = None,
         rng: Any = None,
+        portfolio: Portfolio | None = None,
         scenario: Any = None,
         **param_overrides: Any,
     ) -> None:
@@ -275,7 +283,10 @@ class KAMModel(mesa.Model):
         # parameters in ModelParams and its seed in ``rng``, so it is accepted and unused.
         del scenario
         super().__init__(rng=check_rng(rng))
-        self.n_accounts = check_n_accounts(n_accounts)
+        sized = check_portfolio_size(portfolio, n_accounts)
+        default = 20 if n_accounts is None else n_accounts
+        self.n_accounts = check_n_accounts(default if sized is None else sized)
+        self.portfolio = portfolio
         self.rivals = check_rivals(rivals)
         self.n_suppliers = 1 + self.rivals
         self.params = self._params(params, param_overrides)
@@ -317,6 +328,7 @@ class KAMModel(mesa.Model):
         if not isinstance(base, ModelParams):
             raise ParameterError(f"'params' must be a ModelParams: {base!r}")
         allowed = ["n_accounts", "policy", "rivals", "rival_policy", "params", "rng"]
+        allowed.append("portfolio")
         for key in overrides:
             if key not in ModelParams.names():
                 raise ParameterError(
@@ -350,6 +362,10 @@ class KAMModel(mesa.Model):
             bias_w,
             self.compiled,
         )
+        if self.portfolio is not None:
+            ri, rf, af, ai = self.rel_int, self.rel_float, self.acc_float, self.acc_int
+            keys = np.array([self.key], dtype=np.uint64)
+            start_portfolio(ri, rf, af, ai, keys, self.portfolio, self.params)
         # the quarter's allocations, what it starts, ends and produces (scratch)
         self.alloc = np.zeros((1, m, n))
         self.started = np.zeros((1, m, n), dtype=bool)
@@ -391,7 +407,7 @@ class KAMModel(mesa.Model):
         self.current: list[dict[str, Any]] = [self._open(j, 1) for j in range(n)]
         self.ledger_sums = np.zeros((3, n))  # revenue, profit, investment so far
         self.ledger_trust = np.zeros(n)
-        self.ledger_max = np.ones(n, dtype=np.int64)
+        self.ledger_max = self.rel_int[st.MAX_STAGE, 0, 0].copy()
         self.estimated_potential = np.zeros(n)
         self.estimated_willingness = np.zeros(n)
         self.history: dict[str, list[np.ndarray]] = {key: [] for key in HISTORY_KEYS}
@@ -494,6 +510,14 @@ class KAMModel(mesa.Model):
         rec.update(mean_share_of_wallet=self.params.share_initial)
         rec.update(mean_dependence=self.params.share_initial)
         rec.update(downturn=0.0, disruption=False)
+        if self.portfolio is not None:  # the file's stages and shares
+            stage, share = self.rel_int[st.STAGE, 0, 0], self.rel_float[st.SHARE, 0, 0]
+            for s, name in enumerate(QUARTER_COLUMNS[:4], 1):
+                rec[name] = int(np.sum(stage == s))
+            revenue = self.portfolio.revenue
+            rec.update(market_share=float(revenue.sum() / self.portfolio.wallet.sum()))
+            rec.update(mean_share_of_wallet=float(share.mean()))
+            rec.update(mean_dependence=float(share.mean()))
         return rec
 
     # --------------------------------------------------------------------- step

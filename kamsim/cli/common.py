@@ -77,6 +77,7 @@ def cli() -> None:
       kamsim run experiments/smoke.toml --out results  # an experiment spec
       kamsim policies                                  # built-in investment policies
       kamsim optimize experiments/optimize.toml        # search for a better rule
+      kamsim plan examples/portfolio.csv --budget 600  # plan your own portfolio
     """  # noqa: D301
 
 

@@ -26,6 +26,7 @@ import click
 import numpy as np
 import pandas as pd
 
+from kamsim.cli import plan as _plan  # noqa: F401  (registers plan on cli)
 from kamsim.cli import research  # noqa: F401  (registers validate and sensitivity on cli)
 from kamsim.cli.common import (
     _CONTEXT,

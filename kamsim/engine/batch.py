@@ -46,6 +46,8 @@ from kamsim.policies import (
     policy_name,
     without_unread,
 )
+from kamsim.portfolio import Portfolio
+from kamsim.portfolio.start import start_portfolio
 
 __all__ = [
     "ACCOUNT_COLUMNS",
@@ -201,8 +203,18 @@ class MarketState:
     acc_int: np.ndarray
 
     @classmethod
-    def initial(cls, env: StackedEnvironment, m: int, p: ModelParams) -> MarketState:
-        """Every supplier starts a tactical relationship with every account."""
+    def initial(
+        cls,
+        env: StackedEnvironment,
+        m: int,
+        p: ModelParams,
+        portfolio: Portfolio | None = None,
+    ) -> MarketState:
+        """Every supplier starts a tactical relationship with every account.
+
+        With a ``portfolio`` the focal relationships then start where the file says
+        they are (:func:`kamsim.portfolio.start.start_portfolio`).
+        """
         a, s0 = env.initial, env.initial_starts
         r_count, n = a.wallet.shape
         ri = np.zeros((st.REL_I, r_count, m, n), dtype=np.int64)
@@ -217,6 +229,8 @@ class MarketState:
         )
         compiled = rules.compiled_params(p)
         market.start_market(ri, rf, af, trust, bias_p, bias_t, bias_w, compiled)
+        if portfolio is not None:
+            start_portfolio(ri, rf, af, ai, env.keys, portfolio, p)
         return s
 
     def place_accounts(self, a: Accounts, where: tuple[Any, ...]) -> None:
@@ -313,6 +327,7 @@ def run_batch(
     rival_policies: Sequence[PolicyFn] = (),
     keep_trajectories: bool = False,
     keep_accounts: bool = True,
+    portfolio: Portfolio | None = None,
 ) -> BatchOutput:
     """Simulate one market per seed, all at once.
 
@@ -327,6 +342,8 @@ def run_batch(
         keep_trajectories: also return per-slot arrays (R, T, n).
         keep_accounts: keep the focal ledger (``BatchOutput.accounts``); without it
             the ledger's columns are empty and its work is skipped.
+        portfolio: start the focal relationships from this portfolio (its length
+            must be ``n_accounts``).
 
     Returns:
         A :class:`BatchOutput`.
@@ -338,7 +355,7 @@ def run_batch(
     names = [policy_name(f) for f in policies]
     r_count, n, big_t = len(seeds), n_accounts, quarters
     env = draw_many(list(seeds), m, n, big_t, p)
-    s = MarketState.initial(env, m, p)
+    s = MarketState.initial(env, m, p, portfolio)
     rec = Recorder(r_count, m, n, big_t, p, keep_trajectories, keep_accounts)
     rec.open_initial(s)
     reads = np.array([estimates_read(f) for f in policies], dtype=bool).T.copy()
@@ -434,6 +451,7 @@ class Recorder:
         """Open the ledger entries of the focal relationships of the first quarter."""
         if self.g_max == 0:
             return
+        self.run_max[:] = s.rel_int[st.MAX_STAGE][:, 0]
         cols = np.arange(self.n) * self.g_max
         self.lb[kn.L_EXISTS][:, cols] = True
         self.li[kn.L_ARRIVED][:, cols] = 1

@@ -33,6 +33,8 @@ from kamsim.model.params import ModelParams, ParameterError, suggest
 from kamsim.model.records import QUARTER_COLUMNS, SUPPLIER_QUARTER_COLUMNS
 from kamsim.policies.observation import Observation
 from kamsim.policies.registry import guard_policy, policy_name, resolve_policy
+from kamsim.portfolio import Portfolio
+from kamsim.portfolio.start import check_portfolio_size
 
 PolicyFn = Callable[[Observation, float], np.ndarray]
 
@@ -87,6 +89,7 @@ def run_mesa_batch(
     rival_policies: Sequence[PolicyFn] = (),
     keep_trajectories: bool = False,
     keep_accounts: bool = True,
+    portfolio: Portfolio | None = None,
 ) -> BatchOutput:
     """Run one :class:`KAMModel` per seed and gather the same arrays as the engine.
 
@@ -114,6 +117,7 @@ def run_mesa_batch(
             rival_policy=list(rival_policies),
             params=params,
             rng=seed,
+            portfolio=portfolio,
         )
         for t in range(quarters):
             model.step()
@@ -166,7 +170,7 @@ def _gather_trajectory(
 
 def simulate(
     *,
-    n_accounts: int = 20,
+    n_accounts: int | None = None,
     policy: str | Callable[[Observation, float], np.ndarray] = "uniform",
     rivals: int = 2,
     rival_policy: Any = None,
@@ -178,6 +182,7 @@ def simulate(
     keep_accounts: bool = True,
     factors: Mapping[str, Any] | None = None,
     first_replication: int = 0,
+    portfolio: Portfolio | None = None,
     **param_overrides: Any,
 ) -> Results:
     """Run Monte Carlo replications of one market configuration.
@@ -188,7 +193,8 @@ def simulate(
     ``params`` it overrides those fields of ``params``.
 
     Args:
-        n_accounts: key accounts in the portfolio (1-500; 5-50 studied).
+        n_accounts: key accounts in the portfolio (1-500; 5-50 studied); default 20,
+            or the portfolio's number of accounts (any other number is refused).
         policy: the focal supplier's policy: built-in name, ``"module:function"`` or
             a callable.
         rivals: number of rival suppliers courting the same accounts (0-20).
@@ -205,6 +211,10 @@ def simulate(
             15 % of a run's time, and leaves every other frame unchanged.
         factors: extra constant columns for every row (used by experiments).
         first_replication: index of the first replication (to run a slice).
+        portfolio: a :class:`kamsim.Portfolio`: every replication's focal
+            relationships start where the team's file says they are, and what it does
+            not say is drawn replication by replication from documented priors
+            (:mod:`kamsim.portfolio.start`).
         **param_overrides: model parameters by name (``budget``, ``rival_budget``,
             ...; see ``docs/odd.md``), validated as in :class:`ModelParams`; an
             unknown name is refused with the closest valid one.
@@ -215,7 +225,10 @@ def simulate(
     Raises:
         ParameterError: for an invalid argument (message names field and range).
     """
-    n = check_n_accounts(n_accounts)
+    sized = check_portfolio_size(portfolio, n_accounts)
+    n = check_n_accounts(
+        (20 if n_accounts is None else n_accounts) if sized is None else sized
+    )
     reps = _check_int("replications", replications, 1, MAX_REPLICATIONS)
     big_t = _check_int("quarters", quarters, 1, MAX_QUARTERS)
     root = check_seed(seed)
@@ -252,6 +265,7 @@ def simulate(
             params=p,
             rival_policies=rival_fns,
             keep_accounts=keep_accounts,
+            portfolio=portfolio,
         )
         # each chunk's columns (its raw arrays are freed), the frames built once
         parts.append(
@@ -275,6 +289,8 @@ def simulate(
         root=root, reps=reps, first=first, big_t=big_t, engine=engine, n=n,
         policy=policy_name(policy), rival_names=rival_names, p=p, started=started,
     )  # fmt: skip
+    if portfolio is not None:
+        res.meta["portfolio"] = portfolio.source or f"{len(portfolio)} accounts"
     return res
 
 
@@ -323,6 +339,7 @@ _ARGUMENTS = (
     "keep_accounts",
     "factors",
     "first_replication",
+    "portfolio",
 )
 
 

@@ -73,6 +73,10 @@ FAILURE, OFFER, NOISE_POTENTIAL, NOISE_TRUST, VANISH, DOWNTURN, DISRUPTION = ran
 #: model 3: a relationship's misjudgement of willingness (event), an account's change
 #: of plans and transient growth shock (every quarter), its new potential (event)
 START_BIAS_W, GROWTH_REGIME, GROWTH_SHOCK, NEW_PLANS = 15, 16, 17, 18
+#: a portfolio's priors (events at quarter index 0, supplier 0, per slot;
+#: :mod:`kamsim.portfolio.start`): the focal relationship's trust, joint investment
+#: and tenure, the account's true potential and willingness
+PRIOR_TRUST, PRIOR_JOINT, PRIOR_TENURE, PRIOR_POTENTIAL, PRIOR_WILLING = range(19, 24)
 PURPOSES = {
     "start_trust": START_TRUST,
     "start_bias_potential": START_BIAS_P,
@@ -93,6 +97,11 @@ PURPOSES = {
     "growth_regime": GROWTH_REGIME,
     "growth_shock": GROWTH_SHOCK,
     "new_plans": NEW_PLANS,
+    "prior_trust": PRIOR_TRUST,
+    "prior_joint": PRIOR_JOINT,
+    "prior_tenure": PRIOR_TENURE,
+    "prior_potential": PRIOR_POTENTIAL,
+    "prior_willing": PRIOR_WILLING,
 }
 
 GAMMA = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment (golden ratio)
