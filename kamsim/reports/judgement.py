@@ -192,7 +192,7 @@ def _curve_figure(doc: ReportDoc, runs: pd.DataFrame, markets: Sequence[float]) 
         ]
         records.append(axes_record(ax, cells))
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, title="focal policy", loc="outside right upper",
+    fig.legend(handles, labels, title="policy", loc="outside right upper",
                fontsize="small", title_fontsize="small")  # fmt: skip
     doc.figure(
         fig,
