@@ -80,7 +80,6 @@ REL_DEFAULTS: dict[str, Any] = {
 }
 ACC_FIELDS = {
     "wallet": st.WALLET,
-    "growth": st.GROWTH,
     "sensitivity": st.SENSITIVITY,
     "tolerance": st.TOLERANCE,
     "scale": st.SCALE,
@@ -89,7 +88,6 @@ ACC_FIELDS = {
 }
 ACC_DEFAULTS: dict[str, float] = {
     "wallet": 1000.0,
-    "growth": 0.0,
     "sensitivity": 1.0,
     "tolerance": 0.6,
     "scale": 250.0,
@@ -679,7 +677,6 @@ def test_scalar_account_and_batch_agree() -> None:
     rf[st.BIAS_T] = rng.standard_normal(shape)
     af = np.zeros((st.ACC_F, r_, n))
     af[st.WALLET] = rng.random((r_, n)) * 3000 + 10
-    af[st.GROWTH] = rng.normal(0.03, 0.05, (r_, n))
     af[st.SENSITIVITY] = rng.random((r_, n)) + 0.5
     af[st.TOLERANCE] = rng.random((r_, n)) * 0.4 + 0.4
     af[st.SCALE] = rng.random((r_, n)) * 400 + 10

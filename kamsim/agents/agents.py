@@ -20,6 +20,7 @@ import mesa
 import numpy as np
 
 from kamsim.model import state as st
+from kamsim.model.growth import expected_growth
 from kamsim.model.judgement import potential_class
 from kamsim.policies import (
     Observation,
@@ -81,8 +82,9 @@ class KeyAccount(mesa.Agent):
 
     @property
     def growth(self) -> float:
-        """Annual growth rate of the wallet."""
-        return self._acc(st.GROWTH)
+        """Expected annual log growth of its wallet (:func:`growth.expected_growth`)."""
+        compiled = self.model.compiled  # type: ignore[attr-defined]
+        return float(expected_growth(self.wallet, self.potential, compiled))
 
     @property
     def scale(self) -> float:

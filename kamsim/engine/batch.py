@@ -190,9 +190,9 @@ class MarketState:
         rel_float: float relationship fields (8, R, M, n): trust, the supplier's
             stock K (k€), the account's adaptation A (k€), share of wallet, the two
             persistent biases, last quarter's revenue (k€) and cost to serve (k€).
-        acc_float: account fields (7, R, n): wallet (k€/yr), expected growth,
-            sensitivity, tolerance, effort scale (k€/quarter), wariness, potential
-            (the wallet its plans lead to, k€/yr).
+        acc_float: account fields (6, R, n): wallet (k€/yr), sensitivity,
+            tolerance, effort scale (k€/quarter), wariness, potential (the wallet its
+            plans lead to, k€/yr).
         acc_int: account fields (3, R, n): willing, present, quarter the slot's
             account disappeared (-1 if present).
     """

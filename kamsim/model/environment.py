@@ -175,7 +175,7 @@ def _account_values(
         median = growth.market_median(i[x], p)
         wallet[x] = median * math.exp(p.wallet_sigma * z_wallet[x])
         pot[x] = growth.initial_potential(wallet[x], z_potential[x], i[x], p)
-        grow[x] = p.growth_mean + p.growth_speed * math.log(pot[x] / wallet[x])
+        grow[x] = growth.expected_growth(wallet[x], pot[x], p)
         scale[x] = growth.effort_scale(wallet[x], p)
         pclass[x] = judgement.potential_class(pot[x], p)
     return wallet, grow, pot, scale, pclass

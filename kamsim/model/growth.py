@@ -63,6 +63,7 @@ from kamsim.model.state import CompiledParams
 __all__ = [
     "draw_potential",
     "effort_scale",
+    "expected_growth",
     "grow_wallet",
     "growth_spread",
     "initial_potential",
@@ -146,6 +147,16 @@ def initial_potential(wallet: float, z: float, i: int, p: CompiledParams) -> flo
     b = _adjustment(p) * sp * sp / var_x if var_x > 0.0 else 0.0
     c = math.sqrt(max(0.0, sp * sp - b * b * var_x))
     return median * math.exp(b * math.log(wallet / median) + c * z)
+
+
+@rule
+def expected_growth(wallet: float, potential: float, p: CompiledParams) -> float:
+    """An account's expected annual log growth: ``growth_mean + growth_speed ln(P/W)``.
+
+    The drift of the market plus the pull of its potential (before shocks and new
+    plans); a function of the state, not kept in it.
+    """
+    return p.growth_mean + p.growth_speed * math.log(potential / wallet)
 
 
 @rule

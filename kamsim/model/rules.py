@@ -18,8 +18,6 @@ time in quarters, trust and shares in [0, 1]. Stages are 1 tactical, 2 cooperati
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from kamsim.model.cache import rule as _rule
@@ -39,7 +37,6 @@ from kamsim.model.state import (
     BIAS_T,
     BIAS_W,
     ENDED_AT,
-    GROWTH,
     LAST_REVENUE,
     MAX_STAGE,
     MISJUDGED,
@@ -665,7 +662,6 @@ def split_wallet(
     grown, pot = grow_wallet(w, pot, plans, z_plans, u_shock, i, p)
     af[WALLET, r, j] = grown
     af[POTENTIAL, r, j] = pot
-    af[GROWTH, r, j] = p.growth_mean + p.growth_speed * math.log(pot / grown)
     af[SCALE, r, j] = effort_scale(grown, p)
     wallet_q = grown / 4.0
     acc_out[A_WALLET_Q, j] = wallet_q

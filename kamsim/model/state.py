@@ -79,11 +79,12 @@ TRUST, STOCK, ADAPTATION, SHARE, BIAS_P, BIAS_T, LAST_REVENUE, LAST_CTS = range(
 MISJUDGED, BIAS_W = 8, 9
 REL_F = 10
 # --- account fields ---------------------------------------------------------------
-# floats: annual wallet W (k€/yr), expected annual log growth, price sensitivity,
-# dependency tolerance, effort scale S (k€/quarter, moves with W), wariness after
-# disruptions, true potential (k€/yr, the wallet the account is heading for)
-WALLET, GROWTH, SENSITIVITY, TOLERANCE, SCALE, WARINESS, POTENTIAL = range(7)
-ACC_F = 7
+# floats: annual wallet W (k€/yr), price sensitivity, dependency tolerance, effort
+# scale S (k€/quarter, moves with W), wariness after disruptions, true potential
+# (k€/yr, the wallet the account is heading for); its expected growth is a function of
+# W and the potential (growth.expected_growth), not kept
+WALLET, SENSITIVITY, TOLERANCE, SCALE, WARINESS, POTENTIAL = range(6)
+ACC_F = 6
 # integers: willing to partner (0/1), present in its slot (0/1), quarter it left its
 # slot (-1 if present)
 WILLING, PRESENT, VACATED_AT = range(3)
@@ -208,7 +209,6 @@ def place_accounts(
     """
     for row, values in (
         (WALLET, a.wallet),
-        (GROWTH, a.growth),
         (SENSITIVITY, a.sensitivity),
         (TOLERANCE, a.tolerance),
         (SCALE, a.scale),

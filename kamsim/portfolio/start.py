@@ -265,7 +265,6 @@ def _start(
             af[st.SCALE, r, j] = scale
             pot = _true_potential(row, wallet, rf[st.BIAS_P, r, 0, j], s, key, j, p)
             af[st.POTENTIAL, r, j] = pot
-            af[st.GROWTH, r, j] = p.growth_mean + p.growth_speed * math.log(pot / wallet)
             if s < 4:
                 af[st.TOLERANCE, r, j] = max(af[st.TOLERANCE, r, j], share)
             years = 0.0 if math.isnan(row[C_YEARS_CUSTOMER]) else row[C_YEARS_CUSTOMER]
