@@ -39,9 +39,7 @@ def replace_stage_table(text: str) -> str:
     """``text`` with the stage-distribution table between its markers rewritten."""
     if STAGES_START not in text or STAGES_END not in text:
         return text
-    head, _, rest = text.partition(STAGES_START)
-    _, _, tail = rest.partition(STAGES_END)
-    return f"{head}{STAGES_START}{stage_table()}{STAGES_END}{tail}"
+    return replace_between(text, STAGES_START, STAGES_END, stage_table())
 
 
 DEFAULT_DOC = Path(__file__).resolve().parents[1] / "docs" / "validation.md"

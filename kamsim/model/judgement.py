@@ -51,6 +51,7 @@ __all__ = [
     "potential_classes",
     "potential_noise_of",
     "read_trust",
+    "willingness_spread",
 ]
 
 
@@ -114,25 +115,35 @@ def read_trust(
 
 
 @rule
+def willingness_spread(clarity: float, age: float, p: CompiledParams) -> float:
+    """The sd of the evidence on willingness after ``age`` quarters (signal units).
+
+    ``willingness_bias * clarity / sqrt(1 + age / (4 willingness_learning_years))``:
+    it falls like the average of repeated observations.
+    """
+    return (
+        p.willingness_bias
+        * clarity
+        / math.sqrt(1.0 + age / (4.0 * p.willingness_learning_years))
+    )
+
+
+@rule
 def estimate_willingness(
     willing: bool, bias: float, clarity: float, age: int, p: CompiledParams
 ) -> float:
     """The supplier's probability that the account is willing to partner, in [0, 1].
 
-    Evidence ``x = (1 if willing else -1) + sigma * b`` with ``sigma =
-    willingness_bias * clarity / sqrt(1 + age / (4 willingness_learning_years))``
-    (age in quarters, b the relationship's misjudgement of willingness); the estimate
+    Evidence ``x = (1 if willing else -1) + sigma * b`` with ``sigma`` the
+    :func:`willingness_spread` after ``age`` quarters (b the relationship's
+    misjudgement of willingness); the estimate
     is ``1 / (1 + exp(-(logit(share_willing) + 2 x / sigma^2)))``. With sigma = 0 it
     is the truth (1 or 0); with a base rate of 0 or 1, the base rate.
     """
     rate = p.share_willing
     if rate <= 0.0 or rate >= 1.0:
         return rate
-    sigma = (
-        p.willingness_bias
-        * clarity
-        / math.sqrt(1.0 + age / (4.0 * p.willingness_learning_years))
-    )
+    sigma = willingness_spread(clarity, age, p)
     truth = 1.0 if willing else -1.0
     if sigma <= 0.0:
         return 1.0 if willing else 0.0

@@ -199,11 +199,7 @@ def willing_probability(
     pi = p.share_willing
     if answer < 0 or pi <= 0.0 or pi >= 1.0:
         return pi
-    c = (
-        p.willingness_bias
-        * p.clarity[0]
-        / math.sqrt(1.0 + years / p.willingness_learning_years)
-    )
+    c = judgement.willingness_spread(p.clarity[0], 4.0 * years, p)
     if c <= 0.0:
         return 1.0 if answer == 1 else 0.0
     t = c * c * math.log((1.0 - pi) / pi) / 2.0

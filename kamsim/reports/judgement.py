@@ -18,11 +18,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from kamsim.analysis.statistics import compare
-from kamsim.engine.results import Results
+from kamsim.engine.results import Results, mean_ci
 from kamsim.experiments.design import fmt_level
 from kamsim.model.params import ModelParams
 from kamsim.reports.document import ReportDoc, axes_record
@@ -78,7 +77,8 @@ def everyone_value(runs: pd.DataFrame, default: float) -> pd.DataFrame:
     """Paired change of NPV when every supplier's judgement becomes perfect.
 
     Per policy: the cell (focal 0, market 0) minus (focal ``default``, market
-    ``default``), mean and 95 % CI (k€); empty without both cells.
+    ``default``), mean and t-based 95 % CI (k€, :func:`kamsim.engine.results.mean_ci`,
+    as every other interval of the reports); empty without both cells.
     """
     if MARKET not in runs or 0.0 not in set(runs[MARKET]) or 0.0 not in set(runs[FOCAL]):
         return pd.DataFrame()
@@ -87,13 +87,9 @@ def everyone_value(runs: pd.DataFrame, default: float) -> pd.DataFrame:
     m = _pairs(base, best)
     rows = []
     for pol, g in m.groupby("policy", sort=False):
-        d = (g[f"{VALUE}_b"] - g[f"{VALUE}_a"]).to_numpy(dtype=float)
-        se = d.std(ddof=1) / np.sqrt(len(d))
-        rows.append(
-            {"policy": pol, "diff": d.mean(), "ci_low": d.mean() - 1.96 * se,
-             "ci_high": d.mean() + 1.96 * se}
-        )  # fmt: skip
-    return pd.DataFrame(rows)
+        ci = mean_ci(g[f"{VALUE}_b"] - g[f"{VALUE}_a"])
+        rows.append({"policy": pol, "diff": ci["mean"], **ci})
+    return pd.DataFrame(rows)[["policy", "diff", "ci_low", "ci_high"]]
 
 
 def _versus_revenue(runs: pd.DataFrame, market: float) -> pd.DataFrame:

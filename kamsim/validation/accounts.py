@@ -22,7 +22,7 @@ from kamsim.model.params import ModelParams
 from kamsim.policies.registry import POLICIES, estimates_read, resolve_policy
 from kamsim.reports.formatting import fmt_pct
 from kamsim.validation.checks import DEFAULT_SEED as SEED
-from kamsim.validation.checks import Fact, Figure, Simulator
+from kamsim.validation.checks import Fact, Figure, Simulator, paired
 
 __all__ = [
     "ACCOUNT_FACTS",
@@ -135,11 +135,6 @@ def readers_of_potential() -> list[str]:
     return [name for name, f in POLICIES.items() if estimates_read(f)[0]]
 
 
-def _paired(a: Any, b: Any) -> tuple[float, float]:
-    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
-    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
-
-
 @cache
 def _judgement_simulator(seed: int, quarters: int, replications: int) -> Simulator:
     return Simulator(
@@ -162,8 +157,8 @@ def judgement_value(sim: Simulator) -> Figure:
         base = sim.run(20, name).runs["npv_terminal"]
         own = sim.run(20, name, **FOCAL_PERFECT).runs["npv_terminal"]
         every = sim.run(20, name, **PERFECT).runs["npv_terminal"]
-        out[f"own_{name}"], out[f"own_se_{name}"] = _paired(base, own)
-        out[f"all_{name}"], out[f"all_se_{name}"] = _paired(base, every)
+        out[f"own_{name}"], out[f"own_se_{name}"] = paired(base, own)
+        out[f"all_{name}"], out[f"all_se_{name}"] = paired(base, every)
     return out
 
 
@@ -183,7 +178,7 @@ def value_of_information(sim: Simulator) -> Figure:
         for name in VOI_POLICIES:
             led = sim.run(20, name, focal_potential_bias=b).runs["npv_terminal"]
             out[f"{name}_{b}"] = float(led.mean())
-            out[f"diff_{name}_{b}"], out[f"se_{name}_{b}"] = _paired(rev, led)
+            out[f"diff_{name}_{b}"], out[f"se_{name}_{b}"] = paired(rev, led)
     return out
 
 

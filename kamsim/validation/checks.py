@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kamsim.engine.results import Results
@@ -39,6 +40,7 @@ __all__ = [
     "console_lines",
     "doc_section",
     "failed",
+    "paired",
     "render_html",
     "render_markdown",
     "replace_doc_section",
@@ -54,6 +56,12 @@ DEFAULT_SEED = 2026
 
 #: A fact's figures: name -> value (e.g. ``{"top_fifth_uniform": 1.17}``).
 Figure = Mapping[str, float]
+
+
+def paired(a: Any, b: Any) -> tuple[float, float]:
+    """Mean and standard error of the paired difference ``b - a`` (the same seeds)."""
+    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
 
 
 @dataclass

@@ -30,7 +30,14 @@ from kamsim.reports.formatting import fmt_pct
 from kamsim.validation.accounts import ACCOUNT_FACTS
 from kamsim.validation.checks import DEFAULT_REPLICATIONS as REPS
 from kamsim.validation.checks import DEFAULT_SEED as SEED
-from kamsim.validation.checks import Fact, FactResult, Figure, Simulator, check_facts
+from kamsim.validation.checks import (
+    Fact,
+    FactResult,
+    Figure,
+    Simulator,
+    check_facts,
+    paired,
+)
 
 __all__ = ["FACTS", "MODEL1_CLASS_CHANGES", "check", "stage_table"]
 
@@ -163,15 +170,6 @@ def market(policy: str = "uniform", seed: int = SEED, reps: int = REPS) -> Batch
         params=ModelParams(),
         rival_policies=[rival, rival],
     )
-
-
-# --- property 7 and 4: paired differences ---------------------------------------------
-
-
-def paired(a: Any, b: Any) -> tuple[float, float]:
-    """Mean and standard error of the paired difference ``b - a``."""
-    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
-    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
 
 
 # --- property 8: disruption and diversification ---------------------------------------
