@@ -41,6 +41,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kamsim.model.records import STAGE_LABELS
+from kamsim.portfolio.portfolio import FRAME_COLUMNS
+
 SEED = 20240521
 OUT = Path(__file__).resolve().parents[1] / "examples" / "portfolio.csv"
 NAMES = (
@@ -70,22 +73,9 @@ NAMES = (
     "Orbitel Telecom",
     "Veltrup Glas",
 )
-HEADER = (
-    "account",
-    "revenue",
-    "stage",
-    "share_of_wallet",
-    "category_spend",
-    "years_in_stage",
-    "years_as_customer",
-    "potential",
-    "potential_low",
-    "potential_high",
-    "willing_to_partner",
-    "gross_margin",
-    "kam_spend",
-)
-STAGES = ("tactical", "cooperative", "interdependent", "strategic")
+#: The file's columns: those the reader writes back (kamsim.portfolio), in its order.
+HEADER = FRAME_COLUMNS
+STAGES = STAGE_LABELS
 SHARE_BANDS = ((5, 25), (15, 40), (35, 55), (50, 70))
 STAGE_COUNTS = (12, 8, 3, 2)  # tactical .. strategic
 
