@@ -20,8 +20,7 @@ import mesa
 import numpy as np
 
 from kamsim.model import state as st
-from kamsim.model.growth import expected_growth
-from kamsim.model.judgement import potential_class
+from kamsim.model.entries import expected_growth, potential_class
 from kamsim.policies import (
     Observation,
     enforce_budget,
@@ -83,8 +82,8 @@ class KeyAccount(mesa.Agent):
     @property
     def growth(self) -> float:
         """Expected annual log growth of its wallet (:func:`growth.expected_growth`)."""
-        compiled = self.model.compiled  # type: ignore[attr-defined]
-        return float(expected_growth(self.wallet, self.potential, compiled))
+        params = self.model.params_array  # type: ignore[attr-defined]
+        return float(expected_growth(self.wallet, self.potential, params))
 
     @property
     def scale(self) -> float:
@@ -114,7 +113,8 @@ class KeyAccount(mesa.Agent):
     @property
     def potential_class(self) -> int:
         """Potential class: 0 low, 1 medium, 2 high."""
-        return int(potential_class(self.potential, self.model.compiled))  # type: ignore[attr-defined]
+        params = self.model.params_array  # type: ignore[attr-defined]
+        return int(potential_class(self.potential, params))
 
     @property
     def willing(self) -> bool:
@@ -201,7 +201,7 @@ class KeyAccount(mesa.Agent):
         started[0, :, j] = False
         m.renew_relationships(  # type: ignore[attr-defined]
             m.rel_int, m.rel_float, 0, j, self.wallet, m.key, quarter,  # type: ignore[attr-defined]
-            m.compiled, started,  # type: ignore[attr-defined]
+            m.params_array, started,  # type: ignore[attr-defined]
         )  # fmt: skip
         return started[0, :, j]  # type: ignore[no-any-return]
 
@@ -217,7 +217,7 @@ class KeyAccount(mesa.Agent):
         willing = m.acc_int[st.WILLING, 0]  # type: ignore[attr-defined]
         m.account_quarter(  # type: ignore[attr-defined]
             m.rel_int, m.rel_float, m.acc_float, 0, j, j + 1, willing, m.alloc,  # type: ignore[attr-defined]
-            m.efficiency, m.disrupted, m.downturn, m.key, m.quarter - 1, m.compiled,  # type: ignore[attr-defined]
+            m.efficiency, m.disrupted, m.downturn, m.key, m.quarter - 1, m.params_array,  # type: ignore[attr-defined]
             m.out_f, m.out_i, m.acc_out,  # type: ignore[attr-defined]
         )  # fmt: skip
 

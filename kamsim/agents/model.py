@@ -24,7 +24,7 @@ import mesa
 import numpy as np
 
 from kamsim.agents.agents import KeyAccount, Supplier
-from kamsim.model import market, rules
+from kamsim.model import entries, market, rules
 from kamsim.model import state as st
 from kamsim.model.environment import (
     BLOCK,
@@ -302,6 +302,7 @@ class KAMModel(mesa.Model):
             ),
         ]
         self.compiled = rules.compiled_params(p)
+        self.params_array = st.params_array(p)
         initial = draw_accounts(self.rng, n, p)
         starts = draw_starts(self.rng, m, n, p)
         self.key = draw_key(self.rng)
@@ -390,14 +391,16 @@ class KAMModel(mesa.Model):
         self.computed = self.reads.copy()
         self.computed[0, 0] = True
         self.computed[2, 0] = True
-        self.account_quarter = _Compiled(rules.account_quarter)
-        self.observe_market = _Compiled(market.observe_market)
-        self.renew_relationships = _Compiled(rules.renew_relationships)
-        self.settle_market = _Compiled(market.settle_market)
+        # the rules called once per account or supplier and quarter, through their
+        # entry points (which take the parameters as ``self.params_array``)
+        self.account_quarter = _Compiled(entries.account_quarter)
+        self.observe_market = _Compiled(entries.observe_market)
+        self.renew_relationships = _Compiled(entries.renew_relationships)
+        self.settle_market = _Compiled(entries.settle_market)
         self.record_quarter = _Compiled(market.record_quarter)
         self.end_relationships = _Compiled(market.end_relationships)
-        self.is_disrupted = _Compiled(rules.is_disrupted)
-        self.supplier_efficiency = _Compiled(rules.supplier_efficiency)
+        self.is_disrupted = _Compiled(entries.is_disrupted)
+        self.supplier_efficiency = _Compiled(entries.supplier_efficiency)
 
     def _init_bookkeeping(self) -> None:
         """The focal ledger, reach times and trajectories."""
@@ -600,7 +603,7 @@ class KAMModel(mesa.Model):
         """
         self.observe_market(
             self.rel_int, self.rel_float, self.acc_float, self.acc_int, 0, self.key, t - 1,
-            self.compiled, self.computed, self.obs_f, self.obs_i,
+            self.params_array, self.computed, self.obs_f, self.obs_i,
         )  # fmt: skip
         self.estimated_potential = self.obs_f[rules.O_POTENTIAL, 0, 0].copy()
         self.estimated_willingness = self.obs_f[rules.O_WILLING, 0, 0].copy()
@@ -613,8 +616,9 @@ class KAMModel(mesa.Model):
         self.downturn = float(blk.downturn[k])
         for s in range(self.n_suppliers):
             drawn = bool(blk.disruption[k][s])
-            self.disrupted[s] = self.is_disrupted(drawn, s, t, self.compiled)
-            self.efficiency[s] = self.supplier_efficiency(self.rel_int, 0, s, self.compiled)
+            self.disrupted[s] = self.is_disrupted(drawn, s, t, self.params_array)
+            params = self.params_array
+            self.efficiency[s] = self.supplier_efficiency(self.rel_int, 0, s, params)
 
     def _settle(self, t: int) -> None:
         """Settle, record, end relationships, remove vanished accounts (step 8)."""
@@ -625,7 +629,7 @@ class KAMModel(mesa.Model):
                 self.acc_out[:, j] = 0.0
         starts = (self.started, self.forced, self.forced_stage, self.forced_trust)
         self.settle_market(
-            0, self.rel_int, self.rel_float, self.acc_int, self.alloc, self.compiled,
+            0, self.rel_int, self.rel_float, self.acc_int, self.alloc, self.params_array,
             (*starts, self.new_focal), self.out_f, self.out_i, self.acc_out,
             self.qf, self.qi, self.qa,
         )  # fmt: skip

@@ -243,20 +243,14 @@ class MarketState:
         return self.rel_int[st.STAGE]
 
 
-def arrive(s: MarketState, env: StackedEnvironment, t: int, p: ModelParams) -> None:
+def arrive(s: MarketState, env: StackedEnvironment, t: int, p: st.CompiledParams) -> None:
     """Step 0a: new accounts take the slots vacated long enough ago.
 
     A slot whose account disappeared more than ``replacement_delay`` quarters ago
-    gets a new account (the newcomer drawn for that slot and quarter).
+    gets a new account (the newcomer drawn for that slot and quarter); one compiled
+    call (:func:`kamsim.engine.kernel.arrive`).
     """
-    if p.replacement_delay is None:
-        return
-    ai = s.acc_int
-    vacated = ai[st.VACATED_AT]
-    arriving = (ai[st.PRESENT] == 0) & (vacated >= 0) & (t - vacated > p.replacement_delay)
-    rows, slots = np.nonzero(arriving)
-    if rows.size:
-        s.place_accounts(env.newcomers(rows, slots, t - 1), (rows, slots))
+    kn.arrive(t, s.acc_float, s.acc_int, env.keys, p)
 
 
 class Quarter:
@@ -362,7 +356,7 @@ def run_batch(
     q = Quarter(r_count, m, n, reads, keep_seen=keep_trajectories)
     compiled = rules.compiled_params(p)
     for t in range(1, big_t + 1):
-        arrive(s, env, t, p)
+        arrive(s, env, t, compiled)
         begin_quarter(s, env, q, t, rec, compiled)
         allocate(s, env, q, t, policies, budgets, names, compiled)
         end_quarter(s, env, q, t, rec, compiled)

@@ -52,6 +52,7 @@ from numba import njit
 from kamsim.model import cache as _cache  # noqa: F401  (kamsim-wide cache stamp)
 from kamsim.model import growth, judgement, rules
 from kamsim.model import variates as vr
+from kamsim.model.cache import rule
 from kamsim.model.params import ModelParams
 from kamsim.model.state import CompiledParams, compiled_params
 from kamsim.model.variates import (
@@ -90,6 +91,7 @@ __all__ = [
     "event_uniform",
     "make_accounts",
     "make_starts",
+    "new_account",
     "shock_uniforms",
 ]
 
@@ -141,44 +143,83 @@ def make_accounts(
     """Turn standard variates into account attributes (see :class:`Accounts`).
 
     Accounts entering at quarter index ``quarter_index`` (0 for the initial market;
-    broadcast with the variates). The wallet, potential, its class and the effort
-    scale are the compiled rules of :mod:`kamsim.model.growth` (one implementation
-    for both faces).
+    broadcast with the variates). Each account is :func:`new_account` of its five
+    variates (one implementation for both faces and the engine's arrivals).
     """
-    willing = u_willing < p.share_willing
-    sensitivity = (
-        p.price_sensitivity_min
-        + (p.price_sensitivity_max - p.price_sensitivity_min) * u_sensitivity
-    )
-    tolerance = p.tolerance_min + (p.tolerance_max - p.tolerance_min) * u_tolerance
     shape = np.shape(z_wallet)
-    flat_z = np.ascontiguousarray(z_wallet, dtype=np.float64).reshape(-1)
-    flat_u = np.ascontiguousarray(z_potential, dtype=np.float64).reshape(-1)
+    zw, zp, uw, us, ut = (
+        np.ascontiguousarray(np.broadcast_to(v, shape), dtype=np.float64).reshape(-1)
+        for v in (z_wallet, z_potential, u_willing, u_sensitivity, u_tolerance)
+    )
     flat_i = np.ascontiguousarray(np.broadcast_to(quarter_index, shape), dtype=np.int64)
-    values = _account_values(flat_z, flat_u, flat_i.reshape(-1), compiled_params(p))
-    wallet, growth, potential, scale = (v.reshape(shape) for v in values[:4])
-    potential_class = values[4].reshape(shape)
+    values = _account_values(zw, zp, uw, us, ut, flat_i.reshape(-1), compiled_params(p))
+    wallet, growth, potential, scale, sensitivity, tolerance = (
+        v.reshape(shape) for v in values[:6]
+    )
+    willing, potential_class = values[6].reshape(shape), values[7].reshape(shape)
     return Accounts(
         wallet, growth, willing, sensitivity, tolerance, potential, potential_class, scale
     )
 
 
+@rule
+def new_account(
+    z_wallet: float,
+    z_potential: float,
+    u_willing: float,
+    u_sensitivity: float,
+    u_tolerance: float,
+    i: int,
+    p: CompiledParams,
+) -> tuple[float, float, float, bool, float, float]:
+    """An account entering the market at quarter index i, from its five variates.
+
+    Returns (wallet, potential, effort scale, willing, sensitivity, tolerance):
+    ``W = market_median(i) exp(wallet_sigma z_wallet)`` (k€/yr), the potential given
+    the wallet (:func:`kamsim.model.growth.initial_potential` of ``z_potential``),
+    ``S`` (:func:`kamsim.model.growth.effort_scale`), willing when ``u_willing <
+    share_willing``, price sensitivity and dependency tolerance uniform on their
+    [min, max] (see :class:`Accounts`).
+    """
+    wallet = growth.market_median(i, p) * math.exp(p.wallet_sigma * z_wallet)
+    potential = growth.initial_potential(wallet, z_potential, i, p)
+    spread = p.price_sensitivity_max - p.price_sensitivity_min
+    sensitivity = p.price_sensitivity_min + spread * u_sensitivity
+    tolerance = p.tolerance_min + (p.tolerance_max - p.tolerance_min) * u_tolerance
+    willing = u_willing < p.share_willing
+    scale = growth.effort_scale(wallet, p)
+    return wallet, potential, scale, willing, sensitivity, tolerance
+
+
 @njit(cache=True, error_model="numpy")
 def _account_values(
-    z_wallet: np.ndarray, z_potential: np.ndarray, i: np.ndarray, p: CompiledParams
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
-    """Wallet, expected growth, potential, effort scale and potential class (1-d)."""
+    z_wallet: np.ndarray,
+    z_potential: np.ndarray,
+    u_willing: np.ndarray,
+    u_sensitivity: np.ndarray,
+    u_tolerance: np.ndarray,
+    i: np.ndarray,
+    p: CompiledParams,
+) -> tuple[np.ndarray, ...]:  # pragma: no cover
+    """:func:`new_account` of each account (1-d arrays of its variates).
+
+    Returns wallet, expected growth, potential, effort scale, sensitivity, tolerance,
+    willing and potential class.
+    """
     n = z_wallet.shape[0]
-    wallet, grow, pot, scale = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    out = np.empty((6, n))
+    willing = np.empty(n, dtype=np.bool_)
     pclass = np.empty(n, dtype=np.int8)
     for x in range(n):
-        median = growth.market_median(i[x], p)
-        wallet[x] = median * math.exp(p.wallet_sigma * z_wallet[x])
-        pot[x] = growth.initial_potential(wallet[x], z_potential[x], i[x], p)
-        grow[x] = growth.expected_growth(wallet[x], pot[x], p)
-        scale[x] = growth.effort_scale(wallet[x], p)
-        pclass[x] = judgement.potential_class(pot[x], p)
-    return wallet, grow, pot, scale, pclass
+        w, pot, scale, will, sens, tol = new_account(
+            z_wallet[x], z_potential[x], u_willing[x], u_sensitivity[x],
+            u_tolerance[x], i[x], p,
+        )  # fmt: skip
+        out[0, x], out[2, x], out[3, x], out[4, x], out[5, x] = w, pot, scale, sens, tol
+        out[1, x] = growth.expected_growth(w, pot, p)
+        willing[x] = will
+        pclass[x] = judgement.potential_class(pot, p)
+    return out[0], out[1], out[2], out[3], out[4], out[5], willing, pclass
 
 
 @dataclass(frozen=True)
