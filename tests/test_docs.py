@@ -12,7 +12,7 @@ from types import ModuleType
 import pytest
 
 from kamsim import ModelParams
-from kamsim.model import growth, judgement, rules
+from kamsim.model import endings, growth, judgement, rules
 from kamsim.model.environment import BLOCK
 from kamsim.model.state import Stage
 
@@ -92,7 +92,7 @@ def test_script_runs_as_command() -> None:
 
 PUBLIC_RULES = sorted(
     name
-    for module in (rules, growth, judgement)
+    for module in (rules, growth, judgement, endings)
     for name in module.__all__
     if getattr(getattr(module, name), "py_func", None) is not None
     and module.__dict__[name].py_func.__module__ == module.__name__
@@ -109,7 +109,7 @@ def test_rules_functions_are_listed() -> None:
 
 @pytest.mark.parametrize("name", PUBLIC_RULES)
 def test_every_rule_is_described(name: str) -> None:
-    """Every public function of the model's rules, growth and judgement is in the ODD."""
+    """Every public function of rules, growth, judgement and endings is in the ODD."""
     assert f"`{name}`" in TEXT
 
 

@@ -215,7 +215,8 @@ def _move(rel: Rel, af: np.ndarray, willing: bool = True, p: ModelParams = P) ->
     ri, rf = rel[0].copy(), rel[1].copy()
     m = ri.shape[2]
     out_f, out_i, acc_out = _outputs(m)
-    rules.move_stages(ri, rf, af, 0, 0, willing, compiled_params(p), out_i)
+    cp = compiled_params(p)
+    rules.move_stages(ri, rf, af, 0, 0, 1, np.array([willing]), cp, out_i, acc_out)
     return Quarter(ri, rf, af, out_f, out_i, acc_out)
 
 
@@ -244,6 +245,7 @@ def _split(
         af,
         0,
         0,
+        1,
         _per_supplier(disrupted, m, np.bool_),
         0.0,
         KEY,

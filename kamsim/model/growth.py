@@ -68,6 +68,7 @@ __all__ = [
     "growth_spread",
     "initial_potential",
     "laplace",
+    "market_growth",
     "market_median",
     "new_plans",
     "potential_spread",
@@ -103,6 +104,16 @@ def market_median(i: int, p: CompiledParams) -> float:
     ``wallet_median * exp(growth_mean * i / 4)``: the market grows at growth_mean.
     """
     return p.wallet_median * math.exp(p.growth_mean * i / 4.0)
+
+
+@rule
+def market_growth(p: CompiledParams) -> float:
+    """The factor a quarter's market drift puts on a potential: ``exp(growth_mean / 4)``.
+
+    The same for every account and quarter: a caller growing many wallets computes it
+    once and hands it to :func:`grow_wallet`.
+    """
+    return math.exp(0.25 * p.growth_mean)
 
 
 @rule
@@ -177,21 +188,22 @@ def grow_wallet(
     z_plans: float,
     u_shock: float,
     i: int,
+    carried: float,
     p: CompiledParams,
 ) -> tuple[float, float]:
     """One quarter of an account's growth: its new (W, P) (k€/yr; see the module).
 
     With new ``plans`` (:func:`new_plans`) the account's potential is drawn afresh
     (:func:`draw_potential` of the normal ``z_plans``), otherwise it grows with the
-    market; then the wallet moves ``growth_speed / 4`` of the way (in logs) towards
-    the potential, plus the market's drift and a shock ``growth_shock_sd / 2 * f(W)
-    * L(u_shock)``.
+    market (by ``carried = exp(growth_mean / 4)``, :func:`market_growth`); then the
+    wallet moves ``growth_speed / 4`` of the way (in logs) towards the potential, plus
+    the market's drift and a shock ``growth_shock_sd / 2 * f(W) * L(u_shock)``.
     """
     drift = 0.25 * p.growth_mean
     if plans:
         new = draw_potential(z_plans, i, p)
     else:
-        new = potential * math.exp(drift)
+        new = potential * carried
     shock = 0.5 * p.growth_shock_sd * growth_spread(wallet, p) * laplace(u_shock)
     gap = math.log(new / wallet)
     return wallet * math.exp(drift + 0.25 * p.growth_speed * gap + shock), new

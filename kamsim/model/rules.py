@@ -1,8 +1,10 @@
 """The model's equations, written once and compiled, for both faces of kamsim.
 
 Each mechanism of the ODD's process overview (``docs/odd.md``) is one function here:
-of **one relationship** (scalars) or of **one account** with its M suppliers (indexed
-``[field, r, k, j]`` in the arrays of :mod:`kamsim.model.state`). Compiled with Numba,
+of **one relationship** (scalars) or of the **accounts in slots** ``j0 <= j < j1``
+with their M suppliers (indexed ``[field, r, k, j]`` in the arrays of
+:mod:`kamsim.model.state`; supplier by supplier over the contiguous slots, every sum
+over suppliers still in supplier order). Compiled with Numba,
 they are called by the batched engine's loops over replications x accounts
 (:mod:`kamsim.engine.kernel`) and by each Mesa :class:`kamsim.KeyAccount`
 (:func:`account_quarter`), so the two faces agree by construction. IEEE double
@@ -21,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from kamsim.model.cache import rule as _rule
-from kamsim.model.growth import effort_scale, grow_wallet, new_plans
+from kamsim.model.endings import end_cause, exit_barrier, offer, takes_offer
+from kamsim.model.growth import effort_scale, grow_wallet, market_growth, new_plans
 from kamsim.model.judgement import (
     estimate_potential,
     estimate_willingness,
@@ -122,12 +125,6 @@ __all__ = [
     "warranted_trust",
 ]
 
-_SWITCHED = EndCause.SWITCHED.value
-_VANISHED = EndCause.VANISHED.value
-_DROPPED = EndCause.DROPPED.value
-_BREACH = EndCause.BREACH.value
-_FADED = EndCause.FADED.value
-
 # What one account's quarter produces besides its new state: per supplier, floats
 # (OUT_F rows) and integers (OUT_I rows); per account, the floats ACCOUNT_OUT.
 X_INVEST, X_QUALITY, X_REVENUE, X_CTS, X_PROFIT, X_ATTRACTION, X_MOVED = range(7)
@@ -135,7 +132,9 @@ OUT_F = 7
 Y_LIVE, Y_CAUSE, Y_FAILED, Y_NEGLECTED, Y_TENURE = range(5)
 OUT_I = 5
 A_DEMAND, A_WALLET_Q, A_DISRUPTION_COST, A_VANISHED, A_TOTAL = range(5)
-ACCOUNT_OUT = 5
+# and per account, the running values of the steps' loops over suppliers
+A_TAKEN, A_BEST, A_WINNER, A_HIT, A_TOTAL_A = range(5, 10)
+ACCOUNT_OUT = 10
 # What a supplier observes of one relationship: floats and integers
 O_REVENUE, O_SHARE, O_POTENTIAL, O_TRUST, O_STOCK, O_WILLING = range(6)
 OBS_F = 6
@@ -469,7 +468,8 @@ def serve(
     rf: np.ndarray,
     af: np.ndarray,
     r: int,
-    j: int,
+    j0: int,
+    j1: int,
     alloc: np.ndarray,
     efficiency: np.ndarray,
     disrupted: np.ndarray,
@@ -479,37 +479,40 @@ def serve(
     out_f: np.ndarray,
     out_i: np.ndarray,
 ) -> None:
-    """Steps 2-3 for each of one account's relationships: service, trust, K and A.
+    """Steps 2-3 for the relationships of accounts ``j0 <= j < j1``: service, trust, K, A.
 
     ``e = allocation * efficiency``; quality; neglect; a failure when the quarter's
     failure uniform falls below ``p_fail`` or the supplier suffers a disruption;
     trust moves towards the warranted level, or falls after a failure; the supplier's
     stock K and the account's adaptation A update (in place, in ``rf``). A
     relationship that does not exist (stage 0) keeps its trust, has no quality and
-    no adaptation.
+    no adaptation. Supplier by supplier over the accounts' contiguous row.
     """
-    scale = af[SCALE, r, j]
     for k in range(ri.shape[2]):
-        s0 = ri[STAGE, r, k, j]
-        live = s0 > 0
-        x = max(s0, 1) - 1
-        e = alloc[r, k, j] * efficiency[k]
-        stock = rf[STOCK, r, k, j]
-        q = service_quality(e, stock, scale, p) if live else 0.0
-        ng = live & neglected(e, p.maintenance[x], scale)
-        u = uniform(key, counter(i, k, j, FAILURE))
-        failed = live & ((u < failure_probability(q, ng, p)) | disrupted[k])
-        old = rf[TRUST, r, k, j]
-        trust = update_trust(old, q, failed, ng, p) if live else old
-        grown = update_adaptation(rf[ADAPTATION, r, k, j], p.adaptation[x], trust, scale, p)
-        rf[TRUST, r, k, j] = trust
-        rf[STOCK, r, k, j] = update_stock(stock, e, p)
-        rf[ADAPTATION, r, k, j] = grown if live else 0.0
-        out_f[X_INVEST, k, j] = e
-        out_f[X_QUALITY, k, j] = q
-        out_i[Y_LIVE, k, j] = live
-        out_i[Y_FAILED, k, j] = failed
-        out_i[Y_NEGLECTED, k, j] = ng
+        eff, hit = efficiency[k], disrupted[k]
+        for j in range(j0, j1):
+            scale = af[SCALE, r, j]
+            s0 = ri[STAGE, r, k, j]
+            live = s0 > 0
+            x = max(s0, 1) - 1
+            e = alloc[r, k, j] * eff
+            stock = rf[STOCK, r, k, j]
+            q = service_quality(e, stock, scale, p) if live else 0.0
+            ng = live & neglected(e, p.maintenance[x], scale)
+            u = uniform(key, counter(i, k, j, FAILURE))
+            failed = live & ((u < failure_probability(q, ng, p)) | hit)
+            old = rf[TRUST, r, k, j]
+            trust = update_trust(old, q, failed, ng, p) if live else old
+            a = rf[ADAPTATION, r, k, j]
+            grown = update_adaptation(a, p.adaptation[x], trust, scale, p)
+            rf[TRUST, r, k, j] = trust
+            rf[STOCK, r, k, j] = update_stock(stock, e, p)
+            rf[ADAPTATION, r, k, j] = grown if live else 0.0
+            out_f[X_INVEST, k, j] = e
+            out_f[X_QUALITY, k, j] = q
+            out_i[Y_LIVE, k, j] = live
+            out_i[Y_FAILED, k, j] = failed
+            out_i[Y_NEGLECTED, k, j] = ng
 
 
 # --- step 4: stages -----------------------------------------------------------------
@@ -521,12 +524,14 @@ def move_stages(
     rf: np.ndarray,
     af: np.ndarray,
     r: int,
-    j: int,
-    willing: bool,
+    j0: int,
+    j1: int,
+    willing: np.ndarray,
     p: CompiledParams,
     out_i: np.ndarray,
+    acc_out: np.ndarray,
 ) -> None:
-    """Move each of one account's relationships at most one stage (step 4).
+    """Move each relationship of the accounts ``j0 <= j < j1`` at most one stage (step 4).
 
     Up when ``tenure + 1 >= min_tenure``, ``trust >= trust_up[s]``,
     ``K + A >= joint_up[s] * S`` and the account is willing (unwilling accounts stay
@@ -535,7 +540,8 @@ def move_stages(
     candidates in one quarter the most trusted wins (the lowest index on a tie). Down
     when ``trust < trust_up[s - 1] - hysteresis``. The stage (in ``ri``) and the
     tenure (quarters completed in the stage, 0 after a move; ``out_i[Y_TENURE]``)
-    change; stage 0 stays 0.
+    change; stage 0 stays 0. ``willing`` (n,) is per slot; each account's
+    candidates are found in rows ``A_TAKEN``, ``A_BEST``, ``A_WINNER`` of ``acc_out``.
 
     References:
         Dwyer, F. R., Schurr, P. H., & Oh, S. (1987). Developing buyer-seller
@@ -543,44 +549,49 @@ def move_stages(
         McDonald, M., & Woodburn, D. (2007). Key Account Management. Elsevier.
     """
     m = ri.shape[2]
-    scale = af[SCALE, r, j]
-    taken = False  # a supplier stays strategic with the account
+    for j in range(j0, j1):
+        acc_out[A_TAKEN, j] = 0.0  # 1: a supplier stays strategic with the account
+        acc_out[A_BEST, j] = -np.inf  # the trust of the most trusted candidate so far
+        acc_out[A_WINNER, j] = -1.0
     for k in range(m):  # the wishes: bit 1 up, bit 2 down
-        s0 = ri[STAGE, r, k, j]
-        live = s0 > 0
-        x = max(s0, 1) - 1
-        trust = rf[TRUST, r, k, j]
-        joint = rf[STOCK, r, k, j] + rf[ADAPTATION, r, k, j]
-        up = (
-            live
-            & (ri[TENURE, r, k, j] + 1 >= p.min_tenure)
-            & (trust >= p.trust_up[x])
-            & (joint >= p.joint_up[x] * scale)
-            & willing
-        )
-        down = live & (trust < p.trust_down[x])
-        out_i[Y_TENURE, k, j] = (1 if up else 0) + (2 if down else 0)
-        taken = taken | (live & (s0 == 4) & ~down)
-    best = -np.inf  # the trust of the most trusted candidate for strategic so far
-    winner = -1
+        for j in range(j0, j1):
+            s0 = ri[STAGE, r, k, j]
+            live = s0 > 0
+            x = max(s0, 1) - 1
+            trust = rf[TRUST, r, k, j]
+            joint = rf[STOCK, r, k, j] + rf[ADAPTATION, r, k, j]
+            up = (
+                live
+                & (ri[TENURE, r, k, j] + 1 >= p.min_tenure)
+                & (trust >= p.trust_up[x])
+                & (joint >= p.joint_up[x] * af[SCALE, r, j])
+                & (willing[j] != 0)
+            )
+            down = live & (trust < p.trust_down[x])
+            out_i[Y_TENURE, k, j] = (1 if up else 0) + (2 if down else 0)
+            stays = live & (s0 == 4) & ~down
+            acc_out[A_TAKEN, j] = 1.0 if stays else acc_out[A_TAKEN, j]
     for k in range(m):
-        trust = rf[TRUST, r, k, j]
-        wants = ((out_i[Y_TENURE, k, j] & 1) != 0) & (ri[STAGE, r, k, j] == 3)
-        better = wants & ~taken & (trust > best)
-        best = trust if better else best
-        winner = k if better else winner
+        for j in range(j0, j1):
+            trust = rf[TRUST, r, k, j]
+            wants = ((out_i[Y_TENURE, k, j] & 1) != 0) & (ri[STAGE, r, k, j] == 3)
+            free = acc_out[A_TAKEN, j] == 0.0
+            better = wants & free & (trust > acc_out[A_BEST, j])
+            acc_out[A_BEST, j] = trust if better else acc_out[A_BEST, j]
+            acc_out[A_WINNER, j] = float(k) if better else acc_out[A_WINNER, j]
     for k in range(m):
-        s0 = ri[STAGE, r, k, j]
-        wish = out_i[Y_TENURE, k, j]
-        up = ((wish & 1) != 0) & ((s0 < 3) | (winner == k))
-        down = (wish & 2) != 0
-        s1 = s0 + (1 if up else 0) - (1 if down else 0)
-        ri[STAGE, r, k, j] = s1
-        out_i[Y_TENURE, k, j] = 0 if (up | down) else ri[TENURE, r, k, j] + 1
-        if up | down:  # the misjudgement left in the new stage
-            bias = rf[BIAS_P, r, k, j]
-            c = p.clarity[s1 - 1]
-            rf[MISJUDGED, r, k, j] = persistent_misjudgement(bias, c, k, p)
+        for j in range(j0, j1):
+            s0 = ri[STAGE, r, k, j]
+            wish = out_i[Y_TENURE, k, j]
+            up = ((wish & 1) != 0) & ((s0 < 3) | (acc_out[A_WINNER, j] == float(k)))
+            down = (wish & 2) != 0
+            s1 = s0 + (1 if up else 0) - (1 if down else 0)
+            ri[STAGE, r, k, j] = s1
+            out_i[Y_TENURE, k, j] = 0 if (up | down) else ri[TENURE, r, k, j] + 1
+            if up | down:  # the misjudgement left in the new stage
+                bias = rf[BIAS_P, r, k, j]
+                c = p.clarity[s1 - 1]
+                rf[MISJUDGED, r, k, j] = persistent_misjudgement(bias, c, k, p)
 
 
 # --- step 5: wallet split ----------------------------------------------------------------
@@ -630,7 +641,8 @@ def split_wallet(
     rf: np.ndarray,
     af: np.ndarray,
     r: int,
-    j: int,
+    j0: int,
+    j1: int,
     disrupted: np.ndarray,
     downturn: float,
     key: np.uint64,
@@ -640,7 +652,7 @@ def split_wallet(
     out_i: np.ndarray,
     acc_out: np.ndarray,
 ) -> None:
-    """Demand, disappearance, wariness and the wallet split of one account (step 5).
+    """Step 5 for the accounts ``j0 <= j < j1``: demand, wariness and the wallet split.
 
     Demand: the wallet grows towards the account's potential, which may change
     (:func:`kamsim.model.growth.grow_wallet`), and the effort scale follows it;
@@ -652,104 +664,56 @@ def split_wallet(
     share_limit)`` (what the caps withhold stays with the rest of the market); actual
     shares move part of the way (:func:`adjust_share`) and are scaled down to sum to
     1 if they sum above it. Shares are the relationships' at the start of the quarter
-    (``rf``), the new ones go to ``out_f[X_MOVED]``.
+    (``rf``), the new ones go to ``out_f[X_MOVED]``; the sums over suppliers (in
+    supplier order) are kept per account in rows of ``acc_out``.
     """
     m = ri.shape[2]
-    plans = new_plans(uniform(key, counter(i, 0, j, GROWTH_REGIME)), p)
-    z_plans = normal(key, counter(i, 0, j, NEW_PLANS)) if plans else 0.0
-    u_shock = uniform(key, counter(i, 0, j, GROWTH_SHOCK))
-    w, pot = af[WALLET, r, j], af[POTENTIAL, r, j]
-    grown, pot = grow_wallet(w, pot, plans, z_plans, u_shock, i, p)
-    af[WALLET, r, j] = grown
-    af[POTENTIAL, r, j] = pot
-    af[SCALE, r, j] = effort_scale(grown, p)
-    wallet_q = grown / 4.0
-    acc_out[A_WALLET_Q, j] = wallet_q
-    acc_out[A_DEMAND, j] = wallet_q * (1.0 - p.downturn_depth * downturn)
-    vanished = uniform(key, counter(i, 0, j, VANISH)) < p.hazard
-    acc_out[A_VANISHED, j] = 1.0 if vanished else 0.0
-    hit = 0.0
-    total_a = 0.0
+    carried = market_growth(p)
+    for j in range(j0, j1):
+        plans = new_plans(uniform(key, counter(i, 0, j, GROWTH_REGIME)), p)
+        z_plans = normal(key, counter(i, 0, j, NEW_PLANS)) if plans else 0.0
+        u_shock = uniform(key, counter(i, 0, j, GROWTH_SHOCK))
+        w, pot = af[WALLET, r, j], af[POTENTIAL, r, j]
+        grown, pot = grow_wallet(w, pot, plans, z_plans, u_shock, i, carried, p)
+        af[WALLET, r, j] = grown
+        af[POTENTIAL, r, j] = pot
+        af[SCALE, r, j] = effort_scale(grown, p)
+        wallet_q = grown / 4.0
+        acc_out[A_WALLET_Q, j] = wallet_q
+        acc_out[A_DEMAND, j] = wallet_q * (1.0 - p.downturn_depth * downturn)
+        vanished = uniform(key, counter(i, 0, j, VANISH)) < p.hazard
+        acc_out[A_VANISHED, j] = 1.0 if vanished else 0.0
     for k in range(m):
-        x = rf[SHARE, r, k, j] if (disrupted[k] & (out_i[Y_LIVE, k, j] != 0)) else 0.0
-        hit = x if k == 0 else hit + x
-        a = attraction(ri[STAGE, r, k, j], rf[TRUST, r, k, j], out_f[X_QUALITY, k, j], p)
-        out_f[X_ATTRACTION, k, j] = a
-        total_a = a if k == 0 else total_a + a
-    wariness = p.wariness_decay * af[WARINESS, r, j] + p.wariness_gain * hit
-    af[WARINESS, r, j] = wariness
-    total = 0.0
+        for j in range(j0, j1):
+            hit = disrupted[k] & (out_i[Y_LIVE, k, j] != 0)
+            x = rf[SHARE, r, k, j] if hit else 0.0
+            acc_out[A_HIT, j] = x if k == 0 else acc_out[A_HIT, j] + x
+            q = out_f[X_QUALITY, k, j]
+            a = attraction(ri[STAGE, r, k, j], rf[TRUST, r, k, j], q, p)
+            out_f[X_ATTRACTION, k, j] = a
+            acc_out[A_TOTAL_A, j] = a if k == 0 else acc_out[A_TOTAL_A, j] + a
+    for j in range(j0, j1):
+        wariness = (
+            p.wariness_decay * af[WARINESS, r, j] + p.wariness_gain * acc_out[A_HIT, j]
+        )
+        af[WARINESS, r, j] = wariness
     for k in range(m):
-        s1 = ri[STAGE, r, k, j]
-        raw = out_f[X_ATTRACTION, k, j] / (1.0 + total_a)
-        target = min(raw, share_limit(s1, af[TOLERANCE, r, j], wariness, p))
-        moved = adjust_share(rf[SHARE, r, k, j], target, s1, p) if s1 > 0 else 0.0
-        out_f[X_MOVED, k, j] = moved
-        total = moved if k == 0 else total + moved
-    acc_out[A_TOTAL, j] = total
+        for j in range(j0, j1):
+            s1 = ri[STAGE, r, k, j]
+            raw = out_f[X_ATTRACTION, k, j] / (1.0 + acc_out[A_TOTAL_A, j])
+            limit = share_limit(s1, af[TOLERANCE, r, j], af[WARINESS, r, j], p)
+            target = min(raw, limit)
+            moved = adjust_share(rf[SHARE, r, k, j], target, s1, p) if s1 > 0 else 0.0
+            out_f[X_MOVED, k, j] = moved
+            acc_out[A_TOTAL, j] = moved if k == 0 else acc_out[A_TOTAL, j] + moved
     for k in range(m):
-        moved = out_f[X_MOVED, k, j]
-        out_f[X_MOVED, k, j] = moved / max(total, 1.0) if total > 1.0 else moved
+        for j in range(j0, j1):
+            moved = out_f[X_MOVED, k, j]
+            total = acc_out[A_TOTAL, j]
+            out_f[X_MOVED, k, j] = moved / max(total, 1.0) if total > 1.0 else moved
 
 
 # --- steps 6-7: economics, switching and endings -----------------------------------------
-
-
-@_rule
-def exit_barrier(
-    exit_cost: float, adaptation: float, trust: float, spend_q: float, p: CompiledParams
-) -> float:
-    """What the account loses by leaving the supplier (k€).
-
-    ``X = (exit_cost[stage] + trust_value * trust) * spend_q + A``: the stage's
-    integration and the trust it would give up, in quarters of its spend with the
-    supplier, plus its own adaptation A. The supplier's specific investment is not
-    part of it (that is the supplier's exposure, not the account's).
-
-    References:
-        Morgan, R. M., & Hunt, S. D. (1994). The commitment-trust theory of
-        relationship marketing. Journal of Marketing 58(3), 20-38.
-    """
-    return (exit_cost + p.trust_value * trust) * spend_q + adaptation
-
-
-@_rule
-def offer(u: float, p: CompiledParams) -> float:
-    """An outside offer's discount from one uniform variate (0: no offer).
-
-    An offer arrives when ``u < offer_probability``; given arrival ``u / prob`` is
-    uniform on [0, 1), so the discount ``offer_discount_max * u / prob`` is uniform
-    on [0, max).
-    """
-    arrived = u < p.offer_probability
-    return p.offer_discount_max * u / p.offer_probability if arrived else 0.0
-
-
-@_rule
-def takes_offer(
-    u: float, sensitivity: float, spend_q: float, barrier: float, p: CompiledParams
-) -> bool:
-    """The account takes an outside offer when its gain beats the exit barrier.
-
-    ``gain = sensitivity * discount * spend_q * switch_horizon`` (k€).
-    """
-    gain = sensitivity * offer(u, p) * spend_q * p.switch_horizon
-    return (u < p.offer_probability) & (gain > barrier)
-
-
-@_rule
-def end_cause(
-    vanished: bool, switched: bool, breach: bool, faded: bool, dropped: bool
-) -> int:
-    """The :class:`EndCause` of a relationship, in priority order (0: it continues).
-
-    vanished > switched > breach > faded > dropped.
-    """
-    cause = _DROPPED if dropped else 0
-    cause = _FADED if faded else cause
-    cause = _BREACH if breach else cause
-    cause = _SWITCHED if switched else cause
-    return _VANISHED if vanished else cause
 
 
 @_rule
@@ -758,7 +722,8 @@ def economics_and_endings(
     rf: np.ndarray,
     af: np.ndarray,
     r: int,
-    j: int,
+    j0: int,
+    j1: int,
     alloc: np.ndarray,
     disrupted: np.ndarray,
     key: np.uint64,
@@ -768,7 +733,7 @@ def economics_and_endings(
     out_i: np.ndarray,
     acc_out: np.ndarray,
 ) -> None:
-    """Steps 6-7 for each of one account's relationships, in its (new) stage.
+    """Steps 6-7 for each relationship of the accounts ``j0 <= j < j1``, in its new stage.
 
     Revenue ``= D * s * price[stage]``; cost to serve ``= cost_to_serve[stage] * W/4
     + fixed_cost[stage]``; profit ``= gross_margin * revenue - cost to serve -
@@ -778,35 +743,37 @@ def economics_and_endings(
     ``trust_floor`` (breach), the share below ``share_floor`` (faded), or the
     supplier drops it after ``drop_after_losses`` loss-making quarters in a row.
     """
-    demand = acc_out[A_DEMAND, j]
-    wallet_q = acc_out[A_WALLET_Q, j]
-    vanished = acc_out[A_VANISHED, j] > 0.0
-    sensitivity = af[SENSITIVITY, r, j]
-    lost_total = 0.0
     for k in range(ri.shape[2]):
-        live = out_i[Y_LIVE, k, j] != 0
-        x = max(ri[STAGE, r, k, j], 1) - 1
-        share = out_f[X_MOVED, k, j]
-        revenue = demand * share * p.price_level[x] if live else 0.0
-        cts = p.cost_to_serve[x] * wallet_q + p.fixed_cost[x] if live else 0.0
-        profit = p.gross_margin * revenue - cts - alloc[r, k, j]
-        lost = p.disruption_dependency * share * demand if (disrupted[k] & live) else 0.0
-        lost_total = lost if k == 0 else lost_total + lost
-        spend_q = share * demand
-        trust = rf[TRUST, r, k, j]
-        barrier = exit_barrier(p.exit_cost[x], rf[ADAPTATION, r, k, j], trust, spend_q, p)
-        u = uniform(key, counter(i, k, j, OFFER))
-        switched = takes_offer(u, sensitivity, spend_q, barrier, p)
-        streak = ri[STREAK, r, k, j] + 1 if (live & (profit < 0.0)) else 0
-        dropped = (streak >= p.drop_after_losses) & (p.drop_after_losses > 0)
-        breach = trust < p.trust_floor
-        cause = end_cause(vanished, switched, breach, share < p.share_floor, dropped)
-        ri[STREAK, r, k, j] = streak
-        out_f[X_REVENUE, k, j] = revenue
-        out_f[X_CTS, k, j] = cts
-        out_f[X_PROFIT, k, j] = profit
-        out_i[Y_CAUSE, k, j] = cause if live else 0
-    acc_out[A_DISRUPTION_COST, j] = lost_total
+        for j in range(j0, j1):
+            demand = acc_out[A_DEMAND, j]
+            live = out_i[Y_LIVE, k, j] != 0
+            x = max(ri[STAGE, r, k, j], 1) - 1
+            share = out_f[X_MOVED, k, j]
+            revenue = demand * share * p.price_level[x] if live else 0.0
+            wallet_q = acc_out[A_WALLET_Q, j]
+            cts = p.cost_to_serve[x] * wallet_q + p.fixed_cost[x] if live else 0.0
+            profit = p.gross_margin * revenue - cts - alloc[r, k, j]
+            hit = disrupted[k] & live
+            lost = p.disruption_dependency * share * demand if hit else 0.0
+            total = acc_out[A_DISRUPTION_COST, j]
+            acc_out[A_DISRUPTION_COST, j] = lost if k == 0 else total + lost
+            spend_q = share * demand
+            trust = rf[TRUST, r, k, j]
+            adaptation = rf[ADAPTATION, r, k, j]
+            barrier = exit_barrier(p.exit_cost[x], adaptation, trust, spend_q, p)
+            u = uniform(key, counter(i, k, j, OFFER))
+            sensitivity = af[SENSITIVITY, r, j]
+            switched = takes_offer(u, sensitivity, spend_q, barrier, p)
+            streak = ri[STREAK, r, k, j] + 1 if (live & (profit < 0.0)) else 0
+            dropped = (streak >= p.drop_after_losses) & (p.drop_after_losses > 0)
+            breach = trust < p.trust_floor
+            vanished = acc_out[A_VANISHED, j] > 0.0
+            cause = end_cause(vanished, switched, breach, share < p.share_floor, dropped)
+            ri[STREAK, r, k, j] = streak
+            out_f[X_REVENUE, k, j] = revenue
+            out_f[X_CTS, k, j] = cts
+            out_f[X_PROFIT, k, j] = profit
+            out_i[Y_CAUSE, k, j] = cause if live else 0
 
 
 @_rule
@@ -838,19 +805,16 @@ def account_quarter(
     The state changes in place; the caller ends relationships once the quarter is
     recorded. ``willing`` (n,) is per slot, ``efficiency`` and ``disrupted`` per supplier.
     """
-    for j in range(j0, j1):
-        serve(ri, rf, af, r, j, alloc, efficiency, disrupted, key, i, p, out_f, out_i)
-    for j in range(j0, j1):
-        move_stages(ri, rf, af, r, j, willing[j] != 0, p, out_i)
-    for j in range(j0, j1):
-        split_wallet(
-            ri, rf, af, r, j, disrupted, downturn, key, i, p, out_f, out_i, acc_out
-        )
-    for j in range(j0, j1):
-        economics_and_endings(
-            ri, rf, af, r, j, alloc, disrupted, key, i, p, out_f, out_i, acc_out
-        )
-        for k in range(ri.shape[2]):
+    serve(ri, rf, af, r, j0, j1, alloc, efficiency, disrupted, key, i, p, out_f, out_i)
+    move_stages(ri, rf, af, r, j0, j1, willing, p, out_i, acc_out)
+    split_wallet(
+        ri, rf, af, r, j0, j1, disrupted, downturn, key, i, p, out_f, out_i, acc_out
+    )
+    economics_and_endings(
+        ri, rf, af, r, j0, j1, alloc, disrupted, key, i, p, out_f, out_i, acc_out
+    )
+    for k in range(ri.shape[2]):
+        for j in range(j0, j1):
             live = out_i[Y_LIVE, k, j] != 0
             rf[SHARE, r, k, j] = out_f[X_MOVED, k, j]
             ri[TENURE, r, k, j] = out_i[Y_TENURE, k, j] if live else ri[TENURE, r, k, j]
