@@ -77,7 +77,7 @@ from kamsim.model.variates import (
     normal,
     uniform,
 )
-from kamsim.model.views import borrowed
+from kamsim.model.views import borrowed, on_stack
 
 # focal ledger: float, int and bool columns, (k, R, n * G)
 L_REVENUE, L_PROFIT, L_INVESTMENT, L_TRUST, L_POTENTIAL = range(5)
@@ -404,6 +404,7 @@ def end_quarter(  # pragma: no cover - compiled
     qf, qi, qa, scratch, counts = work[2], work[3], work[4], work[5], work[6]
     out_f, out_i, acc_out = borrowed(work[7]), borrowed(work[8]), borrowed(work[9])
     ri, rf, af, alloc = borrowed(ri), borrowed(rf), borrowed(af), borrowed(alloc)
+    pl = on_stack(p)  # the rules' parameters, which no store of theirs can reach
     traj = trajectories[0]
     for r in range(r_count):
         for k in range(m):
@@ -411,7 +412,7 @@ def end_quarter(  # pragma: no cover - compiled
             disrupted[k] = rules.is_disrupted(disruption[r, i, k], k, t, p)
         rules.account_quarter(
             ri, rf, af, r, 0, n, ai[WILLING, r], alloc, eff, disrupted,
-            float(downturn[r, i]), keys[r], i, p, out_f, out_i, acc_out,
+            float(downturn[r, i]), keys[r], i, pl, out_f, out_i, acc_out,
         )  # fmt: skip
         market.settle_market(
             r, ri, rf, ai, alloc, p, starts, out_f, out_i, acc_out, qf, qi, qa
