@@ -243,7 +243,7 @@ class MarketState:
         return self.rel_int[st.STAGE]
 
 
-def arrive(s: MarketState, env: StackedEnvironment, t: int, p: st.CompiledParams) -> None:
+def arrive(s: MarketState, env: StackedEnvironment, t: int, p: np.ndarray) -> None:
     """Step 0a: new accounts take the slots vacated long enough ago.
 
     A slot whose account disappeared more than ``replacement_delay`` quarters ago
@@ -288,7 +288,7 @@ def allocate(
     policies: Sequence[PolicyFn],
     budgets: Sequence[float],
     names: Sequence[str],
-    compiled: st.CompiledParams,
+    compiled: np.ndarray,
 ) -> None:
     """Step 1: each supplier observes its relationships and its policy allocates.
 
@@ -354,7 +354,7 @@ def run_batch(
     rec.open_initial(s)
     reads = np.array([estimates_read(f) for f in policies], dtype=bool).T.copy()
     q = Quarter(r_count, m, n, reads, keep_seen=keep_trajectories)
-    compiled = rules.compiled_params(p)
+    compiled = st.params_array(p)  # the parameter record, as compiled code takes it
     for t in range(1, big_t + 1):
         arrive(s, env, t, compiled)
         begin_quarter(s, env, q, t, rec, compiled)
@@ -369,7 +369,7 @@ def begin_quarter(
     q: Quarter,
     t: int,
     rec: Recorder,
-    compiled: st.CompiledParams,
+    compiled: np.ndarray,
 ) -> None:
     """Step 0b: relationships start again, the ledger opens them, the stress test.
 
@@ -389,7 +389,7 @@ def end_quarter(
     q: Quarter,
     t: int,
     rec: Recorder,
-    compiled: st.CompiledParams,
+    compiled: np.ndarray,
 ) -> None:
     """Steps 2-8: the quarter lives, settles and is recorded."""
     kn.end_quarter(

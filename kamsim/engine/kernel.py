@@ -23,6 +23,12 @@ once per machine. The rules are inlined into these loops; they receive borrowed 
 of the arrays (:func:`kamsim.model.views.borrowed`), so the loops count no references
 per account.
 
+The entry points called from Python (:func:`arrive`, :func:`begin_quarter`,
+:func:`observe_quarter`, :func:`end_quarter`) take the parameters as the one-element
+array of :func:`kamsim.model.state.params_array` (Numba takes about 8 µs to receive
+a record from Python, a fraction of a microsecond for an array) and hand the rules a
+copy of the record on the stack (:func:`kamsim.model.views.on_stack`).
+
 Array layouts (C order): relationships (field, R, M, n), accounts (field, R, n), as
 named in :mod:`kamsim.model.state`; one account's relationships are the view
 ``[:, r, :, j]``.
@@ -99,7 +105,7 @@ TR_WILLING_EST, TR_WALLET, TR_POTENTIAL, TR_WILLING = range(7, 11)
 
 @njit(cache=True, error_model="numpy")
 def arrive(  # pragma: no cover - compiled
-    t: int, af: np.ndarray, ai: np.ndarray, keys: np.ndarray, p: CompiledParams
+    t: int, af: np.ndarray, ai: np.ndarray, keys: np.ndarray, params: np.ndarray
 ) -> None:
     """Step 0a: new accounts take the slots vacated long enough ago.
 
@@ -107,8 +113,9 @@ def arrive(  # pragma: no cover - compiled
     (none without renewal) gets a new account:
     :func:`kamsim.model.environment.new_account` of the slot's newcomer variates of
     quarter index ``t - 1`` (counter purposes ``NEW_*``, supplier 0), present, not
-    wary.
+    wary. ``params`` holds the parameter record (:func:`kamsim.model.state.params_array`).
     """
+    p = on_stack(params[0])
     if p.replacement_delay < 0:
         return
     i = t - 1
@@ -143,7 +150,7 @@ def begin_quarter(  # pragma: no cover - compiled
     af: np.ndarray,
     ai: np.ndarray,
     keys: np.ndarray,
-    p: CompiledParams,
+    params: np.ndarray,
     started: np.ndarray,
     forced: np.ndarray,
     forced_stage: np.ndarray,
@@ -167,6 +174,7 @@ def begin_quarter(  # pragma: no cover - compiled
     ``forced_trust``, (R, n)).
     """
     r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
+    p = on_stack(params[0])
     ri, rf, started = borrowed(ri), borrowed(rf), borrowed(started)
     for r in range(r_count):
         count = 0
@@ -316,7 +324,7 @@ def observe_quarter(  # pragma: no cover - compiled
     ai: np.ndarray,
     keys: np.ndarray,
     i: int,
-    p: CompiledParams,
+    params: np.ndarray,
     reads: np.ndarray,
     obs_f: np.ndarray,
     obs_i: np.ndarray,
@@ -331,6 +339,7 @@ def observe_quarter(  # pragma: no cover - compiled
     willingness (0 where it has no relationship or does not compute them).
     """
     r_count, n = ri.shape[1], ri.shape[3]
+    p = on_stack(params[0])
     for r in range(r_count):
         market.observe_market(ri, rf, af, ai, r, keys[r], i, p, reads, obs_f, obs_i)
         for j in range(n):
@@ -373,7 +382,7 @@ def end_quarter(  # pragma: no cover - compiled
     keys: np.ndarray,
     downturn: np.ndarray,
     disruption: np.ndarray,
-    p: CompiledParams,
+    params: np.ndarray,
     starts: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     records: tuple[np.ndarray, np.ndarray, np.ndarray],
     ledger: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
@@ -404,6 +413,7 @@ def end_quarter(  # pragma: no cover - compiled
     qf, qi, qa, scratch, counts = work[2], work[3], work[4], work[5], work[6]
     out_f, out_i, acc_out = borrowed(work[7]), borrowed(work[8]), borrowed(work[9])
     ri, rf, af, alloc = borrowed(ri), borrowed(rf), borrowed(af), borrowed(alloc)
+    p = params[0]
     pl = on_stack(p)  # the rules' parameters, which no store of theirs can reach
     traj = trajectories[0]
     for r in range(r_count):
