@@ -36,6 +36,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+from numba import njit
 
 import kamsim
 from kamsim import KAMModel, ModelParams, simulate
@@ -44,6 +45,8 @@ from kamsim.engine import kernel as kernel_module
 from kamsim.engine import simulate as simulation_module
 from kamsim.engine.simulate import CHUNK, replication_seeds
 from kamsim.experiments import run_experiment
+from kamsim.model import rules
+from kamsim.model import state as st
 from kamsim.model.environment import draw_many
 from kamsim.model.variates import fill_block
 
@@ -119,6 +122,33 @@ def profile_run(reps: int, n: int, quarters: int) -> dict[str, float]:
     return parts
 
 
+@njit(cache=False)
+def _grow_all(
+    keys: np.ndarray,
+    wallet: np.ndarray,
+    potential: np.ndarray,
+    quarters: int,
+    params: np.ndarray,
+) -> float:  # pragma: no cover - compiled
+    """Model 3's step 5a alone: ``rules.grow_accounts`` of every account and quarter.
+
+    ``wallet`` and ``potential`` (R, n) are the replications' initial accounts; returns
+    a checksum (so that the work is not optimised away).
+    """
+    p = params[0]
+    r_count, n = wallet.shape
+    af = np.zeros((st.ACC_F, 1, n))
+    acc_out = np.empty((rules.ACCOUNT_OUT, n))
+    total = 0.0
+    for r in range(r_count):
+        af[st.WALLET, 0] = wallet[r]
+        af[st.POTENTIAL, 0] = potential[r]
+        for i in range(quarters):
+            rules.grow_accounts(af, 0, 0, n, 0.0, keys[r], i, p, acc_out)
+        total += af[st.WALLET, 0, 0]
+    return total
+
+
 def median_time(fn: Callable[[], Any], repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -185,6 +215,8 @@ def main() -> None:
             display_progress=False,
         )
 
+    p0 = ModelParams()
+
     def rng_floor() -> None:
         # every variate the work can use: the generators' draws (initial market,
         # keys, shocks) and each replication's quarterly variates for every supplier,
@@ -198,13 +230,29 @@ def main() -> None:
             for key in env.keys:
                 fill_block(key, 0, *rel, acc)
 
+    # model 3's wallet growth alone (step 5a: the compiled rules.grow_accounts, with
+    # its variates and transcendental functions) for every account and quarter of the
+    # work, from each replication's initial accounts (drawn here, outside the timing)
+    grow_inputs = []
+    for lo in range(0, reps, CHUNK):
+        env = draw_many(replication_seeds(0, reps)[lo : lo + CHUNK], m, n, quarters, p0)
+        grow_inputs.append((env.keys, env.initial.wallet, env.initial.potential))
+
+    def growth_floor() -> None:
+        params = st.params_array(p0)
+        for keys, wallet, potential in grow_inputs:
+            _grow_all(keys, wallet, potential, quarters, params)
+
     def batched_20() -> None:
         simulate(n_accounts=20, replications=reps, quarters=quarters, seed=0)
 
     batched()  # warm-up (imports, compiled kernel from its cache)
+    simulate(n_accounts=n, replications=1, quarters=2, seed=0, engine="mesa")
     fast_repeats = max(repeats, 5)  # seconds each: more repeats, a steadier median
     t_b = median_time(batched, fast_repeats)
     t_floor = median_time(rng_floor, fast_repeats)
+    growth_floor()  # compiles the floor's loop
+    t_growth = median_time(growth_floor, fast_repeats)
     t_b20 = median_time(batched_20, fast_repeats)
     t_m = median_time(mesa_face, repeats) * reps / mesa_reps
     t_r = median_time(batch_run, repeats) * reps / mesa_reps
@@ -222,6 +270,8 @@ def main() -> None:
         end="",
     )
     print(f"{aq / t_floor:>22,.0f}")
+    print(f"{'wallet growth floor (model 3, step 5a)':<38}{t_growth:>10.2f}", end="")
+    print(f"{1000 * t_growth / reps:>16.3f}{aq / t_growth:>22,.0f}")
     print(
         f"for reference: model 1's batched engine {MODEL1_RATE:,.0f}/s, model 2's NumPy "
         f"engine before the kernel {NUMPY_ENGINE_RATE:,.0f}/s (README)"
@@ -232,6 +282,11 @@ def main() -> None:
     print(
         f"RNG floor {aq / t_floor / 1e6:.1f} M relationship-quarters/s: drawing the "
         f"random numbers is {100 * t_floor / t_b:.0f} % of the batched engine's time"
+    )
+    print(
+        f"wallet growth floor: model 3's growth of every account and quarter alone (its "
+        f"variates, logarithms, powers and exponentials) is {100 * t_growth / t_b:.0f} "
+        "% of the batched engine's time"
     )
 
     prof = profile_run(reps, n, quarters)

@@ -540,8 +540,9 @@ def ensure_compiled(
 def warm_up() -> float:
     """Compile the kernel (or load it from Numba's on-disk cache); returns seconds.
 
-    The first run on a machine compiles :mod:`kamsim.engine.kernel` and the default rivals'
-    policy :class:`kamsim.policies.StageGated` (about 10-20 s) and
+    The first run on a machine compiles :mod:`kamsim.engine.kernel`, the default rivals'
+    policy :class:`kamsim.policies.StageGated` and the Mesa face's entry points
+    (:mod:`kamsim.model.entries`; about 20-40 s in all) and
     caches the machine code beside the module; later runs load it in a fraction of
     a second. ``make`` calls this once after installing, so neither the test suite
     nor the first ``kamsim simulate`` waits for the compiler.
@@ -559,4 +560,9 @@ def warm_up() -> float:
         params=ModelParams(),
         rival_policies=[resolve_policy("stage_gated")],  # the default rivals' (compiled)
     )
+    from kamsim.agents.model import KAMModel  # the Mesa face (which needs the engine's)
+
+    model = KAMModel(n_accounts=2, rng=0)
+    for _ in range(2):
+        model.step()
     return time.perf_counter() - started

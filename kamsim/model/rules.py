@@ -96,6 +96,7 @@ __all__ = [
     "estimate_willingness",
     "exit_barrier",
     "failure_probability",
+    "grow_accounts",
     "grow_wallet",
     "initial_revenue",
     "initial_trust",
@@ -636,6 +637,45 @@ def adjust_share(share: float, target: float, stage: int, p: CompiledParams) -> 
 
 
 @_rule
+def grow_accounts(
+    af: np.ndarray,
+    r: int,
+    j0: int,
+    j1: int,
+    downturn: float,
+    key: np.uint64,
+    i: int,
+    p: CompiledParams,
+    acc_out: np.ndarray,
+) -> None:
+    """Step 5a for the accounts ``j0 <= j < j1``: their wallets grow, some disappear.
+
+    The wallet grows towards the account's potential, which may change
+    (:func:`kamsim.model.growth.grow_wallet`, with new plans when
+    :func:`kamsim.model.growth.new_plans`), and the effort scale follows it
+    (:func:`kamsim.model.growth.effort_scale`); demand ``D = W'/4 (1 - downturn_depth
+    * downturn)`` (``acc_out[A_DEMAND]``, the quarter's spend ``W'/4`` in
+    ``acc_out[A_WALLET_Q]``). The account disappears when its uniform falls below
+    ``hazard`` (``acc_out[A_VANISHED]``).
+    """
+    carried = market_growth(p)
+    for j in range(j0, j1):
+        plans = new_plans(uniform(key, counter(i, 0, j, GROWTH_REGIME)), p)
+        z_plans = normal(key, counter(i, 0, j, NEW_PLANS)) if plans else 0.0
+        u_shock = uniform(key, counter(i, 0, j, GROWTH_SHOCK))
+        w, pot = af[WALLET, r, j], af[POTENTIAL, r, j]
+        grown, pot = grow_wallet(w, pot, plans, z_plans, u_shock, i, carried, p)
+        af[WALLET, r, j] = grown
+        af[POTENTIAL, r, j] = pot
+        af[SCALE, r, j] = effort_scale(grown, p)
+        wallet_q = grown / 4.0
+        acc_out[A_WALLET_Q, j] = wallet_q
+        acc_out[A_DEMAND, j] = wallet_q * (1.0 - p.downturn_depth * downturn)
+        vanished = uniform(key, counter(i, 0, j, VANISH)) < p.hazard
+        acc_out[A_VANISHED, j] = 1.0 if vanished else 0.0
+
+
+@_rule
 def split_wallet(
     ri: np.ndarray,
     rf: np.ndarray,
@@ -654,10 +694,7 @@ def split_wallet(
 ) -> None:
     """Step 5 for the accounts ``j0 <= j < j1``: demand, wariness and the wallet split.
 
-    Demand: the wallet grows towards the account's potential, which may change
-    (:func:`kamsim.model.growth.grow_wallet`), and the effort scale follows it;
-    ``D = W'/4 (1 - downturn_depth * downturn)``. The
-    account disappears when its uniform falls below ``hazard``. Wariness after
+    Demand and disappearance (:func:`grow_accounts`). Wariness after
     disruptions: ``w' = wariness_decay * w + wariness_gain * sum_i disrupted_i s_i``
     (the more of its wallet the account had with a disrupted supplier, the more it
     diversifies). Target shares by attraction, ``min(a_i / (1 + sum_k a_k),
@@ -668,21 +705,7 @@ def split_wallet(
     supplier order) are kept per account in rows of ``acc_out``.
     """
     m = ri.shape[2]
-    carried = market_growth(p)
-    for j in range(j0, j1):
-        plans = new_plans(uniform(key, counter(i, 0, j, GROWTH_REGIME)), p)
-        z_plans = normal(key, counter(i, 0, j, NEW_PLANS)) if plans else 0.0
-        u_shock = uniform(key, counter(i, 0, j, GROWTH_SHOCK))
-        w, pot = af[WALLET, r, j], af[POTENTIAL, r, j]
-        grown, pot = grow_wallet(w, pot, plans, z_plans, u_shock, i, carried, p)
-        af[WALLET, r, j] = grown
-        af[POTENTIAL, r, j] = pot
-        af[SCALE, r, j] = effort_scale(grown, p)
-        wallet_q = grown / 4.0
-        acc_out[A_WALLET_Q, j] = wallet_q
-        acc_out[A_DEMAND, j] = wallet_q * (1.0 - p.downturn_depth * downturn)
-        vanished = uniform(key, counter(i, 0, j, VANISH)) < p.hazard
-        acc_out[A_VANISHED, j] = 1.0 if vanished else 0.0
+    grow_accounts(af, r, j0, j1, downturn, key, i, p, acc_out)
     for k in range(m):
         for j in range(j0, j1):
             hit = disrupted[k] & (out_i[Y_LIVE, k, j] != 0)
