@@ -57,6 +57,7 @@ from kamsim.model.market import (
 )
 from kamsim.model.state import (
     ARRIVED,
+    ENDED_AT,
     GENERATION,
     LAST_REVENUE,
     MAX_STAGE,
@@ -166,7 +167,9 @@ def begin_quarter(  # pragma: no cover - compiled
 ) -> None:
     """Step 0: relationships start again, the focal ledger opens them, the stress test.
 
-    Each present account's relationships start again by
+    Each present account with a relationship that ended more than
+    ``replacement_delay`` quarters ago (the others have nothing to renew, as in the
+    Mesa face) has its relationships start again by
     :func:`kamsim.model.rules.renew_relationships` (with the start variates of quarter
     index ``t - 1``); a restarted relationship counts a new generation of its slot.
     Writes ``started`` (R, M, n), the focal supplier's new relationships ``new_focal``
@@ -176,14 +179,20 @@ def begin_quarter(  # pragma: no cover - compiled
     r_count, m, n = ri.shape[1], ri.shape[2], ri.shape[3]
     p = on_stack(params[0])
     ri, rf, started = borrowed(ri), borrowed(rf), borrowed(started)
+    due = np.empty(n, dtype=np.bool_)  # a relationship of the account may restart
     for r in range(r_count):
         count = 0
+        for j in range(n):
+            due[j] = False
         for k in range(m):
             for j in range(n):
                 started[r, k, j] = False
+                ended = ri[ENDED_AT, r, k, j]
+                gone = (ri[STAGE, r, k, j] == 0) & (ended >= 0)
+                due[j] |= gone & (t - ended > p.replacement_delay)
         if p.replacement_delay >= 0:
             for j in range(n):
-                if ai[PRESENT, r, j] == 0:
+                if ai[PRESENT, r, j] == 0 or not due[j]:  # nothing to renew
                     continue
                 wallet = af[WALLET, r, j]
                 rules.renew_relationships(ri, rf, r, j, wallet, keys[r], t, p, started)
