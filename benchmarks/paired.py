@@ -8,7 +8,7 @@ suppliers x 50 accounts x 40 quarters, focal ``uniform``, rivals ``stage_gated``
 in alternating order, ``--rounds`` times, and reports each side's minimum and median
 and the median of the paired ratios: a slow minute slows both sides of a pair.
 
-    git worktree add /tmp/kamsim-0.4.0 v0.4.0        # or any other commit
+    git worktree add /tmp/kamsim-0.4.0 c2b92ff       # v0.4.0, or any other commit
     python benchmarks/paired.py /tmp/kamsim-0.4.0 --rounds 15
 """
 
