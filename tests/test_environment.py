@@ -99,26 +99,45 @@ def test_event_uniforms_and_normals_have_their_distributions() -> None:
     assert abs(np.corrcoef(u, _event_sample(2, normal=False))[0, 1]) < 4 * se
 
 
-def test_an_event_has_the_same_variates_alone_or_in_a_block() -> None:
-    """Computing one start alone (the engine) gives the block's value (the Mesa face)."""
-    from kamsim.model.environment import (
-        BLOCK,
-        draw_block,
-        draw_key,
-        event_accounts,
-        event_starts,
-    )
+def test_an_event_has_the_same_variates_alone_or_among_many() -> None:
+    """One start or newcomer computed alone equals the same one computed in a grid."""
+    from kamsim.model.environment import draw_key, event_accounts, event_starts
 
     p = kamsim.ModelParams()
     rng = np.random.default_rng(5)
     key = draw_key(rng)
-    blk = draw_block(key, 3, 7, p, first_quarter=BLOCK)
-    one = event_starts(np.array([key]), BLOCK + 4, np.array([2]), np.array([6]), p)
-    assert one.trust[0] == blk.starts.trust[4, 2, 6]
-    assert one.bias_potential[0] == blk.starts.bias_potential[4, 2, 6]
-    new = event_accounts(np.array([key]), BLOCK + 9, np.array([3]), p)
-    assert new.wallet[0] == blk.newcomers.wallet[9, 3]
-    assert new.tolerance[0] == blk.newcomers.tolerance[9, 3]
+    i = 40 + np.arange(10)
+    many = event_starts(key, i[:, None, None], np.arange(3)[:, None], np.arange(7), p)
+    one = event_starts(np.array([key]), 44, np.array([2]), np.array([6]), p)
+    assert one.trust[0] == many.trust[4, 2, 6]
+    assert one.bias_potential[0] == many.bias_potential[4, 2, 6]
+    grid = event_accounts(key, i[:, None], np.arange(7), p)
+    new = event_accounts(np.array([key]), 49, np.array([3]), p)
+    assert new.wallet[0] == grid.wallet[9, 3]
+    assert new.tolerance[0] == grid.tolerance[9, 3]
+
+
+def test_the_engine_arrivals_are_the_event_accounts() -> None:
+    """A newcomer placed by the compiled arrival is :func:`event_accounts` of its slot."""
+    from kamsim.model import state as st
+    from kamsim.model.environment import event_accounts
+    from kamsim.model.market import arrive
+
+    p = kamsim.ModelParams()
+    keys = np.array([11, 12], dtype=np.uint64)
+    af = np.zeros((st.ACC_F, 2, 5))
+    ai = np.zeros((st.ACC_I, 2, 5), dtype=np.int64)
+    ai[st.PRESENT] = 1
+    ai[st.PRESENT, 1, 3] = 0  # vacated in quarter 4: refilled in quarter 7 (delay 2)
+    ai[st.VACATED_AT, 1, 3] = 4
+    arrive(7, af, ai, keys, st.compiled_params(p))
+    want = event_accounts(keys[1:], 6, np.array([3]), p)
+    assert ai[st.PRESENT, 1, 3] == 1 and ai[st.VACATED_AT, 1, 3] == -1
+    assert af[st.WALLET, 1, 3] == want.wallet[0]
+    assert af[st.POTENTIAL, 1, 3] == want.potential[0]
+    assert af[st.SCALE, 1, 3] == want.scale[0]
+    assert ai[st.WILLING, 1, 3] == int(want.willing[0])
+    assert np.count_nonzero(af[st.WALLET]) == 1  # no other slot changed
 
 
 def test_what_one_supplier_does_never_moves_another_events_numbers() -> None:
@@ -157,17 +176,12 @@ def test_what_one_supplier_does_never_moves_another_events_numbers() -> None:
 
 
 def _quarterly_sample(key: int, quarters: int = 200, m: int = 5, n: int = 400) -> tuple:
-    from kamsim.model.environment import BLOCK, draw_block
+    from kamsim.model.variates import fill_block
 
-    p = kamsim.ModelParams()
-    blocks = [
-        draw_block(np.uint64(key), m, n, p, first_quarter=b * BLOCK)
-        for b in range(-(-quarters // BLOCK))
-    ]
-    return tuple(
-        np.concatenate([getattr(b, f) for b in blocks])
-        for f in ("u_failure", "u_offer", "z_potential", "z_trust", "u_vanish")
-    )
+    rel = tuple(np.empty((quarters, m, n)) for _ in range(4))
+    u_vanish = np.empty((quarters, n))
+    fill_block(np.uint64(key), 0, *rel, u_vanish)
+    return (*rel, u_vanish)
 
 
 def _numpy_uniform(key: object, i: object, k: object, j: object, purpose: int) -> Any:
@@ -225,13 +239,23 @@ def test_quarterly_normals_are_standard_normal_in_body_and_tails() -> None:
 
 
 def test_a_quarter_has_the_same_variates_in_any_block() -> None:
-    """A block starting at quarter 40 repeats quarter 40 of a run drawn from 0 on."""
+    """A block starting at quarter 3 repeats quarter 3 of a block drawn from 0 on."""
     from kamsim.model.environment import BLOCK, draw_block
+    from kamsim.model.variates import fill_block
 
-    p = kamsim.ModelParams()
+    p = kamsim.ModelParams(disruption_probability=0.3)
     key = np.uint64(7)
-    first = draw_block(key, 2, 5, p, first_quarter=0)
-    again = draw_block(key, 2, 5, p, first_quarter=3)
-    assert np.array_equal(first.z_trust[3:], again.z_trust[: BLOCK - 3])
-    assert np.array_equal(first.u_offer[3:], again.u_offer[: BLOCK - 3])
-    assert not np.array_equal(first.z_trust[3:], first.z_potential[3:])
+
+    def quarterly(first: int) -> tuple:
+        rel = tuple(np.empty((BLOCK, 2, 5)) for _ in range(4))
+        fill_block(key, first, *rel, np.empty((BLOCK, 5)))
+        return rel
+
+    (_, offer0, potential0, trust0), (_, offer3, _, trust3) = quarterly(0), quarterly(3)
+    assert np.array_equal(trust0[3:], trust3[: BLOCK - 3])
+    assert np.array_equal(offer0[3:], offer3[: BLOCK - 3])
+    assert not np.array_equal(trust0[3:], potential0[3:])
+    first = draw_block(key, 2, p, first_quarter=0)
+    again = draw_block(key, 2, p, first_quarter=3)
+    assert first.disruption.any()
+    assert np.array_equal(first.disruption[3:], again.disruption[: BLOCK - 3])

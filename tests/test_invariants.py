@@ -375,7 +375,7 @@ def test_wallets_and_potentials_never_negative(
     potential-weighted policy return negative allocations. In model 3 wallets and
     potentials are exponentials of finite logs, for every allowed parameter.
     """
-    from kamsim.model.environment import draw_accounts, draw_block, draw_key
+    from kamsim.model.environment import draw_accounts, draw_key, event_accounts
 
     p = ModelParams(
         growth_mean=growth_mean,
@@ -386,7 +386,7 @@ def test_wallets_and_potentials_never_negative(
     )
     rng = np.random.default_rng(seed)
     initial = draw_accounts(rng, 50, p)
-    newcomers = draw_block(draw_key(rng), 3, 50, p).newcomers
+    newcomers = event_accounts(draw_key(rng), np.arange(40)[:, None], np.arange(50), p)
     for acc in (initial, newcomers):
         assert np.all(np.isfinite(acc.growth))
         assert np.all((acc.potential > 0.0) & np.isfinite(acc.potential))

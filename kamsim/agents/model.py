@@ -306,7 +306,7 @@ class KAMModel(mesa.Model):
         initial = draw_accounts(self.rng, n, p)
         starts = draw_starts(self.rng, m, n, p)
         self.key = draw_key(self.rng)
-        self._blocks: list[QuarterBlock] = [draw_block(self.key, m, n, p)]
+        self._blocks: list[QuarterBlock] = [draw_block(self.key, m, p)]
         self._init_state(initial, starts)
         self.slots: list[KeyAccount | None] = [KeyAccount(self, slot=j) for j in range(n)]
         self._init_bookkeeping()
@@ -394,6 +394,8 @@ class KAMModel(mesa.Model):
         # the rules called once per account or supplier and quarter, through their
         # entry points (which take the parameters as ``self.params_array``)
         self.account_quarter = _Compiled(entries.account_quarter)
+        self.arrive = _Compiled(entries.arrive)
+        self.keys = np.array([self.key], dtype=np.uint64)
         self.observe_market = _Compiled(entries.observe_market)
         self.renew_relationships = _Compiled(entries.renew_relationships)
         self.settle_market = _Compiled(entries.settle_market)
@@ -538,13 +540,13 @@ class KAMModel(mesa.Model):
         self._settle(t)
 
     def _extend_blocks(self, t: int) -> None:
-        """Draw the next block of the environment's shocks and newcomers when needed."""
-        m, n, p = self.n_suppliers, self.n_accounts, self.params
+        """Draw the next block of the market's shocks when needed."""
+        m, p = self.n_suppliers, self.params
         while (t - 1) // BLOCK >= len(self._blocks):
             last = bool(self._blocks[-1].downturn[-1])
             first = len(self._blocks) * BLOCK
             self._blocks.append(
-                draw_block(self.key, m, n, p, previous_downturn=last, first_quarter=first)
+                draw_block(self.key, m, p, previous_downturn=last, first_quarter=first)
             )
 
     def _renew(self, t: int) -> None:
@@ -555,12 +557,10 @@ class KAMModel(mesa.Model):
         delay = p.replacement_delay
         if delay is None:
             return
-        k, blk = self.block_position()
         ai = self.acc_int
+        self.arrive(t, self.acc_float, ai, self.keys, self.params_array)
         for j in range(self.n_accounts):
-            vacated = ai[st.VACATED_AT, 0, j]
-            if self.slots[j] is None and vacated >= 0 and t - vacated > delay:
-                st.place_accounts(self.acc_float, ai, blk.newcomers, (0, j), (k, j))
+            if self.slots[j] is None and ai[st.PRESENT, 0, j] != 0:  # a newcomer
                 self.slots[j] = KeyAccount(self, slot=j)
         # only accounts with a relationship that ended more than the delay ago can
         # see one restart (renew_relationships decides)

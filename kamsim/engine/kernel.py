@@ -41,7 +41,6 @@ from numba import njit
 
 from kamsim.model import cache as _cache  # noqa: F401  (kamsim-wide cache stamp)
 from kamsim.model import market, rules
-from kamsim.model.environment import new_account
 from kamsim.model.judgement import potential_class
 from kamsim.model.market import (
     F_CTS,
@@ -63,26 +62,11 @@ from kamsim.model.state import (
     MAX_STAGE,
     POTENTIAL,
     PRESENT,
-    SCALE,
-    SENSITIVITY,
     STAGE,
-    TOLERANCE,
     TRUST,
-    VACATED_AT,
     WALLET,
-    WARINESS,
     WILLING,
     CompiledParams,
-)
-from kamsim.model.variates import (
-    NEW_GROWTH,
-    NEW_SENSITIVITY,
-    NEW_TOLERANCE,
-    NEW_WALLET,
-    NEW_WILLING,
-    counter,
-    normal,
-    uniform,
 )
 from kamsim.model.views import borrowed, on_stack
 
@@ -108,39 +92,8 @@ TR_WILLING_EST, TR_WALLET, TR_POTENTIAL, TR_WILLING = range(7, 11)
 def arrive(  # pragma: no cover - compiled
     t: int, af: np.ndarray, ai: np.ndarray, keys: np.ndarray, params: np.ndarray
 ) -> None:
-    """Step 0a: new accounts take the slots vacated long enough ago.
-
-    A slot whose account disappeared more than ``replacement_delay`` quarters ago
-    (none without renewal) gets a new account:
-    :func:`kamsim.model.environment.new_account` of the slot's newcomer variates of
-    quarter index ``t - 1`` (counter purposes ``NEW_*``, supplier 0), present, not
-    wary. ``params`` holds the parameter record (:func:`kamsim.model.state.params_array`).
-    """
-    p = on_stack(params[0])
-    if p.replacement_delay < 0:
-        return
-    i = t - 1
-    for r in range(ai.shape[1]):
-        key = keys[r]
-        for j in range(ai.shape[2]):
-            vacated = ai[VACATED_AT, r, j]
-            if ai[PRESENT, r, j] != 0 or vacated < 0 or t - vacated <= p.replacement_delay:
-                continue
-            w, pot, scale, willing, sens, tol = new_account(
-                normal(key, counter(i, 0, j, NEW_WALLET)),
-                normal(key, counter(i, 0, j, NEW_GROWTH)),
-                uniform(key, counter(i, 0, j, NEW_WILLING)),
-                uniform(key, counter(i, 0, j, NEW_SENSITIVITY)),
-                uniform(key, counter(i, 0, j, NEW_TOLERANCE)),
-                i,
-                p,
-            )
-            af[WALLET, r, j], af[POTENTIAL, r, j], af[SCALE, r, j] = w, pot, scale
-            af[SENSITIVITY, r, j], af[TOLERANCE, r, j] = sens, tol
-            af[WARINESS, r, j] = 0.0
-            ai[WILLING, r, j] = 1 if willing else 0
-            ai[PRESENT, r, j] = 1
-            ai[VACATED_AT, r, j] = -1
+    """Step 0a for every market: :func:`kamsim.model.market.arrive`."""
+    market.arrive(t, af, ai, keys, on_stack(params[0]))
 
 
 @njit(cache=True, error_model="numpy")

@@ -21,6 +21,7 @@ from kamsim.model import growth, judgement, market, rules
 
 __all__ = [
     "account_quarter",
+    "arrive",
     "expected_growth",
     "is_disrupted",
     "observe_market",
@@ -56,6 +57,14 @@ def account_quarter(  # pragma: no cover - compiled
         ri, rf, af, r, j0, j1, willing, alloc, efficiency, disrupted, downturn, key, i,
         params[0], out_f, out_i, acc_out,
     )  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy")
+def arrive(  # pragma: no cover - compiled
+    t: int, af: np.ndarray, ai: np.ndarray, keys: np.ndarray, params: np.ndarray
+) -> None:
+    """:func:`kamsim.model.market.arrive` with ``p = params[0]``."""
+    market.arrive(t, af, ai, keys, params[0])
 
 
 @njit(cache=True, error_model="numpy")

@@ -288,33 +288,18 @@ def draw_starts(rng: np.random.Generator, m: int, n: int, p: ModelParams) -> Sta
 
 @dataclass(frozen=True)
 class QuarterBlock:
-    """Variates for :data:`BLOCK` quarters of one replication (first axis: quarter).
+    """The market's shocks for :data:`BLOCK` quarters of one replication (the Mesa face).
+
+    Everything else random in a quarter (service failures, offers, estimates' noise,
+    disappearances, starts, newcomers, the wallets' growth) is computed by the
+    compiled rules from the replication's key where it is used, on both faces.
 
     Attributes:
-        u_failure: uniform, service failure when ``u < p_failure``. Shape (B, M, n).
-        u_offer: uniform, the rest of the market makes an offer for a relationship's
-            business when ``u < offer_probability``; its discount is
-            ``offer_discount_max * u / offer_probability``. Shape (B, M, n).
-        z_potential: standard normal transient noise of potential estimates (B, M, n).
-        z_trust: standard normal transient noise of trust readings (B, M, n).
-        starts: starting values of a relationship that starts in that quarter
-            (B, M, n), event variates (:func:`event_starts`).
-        u_vanish: uniform, the account disappears when ``u < hazard``. (B, n)
-        newcomers: the account that would take each slot if it is refilled in that
-            quarter (attributes of shape (B, n)), event variates
-            (:func:`event_accounts`).
         downturn: 1.0 in quarters with a correlated demand downturn, else 0.0 (see
             :func:`downturn_path`). (B,)
         disruption: True where a supplier suffers a disruption. (B, M)
     """
 
-    u_failure: np.ndarray
-    u_offer: np.ndarray
-    z_potential: np.ndarray
-    z_trust: np.ndarray
-    starts: Starts
-    u_vanish: np.ndarray
-    newcomers: Accounts
     downturn: np.ndarray
     disruption: np.ndarray
 
@@ -458,34 +443,19 @@ def shock_uniforms(key: object, i: object, m: int) -> tuple[np.ndarray, np.ndarr
 def draw_block(
     key: np.uint64,
     m: int,
-    n: int,
     p: ModelParams,
     previous_downturn: bool = False,
     first_quarter: int = 0,
 ) -> QuarterBlock:
-    """The variates of the :data:`BLOCK` quarters from index ``first_quarter`` on.
+    """The market's shocks of the :data:`BLOCK` quarters from index ``first_quarter`` on.
 
-    Computed from the replication's ``key`` (:mod:`kamsim.model.variates`) for every
-    relationship, account and possible event of those quarters, as the Mesa face reads
-    them; ``previous_downturn`` is whether the quarter before the block was in a
-    downturn.
+    Computed from the replication's ``key`` (:func:`shock_uniforms`);
+    ``previous_downturn`` is whether the quarter before the block was in a downturn;
+    ``m`` suppliers.
     """
-    shape = (BLOCK, m, n)
-    u_failure, u_offer = np.empty(shape), np.empty(shape)
-    z_potential, z_trust = np.empty(shape), np.empty(shape)
-    u_vanish = np.empty((BLOCK, n))
-    vr.fill_block(key, first_quarter, u_failure, u_offer, z_potential, z_trust, u_vanish)
     i = first_quarter + np.arange(BLOCK)
-    slots = np.arange(n)
     u_down, u_disrupt = shock_uniforms(key, i, m)
     return QuarterBlock(
-        u_failure=u_failure,
-        u_offer=u_offer,
-        z_potential=z_potential,
-        z_trust=z_trust,
-        starts=event_starts(key, i[:, None, None], np.arange(m)[:, None], slots, p),
-        u_vanish=u_vanish,
-        newcomers=event_accounts(key, i[:, None], slots, p),
         downturn=downturn_path(u_down, previous_downturn, p),
         disruption=u_disrupt < p.disruption_probability,
     )
@@ -497,10 +467,10 @@ class StackedEnvironment:
 
     ``initial`` (accounts, (R, n)) and ``initial_starts`` (relationships, (R, M, n))
     describe the market before the first quarter; ``keys`` (R,) are the replications'
-    keys, from which the kernel computes the quarterly variates of every relationship
-    and account (:mod:`kamsim.model.variates`) and the engine those of the starts and
-    newcomers that happen (:meth:`starts`, :meth:`newcomers`); ``downturn`` (R, T) and
-    ``disruption`` (R, T, M) are the market's shocks.
+    keys, from which the compiled rules compute the quarterly variates of every
+    relationship and account and those of the starts and newcomers that happen
+    (:mod:`kamsim.model.variates`); ``downturn`` (R, T) and ``disruption`` (R, T, M)
+    are the market's shocks.
     """
 
     initial: Accounts
@@ -509,20 +479,6 @@ class StackedEnvironment:
     disruption: np.ndarray
     keys: np.ndarray
     p: ModelParams
-
-    def starts(self, rows: np.ndarray, k: np.ndarray, j: np.ndarray, i: int) -> Starts:
-        """Starting values of the relationships that start in quarter index ``i``.
-
-        ``(rows, k, j)`` name each one's replication, supplier and slot (1-d arrays).
-        """
-        return event_starts(self.keys[rows], i, k, j, self.p)
-
-    def newcomers(self, rows: np.ndarray, slots: np.ndarray, i: int) -> Accounts:
-        """The accounts that take refilled slots in quarter index ``i``.
-
-        ``rows`` and ``slots`` name the replication and slot of each (1-d arrays).
-        """
-        return event_accounts(self.keys[rows], i, slots, self.p)
 
 
 def draw_many(

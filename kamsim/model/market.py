@@ -1,6 +1,7 @@
 """The market's bookkeeping each quarter, compiled, shared by both faces.
 
-After each account has lived through its quarter (:func:`rules.account_quarter`),
+New accounts take vacated slots at the start of a quarter (:func:`arrive`). After
+each account has lived through its quarter (:func:`rules.account_quarter`),
 the quarter is settled (:func:`settle_market`: acquisition costs, the stress test's
 forced ending, what the record sees), recorded (:func:`record_quarter`, the columns
 of ``QUARTER_COLUMNS`` and each supplier's ``SUPPLIER_QUARTER_COLUMNS``) and the
@@ -21,27 +22,43 @@ from numba import njit
 
 from kamsim.model import cache as _cache  # noqa: F401  (kamsim-wide cache stamp)
 from kamsim.model import rules
+from kamsim.model.environment import new_account
 from kamsim.model.records import QUARTER_COLUMNS
 from kamsim.model.state import (
     ENDED_AT,
     LAST_CTS,
     LAST_REVENUE,
     MAX_STAGE,
+    POTENTIAL,
     PRESENT,
     SCALE,
+    SENSITIVITY,
     SHARE,
     STAGE,
+    TOLERANCE,
     TRUST,
     VACATED_AT,
     WALLET,
+    WARINESS,
     WILLING,
     CompiledParams,
     EndCause,
 )
 from kamsim.model.sums import _row_sum, pairwise_sum
+from kamsim.model.variates import (
+    NEW_GROWTH,
+    NEW_SENSITIVITY,
+    NEW_TOLERANCE,
+    NEW_WALLET,
+    NEW_WILLING,
+    counter,
+    normal,
+    uniform,
+)
 from kamsim.model.views import borrowed
 
 __all__ = [
+    "arrive",
     "end_relationships",
     "observe_market",
     "pairwise_sum",
@@ -106,6 +123,45 @@ I_LIVE, I_STAGE, I_STAGE_END, I_LIVE_END, I_CAUSE = range(5)
 QI_ROWS = 5
 A_DEMAND, A_DCOST, A_VANISHED, A_PRESENT = range(4)
 QA_ROWS = 4
+
+
+@njit(cache=True, error_model="numpy")
+def arrive(  # pragma: no cover - compiled
+    t: int, af: np.ndarray, ai: np.ndarray, keys: np.ndarray, p: CompiledParams
+) -> None:
+    """Step 0a: new accounts take the slots vacated long enough ago.
+
+    A slot whose account disappeared more than ``replacement_delay`` quarters ago
+    (none without renewal) gets a new account:
+    :func:`kamsim.model.environment.new_account` of the slot's newcomer variates of
+    quarter index ``t - 1`` (counter purposes ``NEW_*``, supplier 0), present, not
+    wary. Both faces call it: the engine for its R markets, the Mesa face for its one
+    (which then gives each new account its agent).
+    """
+    if p.replacement_delay < 0:
+        return
+    i = t - 1
+    for r in range(ai.shape[1]):
+        key = keys[r]
+        for j in range(ai.shape[2]):
+            vacated = ai[VACATED_AT, r, j]
+            if ai[PRESENT, r, j] != 0 or vacated < 0 or t - vacated <= p.replacement_delay:
+                continue
+            w, pot, scale, willing, sens, tol = new_account(
+                normal(key, counter(i, 0, j, NEW_WALLET)),
+                normal(key, counter(i, 0, j, NEW_GROWTH)),
+                uniform(key, counter(i, 0, j, NEW_WILLING)),
+                uniform(key, counter(i, 0, j, NEW_SENSITIVITY)),
+                uniform(key, counter(i, 0, j, NEW_TOLERANCE)),
+                i,
+                p,
+            )
+            af[WALLET, r, j], af[POTENTIAL, r, j], af[SCALE, r, j] = w, pot, scale
+            af[SENSITIVITY, r, j], af[TOLERANCE, r, j] = sens, tol
+            af[WARINESS, r, j] = 0.0
+            ai[WILLING, r, j] = 1 if willing else 0
+            ai[PRESENT, r, j] = 1
+            ai[VACATED_AT, r, j] = -1
 
 
 @njit(cache=True, error_model="numpy")

@@ -25,13 +25,12 @@ account; :func:`uniforms_at`, :func:`normals_at`), computed only where they happ
 
 Why counter-based: a variate depends only on the seed and on *which* relationship,
 quarter and purpose it serves, never on how many numbers were used before it. Both
-faces compute them with the same compiled functions below — the batched engine inside
-its compiled quarter (:mod:`kamsim.engine.kernel`), only for the relationships that exist,
-and the Mesa face a block of quarters at a time (:func:`fill_block`) — so they agree
-to the last bit, and common random numbers hold by construction: what one supplier
-does never shifts another's numbers. The integer arithmetic is exact modulo 2**64 on
-every machine; the ziggurat's rare wedge and tail cases (about 1 % of normals) call
-the C library's ``exp`` and ``log1p``.
+faces compute them with the same compiled functions below, inside the compiled rules
+(:mod:`kamsim.model.rules`) that both call, only for the relationships and accounts
+that exist — so they agree to the last bit, and common random numbers hold by
+construction: what one supplier does never shifts another's numbers. The integer
+arithmetic is exact modulo 2**64 on every machine; the ziggurat's rare wedge and tail
+cases (about 1 % of normals) call the C library's ``exp`` and ``log1p``.
 
 References:
     Steele, G. L., Lea, D., & Flood, C. H. (2014). Fast splittable pseudorandom number
@@ -232,8 +231,9 @@ def fill_block(  # pragma: no cover - compiled
     """The quarterly variates of quarters ``first, first + 1, ...`` of one replication.
 
     ``u_failure``, ``u_offer``, ``z_potential``, ``z_trust`` (B, M, n) and
-    ``u_vanish`` (B, n) are filled for B quarters (the Mesa face's block; the
-    batched engine computes the same values inside its kernel).
+    ``u_vanish`` (B, n) are filled for B quarters: every quarterly variate the rules
+    can use, all at once (the benchmark's RNG floor and the tests; both faces compute
+    the same values inside the rules, where they are used).
     """
     b_count, m, n = u_failure.shape
     for b in range(b_count):
