@@ -193,3 +193,21 @@ def test_a_half_written_trial_is_completed_with_its_proposal() -> None:
 def _bounds(dists: dict) -> tuple[float, float]:
     d = next(iter(dists.values()))
     return d.low, d.high
+
+
+@pytest.mark.parametrize(("key", "value"), [("kamsim", "0.4.0"), ("model", "0" * 64)])
+def test_a_search_of_other_code_is_not_resumed(tmp_path, key, value):
+    """A search folder made by another version or other model code: exit 2, untouched."""
+    spec = _spec(tmp_path, trials=3)
+    out = tmp_path / "out"
+    first = _cli("optimize", str(spec), "--out", str(out), "--workers", "1", "--quiet")
+    assert first.returncode == 0, first.stderr
+    path = out / "tiny" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["versions"][key] = value
+    path.write_text(json.dumps(manifest))
+    files = sorted(p.name for p in (out / "tiny").iterdir())
+    again = _cli("optimize", str(spec), "--out", str(out), "--workers", "1", "--quiet")
+    assert again.returncode == 2
+    assert "whose numbers for the same seeds may differ" in again.stderr
+    assert sorted(p.name for p in (out / "tiny").iterdir()) == files

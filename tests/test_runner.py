@@ -122,6 +122,29 @@ def test_different_spec_is_refused(tiny_spec: dict[str, Any], tmp_path: Path) ->
     assert (tmp_path / "tiny" / "manifest.json").read_bytes() == manifest
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("kamsim", "0.4.0", "made with kamsim 0.4.0"),
+        ("model", "0" * 64, "other model code"),
+    ],
+)
+def test_results_of_other_code_are_refused(
+    tiny_spec: dict[str, Any], tmp_path: Path, key: str, value: str, message: str
+) -> None:
+    """A folder made by another version, or other model code, is never resumed."""
+    run_experiment(tiny_spec, out=tmp_path, workers=1, quiet=True)
+    path = tmp_path / "tiny" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    (path.parent / "runs" / "cell0001-rep000000.parquet").unlink()  # work left to do
+    manifest["versions"][key] = value
+    path.write_text(json.dumps(manifest))
+    before = sorted(p.name for p in (path.parent / "runs").iterdir())
+    with pytest.raises(StoreError, match=message):
+        run_experiment(tiny_spec, out=tmp_path, workers=1, quiet=True)
+    assert sorted(p.name for p in (path.parent / "runs").iterdir()) == before
+
+
 def test_manifest_contents(tiny_spec: dict[str, Any], tmp_path: Path) -> None:
     """The manifest records the spec, its hash, versions, seed, cells, units and timings."""
     run_experiment(tiny_spec, out=tmp_path, workers=1, quiet=True)
@@ -130,7 +153,7 @@ def test_manifest_contents(tiny_spec: dict[str, Any], tmp_path: Path) -> None:
     assert m["spec_hash"] == sp.spec_hash()
     assert m["spec"] == sp.to_dict()
     assert m["root_seed"] == 11
-    assert set(m["versions"]) >= {"kamsim", "mesa", "numpy"}
+    assert set(m["versions"]) >= {"kamsim", "model", "mesa", "numpy"}
     assert len(m["cells"]) == 4 and m["cells"][3]["budget"] == 80.0
     assert len(m["units"]) == 8 and len(m["unit_seconds"]) == 8
     assert m["started"] and m["ended"] and m["failures"] == []

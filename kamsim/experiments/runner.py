@@ -67,6 +67,7 @@ from kamsim.experiments.store import (
     write_frame,
     write_json,
 )
+from kamsim.model.cache import source_stamp
 from kamsim.model.params import ModelParams, ParameterError
 from kamsim.policies.registry import policy_name
 
@@ -393,6 +394,9 @@ def _versions() -> dict[str, str]:
 
     return {
         "kamsim": __version__,
+        # a hash of the sources of the compiled model (model/, engine/, policies/):
+        # results of other model code are never resumed, even under the same version
+        "model": source_stamp(),
         "mesa": mesa.__version__,
         "numpy": numpy.__version__,
         "pandas": pd.__version__,
@@ -486,6 +490,15 @@ def _open_folder(folder: Path, spec: ExperimentSpec) -> dict[str, Any]:
                 f"{__version__}, whose numbers for the same seeds may differ. Results are "
                 "never mixed: choose another --out folder, or delete this one to start "
                 "over."
+            )
+        model = manifest.get("versions", {}).get("model")
+        if model is not None and model != source_stamp():
+            raise StoreError(
+                f"'{folder}' holds results made with other model code (the sources of "
+                f"kamsim's model, engine or policies changed since: {model[:12]} is now "
+                f"{source_stamp()[:12]}), whose numbers for the same seeds may differ. "
+                "Results are never mixed: choose another --out folder, or delete this "
+                "one to start over."
             )
         for session in manifest.get("sessions", []):
             if session.get("status") == "running":  # its process died holding the lock
