@@ -391,14 +391,15 @@ class KAMModel(mesa.Model):
         self.computed = self.reads.copy()
         self.computed[0, 0] = True
         self.computed[2, 0] = True
-        # the rules called once per account or supplier and quarter, through their
-        # entry points (which take the parameters as ``self.params_array``)
+        # the rules called once per account or supplier and quarter go through their
+        # entry points (which take the parameters as ``self.params_array``); the
+        # market's once a quarter take the record itself
         self.account_quarter = _Compiled(entries.account_quarter)
-        self.arrive = _Compiled(entries.arrive)
+        self.arrive = _Compiled(market.arrive)
         self.keys = np.array([self.key], dtype=np.uint64)
-        self.observe_market = _Compiled(entries.observe_market)
+        self.observe_market = _Compiled(market.observe_market)
         self.renew_relationships = _Compiled(entries.renew_relationships)
-        self.settle_market = _Compiled(entries.settle_market)
+        self.settle_market = _Compiled(market.settle_market)
         self.record_quarter = _Compiled(market.record_quarter)
         self.end_relationships = _Compiled(market.end_relationships)
         self.is_disrupted = _Compiled(entries.is_disrupted)
@@ -558,7 +559,7 @@ class KAMModel(mesa.Model):
         if delay is None:
             return
         ai = self.acc_int
-        self.arrive(t, self.acc_float, ai, self.keys, self.params_array)
+        self.arrive(t, self.acc_float, ai, self.keys, self.compiled)
         for j in range(self.n_accounts):
             if self.slots[j] is None and ai[st.PRESENT, 0, j] != 0:  # a newcomer
                 self.slots[j] = KeyAccount(self, slot=j)
@@ -603,7 +604,7 @@ class KAMModel(mesa.Model):
         """
         self.observe_market(
             self.rel_int, self.rel_float, self.acc_float, self.acc_int, 0, self.key, t - 1,
-            self.params_array, self.computed, self.obs_f, self.obs_i,
+            self.compiled, self.computed, self.obs_f, self.obs_i,
         )  # fmt: skip
         self.estimated_potential = self.obs_f[rules.O_POTENTIAL, 0, 0].copy()
         self.estimated_willingness = self.obs_f[rules.O_WILLING, 0, 0].copy()
@@ -629,7 +630,7 @@ class KAMModel(mesa.Model):
                 self.acc_out[:, j] = 0.0
         starts = (self.started, self.forced, self.forced_stage, self.forced_trust)
         self.settle_market(
-            0, self.rel_int, self.rel_float, self.acc_int, self.alloc, self.params_array,
+            0, self.rel_int, self.rel_float, self.acc_int, self.alloc, self.compiled,
             (*starts, self.new_focal), self.out_f, self.out_i, self.acc_out,
             self.qf, self.qi, self.qa,
         )  # fmt: skip

@@ -7,8 +7,9 @@ about 8 µs, thirty times an array argument, and the Mesa face makes such a call
 every account in every quarter. These wrappers take the one-element array that holds
 the record instead (``params``, :func:`kamsim.model.state.params_array`) and hand
 ``params[0]`` to the rule of the same name. They contain no equation: each is the
-rule it names (:mod:`kamsim.model.rules`, :mod:`kamsim.model.market`,
-:mod:`kamsim.model.growth`, :mod:`kamsim.model.judgement`).
+rule it names (:mod:`kamsim.model.rules`, :mod:`kamsim.model.growth`,
+:mod:`kamsim.model.judgement`). The market's functions (:mod:`kamsim.model.market`),
+called once a quarter, take the record itself.
 """
 
 from __future__ import annotations
@@ -17,17 +18,14 @@ import numpy as np
 from numba import njit
 
 from kamsim.model import cache as _cache  # noqa: F401  (kamsim-wide cache stamp)
-from kamsim.model import growth, judgement, market, rules
+from kamsim.model import growth, judgement, rules
 
 __all__ = [
     "account_quarter",
-    "arrive",
     "expected_growth",
     "is_disrupted",
-    "observe_market",
     "potential_class",
     "renew_relationships",
-    "settle_market",
     "supplier_efficiency",
 ]
 
@@ -60,14 +58,6 @@ def account_quarter(  # pragma: no cover - compiled
 
 
 @njit(cache=True, error_model="numpy")
-def arrive(  # pragma: no cover - compiled
-    t: int, af: np.ndarray, ai: np.ndarray, keys: np.ndarray, params: np.ndarray
-) -> None:
-    """:func:`kamsim.model.market.arrive` with ``p = params[0]``."""
-    market.arrive(t, af, ai, keys, params[0])
-
-
-@njit(cache=True, error_model="numpy")
 def renew_relationships(  # pragma: no cover - compiled
     ri: np.ndarray,
     rf: np.ndarray,
@@ -97,46 +87,6 @@ def supplier_efficiency(
 ) -> float:  # pragma: no cover - compiled
     """:func:`kamsim.model.rules.supplier_efficiency` with ``p = params[0]``."""
     return rules.supplier_efficiency(ri, r, k, params[0])
-
-
-@njit(cache=True, error_model="numpy")
-def observe_market(  # pragma: no cover - compiled
-    ri: np.ndarray,
-    rf: np.ndarray,
-    af: np.ndarray,
-    ai: np.ndarray,
-    r: int,
-    key: np.uint64,
-    i: int,
-    params: np.ndarray,
-    reads: np.ndarray,
-    obs_f: np.ndarray,
-    obs_i: np.ndarray,
-) -> None:
-    """:func:`kamsim.model.market.observe_market` with ``p = params[0]``."""
-    market.observe_market(ri, rf, af, ai, r, key, i, params[0], reads, obs_f, obs_i)
-
-
-@njit(cache=True, error_model="numpy")
-def settle_market(  # pragma: no cover - compiled
-    r: int,
-    ri: np.ndarray,
-    rf: np.ndarray,
-    ai: np.ndarray,
-    alloc: np.ndarray,
-    params: np.ndarray,
-    starts: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    out_f: np.ndarray,
-    out_i: np.ndarray,
-    acc_out: np.ndarray,
-    qf: np.ndarray,
-    qi: np.ndarray,
-    qa: np.ndarray,
-) -> None:
-    """:func:`kamsim.model.market.settle_market` with ``p = params[0]``."""
-    market.settle_market(
-        r, ri, rf, ai, alloc, params[0], starts, out_f, out_i, acc_out, qf, qi, qa
-    )
 
 
 @njit(cache=True, error_model="numpy")
