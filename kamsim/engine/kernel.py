@@ -141,8 +141,7 @@ def begin_quarter(  # pragma: no cover - compiled
             for j in range(n):
                 started[r, k, j] = False
                 ended = ri[ENDED_AT, r, k, j]
-                gone = (ri[STAGE, r, k, j] == 0) & (ended >= 0)
-                due[j] |= gone & (t - ended > p.replacement_delay)
+                due[j] |= rules.may_restart(ri[STAGE, r, k, j], ended, t, p)
         if p.replacement_delay >= 0:
             for j in range(n):
                 if ai[PRESENT, r, j] == 0 or not due[j]:  # nothing to renew

@@ -103,6 +103,7 @@ __all__ = [
     "is_disrupted",
     "largest_relationship",
     "manager_efficiency",
+    "may_restart",
     "move_stages",
     "neglected",
     "observe_account",
@@ -227,6 +228,16 @@ def close_relationship(ri: np.ndarray, rf: np.ndarray, r: int, k: int, j: int) -
 
 
 @_rule
+def may_restart(stage: int, ended: int, q: int, p: CompiledParams) -> bool:
+    """Whether a supplier may start again, in quarter ``q``, with an account it lost.
+
+    It has no relationship with it now (stage 0), the last one ended in quarter
+    ``ended`` (-1: never) and more than ``replacement_delay`` quarters have passed.
+    """
+    return (stage == 0) & (ended >= 0) & (q - ended > p.replacement_delay)
+
+
+@_rule
 def renew_relationships(
     ri: np.ndarray,
     rf: np.ndarray,
@@ -252,8 +263,7 @@ def renew_relationships(
         if ri[STAGE, r, k, j] == 4:
             return
     for k in range(m):
-        ended = ri[ENDED_AT, r, k, j]
-        if ri[STAGE, r, k, j] != 0 or ended < 0 or q - ended <= p.replacement_delay:
+        if not may_restart(ri[STAGE, r, k, j], ri[ENDED_AT, r, k, j], q, p):
             continue
         started[r, k, j] = True
         trust = initial_trust(uniform(key, counter(i, k, j, START_TRUST)), p)
