@@ -387,6 +387,24 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _other_code(versions: Mapping[str, Any]) -> str | None:
+    """What made a folder with other code than this one, in words (None: this code).
+
+    Another kamsim version, or other sources of the compiled model (the manifest's
+    source stamp; folders made before it was recorded have none).
+    """
+    made_with = versions.get("kamsim")
+    if made_with != __version__:
+        return f"kamsim {made_with}; this is kamsim {__version__}"
+    model = versions.get("model")
+    if model is not None and model != source_stamp():
+        return (
+            "other model code (the sources of kamsim's model, engine or policies "
+            f"changed since: {model[:12]} is now {source_stamp()[:12]})"
+        )
+    return None
+
+
 def _versions() -> dict[str, str]:
     import mesa
     import numpy
@@ -483,22 +501,12 @@ def _open_folder(folder: Path, spec: ExperimentSpec) -> dict[str, Any]:
                 f"{spec.spec_hash()[:12]}). Results are never mixed: choose another "
                 "--out folder, or delete this one to start over."
             )
-        made_with = manifest.get("versions", {}).get("kamsim")
-        if made_with != __version__:
+        other = _other_code(manifest.get("versions", {}))
+        if other is not None:
             raise StoreError(
-                f"'{folder}' holds results made with kamsim {made_with}; this is kamsim "
-                f"{__version__}, whose numbers for the same seeds may differ. Results are "
-                "never mixed: choose another --out folder, or delete this one to start "
-                "over."
-            )
-        model = manifest.get("versions", {}).get("model")
-        if model is not None and model != source_stamp():
-            raise StoreError(
-                f"'{folder}' holds results made with other model code (the sources of "
-                f"kamsim's model, engine or policies changed since: {model[:12]} is now "
-                f"{source_stamp()[:12]}), whose numbers for the same seeds may differ. "
-                "Results are never mixed: choose another --out folder, or delete this "
-                "one to start over."
+                f"'{folder}' holds results made with {other}, whose numbers for the same "
+                "seeds may differ. Results are never mixed: choose another --out folder, "
+                "or delete this one to start over."
             )
         for session in manifest.get("sessions", []):
             if session.get("status") == "running":  # its process died holding the lock

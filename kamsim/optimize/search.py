@@ -48,6 +48,7 @@ from kamsim.experiments.runner import (
     _dask_client,
     _exit_with_parent,
     _make_folder,
+    _other_code,
     _progress_bar,
     _versions,
     run_experiment,
@@ -61,7 +62,6 @@ from kamsim.experiments.store import (
     file_checksum,
     write_json,
 )
-from kamsim.model.cache import source_stamp
 from kamsim.model.params import ParameterError
 from kamsim.optimize.result import CHOSEN, FORMAT, STUDY_FILE, OptimizeResult
 from kamsim.optimize.spec import Objective, OptimizeSpec, load_optimize_spec
@@ -558,18 +558,12 @@ def _open(folder: Path, sp: OptimizeSpec) -> dict[str, Any]:
                 "Results are never mixed: choose another --out folder, or delete this "
                 "one to start over."
             )
-        made_with = m.get("versions", {})
-        if (
-            made_with.get("kamsim") != __version__
-            or made_with.get("model", source_stamp()) != source_stamp()
-        ):
+        other = _other_code(m.get("versions", {}))
+        if other is not None:
             raise StoreError(
-                f"'{folder}' holds a search made with kamsim "
-                f"{made_with.get('kamsim')} (model sources "
-                f"{str(made_with.get('model'))[:12]}); this is kamsim {__version__} "
-                f"(model sources {source_stamp()[:12]}), whose numbers for the same "
-                "seeds may differ. Choose another --out folder, or delete this one to "
-                "start over."
+                f"'{folder}' holds a search made with {other}, whose numbers for the "
+                "same seeds may differ. Choose another --out folder, or delete this one "
+                "to start over."
             )
         for s in m.get("sessions", []):
             if s.get("status") == "running":
