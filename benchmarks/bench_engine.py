@@ -216,17 +216,16 @@ def main() -> None:
         )
 
     p0 = ModelParams()
+    all_seeds = replication_seeds(0, reps)
 
     def rng_floor() -> None:
         # every variate the work can use: the generators' draws (initial market,
         # keys, shocks) and each replication's quarterly variates for every supplier,
         # slot and quarter, by the compiled functions the engine and the Mesa face use
-        p = ModelParams()
-        all_seeds = replication_seeds(0, reps)
         rel = [np.empty((quarters, m, n)) for _ in range(4)]
         acc = np.empty((quarters, n))
         for lo in range(0, reps, CHUNK):
-            env = draw_many(all_seeds[lo : lo + CHUNK], m, n, quarters, p)
+            env = draw_many(all_seeds[lo : lo + CHUNK], m, n, quarters, p0)
             for key in env.keys:
                 fill_block(key, 0, *rel, acc)
 
@@ -235,7 +234,7 @@ def main() -> None:
     # work, from each replication's initial accounts (drawn here, outside the timing)
     grow_inputs = []
     for lo in range(0, reps, CHUNK):
-        env = draw_many(replication_seeds(0, reps)[lo : lo + CHUNK], m, n, quarters, p0)
+        env = draw_many(all_seeds[lo : lo + CHUNK], m, n, quarters, p0)
         grow_inputs.append((env.keys, env.initial.wallet, env.initial.potential))
 
     def growth_floor() -> None:
